@@ -1,0 +1,13 @@
+//! qr-origin: a payment provider's QR platform in one crate.
+//!
+//! Merchants create QR codes through the QR API, phones open the short links those codes hold,
+//! and a high-throughput image origin renders the QR images a CDN serves from HMAC-signed URLs.
+//! `../shared/DESIGN.md` (and `README.md`) is the contract.
+//!
+//! # Layout
+//! Modules in data-flow order; lower layers never import higher ones.
+//! - [`render`]: content + options → PNG / SVG / text bytes. No HTTP, no I/O.
+//! - [`cmd`]: the command-line subcommands (`serve`, `token`, `render`, `merchant`).
+
+pub mod cmd;
+pub mod render;

@@ -1,0 +1,1 @@
+//! Render core: QR content + options → image bytes. No HTTP in here.
