@@ -7,7 +7,9 @@
 //! # Layout
 //! Modules in data-flow order; lower layers never import higher ones.
 //! - [`render`]: content + options → PNG / SVG / text bytes. No HTTP, no I/O.
+//! - [`clock`]: wall-clock time behind a trait (tests move a manual clock).
 //! - [`cmd`]: the command-line subcommands (`serve`, `token`, `render`, `merchant`).
 
+pub mod clock;
 pub mod cmd;
 pub mod render;
