@@ -8,8 +8,10 @@
 //! Modules in data-flow order; lower layers never import higher ones.
 //! - [`render`]: content + options → PNG / SVG / text bytes. No HTTP, no I/O.
 //! - [`clock`]: wall-clock time behind a trait (tests move a manual clock).
+//! - [`webhooks`]: signing and retry schedule of webhook deliveries.
 //! - [`cmd`]: the command-line subcommands (`serve`, `token`, `render`, `merchant`).
 
 pub mod clock;
 pub mod cmd;
 pub mod render;
+pub mod webhooks;
