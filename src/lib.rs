@@ -8,10 +8,12 @@
 //! Modules in data-flow order; lower layers never import higher ones.
 //! - [`render`]: content + options → PNG / SVG / text bytes. No HTTP, no I/O.
 //! - [`clock`]: wall-clock time behind a trait (tests move a manual clock).
+//! - [`store`]: durable state (merchants, access tokens, short links) behind an async trait.
 //! - [`webhooks`]: signing and retry schedule of webhook deliveries.
 //! - [`cmd`]: the command-line subcommands (`serve`, `token`, `render`, `merchant`).
 
 pub mod clock;
 pub mod cmd;
 pub mod render;
+pub mod store;
 pub mod webhooks;

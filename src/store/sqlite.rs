@@ -1,0 +1,599 @@
+//! The embedded store: one SQLite file in the data directory, zero set-up.
+//!
+//! # Durability
+//! WAL journal with `synchronous=FULL`: every commit fsyncs the WAL before `Ok` is returned, so
+//! an acknowledged write survives `kill -9` and power loss alike. (`NORMAL` would already
+//! survive `kill -9` — the WAL sits in the OS page cache — but not a machine crash; QR API writes
+//! are rare next to image reads, so the extra fsync per write is cheap.)
+//!
+//! # Concurrency
+//! rusqlite is blocking, so every call runs on tokio's blocking pool and holds one connection
+//! behind a mutex for the length of a short transaction. Other processes (`qr-origin merchant
+//! add` while the server runs) share the file through WAL and wait out each other's write locks
+//! with `busy_timeout`.
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
+
+use super::{
+    AccessGrant, Conflict, Credential, Link, LinkKind, Merchant, NewAccessToken, NewLink,
+    NewMerchant, Store, StoreError, StoreFuture,
+};
+
+/// File name of the database inside the data directory.
+pub const DB_FILE: &str = "qr-origin.sqlite3";
+
+/// How long a writer waits for another process's write lock before giving up.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// One schema migration. Versions are applied in order, each once, recorded in
+/// `schema_migrations`; a PostgreSQL store applies the same numbered files.
+#[derive(Debug)]
+pub struct Migration {
+    pub version: i64,
+    pub name: &'static str,
+    pub sql: &'static str,
+}
+
+/// Every migration, oldest first. Append only; never edit one that has shipped.
+pub const MIGRATIONS: &[Migration] = &[Migration {
+    version: 1,
+    name: "init",
+    sql: include_str!("migrations/0001_init.sql"),
+}];
+
+/// The embedded SQLite [`Store`].
+#[derive(Debug, Clone)]
+pub struct SqliteStore {
+    conn: Arc<Mutex<Connection>>,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database in `data_dir` and brings its schema up to date.
+    pub fn open_in_dir(data_dir: &Path) -> Result<SqliteStore, StoreError> {
+        std::fs::create_dir_all(data_dir).map_err(|e| {
+            StoreError::Backend(format!(
+                "cannot create data dir {}: {e}",
+                data_dir.display()
+            ))
+        })?;
+        SqliteStore::open(&data_dir.join(DB_FILE))
+    }
+
+    /// Opens (creating if needed) the database file at `path` and migrates it.
+    pub fn open(path: &Path) -> Result<SqliteStore, StoreError> {
+        let mut conn = Connection::open(path).map_err(backend)?;
+        conn.busy_timeout(BUSY_TIMEOUT).map_err(backend)?;
+        // journal_mode answers with a row, so it is read rather than executed.
+        let mode: String = conn
+            .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
+            .map_err(backend)?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            return Err(StoreError::Backend(format!(
+                "cannot switch {} to WAL (journal_mode is {mode})",
+                path.display()
+            )));
+        }
+        conn.execute_batch("PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;")
+            .map_err(backend)?;
+        migrate(&mut conn)?;
+        Ok(SqliteStore {
+            conn: Arc::new(Mutex::new(conn)),
+        })
+    }
+
+    /// Runs `f` with the connection on the blocking pool.
+    fn call<T, F>(&self, f: F) -> StoreFuture<'static, T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
+    {
+        let conn = Arc::clone(&self.conn);
+        Box::pin(async move {
+            tokio::task::spawn_blocking(move || {
+                // A panic inside a transaction rolls it back when the transaction drops, so a
+                // poisoned connection is still consistent and safe to reuse.
+                let mut guard = conn.lock().unwrap_or_else(|p| p.into_inner());
+                f(&mut guard)
+            })
+            .await
+            .map_err(|e| StoreError::Backend(format!("store task failed: {e}")))?
+        })
+    }
+}
+
+/// Applies pending migrations in one `IMMEDIATE` transaction, so two processes starting at once
+/// (server and `merchant add`) cannot both apply the same version.
+fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
+    let tx = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(backend)?;
+    tx.execute_batch(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (
+             version    BIGINT PRIMARY KEY,
+             name       TEXT NOT NULL,
+             applied_at BIGINT NOT NULL
+         )",
+    )
+    .map_err(backend)?;
+    let current: i64 = tx
+        .query_row(
+            "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
+            [],
+            |r| r.get(0),
+        )
+        .map_err(backend)?;
+    let known = MIGRATIONS.last().map_or(0, |m| m.version);
+    if current > known {
+        return Err(StoreError::SchemaTooNew {
+            found: current,
+            known,
+        });
+    }
+    let now_ms = crate::clock::Clock::now_ms(&crate::clock::SystemClock);
+    for m in MIGRATIONS.iter().filter(|m| m.version > current) {
+        tx.execute_batch(m.sql).map_err(|e| {
+            StoreError::Backend(format!("migration {} ({}): {e}", m.version, m.name))
+        })?;
+        tx.execute(
+            "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?1, ?2, ?3)",
+            params![m.version, m.name, now_ms],
+        )
+        .map_err(backend)?;
+    }
+    tx.commit().map_err(backend)
+}
+
+fn backend(e: rusqlite::Error) -> StoreError {
+    StoreError::Backend(e.to_string())
+}
+
+/// Columns of `links`, in the order [`link_from_row`] reads them.
+const LINK_COLUMNS: &str =
+    "code, kind, msn, qr_id, target, created_at, updated_at, expires_at, deleted_at";
+
+/// The "live" filter shared by every per-merchant link query (`?now` is the caller's clock).
+const LIVE: &str = "deleted_at IS NULL AND (expires_at IS NULL OR expires_at > :now)";
+
+fn link_from_row(r: &Row<'_>) -> rusqlite::Result<Link> {
+    let kind: String = r.get(1)?;
+    let kind = LinkKind::parse(&kind).ok_or_else(|| {
+        rusqlite::Error::FromSqlConversionFailure(
+            1,
+            rusqlite::types::Type::Text,
+            format!("unknown link kind {kind:?}").into(),
+        )
+    })?;
+    Ok(Link {
+        code: r.get(0)?,
+        kind,
+        msn: r.get(2)?,
+        qr_id: r.get(3)?,
+        target: r.get(4)?,
+        created_at_ms: r.get(5)?,
+        updated_at_ms: r.get(6)?,
+        expires_at_ms: r.get(7)?,
+        deleted_at_ms: r.get(8)?,
+    })
+}
+
+fn exists(
+    tx: &rusqlite::Transaction<'_>,
+    sql: &str,
+    p: impl rusqlite::Params,
+) -> Result<bool, StoreError> {
+    tx.query_row(sql, p, |_| Ok(()))
+        .optional()
+        .map(|o| o.is_some())
+        .map_err(backend)
+}
+
+/// The live link of one merchant, kind and id, read inside `tx`.
+fn live_link(
+    tx: &rusqlite::Transaction<'_>,
+    msn: &str,
+    kind: LinkKind,
+    qr_id: &str,
+    now_ms: i64,
+) -> Result<Option<Link>, StoreError> {
+    tx.query_row(
+        &format!(
+            "SELECT {LINK_COLUMNS} FROM links
+             WHERE msn = :msn AND kind = :kind AND qr_id = :qr_id AND {LIVE}"
+        ),
+        rusqlite::named_params! {":msn": msn, ":kind": kind.as_str(), ":qr_id": qr_id, ":now": now_ms},
+        link_from_row,
+    )
+    .optional()
+    .map_err(backend)
+}
+
+impl Store for SqliteStore {
+    fn add_merchant<'a>(&'a self, m: &'a NewMerchant) -> StoreFuture<'a, ()> {
+        let m = m.clone();
+        self.call(move |conn| {
+            let tx = conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(backend)?;
+            if exists(&tx, "SELECT 1 FROM merchants WHERE msn = ?1", [&m.msn])? {
+                return Err(StoreError::Conflict(Conflict::MerchantMsn));
+            }
+            if exists(
+                &tx,
+                "SELECT 1 FROM api_credentials WHERE client_id = ?1",
+                [&m.client_id],
+            )? {
+                return Err(StoreError::Conflict(Conflict::ClientId));
+            }
+            tx.execute(
+                "INSERT INTO merchants (msn, name, created_at) VALUES (?1, ?2, ?3)",
+                params![m.msn, m.name, m.created_at_ms],
+            )
+            .map_err(backend)?;
+            tx.execute(
+                "INSERT INTO api_credentials
+                     (client_id, msn, client_secret_sha256, subscription_key_sha256, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![
+                    m.client_id,
+                    m.msn,
+                    m.client_secret_sha256,
+                    m.subscription_key_sha256,
+                    m.created_at_ms
+                ],
+            )
+            .map_err(backend)?;
+            tx.commit().map_err(backend)
+        })
+    }
+
+    fn list_merchants(&self) -> StoreFuture<'_, Vec<Merchant>> {
+        self.call(|conn| {
+            let mut stmt = conn
+                .prepare(
+                    "SELECT m.msn, m.name, m.created_at, c.client_id
+                     FROM merchants m LEFT JOIN api_credentials c ON c.msn = m.msn
+                     ORDER BY m.msn, c.created_at, c.client_id",
+                )
+                .map_err(backend)?;
+            let rows = stmt
+                .query_map([], |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, i64>(2)?,
+                        r.get::<_, Option<String>>(3)?,
+                    ))
+                })
+                .map_err(backend)?;
+            let mut out: Vec<Merchant> = Vec::new();
+            for row in rows {
+                let (msn, name, created_at_ms, client_id) = row.map_err(backend)?;
+                if out.last().is_none_or(|m| m.msn != msn) {
+                    out.push(Merchant {
+                        msn,
+                        name,
+                        client_ids: Vec::new(),
+                        created_at_ms,
+                    });
+                }
+                if let (Some(id), Some(m)) = (client_id, out.last_mut()) {
+                    m.client_ids.push(id);
+                }
+            }
+            Ok(out)
+        })
+    }
+
+    fn credential<'a>(&'a self, client_id: &'a str) -> StoreFuture<'a, Option<Credential>> {
+        let client_id = client_id.to_owned();
+        self.call(move |conn| {
+            conn.query_row(
+                "SELECT client_id, msn, client_secret_sha256, subscription_key_sha256
+                 FROM api_credentials WHERE client_id = ?1",
+                [&client_id],
+                |r| {
+                    Ok(Credential {
+                        client_id: r.get(0)?,
+                        msn: r.get(1)?,
+                        client_secret_sha256: r.get(2)?,
+                        subscription_key_sha256: r.get(3)?,
+                    })
+                },
+            )
+            .optional()
+            .map_err(backend)
+        })
+    }
+
+    fn add_access_token<'a>(&'a self, t: &'a NewAccessToken) -> StoreFuture<'a, ()> {
+        let t = t.clone();
+        self.call(move |conn| {
+            let tx = conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(backend)?;
+            tx.execute(
+                "DELETE FROM access_tokens WHERE expires_at <= ?1",
+                [t.created_at_ms],
+            )
+            .map_err(backend)?;
+            tx.execute(
+                "INSERT INTO access_tokens (token_sha256, client_id, msn, created_at, expires_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![
+                    t.token_sha256,
+                    t.client_id,
+                    t.msn,
+                    t.created_at_ms,
+                    t.expires_at_ms
+                ],
+            )
+            .map_err(|e| match e.sqlite_error_code() {
+                Some(rusqlite::ErrorCode::ConstraintViolation) => StoreError::Missing("client id"),
+                _ => backend(e),
+            })?;
+            tx.commit().map_err(backend)
+        })
+    }
+
+    fn access_grant<'a>(
+        &'a self,
+        token_sha256: &'a str,
+        now_ms: i64,
+    ) -> StoreFuture<'a, Option<AccessGrant>> {
+        let hash = token_sha256.to_owned();
+        self.call(move |conn| {
+            conn.query_row(
+                "SELECT t.client_id, t.msn, c.subscription_key_sha256, t.expires_at
+                 FROM access_tokens t JOIN api_credentials c ON c.client_id = t.client_id
+                 WHERE t.token_sha256 = ?1 AND t.expires_at > ?2",
+                params![hash, now_ms],
+                |r| {
+                    Ok(AccessGrant {
+                        client_id: r.get(0)?,
+                        msn: r.get(1)?,
+                        subscription_key_sha256: r.get(2)?,
+                        expires_at_ms: r.get(3)?,
+                    })
+                },
+            )
+            .optional()
+            .map_err(backend)
+        })
+    }
+
+    fn create_link<'a>(&'a self, link: &'a NewLink, now_ms: i64) -> StoreFuture<'a, Link> {
+        let l = link.clone();
+        self.call(move |conn| {
+            let tx = conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(backend)?;
+            if !exists(&tx, "SELECT 1 FROM merchants WHERE msn = ?1", [&l.msn])? {
+                return Err(StoreError::Missing("merchant"));
+            }
+            if exists(&tx, "SELECT 1 FROM links WHERE code = ?1", [&l.code])? {
+                return Err(StoreError::Conflict(Conflict::Code));
+            }
+            if let Some(qr_id) = &l.qr_id {
+                // An expired QR frees its id: retire it (as deleted at its expiry) first.
+                tx.execute(
+                    "UPDATE links SET deleted_at = expires_at
+                     WHERE msn = ?1 AND kind = ?2 AND qr_id = ?3 AND deleted_at IS NULL
+                       AND expires_at IS NOT NULL AND expires_at <= ?4",
+                    params![l.msn, l.kind.as_str(), qr_id, now_ms],
+                )
+                .map_err(backend)?;
+                if live_link(&tx, &l.msn, l.kind, qr_id, now_ms)?.is_some() {
+                    return Err(StoreError::Conflict(Conflict::QrId));
+                }
+            }
+            tx.execute(
+                &format!(
+                    "INSERT INTO links ({LINK_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?7, NULL)"
+                ),
+                params![
+                    l.code,
+                    l.kind.as_str(),
+                    l.msn,
+                    l.qr_id,
+                    l.target,
+                    l.created_at_ms,
+                    l.expires_at_ms
+                ],
+            )
+            .map_err(backend)?;
+            tx.commit().map_err(backend)?;
+            Ok(Link {
+                code: l.code,
+                kind: l.kind,
+                msn: l.msn,
+                qr_id: l.qr_id,
+                target: l.target,
+                created_at_ms: l.created_at_ms,
+                updated_at_ms: l.created_at_ms,
+                expires_at_ms: l.expires_at_ms,
+                deleted_at_ms: None,
+            })
+        })
+    }
+
+    fn link_by_code<'a>(&'a self, code: &'a str) -> StoreFuture<'a, Option<Link>> {
+        let code = code.to_owned();
+        self.call(move |conn| {
+            conn.query_row(
+                &format!("SELECT {LINK_COLUMNS} FROM links WHERE code = ?1"),
+                [&code],
+                link_from_row,
+            )
+            .optional()
+            .map_err(backend)
+        })
+    }
+
+    fn merchant_link<'a>(
+        &'a self,
+        msn: &'a str,
+        kind: LinkKind,
+        qr_id: &'a str,
+        now_ms: i64,
+    ) -> StoreFuture<'a, Option<Link>> {
+        let (msn, qr_id) = (msn.to_owned(), qr_id.to_owned());
+        self.call(move |conn| {
+            let tx = conn.transaction().map_err(backend)?;
+            live_link(&tx, &msn, kind, &qr_id, now_ms)
+        })
+    }
+
+    fn merchant_links<'a>(
+        &'a self,
+        msn: &'a str,
+        kind: LinkKind,
+        now_ms: i64,
+    ) -> StoreFuture<'a, Vec<Link>> {
+        let msn = msn.to_owned();
+        self.call(move |conn| {
+            let mut stmt = conn
+                .prepare(&format!(
+                    "SELECT {LINK_COLUMNS} FROM links
+                     WHERE msn = :msn AND kind = :kind AND {LIVE}
+                     ORDER BY created_at, code"
+                ))
+                .map_err(backend)?;
+            let rows = stmt
+                .query_map(
+                    rusqlite::named_params! {":msn": msn, ":kind": kind.as_str(), ":now": now_ms},
+                    link_from_row,
+                )
+                .map_err(backend)?;
+            rows.collect::<Result<Vec<_>, _>>().map_err(backend)
+        })
+    }
+
+    fn set_link_target<'a>(
+        &'a self,
+        msn: &'a str,
+        kind: LinkKind,
+        qr_id: &'a str,
+        target: &'a str,
+        now_ms: i64,
+    ) -> StoreFuture<'a, Option<Link>> {
+        let (msn, qr_id, target) = (msn.to_owned(), qr_id.to_owned(), target.to_owned());
+        self.call(move |conn| {
+            let tx = conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(backend)?;
+            let Some(mut link) = live_link(&tx, &msn, kind, &qr_id, now_ms)? else {
+                return Ok(None);
+            };
+            tx.execute(
+                "UPDATE links SET target = ?1, updated_at = ?2 WHERE code = ?3",
+                params![target, now_ms, link.code],
+            )
+            .map_err(backend)?;
+            tx.commit().map_err(backend)?;
+            link.target = Some(target);
+            link.updated_at_ms = now_ms;
+            Ok(Some(link))
+        })
+    }
+
+    fn delete_link<'a>(
+        &'a self,
+        msn: &'a str,
+        kind: LinkKind,
+        qr_id: &'a str,
+        now_ms: i64,
+    ) -> StoreFuture<'a, Option<Link>> {
+        let (msn, qr_id) = (msn.to_owned(), qr_id.to_owned());
+        self.call(move |conn| {
+            let tx = conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(backend)?;
+            let Some(mut link) = live_link(&tx, &msn, kind, &qr_id, now_ms)? else {
+                return Ok(None);
+            };
+            tx.execute(
+                "UPDATE links SET deleted_at = ?1, updated_at = ?1 WHERE code = ?2",
+                params![now_ms, link.code],
+            )
+            .map_err(backend)?;
+            tx.commit().map_err(backend)?;
+            link.deleted_at_ms = Some(now_ms);
+            link.updated_at_ms = now_ms;
+            Ok(Some(link))
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::conformance;
+
+    #[tokio::test]
+    async fn passes_the_store_conformance_suite() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = SqliteStore::open_in_dir(dir.path()).expect("open store");
+        conformance::run_all(&store).await;
+    }
+
+    #[tokio::test]
+    async fn committed_writes_are_there_after_reopening() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let link = {
+            let store = SqliteStore::open_in_dir(dir.path()).expect("open store");
+            store
+                .add_merchant(&conformance::merchant("900001"))
+                .await
+                .expect("add merchant");
+            let link = conformance::redirect("900001", "persist me", "ReopenCod1");
+            store.create_link(&link, 1_000).await.expect("create link")
+        };
+        let store = SqliteStore::open_in_dir(dir.path()).expect("reopen store");
+        assert_eq!(
+            store.link_by_code("ReopenCod1").await.expect("read"),
+            Some(link)
+        );
+        assert_eq!(store.list_merchants().await.expect("list").len(), 1);
+    }
+
+    #[test]
+    fn reopening_applies_no_migration_twice_and_uses_wal() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        drop(SqliteStore::open_in_dir(dir.path()).expect("first open"));
+        let store = SqliteStore::open_in_dir(dir.path()).expect("second open");
+        let conn = store.conn.lock().expect("not poisoned");
+        let versions: i64 = conn
+            .query_row("SELECT COUNT(*) FROM schema_migrations", [], |r| r.get(0))
+            .expect("count");
+        assert_eq!(versions, MIGRATIONS.len() as i64);
+        let mode: String = conn
+            .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+            .expect("mode");
+        assert_eq!(mode, "wal");
+        let sync: i64 = conn
+            .query_row("PRAGMA synchronous", [], |r| r.get(0))
+            .expect("sync");
+        assert_eq!(sync, 2, "synchronous=FULL");
+    }
+
+    #[test]
+    fn refuses_a_schema_newer_than_it_knows() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        drop(SqliteStore::open_in_dir(dir.path()).expect("first open"));
+        let conn = Connection::open(dir.path().join(DB_FILE)).expect("raw open");
+        conn.execute(
+            "INSERT INTO schema_migrations (version, name, applied_at) VALUES (999, 'future', 0)",
+            [],
+        )
+        .expect("insert");
+        drop(conn);
+        match SqliteStore::open_in_dir(dir.path()) {
+            Err(StoreError::SchemaTooNew { found: 999, .. }) => {}
+            other => panic!("expected SchemaTooNew, got {other:?}"),
+        }
+    }
+}
