@@ -6,6 +6,7 @@
 //!
 //! # Layout
 //! Modules in data-flow order; lower layers never import higher ones.
+//! - [`token`]: HS256 image tokens (compact JWT) → verified [`token::ImageClaims`]. No HTTP.
 //! - [`render`]: content + options → PNG / SVG / text bytes. No HTTP, no I/O.
 //! - [`clock`]: wall-clock time behind a trait (tests move a manual clock).
 //! - [`store`]: durable state (merchants, access tokens, short links) behind an async trait.
@@ -16,4 +17,5 @@ pub mod clock;
 pub mod cmd;
 pub mod render;
 pub mod store;
+pub mod token;
 pub mod webhooks;

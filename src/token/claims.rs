@@ -1,0 +1,704 @@
+//! The image-token payload: what one image URL may ask the renderer for, and until when.
+//!
+//! The wire shape is the seed API's, e.g.
+//! `{"format":"image/png","size":"800","url":"https://qr.example.com/r/DI5bjNA0","iss":"qr-origin","nbf":1648598709,"exp":1648602309,"iat":1648598709}`,
+//! plus optional style extensions `ecc`, `border`, `fg`, `bg`. Unknown claims (`jti`, `sub`, …)
+//! are ignored so other issuers' tokens still render; a claim we know with the wrong type is an
+//! error, never silently dropped.
+
+use std::borrow::Cow;
+use std::fmt;
+use std::marker::PhantomData;
+use std::ops::RangeInclusive;
+
+use serde::Deserialize;
+use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+
+use super::TokenError;
+use crate::render::{
+    DEFAULT_BORDER, DEFAULT_SIZE, Ecc, Format, MAX_BORDER, MAX_SIZE, MIN_SIZE, RenderOptions, Rgb,
+};
+
+/// Longest `url` accepted, in bytes: the byte-mode capacity of the largest QR symbol (version 40,
+/// ECC L). Whether it fits at the requested ECC level is the renderer's call; this cap only keeps
+/// content that can never render from going further.
+pub const MAX_URL_BYTES: usize = 2953;
+
+/// What a verified token asks for. Built by [`ImageClaims::new`] (then adjust the public fields)
+/// for signing, or returned by [`Keyring::verify`](super::Keyring::verify), which guarantees every
+/// field is within range.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ImageClaims {
+    /// The QR content (usually a short link), encoded in byte mode.
+    pub url: String,
+    /// [`Format::Png`] or [`Format::Svg`]; `Text` is not an image and never verifies.
+    pub format: Format,
+    /// Edge in pixels, `100..=2000`.
+    pub size: u32,
+    pub ecc: Ecc,
+    /// Quiet zone in modules, `0..=16`.
+    pub border: u32,
+    pub dark: Rgb,
+    pub light: Rgb,
+    /// Issuer, informational (the origin trusts the key, not this claim).
+    pub iss: Option<String>,
+    /// Not before, seconds since the Unix epoch.
+    pub nbf: Option<i64>,
+    /// Expiry, seconds since the Unix epoch; `None` means the image may be served forever.
+    pub exp: Option<i64>,
+    /// Issued at, seconds since the Unix epoch; informational.
+    pub iat: Option<i64>,
+}
+
+impl ImageClaims {
+    /// Claims for `url` rendered as `format` at `size` px with the default style (ECC M, 4-module
+    /// quiet zone, black on white) and no issuer or time claims.
+    pub fn new(url: impl Into<String>, format: Format, size: u32) -> Self {
+        ImageClaims {
+            url: url.into(),
+            format,
+            size,
+            ecc: Ecc::default(),
+            border: DEFAULT_BORDER,
+            dark: Rgb::BLACK,
+            light: Rgb::WHITE,
+            iss: None,
+            nbf: None,
+            exp: None,
+            iat: None,
+        }
+    }
+
+    /// The renderer's view of these claims (everything but the content and the time claims).
+    pub fn render_options(&self) -> RenderOptions {
+        RenderOptions {
+            format: self.format,
+            size: self.size,
+            ecc: self.ecc,
+            border: self.border,
+            dark: self.dark,
+            light: self.light,
+        }
+    }
+
+    /// Checks every field against the range [`Keyring::verify`](super::Keyring::verify) accepts.
+    /// [`Keyring::sign`](super::Keyring::sign) does not check (it cannot fail), so a minting
+    /// command calls this first to refuse claims that would never verify.
+    pub fn validate(&self) -> Result<(), TokenError> {
+        check_url(&self.url)?;
+        format_mime(self.format)?;
+        in_range("size", i64::from(self.size), SIZE_RANGE, SIZE_REASON)?;
+        in_range(
+            "border",
+            i64::from(self.border),
+            BORDER_RANGE,
+            BORDER_REASON,
+        )?;
+        Ok(())
+    }
+
+    /// Refuses the token outside its validity window, `leeway_secs` of clock skew allowed on both
+    /// ends. Expired once `now >= exp + leeway` (RFC 7519: not accepted "on or after" `exp`); not
+    /// yet valid while `now + leeway < nbf`. Saturating, so extreme values cannot overflow.
+    pub fn check_time(&self, now_unix: i64, leeway_secs: i64) -> Result<(), TokenError> {
+        if let Some(exp) = self.exp
+            && now_unix >= exp.saturating_add(leeway_secs)
+        {
+            return Err(TokenError::Expired);
+        }
+        if let Some(nbf) = self.nbf
+            && now_unix.saturating_add(leeway_secs) < nbf
+        {
+            return Err(TokenError::NotYetValid);
+        }
+        Ok(())
+    }
+
+    /// Parses and range-checks a decoded payload. Only ever called on MAC-verified bytes, but
+    /// written to take hostile input anyway (the fuzz target feeds it directly).
+    pub fn from_json(payload: &[u8]) -> Result<Self, TokenError> {
+        // A derived struct also deserialises from a JSON array; a claims set is an object.
+        if first_non_space(payload) != Some(b'{') {
+            return Err(TokenError::Malformed("payload is not a JSON object"));
+        }
+        // Duplicate claim names are refused here too (serde's derive rejects duplicate fields),
+        // so no two parsers can disagree about which `exp` counts.
+        let raw: RawClaims<'_> = serde_json::from_slice(payload)
+            .map_err(|_| TokenError::Malformed("payload is not a valid JSON claims object"))?;
+        raw.into_claims()
+    }
+
+    /// The payload JSON [`Keyring::sign`](super::Keyring::sign) signs: the seed API's shape
+    /// (`size` as a string), style extensions only when they differ from the defaults.
+    pub(crate) fn to_json(&self) -> Vec<u8> {
+        let def = ImageClaims::new("", self.format, self.size);
+        let wire = WireClaims {
+            format: self.format.content_type(),
+            size: self.size.to_string(),
+            url: &self.url,
+            ecc: (self.ecc != def.ecc).then(|| ecc_str(self.ecc)),
+            border: (self.border != def.border).then_some(self.border),
+            fg: (self.dark != def.dark).then(|| self.dark.to_string()),
+            bg: (self.light != def.light).then(|| self.light.to_string()),
+            iss: self.iss.as_deref(),
+            nbf: self.nbf,
+            exp: self.exp,
+            iat: self.iat,
+        };
+        serde_json::to_vec(&wire).expect("a struct of strings and integers always serialises")
+    }
+}
+
+const SIZE_RANGE: RangeInclusive<i64> = MIN_SIZE as i64..=MAX_SIZE as i64;
+const SIZE_REASON: &str = "must be an integer 100..=2000 (JSON number or decimal string)";
+const BORDER_RANGE: RangeInclusive<i64> = 0..=MAX_BORDER as i64;
+const BORDER_REASON: &str = "must be an integer 0..=16 (JSON number or decimal string)";
+const TIME_REASON: &str = "must be a JSON integer (seconds since the Unix epoch)";
+const FORMAT_REASON: &str = "must be \"image/png\" or \"image/svg+xml\"";
+
+fn first_non_space(bytes: &[u8]) -> Option<u8> {
+    bytes
+        .iter()
+        .copied()
+        .find(|b| !matches!(b, b' ' | b'\t' | b'\n' | b'\r'))
+}
+
+fn check_url(url: &str) -> Result<(), TokenError> {
+    let bad = |reason| TokenError::InvalidClaim {
+        name: "url",
+        reason,
+    };
+    if url.is_empty() {
+        return Err(bad("must not be empty"));
+    }
+    if url.len() > MAX_URL_BYTES {
+        return Err(bad("longer than 2953 bytes, the most any QR code holds"));
+    }
+    Ok(())
+}
+
+fn format_mime(format: Format) -> Result<&'static str, TokenError> {
+    match format {
+        Format::Png | Format::Svg => Ok(format.content_type()),
+        Format::Text => Err(TokenError::InvalidClaim {
+            name: "format",
+            reason: FORMAT_REASON,
+        }),
+    }
+}
+
+fn in_range(
+    name: &'static str,
+    v: i64,
+    range: RangeInclusive<i64>,
+    reason: &'static str,
+) -> Result<u32, TokenError> {
+    if range.contains(&v) {
+        u32::try_from(v).map_err(|_| TokenError::InvalidClaim { name, reason })
+    } else {
+        Err(TokenError::InvalidClaim { name, reason })
+    }
+}
+
+fn ecc_str(ecc: Ecc) -> &'static str {
+    match ecc {
+        Ecc::L => "L",
+        Ecc::M => "M",
+        Ecc::Q => "Q",
+        Ecc::H => "H",
+    }
+}
+
+/// The signed wire form; field order follows the seed API.
+#[derive(serde::Serialize)]
+struct WireClaims<'a> {
+    format: &'static str,
+    size: String,
+    url: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ecc: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    border: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    fg: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    bg: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    iss: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    nbf: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    exp: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    iat: Option<i64>,
+}
+
+/// Every claim we know, each as whatever JSON value it held: the type checks happen in
+/// [`RawClaims::into_claims`] with the claim's name in the error, and `null` stays distinct from
+/// absent (a `"exp": null` is an error, not a token that never expires).
+#[derive(Deserialize)]
+struct RawClaims<'a> {
+    #[serde(default, borrow)]
+    url: Json<'a>,
+    #[serde(default, borrow)]
+    format: Json<'a>,
+    #[serde(default, borrow)]
+    size: Json<'a>,
+    #[serde(default, borrow)]
+    ecc: Json<'a>,
+    #[serde(default, borrow)]
+    border: Json<'a>,
+    #[serde(default, borrow)]
+    fg: Json<'a>,
+    #[serde(default, borrow)]
+    bg: Json<'a>,
+    #[serde(default, borrow)]
+    iss: Json<'a>,
+    #[serde(default, borrow)]
+    nbf: Json<'a>,
+    #[serde(default, borrow)]
+    exp: Json<'a>,
+    #[serde(default, borrow)]
+    iat: Json<'a>,
+}
+
+impl RawClaims<'_> {
+    fn into_claims(self) -> Result<ImageClaims, TokenError> {
+        let url = match self.url {
+            Json::Str(s) => {
+                check_url(&s)?;
+                s.into_owned()
+            }
+            Json::Absent => return Err(invalid("url", "is required")),
+            _ => return Err(invalid("url", "must be a string")),
+        };
+        let format = match self.format {
+            Json::Str(s) if s == "image/png" => Format::Png,
+            Json::Str(s) if s == "image/svg+xml" => Format::Svg,
+            _ => return Err(invalid("format", FORMAT_REASON)),
+        };
+        let size = match self.size {
+            Json::Absent => DEFAULT_SIZE,
+            v => int_or_decimal("size", v, SIZE_RANGE, SIZE_REASON)?,
+        };
+        let border = match self.border {
+            Json::Absent => DEFAULT_BORDER,
+            v => int_or_decimal("border", v, BORDER_RANGE, BORDER_REASON)?,
+        };
+        let ecc = match self.ecc {
+            Json::Absent => Ecc::default(),
+            Json::Str(s) => match &*s {
+                "L" => Ecc::L,
+                "M" => Ecc::M,
+                "Q" => Ecc::Q,
+                "H" => Ecc::H,
+                _ => return Err(invalid("ecc", "must be \"L\", \"M\", \"Q\" or \"H\"")),
+            },
+            _ => return Err(invalid("ecc", "must be \"L\", \"M\", \"Q\" or \"H\"")),
+        };
+        let dark = colour("fg", self.fg, Rgb::BLACK)?;
+        let light = colour("bg", self.bg, Rgb::WHITE)?;
+        let iss = match self.iss {
+            Json::Absent => None,
+            Json::Str(s) => Some(s.into_owned()),
+            _ => return Err(invalid("iss", "must be a string")),
+        };
+        Ok(ImageClaims {
+            url,
+            format,
+            size,
+            ecc,
+            border,
+            dark,
+            light,
+            iss,
+            nbf: numeric_date("nbf", self.nbf)?,
+            exp: numeric_date("exp", self.exp)?,
+            iat: numeric_date("iat", self.iat)?,
+        })
+    }
+}
+
+fn invalid(name: &'static str, reason: &'static str) -> TokenError {
+    TokenError::InvalidClaim { name, reason }
+}
+
+/// `exp`/`nbf`/`iat`: a JSON integer or absent. A string or fraction is refused rather than
+/// coerced: a type-confused `"exp":"…"` must never read as "no expiry".
+fn numeric_date(name: &'static str, v: Json<'_>) -> Result<Option<i64>, TokenError> {
+    match v {
+        Json::Absent => Ok(None),
+        Json::Int(n) => Ok(Some(n)),
+        _ => Err(invalid(name, TIME_REASON)),
+    }
+}
+
+/// `size`/`border`: the seed API sends `"800"`, other issuers `800`; both are fine. A decimal
+/// string is plain ASCII digits (no sign, spaces or exponent), at most 10 of them.
+fn int_or_decimal(
+    name: &'static str,
+    v: Json<'_>,
+    range: RangeInclusive<i64>,
+    reason: &'static str,
+) -> Result<u32, TokenError> {
+    let n = match v {
+        Json::Int(n) => n,
+        Json::Str(s) if !s.is_empty() && s.len() <= 10 && s.bytes().all(|b| b.is_ascii_digit()) => {
+            s.parse::<i64>().map_err(|_| invalid(name, reason))?
+        }
+        _ => return Err(invalid(name, reason)),
+    };
+    in_range(name, n, range, reason)
+}
+
+/// `fg`/`bg`: `"#rrggbb"` (the `#` optional).
+fn colour(name: &'static str, v: Json<'_>, default: Rgb) -> Result<Rgb, TokenError> {
+    match v {
+        Json::Absent => Ok(default),
+        Json::Str(s) => s
+            .parse()
+            .map_err(|_| invalid(name, "must be a colour \"#rrggbb\"")),
+        _ => Err(invalid(name, "must be a colour \"#rrggbb\"")),
+    }
+}
+
+/// One JSON value, reduced to what claim checks need. Arrays and objects are skipped without
+/// building them (serde_json's recursion limit bounds nesting).
+#[derive(Debug, Default, PartialEq)]
+enum Json<'a> {
+    #[default]
+    Absent,
+    Null,
+    Bool,
+    /// An integer that fits `i64`.
+    Int(i64),
+    /// A fraction, or an integer beyond `i64`.
+    OtherNumber,
+    Str(Cow<'a, str>),
+    Compound,
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for Json<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(JsonVisitor(PhantomData))
+    }
+}
+
+struct JsonVisitor<'a>(PhantomData<Json<'a>>);
+
+impl<'de: 'a, 'a> Visitor<'de> for JsonVisitor<'a> {
+    type Value = Json<'a>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(Json::Null)
+    }
+    fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(Json::Null)
+    }
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
+        Ok(Json::Bool)
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+        Ok(Json::Int(v))
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+        Ok(i64::try_from(v).map_or(Json::OtherNumber, Json::Int))
+    }
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
+        Ok(Json::OtherNumber)
+    }
+    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+        Ok(Json::Str(Cow::Borrowed(v)))
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(Json::Str(Cow::Owned(v.to_owned())))
+    }
+    fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
+        Ok(Json::Str(Cow::Owned(v)))
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(Json::Compound)
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+        Ok(Json::Compound)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SEED: &str = r#"{"format":"image/png","size":"800","url":"https://qr.example.com/r/DI5bjNA0","iss":"qr-origin","nbf":1648598709,"exp":1648602309,"iat":1648598709}"#;
+
+    fn parse(json: &str) -> Result<ImageClaims, TokenError> {
+        ImageClaims::from_json(json.as_bytes())
+    }
+
+    fn with(claim: &str) -> String {
+        format!(r#"{{"format":"image/png","url":"https://x.test/r/1",{claim}}}"#)
+    }
+
+    #[test]
+    fn seed_payload_parses_to_the_right_claims() {
+        let c = parse(SEED).unwrap();
+        assert_eq!(c.url, "https://qr.example.com/r/DI5bjNA0");
+        assert_eq!(c.format, Format::Png);
+        assert_eq!(c.size, 800);
+        assert_eq!(c.iss.as_deref(), Some("qr-origin"));
+        assert_eq!(
+            (c.nbf, c.exp, c.iat),
+            (Some(1648598709), Some(1648602309), Some(1648598709))
+        );
+        assert_eq!(
+            c.render_options(),
+            RenderOptions {
+                format: Format::Png,
+                size: 800,
+                ..RenderOptions::default()
+            }
+        );
+    }
+
+    #[test]
+    fn size_as_number_or_string_and_default() {
+        assert_eq!(parse(&with(r#""size":250"#)).unwrap().size, 250);
+        assert_eq!(parse(&with(r#""size":"2000""#)).unwrap().size, 2000);
+        assert_eq!(parse(&with(r#""iss":"a""#)).unwrap().size, 800);
+    }
+
+    #[test]
+    fn size_out_of_range_or_odd_forms_are_refused() {
+        for bad in [
+            r#""size":99"#,
+            r#""size":2001"#,
+            r#""size":"99""#,
+            r#""size":"-800""#,
+            r#""size":" 800""#,
+            r#""size":"8e2""#,
+            r#""size":"""#,
+            r#""size":800.5"#,
+            r#""size":null"#,
+            r#""size":true"#,
+            r#""size":[800]"#,
+            r#""size":18446744073709551615"#,
+            r#""size":"99999999999""#,
+        ] {
+            assert_eq!(
+                parse(&with(bad)).unwrap_err(),
+                invalid("size", SIZE_REASON),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn style_extensions_parse() {
+        let c = parse(&with(
+            r##""ecc":"H","border":0,"fg":"#112233","bg":"fffefd""##,
+        ))
+        .unwrap();
+        assert_eq!(
+            (c.ecc, c.border, c.dark, c.light),
+            (Ecc::H, 0, Rgb(0x11, 0x22, 0x33), Rgb(0xff, 0xfe, 0xfd))
+        );
+        assert_eq!(parse(&with(r#""border":"16""#)).unwrap().border, 16);
+    }
+
+    #[test]
+    fn bad_style_extensions_are_refused_with_their_name() {
+        for (claim, name) in [
+            (r#""ecc":"X""#, "ecc"),
+            (r#""ecc":1"#, "ecc"),
+            (r#""border":17"#, "border"),
+            (r#""border":-1"#, "border"),
+            (r##""fg":"#12345""##, "fg"),
+            (r#""bg":0"#, "bg"),
+            (r#""iss":5"#, "iss"),
+        ] {
+            match parse(&with(claim)) {
+                Err(TokenError::InvalidClaim { name: n, .. }) => assert_eq!(n, name, "{claim}"),
+                other => panic!("{claim}: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn time_claims_must_be_integers() {
+        for name in ["exp", "nbf", "iat"] {
+            for v in [
+                "\"1648602309\"",
+                "1648602309.5",
+                "null",
+                "true",
+                "{}",
+                "1e30",
+            ] {
+                assert_eq!(
+                    parse(&with(&format!(r#""{name}":{v}"#))).unwrap_err(),
+                    invalid(name, TIME_REASON),
+                    "{name}={v}"
+                );
+            }
+        }
+        assert_eq!(parse(&with(r#""exp":-5"#)).unwrap().exp, Some(-5));
+    }
+
+    #[test]
+    fn url_is_required_non_empty_and_capped() {
+        let no_url = r#"{"format":"image/png","size":800}"#;
+        assert_eq!(parse(no_url).unwrap_err(), invalid("url", "is required"));
+        let empty = r#"{"format":"image/png","url":""}"#;
+        assert_eq!(
+            parse(empty).unwrap_err(),
+            invalid("url", "must not be empty")
+        );
+        let max = format!(
+            r#"{{"format":"image/png","url":"{}"}}"#,
+            "a".repeat(MAX_URL_BYTES)
+        );
+        assert_eq!(parse(&max).unwrap().url.len(), MAX_URL_BYTES);
+        let over = format!(
+            r#"{{"format":"image/png","url":"{}"}}"#,
+            "a".repeat(MAX_URL_BYTES + 1)
+        );
+        assert!(matches!(
+            parse(&over),
+            Err(TokenError::InvalidClaim { name: "url", .. })
+        ));
+        let number = r#"{"format":"image/png","url":5}"#;
+        assert_eq!(
+            parse(number).unwrap_err(),
+            invalid("url", "must be a string")
+        );
+    }
+
+    #[test]
+    fn format_must_be_png_or_svg_mime() {
+        let svg = r#"{"format":"image/svg+xml","url":"x"}"#;
+        assert_eq!(parse(svg).unwrap().format, Format::Svg);
+        for f in [
+            r#""png""#,
+            r#""text/targetUrl""#,
+            r#""image/gif""#,
+            r#""IMAGE/PNG""#,
+            "null",
+            "1",
+        ] {
+            let json = format!(r#"{{"format":{f},"url":"x"}}"#);
+            assert_eq!(
+                parse(&json).unwrap_err(),
+                invalid("format", FORMAT_REASON),
+                "{f}"
+            );
+        }
+        assert_eq!(
+            parse(r#"{"url":"x"}"#).unwrap_err(),
+            invalid("format", FORMAT_REASON)
+        );
+    }
+
+    #[test]
+    fn non_objects_duplicates_and_garbage_are_malformed() {
+        let nested = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
+        for bad in [
+            "",
+            "null",
+            r#"["https://x","image/png"]"#,
+            r#""{}""#,
+            "{",
+            r#"{"format":"image/png","url":"x"} trailing"#,
+            r#"{"format":"image/png","url":"x","exp":1,"exp":2}"#,
+            "\u{feff}{}",
+            &nested,
+        ] {
+            assert!(
+                matches!(parse(bad), Err(TokenError::Malformed(_))),
+                "{bad:.40}"
+            );
+        }
+    }
+
+    #[test]
+    fn deep_nesting_is_skipped_without_recursion_or_refused_by_name() {
+        // serde_json skips ignored values iteratively: no stack overflow at any depth.
+        let deep = |claim: &str, n: usize| {
+            format!(
+                r#"{{"format":"image/png","url":"x",{claim}:{}1{}}}"#,
+                "[".repeat(n),
+                "]".repeat(n)
+            )
+        };
+        assert_eq!(parse(&deep(r#""jti""#, 100_000)).unwrap().url, "x");
+        assert_eq!(
+            parse(&deep(r#""exp""#, 100_000)).unwrap_err(),
+            invalid("exp", TIME_REASON)
+        );
+    }
+
+    #[test]
+    fn unknown_claims_are_ignored() {
+        let c = parse(&with(r#""jti":"abc","sub":{"a":[1,2]},"aud":["x"]"#)).unwrap();
+        assert_eq!(c.url, "https://x.test/r/1");
+    }
+
+    #[test]
+    fn escaped_strings_parse() {
+        let c = parse(r#"{"format":"image\/png","url":"https:\/\/x.test\/\u00e6"}"#).unwrap();
+        assert_eq!(c.url, "https://x.test/æ");
+        assert_eq!(c.format, Format::Png);
+    }
+
+    #[test]
+    fn time_window_with_leeway() {
+        let mut c = ImageClaims::new("x", Format::Png, 800);
+        c.exp = Some(1000);
+        c.nbf = Some(500);
+        assert_eq!(c.check_time(1029, 30), Ok(()));
+        assert_eq!(c.check_time(1030, 30), Err(TokenError::Expired));
+        assert_eq!(c.check_time(1000, 0), Err(TokenError::Expired));
+        assert_eq!(c.check_time(470, 30), Ok(()));
+        assert_eq!(c.check_time(469, 30), Err(TokenError::NotYetValid));
+        c.exp = Some(i64::MAX);
+        c.nbf = Some(i64::MIN);
+        assert_eq!(c.check_time(i64::MAX - 1, 30), Ok(()));
+        c.exp = None;
+        c.nbf = None;
+        assert_eq!(c.check_time(i64::MAX, i64::MAX), Ok(()));
+    }
+
+    #[test]
+    fn to_json_is_the_seed_shape_and_round_trips() {
+        let mut c = ImageClaims::new("https://qr.example.com/r/DI5bjNA0", Format::Png, 800);
+        c.iss = Some("qr-origin".into());
+        c.nbf = Some(1648598709);
+        c.exp = Some(1648602309);
+        c.iat = Some(1648598709);
+        assert_eq!(String::from_utf8(c.to_json()).unwrap(), SEED);
+        assert_eq!(ImageClaims::from_json(&c.to_json()).unwrap(), c);
+
+        c.ecc = Ecc::Q;
+        c.border = 2;
+        c.dark = Rgb(1, 2, 3);
+        c.light = Rgb(250, 251, 252);
+        c.format = Format::Svg;
+        assert_eq!(ImageClaims::from_json(&c.to_json()).unwrap(), c);
+    }
+
+    #[test]
+    fn validate_matches_what_verify_accepts() {
+        let ok = ImageClaims::new("x", Format::Svg, 100);
+        assert_eq!(ok.validate(), Ok(()));
+        let text = ImageClaims::new("x", Format::Text, 800);
+        assert!(text.validate().is_err());
+        assert!(ImageClaims::new("x", Format::Png, 2001).validate().is_err());
+        assert!(ImageClaims::new("", Format::Png, 800).validate().is_err());
+        let mut b = ok.clone();
+        b.border = 17;
+        assert!(b.validate().is_err());
+    }
+}
