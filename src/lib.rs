@@ -9,13 +9,19 @@
 //! - [`token`]: HS256 image tokens (compact JWT) → verified [`token::ImageClaims`]. No HTTP.
 //! - [`render`]: content + options → PNG / SVG / text bytes. No HTTP, no I/O.
 //! - [`clock`]: wall-clock time behind a trait (tests move a manual clock).
+//! - [`secret`]: random credentials and their hashed, constant-time-compared stored form.
 //! - [`store`]: durable state (merchants, access tokens, short links) behind an async trait.
 //! - [`webhooks`]: signing and retry schedule of webhook deliveries.
+//! - [`links`]: short links `/r/{code}`, `/p/{code}` → 302, through an in-process cache.
+//! - [`api`]: the QR API v1 (access tokens, one-time payment and merchant-redirect QRs).
 //! - [`cmd`]: the command-line subcommands (`serve`, `token`, `render`, `merchant`).
 
+pub mod api;
 pub mod clock;
 pub mod cmd;
+pub mod links;
 pub mod render;
+pub mod secret;
 pub mod store;
 pub mod token;
 pub mod webhooks;

@@ -2,6 +2,7 @@
 
 use clap::{Parser, Subcommand};
 
+pub mod merchant;
 pub mod render;
 
 /// qr-origin: QR API, short links and QR image origin.
@@ -16,4 +17,6 @@ pub struct Cli {
 pub enum Command {
     /// Render one QR code to a file.
     Render(render::RenderArgs),
+    /// Create and list merchants' API credentials.
+    Merchant(merchant::MerchantArgs),
 }

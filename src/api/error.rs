@@ -1,0 +1,215 @@
+//! The QR API's errors and the one place they become HTTP responses.
+//!
+//! Bodies are RFC 7807 problem documents in the published shape
+//! `{type, title, detail, instance, invalidParams:[{name, reason}]}`; `instance` is a fresh UUID
+//! per failed request, also logged, so a merchant's support ticket can be matched to the log.
+
+use bytes::Bytes;
+use http::{HeaderValue, Response, StatusCode, header};
+use http_body_util::Full;
+use serde::Serialize;
+
+use crate::secret::RandomError;
+use crate::store::StoreError;
+
+/// One field that failed validation, named as the client sent it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct InvalidParam {
+    pub name: String,
+    pub reason: String,
+}
+
+impl InvalidParam {
+    pub fn new(name: &str, reason: impl Into<String>) -> InvalidParam {
+        InvalidParam {
+            name: name.to_owned(),
+            reason: reason.into(),
+        }
+    }
+}
+
+/// Everything a QR API call can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// Missing or wrong credentials or token. Deliberately says nothing about which.
+    #[error("unauthorized")]
+    Unauthorized,
+    /// Valid token, but for another merchant than the `Merchant-Serial-Number` header names.
+    #[error("forbidden: {0}")]
+    Forbidden(&'static str),
+    /// One or more inputs (body fields or headers) are invalid.
+    #[error("invalid input")]
+    Invalid(Vec<InvalidParam>),
+    /// No such QR for this merchant.
+    #[error("not found: {0}")]
+    NotFound(String),
+    /// The merchant already has a live QR with this id.
+    #[error("duplicate id {0}")]
+    DuplicateId(String),
+    /// The body is not JSON (by `Content-Type`).
+    #[error("unsupported media type")]
+    UnsupportedMediaType,
+    /// The body is larger than the cap.
+    #[error("body larger than {0} bytes")]
+    TooLarge(usize),
+    /// Storage failed; logged, shown as a bare 500.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The OS random source failed; logged, shown as a bare 500.
+    #[error(transparent)]
+    Random(#[from] RandomError),
+}
+
+/// The problem document.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Problem<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    title: &'static str,
+    status: u16,
+    detail: String,
+    instance: &'a str,
+    invalid_params: Vec<InvalidParam>,
+    /// The duplicate id, for 409 (clients of the published API read `id`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    id: Option<String>,
+}
+
+impl ApiError {
+    /// The HTTP status for this error.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ApiError::Invalid(_) => StatusCode::BAD_REQUEST,
+            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::DuplicateId(_) => StatusCode::CONFLICT,
+            ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::Store(_) | ApiError::Random(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// Renders the problem response. The single mapping from API errors to HTTP.
+    pub fn into_response(self) -> Response<Full<Bytes>> {
+        let status = self.status();
+        let instance = uuid::Uuid::new_v4().to_string();
+        let (detail, invalid_params, id) = match self {
+            ApiError::Unauthorized => (
+                "missing or invalid credentials or access token".to_owned(),
+                Vec::new(),
+                None,
+            ),
+            ApiError::Forbidden(why) => (why.to_owned(), Vec::new(), None),
+            ApiError::Invalid(params) => {
+                let names: Vec<&str> = params.iter().map(|p| p.name.as_str()).collect();
+                (format!("invalid input: {}", names.join(", ")), params, None)
+            }
+            ApiError::NotFound(what) => (what, Vec::new(), None),
+            ApiError::DuplicateId(id) => (
+                format!("a QR with id {id:?} already exists"),
+                vec![InvalidParam::new(
+                    "id",
+                    "already in use by another QR of yours",
+                )],
+                Some(id),
+            ),
+            ApiError::UnsupportedMediaType => (
+                "the request body must be JSON (Content-Type: application/json)".to_owned(),
+                Vec::new(),
+                None,
+            ),
+            ApiError::TooLarge(cap) => (
+                format!("the request body is larger than {cap} bytes"),
+                Vec::new(),
+                None,
+            ),
+            ApiError::Store(ref e) => {
+                tracing::error!(%instance, error = %e, "QR API storage failure");
+                ("internal error".to_owned(), Vec::new(), None)
+            }
+            ApiError::Random(ref e) => {
+                tracing::error!(%instance, error = %e, "QR API random source failure");
+                ("internal error".to_owned(), Vec::new(), None)
+            }
+        };
+        let problem = Problem {
+            kind: "about:blank",
+            title: status.canonical_reason().unwrap_or("Error"),
+            status: status.as_u16(),
+            detail,
+            instance: &instance,
+            invalid_params,
+            id,
+        };
+        let body = serde_json::to_vec(&problem).expect("a problem document always serialises");
+        let mut res = Response::new(Full::new(Bytes::from(body)));
+        *res.status_mut() = status;
+        let h = res.headers_mut();
+        h.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        );
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        if status == StatusCode::UNAUTHORIZED {
+            h.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        res
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http_body_util::BodyExt;
+
+    async fn body_json(res: Response<Full<Bytes>>) -> serde_json::Value {
+        let bytes = res
+            .into_body()
+            .collect()
+            .await
+            .expect("full body")
+            .to_bytes();
+        serde_json::from_slice(&bytes).expect("json")
+    }
+
+    #[tokio::test]
+    async fn invalid_input_lists_every_field() {
+        let err = ApiError::Invalid(vec![
+            InvalidParam::new("id", "too long"),
+            InvalidParam::new("ttl", "too small"),
+        ]);
+        let res = err.into_response();
+        assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+        assert_eq!(
+            res.headers()[header::CONTENT_TYPE],
+            "application/problem+json"
+        );
+        let v = body_json(res).await;
+        assert_eq!(v["title"], "Bad Request");
+        assert_eq!(v["type"], "about:blank");
+        assert_eq!(v["invalidParams"][0]["name"], "id");
+        assert_eq!(v["invalidParams"][1]["reason"], "too small");
+        assert!(uuid::Uuid::parse_str(v["instance"].as_str().expect("string")).is_ok());
+    }
+
+    #[tokio::test]
+    async fn storage_failures_do_not_leak_details() {
+        let res = ApiError::Store(StoreError::Backend("disk I/O error at /secret/path".into()))
+            .into_response();
+        assert_eq!(res.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        let v = body_json(res).await;
+        assert_eq!(v["detail"], "internal error");
+        assert!(!v.to_string().contains("/secret/path"));
+    }
+
+    #[tokio::test]
+    async fn duplicates_name_the_id() {
+        let res = ApiError::DuplicateId("billboard_1".into()).into_response();
+        assert_eq!(res.status(), StatusCode::CONFLICT);
+        let v = body_json(res).await;
+        assert_eq!(v["id"], "billboard_1");
+        assert_eq!(v["invalidParams"][0]["name"], "id");
+    }
+}
