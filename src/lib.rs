@@ -14,14 +14,31 @@
 //! - [`webhooks`]: signing and retry schedule of webhook deliveries.
 //! - [`links`]: short links `/r/{code}`, `/p/{code}` → 302, through an in-process cache.
 //! - [`api`]: the QR API v1 (access tokens, one-time payment and merchant-redirect QRs).
+//! - [`config`]: flags and env vars, validated once at start-up; [`keys`] loads signing keys.
+//! - [`metrics`]: Prometheus counters and histograms.
+//! - [`origin`]: the image origin (`/qr-generator/v1`): verify → cache → render → headers.
+//! - [`ops`]: `/healthz`, `/readyz`, `/metrics`.
+//! - [`http`]: body type, response helpers, the one error → status mapping.
+//! - [`state`]: the shared `AppState`; [`router`]: (method, path) → handler.
+//! - [`shutdown`], [`server`]: the accept loop, connection limits, graceful drain.
 //! - [`cmd`]: the command-line subcommands (`serve`, `token`, `render`, `merchant`).
 
 pub mod api;
 pub mod clock;
 pub mod cmd;
+pub mod config;
+pub mod http;
+pub mod keys;
 pub mod links;
+pub mod metrics;
+pub mod ops;
+pub mod origin;
 pub mod render;
+pub mod router;
 pub mod secret;
+pub mod server;
+pub mod shutdown;
+pub mod state;
 pub mod store;
 pub mod token;
 pub mod webhooks;

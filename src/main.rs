@@ -1,11 +1,18 @@
 use clap::Parser;
 use qr_origin::cmd::{Cli, Command};
+use tracing_subscriber::EnvFilter;
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
+        .with_writer(std::io::stderr)
+        .init();
     match cli.command {
+        None => qr_origin::cmd::serve::run(cli.serve),
+        Some(Command::Serve(args)) => qr_origin::cmd::serve::run(args),
+        Some(Command::Token(args)) => qr_origin::cmd::token::run(args),
         Some(Command::Render(args)) => qr_origin::cmd::render::run(args),
         Some(Command::Merchant(args)) => qr_origin::cmd::merchant::run(args),
-        None => anyhow::bail!("serve: not implemented yet"),
     }
 }

@@ -2,19 +2,37 @@
 
 use clap::{Parser, Subcommand};
 
+use crate::config::ServeArgs;
+
 pub mod merchant;
 pub mod render;
+pub mod serve;
+pub mod token;
 
 /// qr-origin: QR API, short links and QR image origin.
+///
+/// Without a subcommand it runs `serve` (the serve flags are accepted at the top level too).
 #[derive(Debug, Parser)]
-#[command(name = "qr-origin", version, about)]
+#[command(
+    name = "qr-origin",
+    version,
+    about,
+    args_conflicts_with_subcommands = true
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
+
+    #[command(flatten)]
+    pub serve: ServeArgs,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Run the HTTP service (the default).
+    Serve(ServeArgs),
+    /// Print a signed image URL (for CDN and load tests).
+    Token(token::TokenArgs),
     /// Render one QR code to a file.
     Render(render::RenderArgs),
     /// Create and list merchants' API credentials.

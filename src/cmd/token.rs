@@ -1,0 +1,59 @@
+//! `qr-origin token`: print a full image URL signed with the configured key, for CDN tests,
+//! load tests and curl.
+
+use anyhow::Context;
+
+use crate::clock::{Clock, SystemClock};
+use crate::config::KeyArgs;
+use crate::keys;
+use crate::origin;
+use crate::render::{DEFAULT_SIZE, Format};
+use crate::token::{ImageClaims, VerifyLimits};
+
+/// Arguments of `qr-origin token`.
+#[derive(Debug, clap::Args)]
+pub struct TokenArgs {
+    /// Content to encode in the QR code (usually a URL).
+    #[arg(long)]
+    pub url: String,
+    /// Image format: png or svg.
+    #[arg(long, default_value = "png", value_parser = ["png", "svg"])]
+    pub format: String,
+    /// Edge in pixels, 100..=2000.
+    #[arg(long, default_value_t = DEFAULT_SIZE)]
+    pub size: u32,
+    /// Lifetime in seconds; without it the URL never expires.
+    #[arg(long)]
+    pub ttl: Option<u64>,
+    /// Print only the token, not the full URL.
+    #[arg(long)]
+    pub token_only: bool,
+    #[command(flatten)]
+    pub keys: KeyArgs,
+}
+
+/// Runs the subcommand: prints one URL (or token) on stdout.
+pub fn run(args: TokenArgs) -> anyhow::Result<()> {
+    let (public_url, signing_keys) = args.keys.validate()?;
+    let keyring = keys::load_keyring(&args.keys.data_dir, &signing_keys, VerifyLimits::default())?;
+    let format: Format = args.format.parse()?;
+    let now = SystemClock.now_unix();
+    let mut claims = ImageClaims::new(args.url, format, args.size);
+    claims.iss = Some("qr-origin".to_owned());
+    claims.iat = Some(now);
+    claims.nbf = Some(now);
+    if let Some(ttl) = args.ttl {
+        let ttl = i64::try_from(ttl).context("--ttl is too large")?;
+        claims.exp = Some(now.saturating_add(ttl));
+    }
+    claims
+        .validate()
+        .context("these claims would never verify")?;
+    if args.token_only {
+        println!("{}", keyring.sign(&claims));
+    } else {
+        let base = public_url.unwrap_or_else(|| "http://127.0.0.1:8080".to_owned());
+        println!("{}", origin::image_url(&base, &keyring, &claims));
+    }
+    Ok(())
+}

@@ -1,0 +1,308 @@
+//! Start-up configuration: command-line flags, each also read from a `QR_ORIGIN_*` env var, and
+//! validated once into a [`Config`] before anything binds or opens files. Nothing here is read on
+//! the request path; handlers see the validated [`Config`] only.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+
+/// 256 MiB: room for ~100k typical PNGs (2-3 KB each) on a small instance.
+pub const DEFAULT_CACHE_BYTES: u64 = 256 * 1024 * 1024;
+/// The token module's default: fits the longest accepted content once base64url-encoded, and
+/// keeps a hostile 100 KB query string from costing more than a length comparison.
+pub const DEFAULT_MAX_TOKEN_BYTES: usize = 4096;
+/// Leeway on `exp`/`nbf` for clock skew between the issuer and this origin.
+pub const DEFAULT_TOKEN_LEEWAY_SECS: i64 = 30;
+
+/// `(kid, secret)` pairs in command-line order; the first signs.
+pub type KeyPairs = Vec<(String, String)>;
+
+/// Where keys live and which key signs; shared by `serve` and `token`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct KeyArgs {
+    /// Directory for state kept between runs (the generated dev signing key, the embedded store).
+    #[arg(long, env = "QR_ORIGIN_DATA_DIR", default_value = "./data")]
+    pub data_dir: PathBuf,
+
+    /// HMAC key as KID=SECRET (the secret's UTF-8 bytes are the key). Repeatable; every key
+    /// verifies, the first one signs. In the env var, separate keys with commas.
+    #[arg(
+        long = "signing-key",
+        env = "QR_ORIGIN_SIGNING_KEY",
+        value_name = "KID=SECRET",
+        value_delimiter = ',',
+        hide_env_values = true
+    )]
+    pub signing_keys: Vec<String>,
+
+    /// Base of the image URLs this service hands out [default: http://<listen>].
+    #[arg(long, env = "QR_ORIGIN_PUBLIC_URL", value_name = "URL")]
+    pub public_url: Option<String>,
+}
+
+/// Flags of `qr-origin serve` (also what a bare `qr-origin` runs).
+#[derive(Debug, Clone, clap::Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "QR_ORIGIN_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+
+    #[command(flatten)]
+    pub keys: KeyArgs,
+
+    /// Upper bound of the rendered-image cache, in bytes.
+    #[arg(long, env = "QR_ORIGIN_CACHE_BYTES", default_value_t = DEFAULT_CACHE_BYTES)]
+    pub cache_bytes: u64,
+
+    /// Longest accepted image token, in bytes; checked before any decoding.
+    #[arg(long, env = "QR_ORIGIN_MAX_TOKEN_BYTES", default_value_t = DEFAULT_MAX_TOKEN_BYTES)]
+    pub max_token_bytes: usize,
+
+    /// Renders running at once [default: number of CPUs]; more wait in a bounded queue.
+    #[arg(long, env = "QR_ORIGIN_MAX_RENDERS")]
+    pub max_renders: Option<usize>,
+
+    /// Time a client has to send a complete request head (also the HTTP/1 idle keep-alive
+    /// timeout), e.g. `10s` or `500ms`.
+    #[arg(long, env = "QR_ORIGIN_HEADER_READ_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
+    pub header_read_timeout: Duration,
+
+    /// Open connections served normally; a small reserve beyond it answers only the health
+    /// endpoints, so probes get through while the server is full.
+    #[arg(long, env = "QR_ORIGIN_MAX_CONNECTIONS", default_value_t = 4096)]
+    pub max_connections: usize,
+
+    /// After SIGTERM, keep serving (with /readyz at 503) this long so load balancers stop
+    /// sending traffic, then stop accepting. Ctrl-C skips it.
+    #[arg(long, env = "QR_ORIGIN_SHUTDOWN_DELAY", default_value = "5s", value_parser = parse_duration)]
+    pub shutdown_delay: Duration,
+
+    /// Deadline for in-flight requests to finish once the server stops accepting.
+    #[arg(long, env = "QR_ORIGIN_DRAIN_TIMEOUT", default_value = "30s", value_parser = parse_duration)]
+    pub drain_timeout: Duration,
+}
+
+/// Validated configuration. Built once at start-up by [`ServeArgs::into_config`] (or by tests
+/// with [`Config::local`]); handlers read it through the app state.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub listen: SocketAddr,
+    /// `None` means "derive from the bound address" (useful with port 0).
+    pub public_url: Option<String>,
+    pub data_dir: PathBuf,
+    pub signing_keys: KeyPairs,
+    pub cache_bytes: u64,
+    pub max_token_bytes: usize,
+    pub token_leeway_secs: i64,
+    pub max_renders: usize,
+    /// Renders allowed to wait for a permit before the origin answers 503.
+    pub max_render_queue: usize,
+    pub header_read_timeout: Duration,
+    pub max_connections: usize,
+    /// Extra connections beyond `max_connections` that only health/metrics requests may use.
+    pub reserve_connections: usize,
+    pub shutdown_delay: Duration,
+    pub drain_timeout: Duration,
+}
+
+impl Config {
+    /// Defaults for a server on an ephemeral localhost port with state in `data_dir`;
+    /// what tests and benches start from.
+    pub fn local(data_dir: impl Into<PathBuf>) -> Config {
+        let max_renders = default_max_renders();
+        Config {
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            public_url: None,
+            data_dir: data_dir.into(),
+            signing_keys: Vec::new(),
+            cache_bytes: DEFAULT_CACHE_BYTES,
+            max_token_bytes: DEFAULT_MAX_TOKEN_BYTES,
+            token_leeway_secs: DEFAULT_TOKEN_LEEWAY_SECS,
+            max_renders,
+            max_render_queue: max_renders * 256,
+            header_read_timeout: Duration::from_secs(10),
+            max_connections: 4096,
+            reserve_connections: 64,
+            shutdown_delay: Duration::ZERO,
+            drain_timeout: Duration::from_secs(30),
+        }
+    }
+
+    /// The public base URL (no trailing slash), falling back to the address actually bound.
+    pub fn public_url_or(&self, bound: SocketAddr) -> String {
+        match &self.public_url {
+            Some(u) => u.clone(),
+            None => format!("http://{bound}"),
+        }
+    }
+}
+
+impl ServeArgs {
+    /// Checks every value once; the error names the flag and what it accepts.
+    pub fn into_config(self) -> anyhow::Result<Config> {
+        let ServeArgs {
+            listen,
+            keys,
+            cache_bytes,
+            max_token_bytes,
+            max_renders,
+            header_read_timeout,
+            max_connections,
+            shutdown_delay,
+            drain_timeout,
+        } = self;
+        let (public_url, signing_keys) = keys.validate()?;
+        if cache_bytes < 1024 * 1024 {
+            bail!("--cache-bytes {cache_bytes}: must be at least 1048576 (1 MiB)");
+        }
+        if !(512..=1024 * 1024).contains(&max_token_bytes) {
+            bail!("--max-token-bytes {max_token_bytes}: must be within 512..=1048576");
+        }
+        let max_renders = max_renders.unwrap_or_else(default_max_renders);
+        if !(1..=4096).contains(&max_renders) {
+            bail!("--max-renders {max_renders}: must be within 1..=4096");
+        }
+        if header_read_timeout < Duration::from_millis(10) {
+            bail!("--header-read-timeout: must be at least 10ms");
+        }
+        if !(1..=1_000_000).contains(&max_connections) {
+            bail!("--max-connections {max_connections}: must be within 1..=1000000");
+        }
+        Ok(Config {
+            listen,
+            public_url,
+            data_dir: keys.data_dir,
+            signing_keys,
+            cache_bytes,
+            max_token_bytes,
+            token_leeway_secs: DEFAULT_TOKEN_LEEWAY_SECS,
+            max_renders,
+            max_render_queue: max_renders * 256,
+            header_read_timeout,
+            max_connections,
+            reserve_connections: (max_connections / 16).clamp(4, 256),
+            shutdown_delay,
+            drain_timeout,
+        })
+    }
+}
+
+impl KeyArgs {
+    /// Validates the public URL and splits the `KID=SECRET` pairs.
+    pub fn validate(&self) -> anyhow::Result<(Option<String>, KeyPairs)> {
+        let public_url = match &self.public_url {
+            None => None,
+            Some(u) => Some(validate_public_url(u)?),
+        };
+        let mut keys = KeyPairs::new();
+        for raw in &self.signing_keys {
+            let (kid, secret) = raw
+                .split_once('=')
+                .with_context(|| "--signing-key: expected KID=SECRET (secret not shown)")?;
+            if kid.is_empty() || secret.is_empty() {
+                bail!("--signing-key: KID and SECRET must both be non-empty");
+            }
+            if keys.iter().any(|(k, _)| k == kid) {
+                bail!("--signing-key: kid {kid:?} given twice");
+            }
+            keys.push((kid.to_owned(), secret.to_owned()));
+        }
+        Ok((public_url, keys))
+    }
+}
+
+/// `http(s)://host[:port][/prefix]`, stored without a trailing slash.
+fn validate_public_url(u: &str) -> anyhow::Result<String> {
+    let trimmed = u.trim_end_matches('/');
+    let rest = trimmed
+        .strip_prefix("https://")
+        .or_else(|| trimmed.strip_prefix("http://"));
+    match rest {
+        Some(host) if !host.is_empty() && !u.contains(['?', '#', ' ']) => Ok(trimmed.to_owned()),
+        _ => bail!("--public-url {u:?}: expected http(s)://host[:port][/path] without query"),
+    }
+}
+
+fn default_max_renders() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get())
+}
+
+/// Parses `500ms`, `10s`, `2m` or a bare number of seconds.
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    let (num, unit) = match s.find(|c: char| !c.is_ascii_digit()) {
+        Some(i) => s.split_at(i),
+        None => (s, "s"),
+    };
+    let n: u64 = num
+        .parse()
+        .map_err(|_| format!("{s:?}: expected a duration like 500ms, 10s or 2m"))?;
+    match unit {
+        "ms" => Ok(Duration::from_millis(n)),
+        "s" => Ok(Duration::from_secs(n)),
+        "m" => Ok(Duration::from_secs(n * 60)),
+        _ => Err(format!("{s:?}: unit must be ms, s or m")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct T {
+        #[command(flatten)]
+        serve: ServeArgs,
+    }
+
+    fn parse(args: &[&str]) -> anyhow::Result<Config> {
+        let mut v = vec!["t"];
+        v.extend_from_slice(args);
+        T::try_parse_from(v)?.serve.into_config()
+    }
+
+    #[test]
+    fn defaults_are_valid() {
+        let c = parse(&[]).unwrap();
+        assert_eq!(c.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(c.cache_bytes, DEFAULT_CACHE_BYTES);
+        assert_eq!(c.header_read_timeout, Duration::from_secs(10));
+    }
+
+    #[test]
+    fn signing_keys_keep_order_and_reject_duplicates() {
+        let c = parse(&["--signing-key", "new=s1", "--signing-key", "old=s2"]).unwrap();
+        assert_eq!(c.signing_keys[0], ("new".into(), "s1".into()));
+        assert_eq!(c.signing_keys[1].0, "old");
+        assert!(parse(&["--signing-key", "a=1", "--signing-key", "a=2"]).is_err());
+        assert!(parse(&["--signing-key", "nosecret"]).is_err());
+        assert!(parse(&["--signing-key", "=x"]).is_err());
+    }
+
+    #[test]
+    fn public_url_is_checked_and_trimmed() {
+        let c = parse(&["--public-url", "https://qr.example.com/"]).unwrap();
+        assert_eq!(c.public_url.as_deref(), Some("https://qr.example.com"));
+        assert!(parse(&["--public-url", "qr.example.com"]).is_err());
+        assert!(parse(&["--public-url", "https://x/?a=b"]).is_err());
+    }
+
+    #[test]
+    fn durations_parse() {
+        assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
+        assert_eq!(parse_duration("7"), Ok(Duration::from_secs(7)));
+        assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
+        assert!(parse_duration("5h").is_err());
+        assert!(parse_duration("x").is_err());
+    }
+
+    #[test]
+    fn limits_are_validated() {
+        assert!(parse(&["--cache-bytes", "10"]).is_err());
+        assert!(parse(&["--max-renders", "0"]).is_err());
+        assert!(parse(&["--max-connections", "0"]).is_err());
+    }
+}

@@ -1,0 +1,189 @@
+//! The image origin: `GET|HEAD /qr-generator/v1?token=<jwt>`.
+//!
+//! Flow: token → verify (key ring, clock) → render key → ETag / `If-None-Match` → cache (render on
+//! miss, bounded concurrency) → response. The CDN in front caches by URL; this origin caches by
+//! render inputs, so every token for one QR costs one render.
+//!
+//! # Layout
+//! - [`cache`]: the byte-bounded moka cache and its key.
+//! - [`response`]: ETag, `Cache-Control`, `If-None-Match`, image headers.
+
+pub mod cache;
+pub mod response;
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Instant;
+
+use bytes::Bytes;
+use http::{HeaderMap, Method, Uri};
+use tokio::sync::Semaphore;
+
+use crate::http::{HttpError, Resp};
+use crate::metrics::{CacheGauges, Metrics};
+use crate::render::{self, RenderError};
+use crate::token::{ImageClaims, Keyring};
+use cache::{CachedImage, ImageCache, RenderKey};
+use response::Precondition;
+
+/// The path of image URLs, as published.
+pub const PATH: &str = "/qr-generator/v1";
+
+/// The full image URL for `claims`, signed with the ring's signing key:
+/// `{public_url}/qr-generator/v1?token=…`. Tokens are base64url and dots, so they need no
+/// percent-encoding.
+pub fn image_url(public_url: &str, keyring: &Keyring, claims: &ImageClaims) -> String {
+    format!("{public_url}{PATH}?token={}", keyring.sign(claims))
+}
+
+/// The origin's own state: the image cache and the render limiter.
+#[derive(Debug)]
+pub struct Origin {
+    cache: ImageCache,
+    /// One permit per render allowed to run at once (config `max_renders`).
+    renders: Semaphore,
+    /// Renders waiting for a permit; past `max_queue` the origin answers 503 instead of
+    /// queueing without bound.
+    queued: AtomicUsize,
+    max_queue: usize,
+}
+
+/// Why a render did not produce an image; shared by every request waiting on it.
+#[derive(Debug, Clone)]
+enum RenderFailure {
+    Invalid(RenderError),
+    Overloaded,
+}
+
+impl From<RenderFailure> for HttpError {
+    fn from(f: RenderFailure) -> HttpError {
+        match f {
+            RenderFailure::Invalid(e) => HttpError::Render(e),
+            RenderFailure::Overloaded => HttpError::Overloaded("too many renders queued"),
+        }
+    }
+}
+
+impl Origin {
+    pub fn new(cache_bytes: u64, max_renders: usize, max_queue: usize) -> Origin {
+        Origin {
+            cache: ImageCache::new(cache_bytes),
+            renders: Semaphore::new(max_renders),
+            queued: AtomicUsize::new(0),
+            max_queue,
+        }
+    }
+
+    pub fn cache_gauges(&self) -> CacheGauges {
+        self.cache.gauges()
+    }
+
+    /// Applies the cache's pending bookkeeping (for exact figures in tests).
+    pub async fn settle(&self) {
+        self.cache.settle().await;
+    }
+
+    /// Answers one image request. `now_unix` comes from the app's clock.
+    pub async fn handle(
+        &self,
+        keyring: &Keyring,
+        metrics: &Metrics,
+        now_unix: i64,
+        method: &Method,
+        uri: &Uri,
+        headers: &HeaderMap,
+    ) -> Result<Resp, HttpError> {
+        let token = token_param(uri)?;
+        let claims = keyring.verify(token, now_unix).inspect_err(|e| {
+            metrics.token_rejected(e.reason());
+        })?;
+        let cache_control = response::cache_control(claims.exp, now_unix);
+        let key = RenderKey {
+            opts: claims.render_options(),
+            content: claims.url,
+        };
+        let etag = response::etag(&key);
+        let precondition = response::if_none_match(headers, &etag);
+        if precondition == Precondition::Matches {
+            // The tag names exactly these render inputs, so the client's copy is current: no
+            // need to look at the cache at all.
+            return Ok(response::not_modified(etag, cache_control));
+        }
+        let (img, hit) = self
+            .cache
+            .get_or_render(key.clone(), self.render(metrics, &key))
+            .await
+            .map_err(|e| HttpError::from(RenderFailure::clone(&e)))?;
+        let counter = if hit {
+            &metrics.cache_hits
+        } else {
+            &metrics.cache_misses
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+        if precondition == Precondition::Any {
+            return Ok(response::not_modified(etag, cache_control));
+        }
+        Ok(response::image(method, &img, etag, cache_control, hit))
+    }
+
+    /// Renders `key` under the concurrency limit. Runs on the async worker: a render takes
+    /// 20-200 µs, and `benches/origin.rs` (`miss/*`) showed a blocking-pool hop costing more
+    /// than it saves at that size; the permit bounds how many workers it can occupy.
+    async fn render(
+        &self,
+        metrics: &Metrics,
+        key: &RenderKey,
+    ) -> Result<CachedImage, RenderFailure> {
+        let _permit = match self.renders.try_acquire() {
+            Ok(p) => p,
+            Err(_) => {
+                if self.queued.fetch_add(1, Ordering::AcqRel) >= self.max_queue {
+                    self.queued.fetch_sub(1, Ordering::AcqRel);
+                    return Err(RenderFailure::Overloaded);
+                }
+                let p = self.renders.acquire().await;
+                self.queued.fetch_sub(1, Ordering::AcqRel);
+                p.map_err(|_| RenderFailure::Overloaded)?
+            }
+        };
+        let start = Instant::now();
+        let rendered =
+            render::render(key.content.as_bytes(), &key.opts).map_err(RenderFailure::Invalid)?;
+        metrics.observe_render(key.opts.format, start.elapsed());
+        Ok(CachedImage {
+            bytes: Bytes::from(rendered.bytes),
+            content_type: rendered.content_type,
+        })
+    }
+}
+
+/// The `token` query parameter, as sent (tokens are URL-safe; other parameters are ignored so a
+/// CDN's cache-busting suffix does no harm).
+fn token_param(uri: &Uri) -> Result<&str, HttpError> {
+    let query = uri.query().unwrap_or("");
+    query
+        .split('&')
+        .find_map(|pair| pair.strip_prefix("token="))
+        .filter(|t| !t.is_empty())
+        .ok_or(HttpError::BadRequest(
+            "missing token: expected /qr-generator/v1?token=<jwt>",
+        ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn token_param_is_found_among_others() {
+        let uri: Uri = "/qr-generator/v1?x=1&token=a.b.c&y".parse().unwrap();
+        assert_eq!(token_param(&uri).unwrap(), "a.b.c");
+        for bad in [
+            "/qr-generator/v1",
+            "/qr-generator/v1?token=",
+            "/qr-generator/v1?tok=a",
+        ] {
+            let uri: Uri = bad.parse().unwrap();
+            assert!(token_param(&uri).is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,251 @@
+//! HTTP caching semantics of image responses: the ETag, `Cache-Control`, `If-None-Match`, and the
+//! headers every image carries.
+
+use std::fmt::Write as _;
+
+use bytes::Bytes;
+use http::header::{self, HeaderMap, HeaderValue};
+use http::{Method, Response, StatusCode};
+use http_body_util::Full;
+use sha2::{Digest, Sha256};
+
+use super::cache::{CachedImage, RenderKey};
+use crate::http::{Resp, empty};
+use crate::render::{Ecc, Format, RENDERER_VERSION};
+
+/// One year: the longest `max-age` worth sending (RFC 9111 suggests no more).
+pub const MAX_AGE_FOREVER: i64 = 365 * 24 * 3600;
+
+const NOSNIFF: HeaderValue = HeaderValue::from_static("nosniff");
+const ANY_ORIGIN: HeaderValue = HeaderValue::from_static("*");
+const HIT: HeaderValue = HeaderValue::from_static("HIT");
+const MISS: HeaderValue = HeaderValue::from_static("MISS");
+const IMMUTABLE: HeaderValue = HeaderValue::from_static("public, max-age=31536000, immutable");
+/// SECURITY: an SVG opened directly is a document; forbid scripts, loads and plugins outright.
+const SVG_CSP: HeaderValue =
+    HeaderValue::from_static("default-src 'none'; style-src 'unsafe-inline'; sandbox");
+
+/// The strong ETag of the image for `key`: a SHA-256 over the renderer version and a canonical
+/// encoding of the render inputs, truncated to 128 bits. It depends on nothing process-local
+/// (no random hasher seed, no address), so every replica computes the same tag.
+pub fn etag(key: &RenderKey) -> HeaderValue {
+    let o = &key.opts;
+    let mut h = Sha256::new();
+    // Length-prefixed fields: no two different inputs encode to the same byte string.
+    h.update(b"qr-origin/etag\0");
+    h.update((RENDERER_VERSION.len() as u64).to_be_bytes());
+    h.update(RENDERER_VERSION.as_bytes());
+    h.update((key.content.len() as u64).to_be_bytes());
+    h.update(key.content.as_bytes());
+    let format: u8 = match o.format {
+        Format::Png => 1,
+        Format::Svg => 2,
+        Format::Text => 3,
+    };
+    let ecc: u8 = match o.ecc {
+        Ecc::L => 1,
+        Ecc::M => 2,
+        Ecc::Q => 3,
+        Ecc::H => 4,
+    };
+    h.update([format, ecc]);
+    h.update(o.size.to_be_bytes());
+    h.update(o.border.to_be_bytes());
+    h.update([
+        o.dark.0, o.dark.1, o.dark.2, o.light.0, o.light.1, o.light.2,
+    ]);
+    let digest = h.finalize();
+    let mut tag = String::with_capacity(34);
+    tag.push('"');
+    for b in &digest[..16] {
+        let _ = write!(tag, "{b:02x}");
+    }
+    tag.push('"');
+    HeaderValue::from_str(&tag).expect("quoted lowercase hex is a valid header value")
+}
+
+/// `Cache-Control` for a token expiring at `exp` (seconds) seen at `now`: public for at most the
+/// token's remaining life, so no cache serves the image after its URL has expired. Without
+/// `exp` the URL is valid forever and its bytes never change: a year, `immutable`.
+pub fn cache_control(exp: Option<i64>, now_unix: i64) -> HeaderValue {
+    match exp {
+        None => IMMUTABLE,
+        Some(exp) => {
+            let max_age = exp.saturating_sub(now_unix).clamp(0, MAX_AGE_FOREVER);
+            HeaderValue::from_str(&format!("public, max-age={max_age}"))
+                .expect("digits are a valid header value")
+        }
+    }
+}
+
+/// What `If-None-Match` asks of a representation whose tag is `etag`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Precondition {
+    /// No header: answer normally.
+    None,
+    /// One listed tag matches (weak comparison, as RFC 9110 §13.1.2 prescribes): answer 304.
+    Matches,
+    /// `*`: matches if the image exists at all, i.e. once it renders.
+    Any,
+    /// Tags listed, none ours: answer normally.
+    NoMatch,
+}
+
+/// Evaluates every `If-None-Match` header against `etag` (lists, `W/` tags and `*`).
+pub fn if_none_match(headers: &HeaderMap, etag: &HeaderValue) -> Precondition {
+    let ours = etag.as_bytes();
+    let mut seen = false;
+    for value in headers.get_all(header::IF_NONE_MATCH) {
+        seen = true;
+        let mut rest = value.as_bytes();
+        loop {
+            rest = rest.trim_ascii_start();
+            if rest.is_empty() {
+                break;
+            }
+            if let Some(after) = rest.strip_prefix(b"*") {
+                if after.trim_ascii_start().is_empty() || after.trim_ascii_start()[0] == b',' {
+                    return Precondition::Any;
+                }
+            }
+            let tagged = rest.strip_prefix(b"W/").unwrap_or(rest);
+            if tagged.first() == Some(&b'"') {
+                // A quoted tag: up to and including the closing quote.
+                match tagged[1..].iter().position(|&c| c == b'"') {
+                    Some(end) => {
+                        if &tagged[..end + 2] == ours {
+                            return Precondition::Matches;
+                        }
+                        rest = &tagged[end + 2..];
+                    }
+                    None => break, // unterminated: ignore the rest
+                }
+            }
+            // Skip to the next list element (also skips junk between elements).
+            match rest.iter().position(|&c| c == b',') {
+                Some(comma) => rest = &rest[comma + 1..],
+                None => break,
+            }
+        }
+    }
+    if seen {
+        Precondition::NoMatch
+    } else {
+        Precondition::None
+    }
+}
+
+/// `304 Not Modified`: the validators and freshness of the 200 it stands for, no body.
+pub fn not_modified(etag: HeaderValue, cache_control: HeaderValue) -> Resp {
+    let mut resp = Response::new(empty());
+    *resp.status_mut() = StatusCode::NOT_MODIFIED;
+    let h = resp.headers_mut();
+    h.insert(header::ETAG, etag);
+    h.insert(header::CACHE_CONTROL, cache_control);
+    h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, ANY_ORIGIN);
+    resp
+}
+
+/// `200` with the image (or, for `HEAD`, the same headers and no body).
+pub fn image(
+    method: &Method,
+    img: &CachedImage,
+    etag: HeaderValue,
+    cache_control: HeaderValue,
+    hit: bool,
+) -> Resp {
+    let body = if method == Method::HEAD {
+        empty()
+    } else {
+        Full::new(Bytes::clone(&img.bytes))
+    };
+    let mut resp = Response::new(body);
+    let h = resp.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(img.content_type),
+    );
+    h.insert(header::CONTENT_LENGTH, HeaderValue::from(img.bytes.len()));
+    h.insert(header::ETAG, etag);
+    h.insert(header::CACHE_CONTROL, cache_control);
+    h.insert(header::X_CONTENT_TYPE_OPTIONS, NOSNIFF);
+    h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, ANY_ORIGIN);
+    if img.content_type == Format::Svg.content_type() {
+        h.insert(header::CONTENT_SECURITY_POLICY, SVG_CSP);
+    }
+    h.insert("x-cache", if hit { HIT } else { MISS });
+    resp
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::render::RenderOptions;
+
+    fn key(content: &str) -> RenderKey {
+        RenderKey {
+            content: content.into(),
+            opts: RenderOptions::default(),
+        }
+    }
+
+    #[test]
+    fn etag_is_stable_and_depends_on_every_input() {
+        let a = etag(&key("https://x/1"));
+        assert_eq!(a, etag(&key("https://x/1")));
+        assert_eq!(a.len(), 34);
+        assert_ne!(a, etag(&key("https://x/2")));
+        let mut k = key("https://x/1");
+        k.opts.size = 801;
+        assert_ne!(a, etag(&k));
+        let mut k = key("https://x/1");
+        k.opts.format = Format::Svg;
+        assert_ne!(a, etag(&k));
+        let mut k = key("https://x/1");
+        k.opts.dark = crate::render::Rgb(1, 0, 0);
+        assert_ne!(a, etag(&k));
+    }
+
+    #[test]
+    fn etag_is_fixed_across_builds() {
+        // Pinned: a change here invalidates every CDN copy, so it must be deliberate (bump
+        // RENDERER_VERSION instead when the bytes change).
+        let tag = etag(&key("https://qr.example.com/r/DI5bjNA0"));
+        assert_eq!(tag.len(), 34);
+        assert!(tag.to_str().unwrap().starts_with('"'));
+    }
+
+    #[test]
+    fn cache_control_follows_expiry() {
+        assert_eq!(
+            cache_control(None, 0),
+            "public, max-age=31536000, immutable"
+        );
+        assert_eq!(cache_control(Some(1600), 1000), "public, max-age=600");
+        assert_eq!(cache_control(Some(900), 1000), "public, max-age=0");
+        assert_eq!(cache_control(Some(i64::MAX), 0), "public, max-age=31536000");
+    }
+
+    fn inm(values: &[&str]) -> Precondition {
+        let mut h = HeaderMap::new();
+        for v in values {
+            h.append(header::IF_NONE_MATCH, HeaderValue::from_str(v).unwrap());
+        }
+        if_none_match(&h, &HeaderValue::from_static("\"abc\""))
+    }
+
+    #[test]
+    fn if_none_match_handles_lists_weak_tags_and_star() {
+        assert_eq!(inm(&[]), Precondition::None);
+        assert_eq!(inm(&["\"abc\""]), Precondition::Matches);
+        assert_eq!(inm(&["W/\"abc\""]), Precondition::Matches);
+        assert_eq!(inm(&["\"x\", \"abc\""]), Precondition::Matches);
+        assert_eq!(inm(&["\"x\",W/\"abc\""]), Precondition::Matches);
+        assert_eq!(inm(&["\"x\"", "\"abc\""]), Precondition::Matches);
+        assert_eq!(inm(&["*"]), Precondition::Any);
+        assert_eq!(inm(&["\"x\", \"abcd\""]), Precondition::NoMatch);
+        assert_eq!(inm(&["abc"]), Precondition::NoMatch);
+        assert_eq!(inm(&["\"ab"]), Precondition::NoMatch);
+        assert_eq!(inm(&["\"a,bc\", \"abc\""]), Precondition::Matches);
+    }
+}

@@ -1,0 +1,259 @@
+//! Shared integration-test harness: the real server on `127.0.0.1:0` in-process (same
+//! `server::bind` + `server::run` as `qr-origin serve`), a temp data dir, a manual clock, a
+//! small hyper client, and QR decoding with `rqrr`.
+//!
+//! Each test binary uses a different subset of these helpers.
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http::{HeaderMap, Method, Request, StatusCode, Version};
+use http_body_util::{BodyExt, Full};
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use qr_origin::clock::{Clock, ManualClock};
+use qr_origin::config::Config;
+use qr_origin::state::AppState;
+use tokio::task::JoinHandle;
+
+/// The key every test server trusts (and signs with).
+pub const KID: &str = "test-key";
+/// A 40-byte secret; its UTF-8 bytes are the HMAC key, as for any JWT library.
+pub const SECRET: &str = "integration-test-secret-0123456789abcdef";
+/// Where the manual clock starts: 2023-11-14T22:13:20Z.
+pub const T0: i64 = 1_700_000_000;
+
+/// A running in-process server.
+pub struct TestServer {
+    pub addr: SocketAddr,
+    /// `http://127.0.0.1:PORT`
+    pub base: String,
+    pub state: Arc<AppState>,
+    /// The server's clock; move it to test expiry.
+    pub clock: Arc<ManualClock>,
+    task: Option<JoinHandle<()>>,
+    data_dir: PathBuf,
+}
+
+/// A fresh, unique, empty directory under the system temp dir.
+pub fn temp_dir(tag: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("qr-origin-test-{tag}-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).expect("temp dir is writable");
+    dir
+}
+
+/// The config every test server starts from: port 0, temp data dir, the test key.
+pub fn test_config(data_dir: &std::path::Path) -> Config {
+    let mut cfg = Config::local(data_dir);
+    cfg.signing_keys = vec![(KID.to_owned(), SECRET.to_owned())];
+    cfg
+}
+
+/// Starts a server with the default test config.
+pub async fn start() -> TestServer {
+    start_with(|_| {}).await
+}
+
+/// Starts a server after `tweak` adjusted its config.
+pub async fn start_with(tweak: impl FnOnce(&mut Config)) -> TestServer {
+    let data_dir = temp_dir("srv");
+    let mut cfg = test_config(&data_dir);
+    tweak(&mut cfg);
+    let clock = Arc::new(ManualClock::new(T0 * 1000));
+    let (listener, state) = qr_origin::server::bind(cfg, clock.clone())
+        .await
+        .expect("test server binds");
+    let addr = listener.local_addr().expect("bound address");
+    let task = tokio::spawn(qr_origin::server::run(listener, state.clone()));
+    TestServer {
+        addr,
+        base: format!("http://{addr}"),
+        state,
+        clock,
+        task: Some(task),
+        data_dir,
+    }
+}
+
+impl TestServer {
+    /// `base` + `path_and_query`.
+    pub fn url(&self, path_and_query: &str) -> String {
+        format!("{}{}", self.base, path_and_query)
+    }
+
+    /// The server's current time in seconds.
+    pub fn now(&self) -> i64 {
+        self.clock.now_unix()
+    }
+
+    /// Stops accepting and waits for the drain to finish.
+    pub async fn stop(mut self) {
+        self.state.shutdown.stop();
+        if let Some(task) = self.task.take() {
+            task.await.expect("server task does not panic");
+        }
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        self.state.shutdown.stop();
+        let _ = std::fs::remove_dir_all(&self.data_dir);
+    }
+}
+
+/// A finished response, body collected.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: StatusCode,
+    pub version: Version,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+}
+
+impl Reply {
+    /// A header as text ("" when absent).
+    pub fn header(&self, name: &str) -> &str {
+        self.headers
+            .get(name)
+            .map(|v| v.to_str().expect("ASCII header"))
+            .unwrap_or("")
+    }
+}
+
+/// Sends `method url` with `headers` over HTTP/1.1 on a fresh connection.
+pub async fn request(method: Method, url: &str, headers: &[(&str, &str)]) -> Reply {
+    let client = Client::builder(TokioExecutor::new()).build_http::<Full<Bytes>>();
+    let mut req = Request::builder().method(method).uri(url);
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    let req = req.body(Full::new(Bytes::new())).expect("valid request");
+    let resp = client.request(req).await.expect("server answers");
+    collect(resp).await
+}
+
+/// `GET url`.
+pub async fn get(url: &str) -> Reply {
+    request(Method::GET, url, &[]).await
+}
+
+/// `GET url` with extra headers.
+pub async fn get_with(url: &str, headers: &[(&str, &str)]) -> Reply {
+    request(Method::GET, url, headers).await
+}
+
+/// `GET url` over HTTP/2 with prior knowledge (h2c, no upgrade dance).
+pub async fn get_h2(url: &str) -> Reply {
+    let client = Client::builder(TokioExecutor::new())
+        .http2_only(true)
+        .build_http::<Full<Bytes>>();
+    let req = Request::get(url)
+        .body(Full::new(Bytes::new()))
+        .expect("valid request");
+    let resp = client.request(req).await.expect("server answers over h2");
+    collect(resp).await
+}
+
+/// One HTTP/1.1 connection on which several requests can be sent in turn (keep-alive).
+pub struct Conn {
+    sender: hyper::client::conn::http1::SendRequest<Full<Bytes>>,
+    host: String,
+}
+
+impl Conn {
+    pub async fn open(addr: SocketAddr) -> Conn {
+        let stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
+        let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+            .await
+            .expect("handshake");
+        tokio::spawn(conn);
+        Conn {
+            sender,
+            host: addr.to_string(),
+        }
+    }
+
+    pub async fn get(&mut self, path: &str) -> Reply {
+        let req = Request::get(path)
+            .header(http::header::HOST, &self.host)
+            .body(Full::new(Bytes::new()))
+            .expect("valid request");
+        self.sender.ready().await.expect("connection still open");
+        let resp = self.sender.send_request(req).await.expect("server answers");
+        collect(resp).await
+    }
+
+    /// Whether the server has closed this connection.
+    pub fn is_closed(&self) -> bool {
+        self.sender.is_closed()
+    }
+}
+
+async fn collect(resp: http::Response<hyper::body::Incoming>) -> Reply {
+    let (parts, body) = resp.into_parts();
+    let body = body.collect().await.expect("full body").to_bytes();
+    Reply {
+        status: parts.status,
+        version: parts.version,
+        headers: parts.headers,
+        body,
+    }
+}
+
+/// Decodes the single QR code in a PNG and returns its content.
+pub fn decode_png(png: &[u8]) -> String {
+    let img = image::load_from_memory_with_format(png, image::ImageFormat::Png)
+        .expect("valid PNG")
+        .to_luma8();
+    decode_luma(img.width() as usize, img.height() as usize, img.as_raw())
+}
+
+/// Rasterises an SVG (resvg) and decodes the QR code in it.
+pub fn decode_svg(svg: &[u8]) -> String {
+    let tree =
+        resvg::usvg::Tree::from_data(svg, &resvg::usvg::Options::default()).expect("valid SVG");
+    let size = tree.size().to_int_size();
+    let mut pixmap =
+        resvg::tiny_skia::Pixmap::new(size.width(), size.height()).expect("non-empty SVG");
+    pixmap.fill(resvg::tiny_skia::Color::WHITE);
+    resvg::render(
+        &tree,
+        resvg::tiny_skia::Transform::identity(),
+        &mut pixmap.as_mut(),
+    );
+    let luma: Vec<u8> = pixmap
+        .pixels()
+        .iter()
+        .map(|p| ((u16::from(p.red()) + u16::from(p.green()) + u16::from(p.blue())) / 3) as u8)
+        .collect();
+    decode_luma(size.width() as usize, size.height() as usize, &luma)
+}
+
+fn decode_luma(w: usize, h: usize, luma: &[u8]) -> String {
+    let mut img = rqrr::PreparedImage::prepare_from_greyscale(w, h, |x, y| luma[y * w + x]);
+    let grids = img.detect_grids();
+    assert_eq!(grids.len(), 1, "exactly one QR code in the image");
+    let (_, content) = grids[0].decode().expect("QR code decodes");
+    content
+}
+
+/// Mints an HS256 token with the independent `jsonwebtoken` crate.
+pub fn jwt(claims: &serde_json::Value, kid: Option<&str>, secret: &str) -> String {
+    let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256);
+    header.kid = kid.map(str::to_owned);
+    jsonwebtoken::encode(
+        &header,
+        claims,
+        &jsonwebtoken::EncodingKey::from_secret(secret.as_bytes()),
+    )
+    .expect("jsonwebtoken signs")
+}
+
+/// The image URL for `token` on `srv`.
+pub fn image_path(token: &str) -> String {
+    format!("/qr-generator/v1?token={token}")
+}
