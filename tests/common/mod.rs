@@ -257,3 +257,21 @@ pub fn jwt(claims: &serde_json::Value, kid: Option<&str>, secret: &str) -> Strin
 pub fn image_path(token: &str) -> String {
     format!("/qr-generator/v1?token={token}")
 }
+
+/// Sends a hand-written `GET path` over a raw socket (for request lines no URI type accepts,
+/// such as a 100 KB query) and returns the status code and the whole response text.
+pub async fn raw_get(addr: SocketAddr, path: &str) -> (u16, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    let req = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    stream.write_all(req.as_bytes()).await.expect("send");
+    let mut resp = Vec::new();
+    stream.read_to_end(&mut resp).await.expect("read");
+    let text = String::from_utf8_lossy(&resp).into_owned();
+    let status = text
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("no status line in {text:?}"));
+    (status, text)
+}

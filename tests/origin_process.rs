@@ -1,0 +1,211 @@
+//! The real binary as separate processes: two replicas agree on ETags and bytes, `qr-origin
+//! token` mints URLs they serve, a bare invocation serves, and SIGTERM walks the shutdown phases.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use common::*;
+
+const BIN: &str = env!("CARGO_BIN_EXE_qr-origin");
+
+/// A child `qr-origin` process, killed on drop.
+struct Proc {
+    child: Child,
+    addr: SocketAddr,
+    data_dir: std::path::PathBuf,
+}
+
+impl Proc {
+    /// Starts the binary with `args` (plus a temp data dir) and waits for its "listening" line.
+    fn spawn(args: &[&str]) -> Proc {
+        let data_dir = temp_dir("proc");
+        let mut child = Command::new(BIN)
+            .args(args)
+            .arg("--data-dir")
+            .arg(&data_dir)
+            .env("NO_COLOR", "1")
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("the binary starts");
+        let stderr = child.stderr.take().expect("piped stderr");
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            // Keep draining stderr so the child never blocks on a full pipe.
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if let Some(i) = line.find("listening on http://") {
+                    let rest = &line[i + "listening on http://".len()..];
+                    let addr: String = rest
+                        .chars()
+                        .take_while(|c| c.is_ascii_digit() || *c == '.' || *c == ':')
+                        .collect();
+                    let _ = tx.send(addr);
+                }
+            }
+        });
+        let addr = rx
+            .recv_timeout(Duration::from_secs(60))
+            .expect("the server logs its address")
+            .parse()
+            .expect("a socket address");
+        Proc {
+            child,
+            addr,
+            data_dir,
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    fn signal(&self, sig: &str) {
+        let ok = Command::new("kill")
+            .args([sig, &self.child.id().to_string()])
+            .status()
+            .expect("kill runs")
+            .success();
+        assert!(ok);
+    }
+
+    /// Waits (bounded) for the process to exit; returns whether it exited successfully.
+    async fn wait_exit(&mut self) -> bool {
+        for _ in 0..600 {
+            if let Some(status) = self.child.try_wait().expect("try_wait") {
+                return status.success();
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("the process did not exit");
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.data_dir);
+    }
+}
+
+fn key_arg() -> String {
+    format!("{KID}={SECRET}")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_processes_agree_on_etag_and_bytes_for_a_token_minted_by_the_cli() {
+    let key = key_arg();
+    let a = Proc::spawn(&["serve", "--listen", "127.0.0.1:0", "--signing-key", &key]);
+    // A bare invocation (no subcommand) serves too.
+    let b = Proc::spawn(&["--listen", "127.0.0.1:0", "--signing-key", &key]);
+
+    let content = "https://qr.example.com/r/from-the-cli";
+    let out = Command::new(BIN)
+        .args([
+            "token", "--url", content, "--format", "svg", "--size", "300",
+        ])
+        .args([
+            "--ttl",
+            "600",
+            "--signing-key",
+            &key,
+            "--public-url",
+            &a.url(""),
+        ])
+        .output()
+        .expect("token command runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let url = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+    assert!(url.starts_with(&a.url("/qr-generator/v1?token=")), "{url}");
+
+    let ra = get(&url).await;
+    assert_eq!(ra.status, 200, "{}", String::from_utf8_lossy(&ra.body));
+    assert_eq!(decode_svg(&ra.body), content);
+    let cc = ra.header("cache-control");
+    let max_age: i64 = cc
+        .strip_prefix("public, max-age=")
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((0..=600).contains(&max_age), "{cc}");
+
+    let path = &url[url.find("/qr-generator").unwrap()..];
+    let rb = get(&b.url(path)).await;
+    assert_eq!(rb.status, 200);
+    assert_eq!(
+        ra.header("etag"),
+        rb.header("etag"),
+        "ETags agree across processes"
+    );
+    assert_eq!(ra.body, rb.body);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_keys_a_dev_key_is_generated_kept_and_used_by_the_token_command() {
+    let mut p = Proc::spawn(&["serve", "--listen", "127.0.0.1:0"]);
+    let key_file = p.data_dir.join(qr_origin::keys::DEV_KEY_FILE);
+    assert!(
+        key_file.exists(),
+        "the generated key is kept in the data dir"
+    );
+    let out = Command::new(BIN)
+        .args([
+            "token",
+            "--url",
+            "https://qr.example.com/r/dev",
+            "--data-dir",
+        ])
+        .arg(&p.data_dir)
+        .args(["--public-url", &p.url("")])
+        .output()
+        .expect("token command runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let url = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+    let r = get(&url).await;
+    assert_eq!(r.status, 200);
+    assert_eq!(decode_png(&r.body), "https://qr.example.com/r/dev");
+    p.signal("-INT");
+    assert!(p.wait_exit().await, "Ctrl-C exits cleanly");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_turns_readyz_503_keeps_serving_then_a_second_signal_stops() {
+    let key = key_arg();
+    let mut p = Proc::spawn(&[
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--signing-key",
+        &key,
+        "--shutdown-delay",
+        "10m",
+    ]);
+    assert_eq!(get(&p.url("/readyz")).await.status, 200);
+    p.signal("-TERM");
+    let mut status = 200;
+    for _ in 0..600 {
+        status = get(&p.url("/readyz")).await.status.as_u16();
+        if status == 503 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(status, 503, "/readyz turns 503 after SIGTERM");
+    assert_eq!(get(&p.url("/healthz")).await.status, 200, "still serving");
+    p.signal("-TERM");
+    assert!(p.wait_exit().await, "drains and exits 0");
+}
