@@ -10,7 +10,10 @@
 //! Cases use their own merchant serial numbers, so they never see each other's rows. A failed
 //! case panics with the rule it checks.
 
-use super::{Conflict, LinkKind, NewAccessToken, NewLink, NewMerchant, Store, StoreError};
+use super::{
+    Conflict, DeliveryResult, LinkKind, NewAccessToken, NewCallbackQr, NewLink, NewMerchant,
+    NewScan, NewWebhook, OutboxState, Store, StoreError,
+};
 
 /// Runs every case against `store`, which must start empty.
 pub async fn run_all(store: &dyn Store) {
@@ -25,6 +28,49 @@ pub async fn run_all(store: &dyn Store) {
     expired_links_are_hidden_and_free_their_id(store).await;
     merchants_only_reach_their_own_links(store).await;
     payment_links_need_no_id(store).await;
+    callback_qrs_keep_their_code_and_change_description(store).await;
+    scans_enqueue_one_event_per_registered_webhook(store).await;
+    scans_of_dead_codes_write_nothing(store).await;
+    customer_tokens_expire(store).await;
+    webhooks_are_listed_limited_and_deleted(store).await;
+    claims_follow_per_webhook_order_and_leases(store).await;
+    finished_deliveries_record_their_outcome(store).await;
+    deleted_webhooks_get_nothing_more(store).await;
+}
+
+/// A webhook registration for `user.checked-in.v1`.
+pub fn webhook(msn: &str, id: &str) -> NewWebhook {
+    NewWebhook {
+        id: id.to_owned(),
+        msn: msn.to_owned(),
+        url: format!("https://hooks.example/{id}"),
+        secret: format!("secret-{id}"),
+        events: vec!["user.checked-in.v1".to_owned()],
+        created_at_ms: 1_000,
+    }
+}
+
+/// A callback QR.
+pub fn callback(msn: &str, qr_id: &str, code: &str) -> NewCallbackQr {
+    NewCallbackQr {
+        code: code.to_owned(),
+        msn: msn.to_owned(),
+        qr_id: qr_id.to_owned(),
+        location_description: format!("Kiosk {qr_id}"),
+        created_at_ms: 1_000,
+    }
+}
+
+/// A scan of `code` at `at_ms` with a checked-in event whose body names `n`.
+pub fn scan(code: &str, token: &str, at_ms: i64) -> NewScan {
+    NewScan {
+        code: code.to_owned(),
+        customer_token: token.to_owned(),
+        scanned_at_ms: at_ms,
+        expires_at_ms: at_ms + 900_000,
+        event: "user.checked-in.v1".to_owned(),
+        body: format!("{{\"customerToken\":\"{token}\"}}"),
+    }
 }
 
 /// A merchant with predictable credentials derived from its serial number.
@@ -570,4 +616,608 @@ async fn payment_links_need_no_id(store: &dyn Store) {
         .expect("found");
     assert_eq!(p.kind, LinkKind::Payment);
     assert!(p.is_live(600_999) && !p.is_live(601_000));
+}
+
+async fn callback_qrs_keep_their_code_and_change_description(store: &dyn Store) {
+    store.add_merchant(&merchant("930001")).await.expect("add");
+    let put = store
+        .put_callback_qr(&callback("930001", "kiosk-1", "Code930001"), 1_000)
+        .await
+        .expect("create");
+    assert!(put.created);
+    assert_eq!(put.qr.link.code, "Code930001");
+    assert_eq!(put.qr.link.kind, LinkKind::Callback);
+    assert_eq!(put.qr.link.qr_id.as_deref(), Some("kiosk-1"));
+    assert_eq!(put.qr.location_description, "Kiosk kiosk-1");
+
+    let again = NewCallbackQr {
+        code: "Code930002".into(),
+        location_description: "Bakery æøå".into(),
+        ..callback("930001", "kiosk-1", "")
+    };
+    let updated = store.put_callback_qr(&again, 2_000).await.expect("update");
+    assert!(!updated.created, "an existing id is updated, not created");
+    assert_eq!(updated.qr.link.code, "Code930001", "the code never changes");
+    assert_eq!(updated.qr.location_description, "Bakery æøå");
+    assert_eq!(updated.qr.link.updated_at_ms, 2_000);
+    assert_eq!(
+        store.link_by_code("Code930002").await.expect("read"),
+        None,
+        "the unused code was not stored"
+    );
+    assert_eq!(
+        store
+            .callback_qr("930001", "kiosk-1", 3_000)
+            .await
+            .expect("read"),
+        Some(updated.qr.clone())
+    );
+
+    store
+        .put_callback_qr(&callback("930001", "kiosk-2", "Code930003"), 1_500)
+        .await
+        .expect("second");
+    let all = store.callback_qrs("930001", 3_000).await.expect("list");
+    let ids: Vec<_> = all.iter().filter_map(|q| q.link.qr_id.as_deref()).collect();
+    assert_eq!(ids, ["kiosk-1", "kiosk-2"], "oldest first");
+    assert!(
+        store
+            .merchant_links("930001", LinkKind::Redirect, 3_000)
+            .await
+            .expect("redirects")
+            .is_empty(),
+        "callback QRs are not redirect QRs"
+    );
+    assert_eq!(
+        store
+            .callback_qr("930009", "kiosk-1", 3_000)
+            .await
+            .expect("other"),
+        None,
+        "another merchant does not see them"
+    );
+
+    store
+        .delete_link("930001", LinkKind::Callback, "kiosk-1", 4_000)
+        .await
+        .expect("delete")
+        .expect("found");
+    assert_eq!(
+        store
+            .callback_qr("930001", "kiosk-1", 5_000)
+            .await
+            .expect("read"),
+        None
+    );
+    let reborn = store
+        .put_callback_qr(&callback("930001", "kiosk-1", "Code930004"), 5_000)
+        .await
+        .expect("the id is free again");
+    assert!(reborn.created);
+    assert_eq!(
+        reborn.qr.link.code, "Code930004",
+        "a new code after deletion"
+    );
+    assert_eq!(
+        conflict(
+            store
+                .put_callback_qr(&callback("930001", "kiosk-3", "Code930001"), 5_000)
+                .await
+        ),
+        Conflict::Code,
+        "a deleted QR's code stays taken"
+    );
+    assert!(matches!(
+        store
+            .put_callback_qr(&callback("939999", "x", "Code939999"), 1_000)
+            .await,
+        Err(StoreError::Missing(_))
+    ));
+}
+
+async fn scans_enqueue_one_event_per_registered_webhook(store: &dyn Store) {
+    store.add_merchant(&merchant("940001")).await.expect("add");
+    store.add_merchant(&merchant("940002")).await.expect("add");
+    store
+        .put_callback_qr(&callback("940001", "till", "Code940001"), 1_000)
+        .await
+        .expect("qr");
+    store
+        .add_webhook(&webhook("940001", "hook-940001-a"), 25)
+        .await
+        .expect("a");
+    store
+        .add_webhook(&webhook("940001", "hook-940001-b"), 25)
+        .await
+        .expect("b");
+    let other_event = NewWebhook {
+        events: vec!["some.other.v1".into()],
+        ..webhook("940001", "hook-940001-c")
+    };
+    store.add_webhook(&other_event, 25).await.expect("c");
+    store
+        .add_webhook(&webhook("940002", "hook-940002-a"), 25)
+        .await
+        .expect("other merchant");
+
+    let recorded = store
+        .record_scan(&scan("Code940001", "tok-940001-1", 10_000))
+        .await
+        .expect("scan")
+        .expect("live QR");
+    assert_eq!(
+        recorded.enqueued, 2,
+        "one per webhook registered for the event"
+    );
+    assert_eq!(recorded.qr.location_description, "Kiosk till");
+    for hook in ["hook-940001-a", "hook-940001-b"] {
+        let events = store.outbox_events(hook).await.expect("outbox");
+        assert_eq!(events.len(), 1, "{hook}");
+        let e = &events[0];
+        assert_eq!(e.event, "user.checked-in.v1");
+        assert_eq!(e.body, r#"{"customerToken":"tok-940001-1"}"#);
+        assert_eq!((e.state, e.attempts), (OutboxState::Pending, 0));
+        assert_eq!((e.created_at_ms, e.next_attempt_at_ms), (10_000, 10_000));
+    }
+    for hook in ["hook-940001-c", "hook-940002-a"] {
+        assert!(
+            store.outbox_events(hook).await.expect("outbox").is_empty(),
+            "{hook} is not registered for the event or not the merchant's"
+        );
+    }
+    store
+        .record_scan(&scan("Code940001", "tok-940001-2", 11_000))
+        .await
+        .expect("scan")
+        .expect("live QR");
+    let seqs: Vec<_> = store
+        .outbox_events("hook-940001-a")
+        .await
+        .expect("outbox")
+        .iter()
+        .map(|e| (e.seq, e.body.clone()))
+        .collect();
+    assert_eq!(seqs.len(), 2);
+    assert!(
+        seqs[0].0 < seqs[1].0,
+        "later scans get later sequence numbers"
+    );
+    assert!(seqs[1].1.contains("tok-940001-2"));
+    let stats = store.outbox_stats().await.expect("stats");
+    assert!(stats.pending >= 4);
+    assert!(
+        stats
+            .oldest_pending_created_at_ms
+            .is_some_and(|t| t <= 10_000)
+    );
+}
+
+async fn scans_of_dead_codes_write_nothing(store: &dyn Store) {
+    store.add_merchant(&merchant("950001")).await.expect("add");
+    store
+        .add_webhook(&webhook("950001", "hook-950001"), 25)
+        .await
+        .expect("hook");
+    store
+        .put_callback_qr(&callback("950001", "gone", "Code950001"), 1_000)
+        .await
+        .expect("qr");
+    store
+        .create_link(&redirect("950001", "sign", "Code950002"), 1_000)
+        .await
+        .expect("redirect");
+    store
+        .delete_link("950001", LinkKind::Callback, "gone", 2_000)
+        .await
+        .expect("delete")
+        .expect("found");
+    for (code, why) in [
+        ("Code950001", "deleted"),
+        ("Code950002", "not a callback QR"),
+        ("Code95000X", "unknown"),
+    ] {
+        let token = format!("tok-{code}");
+        assert_eq!(
+            store
+                .record_scan(&scan(code, &token, 3_000))
+                .await
+                .expect("scan"),
+            None,
+            "{why}"
+        );
+        assert_eq!(
+            store.scan_by_token(&token, 3_000).await.expect("read"),
+            None,
+            "{why}: no scan stored"
+        );
+    }
+    assert!(
+        store
+            .outbox_events("hook-950001")
+            .await
+            .expect("outbox")
+            .is_empty()
+    );
+}
+
+async fn customer_tokens_expire(store: &dyn Store) {
+    store.add_merchant(&merchant("960001")).await.expect("add");
+    store
+        .put_callback_qr(&callback("960001", "door", "Code960001"), 1_000)
+        .await
+        .expect("qr");
+    let recorded = store
+        .record_scan(&scan("Code960001", "tok-960001", 10_000))
+        .await
+        .expect("scan")
+        .expect("live");
+    assert_eq!(
+        recorded.enqueued, 0,
+        "no webhooks, no events, scan still recorded"
+    );
+    let s = store
+        .scan_by_token("tok-960001", 909_999)
+        .await
+        .expect("read")
+        .expect("valid for 15 minutes");
+    assert_eq!(
+        (s.code.as_str(), s.msn.as_str(), s.qr_id.as_str()),
+        ("Code960001", "960001", "door")
+    );
+    assert_eq!((s.scanned_at_ms, s.expires_at_ms), (10_000, 910_000));
+    assert_eq!(
+        store
+            .scan_by_token("tok-960001", 910_000)
+            .await
+            .expect("read"),
+        None,
+        "expired"
+    );
+}
+
+async fn webhooks_are_listed_limited_and_deleted(store: &dyn Store) {
+    store.add_merchant(&merchant("970001")).await.expect("add");
+    store.add_merchant(&merchant("970002")).await.expect("add");
+    let two_events = NewWebhook {
+        events: vec!["user.checked-in.v1".into(), "a.b.v1".into()],
+        ..webhook("970001", "hook-970001-0")
+    };
+    let first = store.add_webhook(&two_events, 3).await.expect("first");
+    assert_eq!(first.events, ["a.b.v1", "user.checked-in.v1"], "sorted");
+    assert_eq!(first.url, "https://hooks.example/hook-970001-0");
+    for i in 1..3 {
+        store
+            .add_webhook(&webhook("970001", &format!("hook-970001-{i}")), 3)
+            .await
+            .expect("under the limit");
+    }
+    assert_eq!(
+        conflict(
+            store
+                .add_webhook(&webhook("970001", "hook-970001-3"), 3)
+                .await
+        ),
+        Conflict::WebhookLimit
+    );
+    let other = NewWebhook {
+        events: vec!["a.b.v1".into()],
+        ..webhook("970001", "hook-970001-4")
+    };
+    store
+        .add_webhook(&other, 3)
+        .await
+        .expect("the limit is per event");
+    store
+        .add_webhook(&webhook("970002", "hook-970002-0"), 3)
+        .await
+        .expect("the limit is per merchant");
+    assert_eq!(
+        conflict(
+            store
+                .add_webhook(&webhook("970002", "hook-970001-0"), 3)
+                .await
+        ),
+        Conflict::WebhookId
+    );
+    assert!(matches!(
+        store
+            .add_webhook(&webhook("979999", "hook-979999"), 3)
+            .await,
+        Err(StoreError::Missing(_))
+    ));
+
+    let listed = store.webhooks("970001").await.expect("list");
+    let ids: Vec<_> = listed.iter().map(|w| w.id.as_str()).collect();
+    assert_eq!(
+        ids,
+        [
+            "hook-970001-0",
+            "hook-970001-1",
+            "hook-970001-2",
+            "hook-970001-4"
+        ]
+    );
+    assert_eq!(
+        store
+            .delete_webhook("970002", "hook-970001-1", 2_000)
+            .await
+            .expect("delete"),
+        None,
+        "another merchant cannot delete it"
+    );
+    let deleted = store
+        .delete_webhook("970001", "hook-970001-1", 2_000)
+        .await
+        .expect("delete")
+        .expect("found");
+    assert_eq!(deleted.id, "hook-970001-1");
+    assert_eq!(
+        store
+            .delete_webhook("970001", "hook-970001-1", 3_000)
+            .await
+            .expect("again"),
+        None
+    );
+    assert_eq!(store.webhooks("970001").await.expect("list").len(), 3);
+    store
+        .add_webhook(&webhook("970001", "hook-970001-5"), 3)
+        .await
+        .expect("a deleted webhook frees its slot");
+}
+
+async fn claims_follow_per_webhook_order_and_leases(store: &dyn Store) {
+    store.add_merchant(&merchant("980001")).await.expect("add");
+    store
+        .put_callback_qr(&callback("980001", "q", "Code980001"), 1_000)
+        .await
+        .expect("qr");
+    store
+        .add_webhook(&webhook("980001", "hook-980001-a"), 25)
+        .await
+        .expect("a");
+    for i in 0..3 {
+        store
+            .record_scan(&scan("Code980001", &format!("tok-980001-{i}"), 10_000 + i))
+            .await
+            .expect("scan")
+            .expect("live");
+    }
+    store
+        .add_webhook(&webhook("980001", "hook-980001-b"), 25)
+        .await
+        .expect("b registered after the first scans");
+    store
+        .record_scan(&scan("Code980001", "tok-980001-3", 10_003))
+        .await
+        .expect("scan")
+        .expect("live");
+
+    // Other cases' events may be due too; look only at this case's webhooks.
+    let ours = |ds: Vec<super::Delivery>| -> Vec<super::Delivery> {
+        ds.into_iter()
+            .filter(|d| d.webhook_id.starts_with("hook-980001"))
+            .collect()
+    };
+    assert!(
+        ours(
+            store
+                .claim_deliveries(9_999, 30_000, 100)
+                .await
+                .expect("claim")
+        )
+        .is_empty(),
+        "nothing is due before it was created"
+    );
+    let first = ours(
+        store
+            .claim_deliveries(20_000, 30_000, 100)
+            .await
+            .expect("claim"),
+    );
+    assert_eq!(first.len(), 2, "one head per webhook: {first:?}");
+    let a = first
+        .iter()
+        .find(|d| d.webhook_id == "hook-980001-a")
+        .expect("a's head");
+    assert!(a.body.contains("tok-980001-0"), "the oldest event first");
+    assert_eq!(
+        (a.attempts, a.url.as_str()),
+        (0, "https://hooks.example/hook-980001-a")
+    );
+    assert_eq!(a.secret, "secret-hook-980001-a");
+    let b = first
+        .iter()
+        .find(|d| d.webhook_id == "hook-980001-b")
+        .expect("b's head");
+    assert!(
+        b.body.contains("tok-980001-3"),
+        "b only gets scans after it registered"
+    );
+
+    assert!(
+        ours(
+            store
+                .claim_deliveries(20_000, 30_000, 100)
+                .await
+                .expect("claim")
+        )
+        .is_empty(),
+        "leased heads are not claimed twice, and their successors wait"
+    );
+    let after_lease = ours(
+        store
+            .claim_deliveries(50_000, 30_000, 100)
+            .await
+            .expect("claim"),
+    );
+    assert_eq!(
+        after_lease.len(),
+        2,
+        "a lapsed lease frees the event (crashed worker)"
+    );
+    let a2 = after_lease
+        .iter()
+        .find(|d| d.webhook_id == "hook-980001-a")
+        .expect("a again");
+    assert_eq!(a2.id, a.id, "the same head, not its successor");
+    assert!(
+        !store
+            .finish_delivery(a, &DeliveryResult::Delivered, 50_001)
+            .await
+            .expect("finish"),
+        "the stale claim is refused"
+    );
+    assert!(
+        store
+            .finish_delivery(a2, &DeliveryResult::Delivered, 50_001)
+            .await
+            .expect("finish"),
+        "the current claim counts"
+    );
+    let next = ours(
+        store
+            .claim_deliveries(50_002, 30_000, 100)
+            .await
+            .expect("claim"),
+    );
+    assert_eq!(next.len(), 1, "a's next event; b's head is still leased");
+    assert!(next[0].body.contains("tok-980001-1"), "in order");
+}
+
+async fn finished_deliveries_record_their_outcome(store: &dyn Store) {
+    store.add_merchant(&merchant("990001")).await.expect("add");
+    store
+        .put_callback_qr(&callback("990001", "q", "Code990001"), 1_000)
+        .await
+        .expect("qr");
+    store
+        .add_webhook(&webhook("990001", "hook-990001"), 25)
+        .await
+        .expect("hook");
+    for i in 0..2 {
+        store
+            .record_scan(&scan("Code990001", &format!("tok-990001-{i}"), 10_000))
+            .await
+            .expect("scan")
+            .expect("live");
+    }
+    let claim = |now: i64| async move {
+        store
+            .claim_deliveries(now, 30_000, 1000)
+            .await
+            .expect("claim")
+            .into_iter()
+            .find(|d| d.webhook_id == "hook-990001")
+    };
+    let d = claim(10_000).await.expect("due");
+    let retry = DeliveryResult::Retry {
+        next_attempt_at_ms: 15_000,
+        error: "HTTP 500".into(),
+    };
+    assert!(
+        store
+            .finish_delivery(&d, &retry, 10_100)
+            .await
+            .expect("retry")
+    );
+    assert!(
+        claim(14_999).await.is_none(),
+        "not before its retry time, nor its successor"
+    );
+    let d = claim(15_000).await.expect("due again");
+    assert_eq!(d.attempts, 1);
+    let failed = DeliveryResult::Failed {
+        error: "gave up".into(),
+    };
+    assert!(
+        store
+            .finish_delivery(&d, &failed, 15_100)
+            .await
+            .expect("fail")
+    );
+    let d2 = claim(15_200)
+        .await
+        .expect("the next event goes once the head is given up");
+    assert!(d2.body.contains("tok-990001-1"));
+    assert!(
+        store
+            .finish_delivery(&d2, &DeliveryResult::Delivered, 15_300)
+            .await
+            .expect("deliver")
+    );
+    let events = store.outbox_events("hook-990001").await.expect("outbox");
+    assert_eq!(events[0].state, OutboxState::Failed);
+    assert_eq!(events[0].attempts, 2);
+    assert_eq!(events[0].last_error.as_deref(), Some("gave up"));
+    assert_eq!(events[0].finished_at_ms, Some(15_100));
+    assert_eq!(events[1].state, OutboxState::Delivered);
+    assert_eq!(
+        (events[1].attempts, events[1].finished_at_ms),
+        (1, Some(15_300))
+    );
+    assert!(
+        !store
+            .finish_delivery(&d2, &DeliveryResult::Delivered, 15_400)
+            .await
+            .expect("again"),
+        "a finished event is not finished twice"
+    );
+    assert!(claim(1_000_000).await.is_none(), "nothing left");
+}
+
+async fn deleted_webhooks_get_nothing_more(store: &dyn Store) {
+    store.add_merchant(&merchant("990101")).await.expect("add");
+    store
+        .put_callback_qr(&callback("990101", "q", "Code990101"), 1_000)
+        .await
+        .expect("qr");
+    store
+        .add_webhook(&webhook("990101", "hook-990101"), 25)
+        .await
+        .expect("hook");
+    for i in 0..2 {
+        store
+            .record_scan(&scan("Code990101", &format!("tok-990101-{i}"), 10_000))
+            .await
+            .expect("scan")
+            .expect("live");
+    }
+    let in_flight = store
+        .claim_deliveries(10_000, 30_000, 1000)
+        .await
+        .expect("claim")
+        .into_iter()
+        .find(|d| d.webhook_id == "hook-990101")
+        .expect("head");
+    store
+        .delete_webhook("990101", "hook-990101", 10_050)
+        .await
+        .expect("delete")
+        .expect("found");
+    assert!(
+        !store
+            .finish_delivery(&in_flight, &DeliveryResult::Delivered, 10_100)
+            .await
+            .expect("finish"),
+        "an attempt in flight at deletion is not recorded as delivered"
+    );
+    let events = store.outbox_events("hook-990101").await.expect("outbox");
+    assert!(
+        events.iter().all(|e| e.state == OutboxState::Dropped),
+        "{events:?}"
+    );
+    assert!(
+        !store
+            .claim_deliveries(10_000_000, 30_000, 1000)
+            .await
+            .expect("claim")
+            .iter()
+            .any(|d| d.webhook_id == "hook-990101")
+    );
+    let recorded = store
+        .record_scan(&scan("Code990101", "tok-990101-9", 20_000))
+        .await
+        .expect("scan")
+        .expect("live");
+    assert_eq!(recorded.enqueued, 0, "a deleted webhook gets no new events");
 }

@@ -21,6 +21,17 @@
 //! - Webhooks and the outbox get their own tables in a new numbered migration
 //!   (`migrations/0002_….sql`, appended to [`sqlite::MIGRATIONS`]) and their own methods on
 //!   [`Store`], with cases added to [`conformance`].
+//!
+//! # Merchant-callback QRs, webhooks and the outbox
+//! - A callback QR is a [`LinkKind::Callback`] link plus its location description
+//!   ([`CallbackQr`]); `delete_link` and `link_by_code` serve it like any link.
+//! - A scan ([`Store::record_scan`]) stores the scan and one outbox event per live webhook of the
+//!   merchant registered for the event, in one transaction: once it returns, the events are
+//!   durable, and only then does the phone get its answer.
+//! - Delivery order is per webhook: only the oldest pending event of a webhook is ever claimed
+//!   ([`Store::claim_deliveries`]), under a lease (`claimed_until`) so a crashed worker's events
+//!   become claimable again. The claim is one `SELECT … FOR UPDATE SKIP LOCKED` + `UPDATE` in
+//!   PostgreSQL, so any number of instances can deliver from one outbox.
 
 use std::fmt;
 use std::future::Future;
@@ -61,6 +72,10 @@ pub enum Conflict {
     QrId,
     /// The short-link code was handed out before (possibly to a deleted QR); draw another.
     Code,
+    /// The merchant already has the maximum number of live webhooks for one of the events.
+    WebhookLimit,
+    /// A webhook with this id exists; draw another.
+    WebhookId,
 }
 
 impl fmt::Display for Conflict {
@@ -70,6 +85,8 @@ impl fmt::Display for Conflict {
             Conflict::ClientId => "client id already registered",
             Conflict::QrId => "id already in use",
             Conflict::Code => "short-link code already used",
+            Conflict::WebhookLimit => "too many webhooks registered for an event",
+            Conflict::WebhookId => "webhook id already used",
         })
     }
 }
@@ -194,6 +211,184 @@ impl Link {
     }
 }
 
+/// A merchant-callback QR to create.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewCallbackQr {
+    /// The random code of the `/c/` link; used only when the QR is created, not on an update.
+    pub code: String,
+    pub msn: String,
+    /// The merchant's `merchantQrId`.
+    pub qr_id: String,
+    pub location_description: String,
+    pub created_at_ms: i64,
+}
+
+/// A stored merchant-callback QR: its short link and what it shows the user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CallbackQr {
+    pub link: Link,
+    pub location_description: String,
+}
+
+/// What [`Store::put_callback_qr`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PutCallbackQr {
+    pub qr: CallbackQr,
+    /// `false` when a live QR with that id existed and only its description changed.
+    pub created: bool,
+}
+
+/// A webhook registration to store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewWebhook {
+    /// Random id (a UUID), drawn by the caller.
+    pub id: String,
+    pub msn: String,
+    pub url: String,
+    /// The HMAC key deliveries are signed with, handed to the merchant once at registration.
+    pub secret: String,
+    /// Event types, e.g. `user.checked-in.v1`; at least one, no duplicates.
+    pub events: Vec<String>,
+    pub created_at_ms: i64,
+}
+
+/// A webhook registration as listed (without its secret).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Webhook {
+    pub id: String,
+    pub msn: String,
+    pub url: String,
+    /// Event types, sorted.
+    pub events: Vec<String>,
+    pub created_at_ms: i64,
+}
+
+/// A scan of a callback QR to record, with the event it triggers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewScan {
+    /// The `/c/` code that was opened.
+    pub code: String,
+    /// Random token handed to the merchant in the event; the key of the scan.
+    pub customer_token: String,
+    pub scanned_at_ms: i64,
+    /// When the customer token stops being valid.
+    pub expires_at_ms: i64,
+    /// Event type enqueued for every webhook of the merchant registered for it.
+    pub event: String,
+    /// The event body, sent as is to every such webhook.
+    pub body: String,
+}
+
+/// A recorded scan.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Scan {
+    pub customer_token: String,
+    pub code: String,
+    pub msn: String,
+    pub qr_id: String,
+    pub scanned_at_ms: i64,
+    pub expires_at_ms: i64,
+}
+
+/// What [`Store::record_scan`] stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScanRecorded {
+    /// The QR as it was when scanned (for the page the phone sees).
+    pub qr: CallbackQr,
+    /// Outbox events created: one per webhook registered for the event.
+    pub enqueued: usize,
+}
+
+/// An outbox event claimed for delivery; the worker owns it until `claimed_until`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Delivery {
+    /// The event id (stable across attempts; receivers may use it to drop duplicates).
+    pub id: String,
+    pub webhook_id: String,
+    pub url: String,
+    pub secret: String,
+    pub event: String,
+    pub body: String,
+    pub created_at_ms: i64,
+    /// Attempts made before this one.
+    pub attempts: u32,
+    /// Proof of the claim; [`Store::finish_delivery`] ignores results without it.
+    pub claim_id: String,
+}
+
+/// How one delivery attempt ended, as recorded by [`Store::finish_delivery`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DeliveryResult {
+    /// The receiver answered 2xx; the event is done.
+    Delivered,
+    /// The attempt failed; try again at this time.
+    Retry {
+        next_attempt_at_ms: i64,
+        error: String,
+    },
+    /// The attempt failed and the event is given up for good.
+    Failed { error: String },
+}
+
+/// Where an outbox event stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum OutboxState {
+    Pending,
+    Delivered,
+    /// Given up after the retry window.
+    Failed,
+    /// Its webhook was deleted before it was delivered.
+    Dropped,
+}
+
+impl OutboxState {
+    /// The value stored in the `state` column.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OutboxState::Pending => "pending",
+            OutboxState::Delivered => "delivered",
+            OutboxState::Failed => "failed",
+            OutboxState::Dropped => "dropped",
+        }
+    }
+
+    /// Inverse of [`OutboxState::as_str`].
+    pub fn parse(s: &str) -> Option<OutboxState> {
+        match s {
+            "pending" => Some(OutboxState::Pending),
+            "delivered" => Some(OutboxState::Delivered),
+            "failed" => Some(OutboxState::Failed),
+            "dropped" => Some(OutboxState::Dropped),
+            _ => None,
+        }
+    }
+}
+
+/// One outbox row, for operators and tests.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboxEvent {
+    pub id: String,
+    pub webhook_id: String,
+    pub seq: i64,
+    pub event: String,
+    pub body: String,
+    pub created_at_ms: i64,
+    pub state: OutboxState,
+    pub attempts: u32,
+    pub next_attempt_at_ms: i64,
+    pub last_error: Option<String>,
+    pub finished_at_ms: Option<i64>,
+}
+
+/// Size of the outbox, for the queue-depth metrics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct OutboxStats {
+    /// Events not yet delivered, given up or dropped.
+    pub pending: u64,
+    /// Creation time of the oldest pending event.
+    pub oldest_pending_created_at_ms: Option<i64>,
+}
+
 /// Durable storage. Object-safe; the server holds an `Arc<dyn Store>`.
 ///
 /// "Live" below means not deleted and not expired at the `now_ms` the caller passes.
@@ -266,4 +461,78 @@ pub trait Store: Send + Sync + fmt::Debug {
         qr_id: &'a str,
         now_ms: i64,
     ) -> StoreFuture<'a, Option<Link>>;
+
+    /// Creates the merchant's callback QR `qr_id` under `qr.code`, or, when a live one exists,
+    /// changes only its description (its code, and so its image, never change).
+    /// [`Conflict::Code`] when a new QR's code was ever used; [`StoreError::Missing`] for an
+    /// unknown merchant.
+    fn put_callback_qr<'a>(
+        &'a self,
+        qr: &'a NewCallbackQr,
+        now_ms: i64,
+    ) -> StoreFuture<'a, PutCallbackQr>;
+
+    /// The merchant's live callback QR with this id.
+    fn callback_qr<'a>(
+        &'a self,
+        msn: &'a str,
+        qr_id: &'a str,
+        now_ms: i64,
+    ) -> StoreFuture<'a, Option<CallbackQr>>;
+
+    /// All the merchant's live callback QRs, oldest first.
+    fn callback_qrs<'a>(&'a self, msn: &'a str, now_ms: i64) -> StoreFuture<'a, Vec<CallbackQr>>;
+
+    /// Records a scan of a live callback QR and enqueues `scan.event` (with `scan.body`) for
+    /// every live webhook of the QR's merchant registered for it, atomically. `None` (and
+    /// nothing written) when the code is not a live callback QR.
+    fn record_scan<'a>(&'a self, scan: &'a NewScan) -> StoreFuture<'a, Option<ScanRecorded>>;
+
+    /// The scan this customer token was issued for, while the token is valid at `now_ms`.
+    fn scan_by_token<'a>(&'a self, token: &'a str, now_ms: i64) -> StoreFuture<'a, Option<Scan>>;
+
+    /// Registers a webhook. [`Conflict::WebhookLimit`] when the merchant already has
+    /// `max_per_event` live webhooks for one of its events, [`Conflict::WebhookId`] for a used
+    /// id, [`StoreError::Missing`] for an unknown merchant.
+    fn add_webhook<'a>(
+        &'a self,
+        webhook: &'a NewWebhook,
+        max_per_event: usize,
+    ) -> StoreFuture<'a, Webhook>;
+
+    /// The merchant's live webhooks, oldest first.
+    fn webhooks<'a>(&'a self, msn: &'a str) -> StoreFuture<'a, Vec<Webhook>>;
+
+    /// Deletes the merchant's webhook and drops its undelivered events, atomically; `None` when
+    /// the merchant has no such live webhook.
+    fn delete_webhook<'a>(
+        &'a self,
+        msn: &'a str,
+        id: &'a str,
+        now_ms: i64,
+    ) -> StoreFuture<'a, Option<Webhook>>;
+
+    /// Claims up to `limit` due events for delivery, at most one per webhook and only the oldest
+    /// pending event of each (per-webhook order), leasing each until `now_ms + lease_ms`.
+    fn claim_deliveries(
+        &self,
+        now_ms: i64,
+        lease_ms: i64,
+        limit: usize,
+    ) -> StoreFuture<'_, Vec<Delivery>>;
+
+    /// Records how an attempt on a claimed event ended. `false` (nothing written) when the claim
+    /// is no longer held: the lease was taken over, or the webhook was deleted meanwhile.
+    fn finish_delivery<'a>(
+        &'a self,
+        delivery: &'a Delivery,
+        result: &'a DeliveryResult,
+        now_ms: i64,
+    ) -> StoreFuture<'a, bool>;
+
+    /// A webhook's outbox events in delivery order (all states), for operators and tests.
+    fn outbox_events<'a>(&'a self, webhook_id: &'a str) -> StoreFuture<'a, Vec<OutboxEvent>>;
+
+    /// Queue depth and the age of its oldest entry.
+    fn outbox_stats(&self) -> StoreFuture<'_, OutboxStats>;
 }

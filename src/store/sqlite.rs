@@ -19,9 +19,13 @@ use std::time::Duration;
 use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
 
 use super::{
-    AccessGrant, Conflict, Credential, Link, LinkKind, Merchant, NewAccessToken, NewLink,
-    NewMerchant, Store, StoreError, StoreFuture,
+    AccessGrant, CallbackQr, Conflict, Credential, Delivery, DeliveryResult, Link, LinkKind,
+    Merchant, NewAccessToken, NewCallbackQr, NewLink, NewMerchant, NewScan, NewWebhook,
+    OutboxEvent, OutboxStats, PutCallbackQr, Scan, ScanRecorded, Store, StoreError, StoreFuture,
+    Webhook,
 };
+
+mod hooks;
 
 /// File name of the database inside the data directory.
 pub const DB_FILE: &str = "qr-origin.sqlite3";
@@ -39,11 +43,18 @@ pub struct Migration {
 }
 
 /// Every migration, oldest first. Append only; never edit one that has shipped.
-pub const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "init",
-    sql: include_str!("migrations/0001_init.sql"),
-}];
+pub const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "init",
+        sql: include_str!("migrations/0001_init.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "callbacks_webhooks_outbox",
+        sql: include_str!("migrations/0002_callbacks_webhooks_outbox.sql"),
+    },
+];
 
 /// The embedded SQLite [`Store`].
 #[derive(Debug, Clone)]
@@ -525,6 +536,92 @@ impl Store for SqliteStore {
             link.updated_at_ms = now_ms;
             Ok(Some(link))
         })
+    }
+
+    fn put_callback_qr<'a>(
+        &'a self,
+        qr: &'a NewCallbackQr,
+        now_ms: i64,
+    ) -> StoreFuture<'a, PutCallbackQr> {
+        let qr = qr.clone();
+        self.call(move |conn| hooks::put_callback_qr(conn, &qr, now_ms))
+    }
+
+    fn callback_qr<'a>(
+        &'a self,
+        msn: &'a str,
+        qr_id: &'a str,
+        now_ms: i64,
+    ) -> StoreFuture<'a, Option<CallbackQr>> {
+        let (msn, qr_id) = (msn.to_owned(), qr_id.to_owned());
+        self.call(move |conn| hooks::callback_qr(conn, &msn, &qr_id, now_ms))
+    }
+
+    fn callback_qrs<'a>(&'a self, msn: &'a str, now_ms: i64) -> StoreFuture<'a, Vec<CallbackQr>> {
+        let msn = msn.to_owned();
+        self.call(move |conn| hooks::callback_qrs(conn, &msn, now_ms))
+    }
+
+    fn record_scan<'a>(&'a self, scan: &'a NewScan) -> StoreFuture<'a, Option<ScanRecorded>> {
+        let scan = scan.clone();
+        self.call(move |conn| hooks::record_scan(conn, &scan))
+    }
+
+    fn scan_by_token<'a>(&'a self, token: &'a str, now_ms: i64) -> StoreFuture<'a, Option<Scan>> {
+        let token = token.to_owned();
+        self.call(move |conn| hooks::scan_by_token(conn, &token, now_ms))
+    }
+
+    fn add_webhook<'a>(
+        &'a self,
+        webhook: &'a NewWebhook,
+        max_per_event: usize,
+    ) -> StoreFuture<'a, Webhook> {
+        let webhook = webhook.clone();
+        self.call(move |conn| hooks::add_webhook(conn, &webhook, max_per_event))
+    }
+
+    fn webhooks<'a>(&'a self, msn: &'a str) -> StoreFuture<'a, Vec<Webhook>> {
+        let msn = msn.to_owned();
+        self.call(move |conn| hooks::webhooks(conn, &msn))
+    }
+
+    fn delete_webhook<'a>(
+        &'a self,
+        msn: &'a str,
+        id: &'a str,
+        now_ms: i64,
+    ) -> StoreFuture<'a, Option<Webhook>> {
+        let (msn, id) = (msn.to_owned(), id.to_owned());
+        self.call(move |conn| hooks::delete_webhook(conn, &msn, &id, now_ms))
+    }
+
+    fn claim_deliveries(
+        &self,
+        now_ms: i64,
+        lease_ms: i64,
+        limit: usize,
+    ) -> StoreFuture<'_, Vec<Delivery>> {
+        self.call(move |conn| hooks::claim_deliveries(conn, now_ms, lease_ms, limit))
+    }
+
+    fn finish_delivery<'a>(
+        &'a self,
+        delivery: &'a Delivery,
+        result: &'a DeliveryResult,
+        now_ms: i64,
+    ) -> StoreFuture<'a, bool> {
+        let (delivery, result) = (delivery.clone(), result.clone());
+        self.call(move |conn| hooks::finish_delivery(conn, &delivery, &result, now_ms))
+    }
+
+    fn outbox_events<'a>(&'a self, webhook_id: &'a str) -> StoreFuture<'a, Vec<OutboxEvent>> {
+        let webhook_id = webhook_id.to_owned();
+        self.call(move |conn| hooks::outbox_events(conn, &webhook_id))
+    }
+
+    fn outbox_stats(&self) -> StoreFuture<'_, OutboxStats> {
+        self.call(hooks::outbox_stats)
     }
 }
 

@@ -1,0 +1,504 @@
+//! The SQLite side of merchant-callback QRs, webhooks, scans and the outbox (migration 0002).
+//!
+//! Free functions over a connection, each one transaction; `sqlite.rs` runs them on the
+//! blocking pool through `SqliteStore::call`. Writes use `IMMEDIATE` transactions, which in
+//! SQLite take the one write lock up front: that is what makes the outbox claim exclusive here
+//! (PostgreSQL gets the same from `FOR UPDATE SKIP LOCKED`).
+
+use rusqlite::{Connection, OptionalExtension, Row, Transaction, TransactionBehavior, params};
+
+use super::{LINK_COLUMNS, LIVE, backend, exists, link_from_row};
+use crate::store::{
+    CallbackQr, Conflict, Delivery, DeliveryResult, LinkKind, NewCallbackQr, NewScan, NewWebhook,
+    OutboxEvent, OutboxState, OutboxStats, PutCallbackQr, Scan, ScanRecorded, StoreError, Webhook,
+};
+
+fn write_tx(conn: &mut Connection) -> Result<Transaction<'_>, StoreError> {
+    conn.transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(backend)
+}
+
+/// `links` columns followed by the description, as [`callback_from_row`] reads them.
+fn callback_select(filter: &str) -> String {
+    format!(
+        "SELECT {LINK_COLUMNS}, location_description FROM links
+         WHERE kind = '{kind}' AND {filter}",
+        kind = LinkKind::Callback.as_str()
+    )
+}
+
+fn callback_from_row(r: &Row<'_>) -> rusqlite::Result<CallbackQr> {
+    Ok(CallbackQr {
+        link: link_from_row(r)?,
+        location_description: r.get::<_, Option<String>>(9)?.unwrap_or_default(),
+    })
+}
+
+fn live_callback(
+    tx: &Transaction<'_>,
+    msn: &str,
+    qr_id: &str,
+    now_ms: i64,
+) -> Result<Option<CallbackQr>, StoreError> {
+    tx.query_row(
+        &callback_select(&format!("msn = :msn AND qr_id = :qr_id AND {LIVE}")),
+        rusqlite::named_params! {":msn": msn, ":qr_id": qr_id, ":now": now_ms},
+        callback_from_row,
+    )
+    .optional()
+    .map_err(backend)
+}
+
+pub(super) fn put_callback_qr(
+    conn: &mut Connection,
+    qr: &NewCallbackQr,
+    now_ms: i64,
+) -> Result<PutCallbackQr, StoreError> {
+    let tx = write_tx(conn)?;
+    if let Some(mut existing) = live_callback(&tx, &qr.msn, &qr.qr_id, now_ms)? {
+        tx.execute(
+            "UPDATE links SET location_description = ?1, updated_at = ?2 WHERE code = ?3",
+            params![qr.location_description, now_ms, existing.link.code],
+        )
+        .map_err(backend)?;
+        tx.commit().map_err(backend)?;
+        existing.location_description = qr.location_description.clone();
+        existing.link.updated_at_ms = now_ms;
+        return Ok(PutCallbackQr {
+            qr: existing,
+            created: false,
+        });
+    }
+    if !exists(&tx, "SELECT 1 FROM merchants WHERE msn = ?1", [&qr.msn])? {
+        return Err(StoreError::Missing("merchant"));
+    }
+    if exists(&tx, "SELECT 1 FROM links WHERE code = ?1", [&qr.code])? {
+        return Err(StoreError::Conflict(Conflict::Code));
+    }
+    tx.execute(
+        &format!(
+            "INSERT INTO links ({LINK_COLUMNS}, location_description)
+             VALUES (?1, ?2, ?3, ?4, NULL, ?5, ?5, NULL, NULL, ?6)"
+        ),
+        params![
+            qr.code,
+            LinkKind::Callback.as_str(),
+            qr.msn,
+            qr.qr_id,
+            qr.created_at_ms,
+            qr.location_description
+        ],
+    )
+    .map_err(backend)?;
+    let created = live_callback(&tx, &qr.msn, &qr.qr_id, now_ms)?
+        .ok_or_else(|| StoreError::Backend("callback QR vanished after insert".into()))?;
+    tx.commit().map_err(backend)?;
+    Ok(PutCallbackQr {
+        qr: created,
+        created: true,
+    })
+}
+
+pub(super) fn callback_qr(
+    conn: &mut Connection,
+    msn: &str,
+    qr_id: &str,
+    now_ms: i64,
+) -> Result<Option<CallbackQr>, StoreError> {
+    let tx = conn.transaction().map_err(backend)?;
+    live_callback(&tx, msn, qr_id, now_ms)
+}
+
+pub(super) fn callback_qrs(
+    conn: &mut Connection,
+    msn: &str,
+    now_ms: i64,
+) -> Result<Vec<CallbackQr>, StoreError> {
+    let mut stmt = conn
+        .prepare(&format!(
+            "{} ORDER BY created_at, code",
+            callback_select(&format!("msn = :msn AND {LIVE}"))
+        ))
+        .map_err(backend)?;
+    let rows = stmt
+        .query_map(
+            rusqlite::named_params! {":msn": msn, ":now": now_ms},
+            callback_from_row,
+        )
+        .map_err(backend)?;
+    rows.collect::<Result<Vec<_>, _>>().map_err(backend)
+}
+
+pub(super) fn record_scan(
+    conn: &mut Connection,
+    scan: &NewScan,
+) -> Result<Option<ScanRecorded>, StoreError> {
+    let tx = write_tx(conn)?;
+    let qr = tx
+        .query_row(
+            &callback_select(&format!("code = :code AND {LIVE}")),
+            rusqlite::named_params! {":code": scan.code, ":now": scan.scanned_at_ms},
+            callback_from_row,
+        )
+        .optional()
+        .map_err(backend)?;
+    let Some(qr) = qr else {
+        return Ok(None);
+    };
+    let msn = qr.link.msn.clone();
+    let qr_id = qr.link.qr_id.clone().unwrap_or_default();
+    tx.execute(
+        "INSERT INTO scans (customer_token, code, msn, qr_id, scanned_at, expires_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![
+            scan.customer_token,
+            scan.code,
+            msn,
+            qr_id,
+            scan.scanned_at_ms,
+            scan.expires_at_ms
+        ],
+    )
+    .map_err(|e| match e.sqlite_error_code() {
+        Some(rusqlite::ErrorCode::ConstraintViolation) => {
+            StoreError::Backend("customer token already issued".into())
+        }
+        _ => backend(e),
+    })?;
+    let hooks: Vec<String> = {
+        let mut stmt = tx
+            .prepare(
+                "SELECT w.id FROM webhooks w JOIN webhook_events e ON e.webhook_id = w.id
+                 WHERE w.msn = ?1 AND w.deleted_at IS NULL AND e.event = ?2
+                 ORDER BY w.created_at, w.id",
+            )
+            .map_err(backend)?;
+        let rows = stmt
+            .query_map(params![msn, scan.event], |r| r.get(0))
+            .map_err(backend)?;
+        rows.collect::<Result<_, _>>().map_err(backend)?
+    };
+    for webhook_id in &hooks {
+        // Bumping the counter first also takes the row lock in PostgreSQL, so two scans for one
+        // webhook get their sequence numbers in commit order.
+        let seq: i64 = tx
+            .query_row(
+                "UPDATE webhooks SET next_seq = next_seq + 1 WHERE id = ?1 RETURNING next_seq",
+                [webhook_id],
+                |r| r.get(0),
+            )
+            .map_err(backend)?;
+        tx.execute(
+            "INSERT INTO outbox (id, webhook_id, seq, event, body, created_at, state, attempts,
+                                 next_attempt_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'pending', 0, ?6)",
+            params![
+                uuid::Uuid::new_v4().to_string(),
+                webhook_id,
+                seq,
+                scan.event,
+                scan.body,
+                scan.scanned_at_ms
+            ],
+        )
+        .map_err(backend)?;
+    }
+    tx.commit().map_err(backend)?;
+    Ok(Some(ScanRecorded {
+        qr,
+        enqueued: hooks.len(),
+    }))
+}
+
+pub(super) fn scan_by_token(
+    conn: &mut Connection,
+    token: &str,
+    now_ms: i64,
+) -> Result<Option<Scan>, StoreError> {
+    conn.query_row(
+        "SELECT customer_token, code, msn, qr_id, scanned_at, expires_at FROM scans
+         WHERE customer_token = ?1 AND expires_at > ?2",
+        params![token, now_ms],
+        |r| {
+            Ok(Scan {
+                customer_token: r.get(0)?,
+                code: r.get(1)?,
+                msn: r.get(2)?,
+                qr_id: r.get(3)?,
+                scanned_at_ms: r.get(4)?,
+                expires_at_ms: r.get(5)?,
+            })
+        },
+    )
+    .optional()
+    .map_err(backend)
+}
+
+/// The events of one webhook, sorted.
+fn webhook_events(tx: &Transaction<'_>, id: &str) -> Result<Vec<String>, StoreError> {
+    let mut stmt = tx
+        .prepare("SELECT event FROM webhook_events WHERE webhook_id = ?1 ORDER BY event")
+        .map_err(backend)?;
+    let rows = stmt.query_map([id], |r| r.get(0)).map_err(backend)?;
+    rows.collect::<Result<_, _>>().map_err(backend)
+}
+
+pub(super) fn add_webhook(
+    conn: &mut Connection,
+    w: &NewWebhook,
+    max_per_event: usize,
+) -> Result<Webhook, StoreError> {
+    let tx = write_tx(conn)?;
+    if !exists(&tx, "SELECT 1 FROM merchants WHERE msn = ?1", [&w.msn])? {
+        return Err(StoreError::Missing("merchant"));
+    }
+    if exists(&tx, "SELECT 1 FROM webhooks WHERE id = ?1", [&w.id])? {
+        return Err(StoreError::Conflict(Conflict::WebhookId));
+    }
+    for event in &w.events {
+        let live: i64 = tx
+            .query_row(
+                "SELECT COUNT(*) FROM webhooks w JOIN webhook_events e ON e.webhook_id = w.id
+                 WHERE w.msn = ?1 AND w.deleted_at IS NULL AND e.event = ?2",
+                params![w.msn, event],
+                |r| r.get(0),
+            )
+            .map_err(backend)?;
+        if live >= i64::try_from(max_per_event).unwrap_or(i64::MAX) {
+            return Err(StoreError::Conflict(Conflict::WebhookLimit));
+        }
+    }
+    tx.execute(
+        "INSERT INTO webhooks (id, msn, url, secret, next_seq, created_at, deleted_at)
+         VALUES (?1, ?2, ?3, ?4, 0, ?5, NULL)",
+        params![w.id, w.msn, w.url, w.secret, w.created_at_ms],
+    )
+    .map_err(backend)?;
+    for event in &w.events {
+        tx.execute(
+            "INSERT OR IGNORE INTO webhook_events (webhook_id, event) VALUES (?1, ?2)",
+            params![w.id, event],
+        )
+        .map_err(backend)?;
+    }
+    let events = webhook_events(&tx, &w.id)?;
+    tx.commit().map_err(backend)?;
+    Ok(Webhook {
+        id: w.id.clone(),
+        msn: w.msn.clone(),
+        url: w.url.clone(),
+        events,
+        created_at_ms: w.created_at_ms,
+    })
+}
+
+fn live_webhooks(
+    tx: &Transaction<'_>,
+    msn: &str,
+    id: Option<&str>,
+) -> Result<Vec<Webhook>, StoreError> {
+    let mut stmt = tx
+        .prepare(
+            "SELECT id, msn, url, created_at FROM webhooks
+             WHERE msn = ?1 AND deleted_at IS NULL AND (?2 IS NULL OR id = ?2)
+             ORDER BY created_at, id",
+        )
+        .map_err(backend)?;
+    let rows = stmt
+        .query_map(params![msn, id], |r| {
+            Ok(Webhook {
+                id: r.get(0)?,
+                msn: r.get(1)?,
+                url: r.get(2)?,
+                events: Vec::new(),
+                created_at_ms: r.get(3)?,
+            })
+        })
+        .map_err(backend)?;
+    let mut hooks: Vec<Webhook> = rows.collect::<Result<_, _>>().map_err(backend)?;
+    drop(stmt);
+    for h in &mut hooks {
+        h.events = webhook_events(tx, &h.id)?;
+    }
+    Ok(hooks)
+}
+
+pub(super) fn webhooks(conn: &mut Connection, msn: &str) -> Result<Vec<Webhook>, StoreError> {
+    let tx = conn.transaction().map_err(backend)?;
+    live_webhooks(&tx, msn, None)
+}
+
+pub(super) fn delete_webhook(
+    conn: &mut Connection,
+    msn: &str,
+    id: &str,
+    now_ms: i64,
+) -> Result<Option<Webhook>, StoreError> {
+    let tx = write_tx(conn)?;
+    let Some(hook) = live_webhooks(&tx, msn, Some(id))?.into_iter().next() else {
+        return Ok(None);
+    };
+    tx.execute(
+        "UPDATE webhooks SET deleted_at = ?1 WHERE id = ?2",
+        params![now_ms, id],
+    )
+    .map_err(backend)?;
+    tx.execute(
+        "UPDATE outbox SET state = 'dropped', finished_at = ?1, claim_id = NULL,
+                           claimed_until = NULL
+         WHERE webhook_id = ?2 AND state = 'pending'",
+        params![now_ms, id],
+    )
+    .map_err(backend)?;
+    tx.commit().map_err(backend)?;
+    Ok(Some(hook))
+}
+
+pub(super) fn claim_deliveries(
+    conn: &mut Connection,
+    now_ms: i64,
+    lease_ms: i64,
+    limit: usize,
+) -> Result<Vec<Delivery>, StoreError> {
+    let tx = write_tx(conn)?;
+    let mut claimed: Vec<Delivery> = {
+        // Heads of line only: the lowest pending seq of each webhook, and only when it is due
+        // and not leased. A later event of a webhook thus waits for the earlier one to finish.
+        let mut stmt = tx
+            .prepare(
+                "SELECT o.id, o.webhook_id, w.url, w.secret, o.event, o.body, o.created_at,
+                        o.attempts
+                 FROM outbox o JOIN webhooks w ON w.id = o.webhook_id
+                 WHERE o.state = 'pending' AND w.deleted_at IS NULL
+                   AND o.seq = (SELECT MIN(p.seq) FROM outbox p
+                                WHERE p.webhook_id = o.webhook_id AND p.state = 'pending')
+                   AND o.next_attempt_at <= ?1
+                   AND (o.claimed_until IS NULL OR o.claimed_until <= ?1)
+                 ORDER BY o.next_attempt_at, o.created_at, o.id
+                 LIMIT ?2",
+            )
+            .map_err(backend)?;
+        let rows = stmt
+            .query_map(
+                params![now_ms, i64::try_from(limit).unwrap_or(i64::MAX)],
+                |r| {
+                    Ok(Delivery {
+                        id: r.get(0)?,
+                        webhook_id: r.get(1)?,
+                        url: r.get(2)?,
+                        secret: r.get(3)?,
+                        event: r.get(4)?,
+                        body: r.get(5)?,
+                        created_at_ms: r.get(6)?,
+                        attempts: r.get(7)?,
+                        claim_id: String::new(),
+                    })
+                },
+            )
+            .map_err(backend)?;
+        rows.collect::<Result<_, _>>().map_err(backend)?
+    };
+    let until = now_ms.saturating_add(lease_ms);
+    for d in &mut claimed {
+        d.claim_id = uuid::Uuid::new_v4().to_string();
+        tx.execute(
+            "UPDATE outbox SET claim_id = ?1, claimed_until = ?2 WHERE id = ?3",
+            params![d.claim_id, until, d.id],
+        )
+        .map_err(backend)?;
+    }
+    tx.commit().map_err(backend)?;
+    Ok(claimed)
+}
+
+pub(super) fn finish_delivery(
+    conn: &mut Connection,
+    d: &Delivery,
+    result: &DeliveryResult,
+    now_ms: i64,
+) -> Result<bool, StoreError> {
+    let tx = write_tx(conn)?;
+    let (state, next, error, finished) = match result {
+        DeliveryResult::Delivered => (OutboxState::Delivered, None, None, Some(now_ms)),
+        DeliveryResult::Retry {
+            next_attempt_at_ms,
+            error,
+        } => (
+            OutboxState::Pending,
+            Some(*next_attempt_at_ms),
+            Some(error.as_str()),
+            None,
+        ),
+        DeliveryResult::Failed { error } => (
+            OutboxState::Failed,
+            None,
+            Some(error.as_str()),
+            Some(now_ms),
+        ),
+    };
+    let changed = tx
+        .execute(
+            "UPDATE outbox SET state = ?1, attempts = attempts + 1,
+                               next_attempt_at = COALESCE(?2, next_attempt_at),
+                               last_error = ?3, finished_at = ?4,
+                               claim_id = NULL, claimed_until = NULL
+             WHERE id = ?5 AND claim_id = ?6 AND state = 'pending'",
+            params![state.as_str(), next, error, finished, d.id, d.claim_id],
+        )
+        .map_err(backend)?;
+    tx.commit().map_err(backend)?;
+    Ok(changed == 1)
+}
+
+pub(super) fn outbox_events(
+    conn: &mut Connection,
+    webhook_id: &str,
+) -> Result<Vec<OutboxEvent>, StoreError> {
+    let mut stmt = conn
+        .prepare(
+            "SELECT id, webhook_id, seq, event, body, created_at, state, attempts,
+                    next_attempt_at, last_error, finished_at
+             FROM outbox WHERE webhook_id = ?1 ORDER BY seq",
+        )
+        .map_err(backend)?;
+    let rows = stmt
+        .query_map([webhook_id], |r| {
+            let state: String = r.get(6)?;
+            let state = OutboxState::parse(&state).ok_or_else(|| {
+                rusqlite::Error::FromSqlConversionFailure(
+                    6,
+                    rusqlite::types::Type::Text,
+                    format!("unknown outbox state {state:?}").into(),
+                )
+            })?;
+            Ok(OutboxEvent {
+                id: r.get(0)?,
+                webhook_id: r.get(1)?,
+                seq: r.get(2)?,
+                event: r.get(3)?,
+                body: r.get(4)?,
+                created_at_ms: r.get(5)?,
+                state,
+                attempts: r.get(7)?,
+                next_attempt_at_ms: r.get(8)?,
+                last_error: r.get(9)?,
+                finished_at_ms: r.get(10)?,
+            })
+        })
+        .map_err(backend)?;
+    rows.collect::<Result<_, _>>().map_err(backend)
+}
+
+pub(super) fn outbox_stats(conn: &mut Connection) -> Result<OutboxStats, StoreError> {
+    conn.query_row(
+        "SELECT COUNT(*), MIN(created_at) FROM outbox WHERE state = 'pending'",
+        [],
+        |r| {
+            Ok(OutboxStats {
+                pending: r.get::<_, i64>(0)?.max(0) as u64,
+                oldest_pending_created_at_ms: r.get(1)?,
+            })
+        },
+    )
+    .map_err(backend)
+}
