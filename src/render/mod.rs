@@ -2,9 +2,25 @@
 //!
 //! [`render`] is the one entry point; everything else (the origin, the QR API, the CLI) calls it.
 //! The options are validated here, so every caller gets the same typed errors.
+//!
+//! # Layout (data flow order)
+//! - [`codewords`]: content → data + Reed–Solomon codewords for the smallest version.
+//! - [`matrix`]: codewords → module matrix (function patterns, placement, mask choice).
+//! - [`penalty`]: the mask penalty score on bit-packed rows and columns.
+//! - [`raster`]: module → pixel geometry (whole pixels per module) and dark runs of a row.
+//! - [`png`] / [`svg`]: the image writers.
+//!
+//! `PERFORMANCE.md` beside this file has the design history and the bench figures.
 
 use std::fmt;
 use std::str::FromStr;
+
+mod codewords;
+pub mod matrix;
+mod penalty;
+mod png;
+mod raster;
+mod svg;
 
 /// Bumped whenever the bytes produced for the same inputs change; part of every ETag, so a CDN
 /// never mixes images from two renderer versions under one validator.
@@ -190,115 +206,32 @@ pub fn render(content: &[u8], opts: &RenderOptions) -> Result<Rendered, RenderEr
     if content.is_empty() {
         return Err(RenderError::EmptyContent);
     }
-    if opts.format == Format::Text {
-        return Ok(Rendered {
-            bytes: content.to_vec(),
-            content_type: Format::Text.content_type(),
-        });
-    }
-    stub::render(content, opts)
+    let bytes = match opts.format {
+        Format::Text => content.to_vec(),
+        Format::Png => {
+            let m = matrix::encode(content, opts.ecc)?;
+            png::write(
+                &m,
+                &raster::Geometry::new(&m, opts.border, opts.size)?,
+                opts,
+            )
+        }
+        Format::Svg => {
+            let m = matrix::encode(content, opts.ecc)?;
+            svg::write(
+                &m,
+                &raster::Geometry::new(&m, opts.border, opts.size)?,
+                opts,
+            )
+        }
+    };
+    Ok(Rendered {
+        bytes,
+        content_type: opts.format.content_type(),
+    })
 }
 
-/// Placeholder implementation on `fast_qr` + the `png` crate until the real pipeline lands.
-mod stub {
-    use super::*;
-    use fast_qr::{ECL, Mode, QRBuilder};
-
-    const MAX_BYTES: [usize; 4] = [2953, 2331, 1663, 1273];
-
-    pub fn render(content: &[u8], opts: &RenderOptions) -> Result<Rendered, RenderError> {
-        let (ecl, max) = match opts.ecc {
-            Ecc::L => (ECL::L, MAX_BYTES[0]),
-            Ecc::M => (ECL::M, MAX_BYTES[1]),
-            Ecc::Q => (ECL::Q, MAX_BYTES[2]),
-            Ecc::H => (ECL::H, MAX_BYTES[3]),
-        };
-        let too_long = RenderError::ContentTooLong {
-            len: content.len(),
-            max,
-            ecc: opts.ecc,
-        };
-        if content.len() > max {
-            return Err(too_long);
-        }
-        let qr = QRBuilder::new(content.to_vec())
-            .mode(Mode::Byte)
-            .ecl(ecl)
-            .build()
-            .map_err(|_| too_long)?;
-        let n = qr.size as u32;
-        let total = n + 2 * opts.border;
-        if total > opts.size {
-            return Err(RenderError::TooSmall {
-                modules: total,
-                size: opts.size,
-            });
-        }
-        let dark = |x: u32, y: u32| -> bool {
-            let b = opts.border;
-            x >= b
-                && y >= b
-                && x < b + n
-                && y < b + n
-                && qr[(y - b) as usize][(x - b) as usize].value()
-        };
-        match opts.format {
-            Format::Svg => Ok(Rendered {
-                bytes: svg(total, opts, dark).into_bytes(),
-                content_type: Format::Svg.content_type(),
-            }),
-            _ => Ok(Rendered {
-                bytes: png(total, opts, dark),
-                content_type: Format::Png.content_type(),
-            }),
-        }
-    }
-
-    fn svg(total: u32, opts: &RenderOptions, dark: impl Fn(u32, u32) -> bool) -> String {
-        let mut d = String::new();
-        for y in 0..total {
-            let mut x = 0;
-            while x < total {
-                if dark(x, y) {
-                    let start = x;
-                    while x < total && dark(x, y) {
-                        x += 1;
-                    }
-                    d.push_str(&format!("M{start} {y}h{}v1h-{}z", x - start, x - start));
-                } else {
-                    x += 1;
-                }
-            }
-        }
-        format!(
-            "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{s}\" height=\"{s}\" viewBox=\"0 0 {total} {total}\" shape-rendering=\"crispEdges\"><rect width=\"{total}\" height=\"{total}\" fill=\"{bg}\"/><path fill=\"{fg}\" d=\"{d}\"/></svg>",
-            s = opts.size,
-            bg = opts.light,
-            fg = opts.dark
-        )
-    }
-
-    fn png(total: u32, opts: &RenderOptions, dark: impl Fn(u32, u32) -> bool) -> Vec<u8> {
-        let size = opts.size;
-        // Pixel p belongs to module p * total / size: edges snap to whole pixels.
-        let mut pixels = Vec::with_capacity((size * size) as usize);
-        for py in 0..size {
-            let my = py * total / size;
-            for px in 0..size {
-                let mx = px * total / size;
-                pixels.push(u8::from(!dark(mx, my)));
-            }
-        }
-        let mut out = Vec::new();
-        let mut enc = png::Encoder::new(&mut out, size, size);
-        enc.set_color(png::ColorType::Indexed);
-        enc.set_depth(png::BitDepth::Eight);
-        let (d, l) = (opts.dark, opts.light);
-        enc.set_palette(vec![d.0, d.1, d.2, l.0, l.1, l.2]);
-        let mut w = enc.write_header().expect("writing to a Vec cannot fail");
-        w.write_image_data(&pixels)
-            .expect("pixel buffer has the declared size");
-        w.finish().expect("writing to a Vec cannot fail");
-        out
-    }
+/// Most content bytes that fit a QR code at `ecc` (a version-40 symbol in byte mode).
+pub fn max_content_len(ecc: Ecc) -> usize {
+    codewords::max_content_len(ecc)
 }

@@ -1,0 +1,325 @@
+//! Byte-mode data codewords: version choice, the data bit stream, Reed–Solomon error correction
+//! and block interleaving (ISO/IEC 18004 §7.4–7.6). Output: the final codeword sequence that
+//! [`super::matrix`] places in the symbol.
+
+use super::Ecc;
+
+/// Largest QR version.
+pub const MAX_VERSION: u8 = 40;
+
+/// Error-correction codewords per block, by ECC level (L, M, Q, H) and version (index 0 unused).
+/// From ISO/IEC 18004 table 9.
+const ECC_PER_BLOCK: [[u8; 41]; 4] = [
+    [
+        0, 7, 10, 15, 20, 26, 18, 20, 24, 30, 18, 20, 24, 26, 30, 22, 24, 28, 30, 28, 28, 28, 28,
+        30, 30, 26, 28, 30, 30, 30, 30, 30, 30, 30, 30, 30, 30, 30, 30, 30, 30,
+    ],
+    [
+        0, 10, 16, 26, 18, 24, 16, 18, 22, 22, 26, 30, 22, 22, 24, 24, 28, 28, 26, 26, 26, 26, 28,
+        28, 28, 28, 28, 28, 28, 28, 28, 28, 28, 28, 28, 28, 28, 28, 28, 28, 28,
+    ],
+    [
+        0, 13, 22, 18, 26, 18, 24, 18, 22, 20, 24, 28, 26, 24, 20, 30, 24, 28, 28, 26, 30, 28, 30,
+        30, 30, 30, 28, 30, 30, 30, 30, 30, 30, 30, 30, 30, 30, 30, 30, 30, 30,
+    ],
+    [
+        0, 17, 28, 22, 16, 22, 28, 26, 26, 24, 28, 24, 28, 22, 24, 24, 30, 28, 28, 26, 28, 30, 24,
+        30, 30, 30, 30, 30, 30, 30, 30, 30, 30, 30, 30, 30, 30, 30, 30, 30, 30,
+    ],
+];
+
+/// Number of error-correction blocks, by ECC level (L, M, Q, H) and version (index 0 unused).
+/// From ISO/IEC 18004 table 9.
+const NUM_BLOCKS: [[u8; 41]; 4] = [
+    [
+        0, 1, 1, 1, 1, 1, 2, 2, 2, 2, 4, 4, 4, 4, 4, 6, 6, 6, 6, 7, 8, 8, 9, 9, 10, 12, 12, 12, 13,
+        14, 15, 16, 17, 18, 19, 19, 20, 21, 22, 24, 25,
+    ],
+    [
+        0, 1, 1, 1, 2, 2, 4, 4, 4, 5, 5, 5, 8, 9, 9, 10, 10, 11, 13, 14, 16, 17, 17, 18, 20, 21,
+        23, 25, 26, 28, 29, 31, 33, 35, 37, 38, 40, 43, 45, 47, 49,
+    ],
+    [
+        0, 1, 1, 2, 2, 4, 4, 6, 6, 8, 8, 8, 10, 12, 16, 12, 17, 16, 18, 21, 20, 23, 23, 25, 27, 29,
+        34, 34, 35, 38, 40, 43, 45, 48, 51, 53, 56, 59, 62, 65, 68,
+    ],
+    [
+        0, 1, 1, 2, 4, 4, 4, 5, 6, 8, 8, 11, 11, 16, 16, 18, 16, 19, 21, 25, 25, 25, 34, 30, 32,
+        35, 37, 40, 42, 45, 48, 51, 54, 57, 60, 63, 66, 70, 74, 77, 81,
+    ],
+];
+
+/// Most codewords any symbol holds (version 40).
+pub const MAX_CODEWORDS: usize = raw_data_modules(MAX_VERSION) / 8;
+
+fn level(ecc: Ecc) -> usize {
+    match ecc {
+        Ecc::L => 0,
+        Ecc::M => 1,
+        Ecc::Q => 2,
+        Ecc::H => 3,
+    }
+}
+
+/// Modules left for data and ECC after the function patterns of `version` (remainder bits
+/// included): the whole square minus finders, timing, alignment, format and version areas.
+pub const fn raw_data_modules(version: u8) -> usize {
+    let v = version as usize;
+    let mut n = (16 * v + 128) * v + 64;
+    if v >= 2 {
+        let align = v / 7 + 2;
+        n -= (25 * align - 10) * align - 55;
+        if v >= 7 {
+            n -= 36;
+        }
+    }
+    n
+}
+
+/// Data codewords (before ECC) that `version` holds at `ecc`.
+pub fn data_codewords(version: u8, ecc: Ecc) -> usize {
+    let l = level(ecc);
+    let v = version as usize;
+    raw_data_modules(version) / 8 - ECC_PER_BLOCK[l][v] as usize * NUM_BLOCKS[l][v] as usize
+}
+
+/// Width of the byte-mode character count field.
+fn count_bits(version: u8) -> usize {
+    if version <= 9 { 8 } else { 16 }
+}
+
+/// Most content bytes a byte-mode symbol of `version` holds at `ecc`.
+pub fn byte_capacity(version: u8, ecc: Ecc) -> usize {
+    (data_codewords(version, ecc) * 8 - 4 - count_bits(version)) / 8
+}
+
+/// Most content bytes any QR symbol holds at `ecc` (version 40).
+pub fn max_content_len(ecc: Ecc) -> usize {
+    byte_capacity(MAX_VERSION, ecc)
+}
+
+/// Smallest version whose byte-mode capacity at `ecc` fits `len` bytes, if any.
+pub fn choose_version(len: usize, ecc: Ecc) -> Option<u8> {
+    (1..=MAX_VERSION).find(|&v| byte_capacity(v, ecc) >= len)
+}
+
+/// GF(256) with the QR field polynomial x⁸ + x⁴ + x³ + x² + 1 (0x11D): antilog table, doubled so
+/// `EXP[log a + log b]` needs no reduction.
+const EXP: [u8; 512] = {
+    let mut t = [0u8; 512];
+    let mut x: u16 = 1;
+    let mut i = 0;
+    while i < 512 {
+        t[i] = x as u8;
+        x <<= 1;
+        if x & 0x100 != 0 {
+            x ^= 0x11D;
+        }
+        i += 1;
+    }
+    t
+};
+
+/// Discrete logarithm base 2 in GF(256); `LOG[0]` is unused.
+const LOG: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut i = 0;
+    while i < 255 {
+        t[EXP[i] as usize] = i as u8;
+        i += 1;
+    }
+    t
+};
+
+const fn gf_mul(a: u8, b: u8) -> u8 {
+    if a == 0 || b == 0 {
+        0
+    } else {
+        EXP[LOG[a as usize] as usize + LOG[b as usize] as usize]
+    }
+}
+
+/// Most ECC codewords per block in any version.
+const MAX_ECC: usize = 30;
+
+/// Generator polynomials ∏(x − αⁱ), i < d, for every degree d ≤ 30, as the logarithms of their
+/// coefficients from x^(d−1) down to x⁰ (the leading 1 is implicit). Every coefficient of these
+/// generators is non-zero, so logs are enough (asserted by a unit test); built at compile time so
+/// an encode spends nothing on them.
+const GEN_LOG: [[u8; MAX_ECC]; MAX_ECC + 1] = {
+    let mut out = [[0u8; MAX_ECC]; MAX_ECC + 1];
+    let mut d = 1;
+    while d <= MAX_ECC {
+        // coef[j] is the coefficient of x^(d-1-j); start from the polynomial 1 (= x^0).
+        let mut coef = [0u8; MAX_ECC];
+        coef[d - 1] = 1;
+        let mut root: u8 = 1;
+        let mut i = 0;
+        while i < d {
+            // Multiply by (x + root): shift up one degree and add root × the old polynomial.
+            let mut j = 0;
+            while j < d {
+                let mut c = gf_mul(coef[j], root);
+                if j + 1 < d {
+                    c ^= coef[j + 1];
+                }
+                coef[j] = c;
+                j += 1;
+            }
+            root = gf_mul(root, 2);
+            i += 1;
+        }
+        let mut j = 0;
+        while j < d {
+            out[d][j] = LOG[coef[j] as usize];
+            j += 1;
+        }
+        d += 1;
+    }
+    out
+};
+
+/// The `ecc.len()` Reed–Solomon check codewords of `data` (remainder of data·x^d ÷ generator).
+fn reed_solomon(data: &[u8], ecc: &mut [u8]) {
+    let d = ecc.len();
+    let gen_log = &GEN_LOG[d][..d];
+    let mut rem = [0u8; MAX_ECC + 1];
+    for &b in data {
+        let factor = b ^ rem[0];
+        // Shift the remainder one place and add factor × generator.
+        rem.copy_within(1..=d, 0);
+        rem[d] = 0;
+        if factor != 0 {
+            let lf = LOG[factor as usize] as usize;
+            for (r, &g) in rem[..d].iter_mut().zip(gen_log) {
+                *r ^= EXP[g as usize + lf];
+            }
+        }
+    }
+    ecc.copy_from_slice(&rem[..d]);
+}
+
+/// Writes the final codeword sequence of `content` for `version`/`ecc` into `out` (cleared
+/// first): mode indicator, count, bytes, terminator, pad bytes, then the blocks' data and ECC
+/// codewords interleaved. The caller has checked `content.len() <= byte_capacity(version, ecc)`.
+pub fn encode(content: &[u8], version: u8, ecc: Ecc, out: &mut Vec<u8>) {
+    let l = level(ecc);
+    let v = version as usize;
+    let total = raw_data_modules(version) / 8;
+    let blocks = NUM_BLOCKS[l][v] as usize;
+    let ecc_len = ECC_PER_BLOCK[l][v] as usize;
+    let data_len = total - blocks * ecc_len;
+    debug_assert!(content.len() <= byte_capacity(version, ecc));
+
+    // Data bit stream. The 4-bit mode plus an 8- or 16-bit count is 4 bits short of a byte
+    // boundary, so every content byte straddles two codewords: carry its low nibble.
+    let mut data = [0u8; MAX_CODEWORDS];
+    let n = content.len();
+    let mut pos;
+    let mut carry: u8; // low nibble of the previous field, already shifted to the high half
+    if count_bits(version) == 8 {
+        data[0] = 0x40 | (n >> 4) as u8;
+        carry = ((n & 0x0F) as u8) << 4;
+        pos = 1;
+    } else {
+        data[0] = 0x40 | (n >> 12) as u8;
+        data[1] = (n >> 4) as u8;
+        carry = ((n & 0x0F) as u8) << 4;
+        pos = 2;
+    }
+    for &b in content {
+        data[pos] = carry | (b >> 4);
+        carry = b << 4;
+        pos += 1;
+    }
+    // The last nibble plus a 4-bit terminator (capacity is checked, so it always fits).
+    data[pos] = carry;
+    pos += 1;
+    for (i, d) in data[pos..data_len].iter_mut().enumerate() {
+        *d = if i % 2 == 0 { 0xEC } else { 0x11 };
+    }
+
+    // Split into blocks: the first `short` blocks hold one data codeword less than the rest.
+    let short = blocks - total % blocks;
+    let short_data = total / blocks - ecc_len;
+    let mut ecc_buf = [0u8; MAX_CODEWORDS];
+    let mut start = 0;
+    for b in 0..blocks {
+        let len = short_data + usize::from(b >= short);
+        reed_solomon(
+            &data[start..start + len],
+            &mut ecc_buf[b * ecc_len..(b + 1) * ecc_len],
+        );
+        start += len;
+    }
+
+    out.clear();
+    out.reserve(total);
+    for i in 0..=short_data {
+        let mut start = 0;
+        for b in 0..blocks {
+            let len = short_data + usize::from(b >= short);
+            if i < len {
+                out.push(data[start + i]);
+            }
+            start += len;
+        }
+    }
+    for i in 0..ecc_len {
+        for b in 0..blocks {
+            out.push(ecc_buf[b * ecc_len + i]);
+        }
+    }
+    debug_assert_eq!(out.len(), total);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn capacities_match_the_standard() {
+        // ISO/IEC 18004 table 7, byte mode.
+        assert_eq!(byte_capacity(1, Ecc::L), 17);
+        assert_eq!(byte_capacity(1, Ecc::H), 7);
+        assert_eq!(byte_capacity(9, Ecc::M), 180);
+        assert_eq!(byte_capacity(10, Ecc::M), 213);
+        assert_eq!(max_content_len(Ecc::L), 2953);
+        assert_eq!(max_content_len(Ecc::M), 2331);
+        assert_eq!(max_content_len(Ecc::Q), 1663);
+        assert_eq!(max_content_len(Ecc::H), 1273);
+        assert_eq!(MAX_CODEWORDS, 3706);
+    }
+
+    #[test]
+    fn generator_coefficients_are_never_zero() {
+        for d in 1..=MAX_ECC {
+            let mut coef = vec![1u8];
+            let mut root = 1u8;
+            for _ in 0..d {
+                // coef (highest first) × (x + root)
+                let mut next = coef.clone();
+                next.push(0);
+                for (j, &c) in coef.iter().enumerate() {
+                    next[j + 1] ^= gf_mul(c, root);
+                }
+                coef = next;
+                root = gf_mul(root, 2);
+            }
+            assert!(coef[1..].iter().all(|&c| c != 0), "degree {d}");
+            let logs: Vec<u8> = coef[1..].iter().map(|&c| LOG[c as usize]).collect();
+            assert_eq!(&GEN_LOG[d][..d], &logs[..], "degree {d}");
+        }
+    }
+
+    #[test]
+    fn reed_solomon_of_a_known_message() {
+        // "HELLO WORLD" 1-M from Thonky's worked example: data and its 10 ECC codewords.
+        let data = [
+            32, 91, 11, 120, 209, 114, 220, 77, 67, 64, 236, 17, 236, 17, 236, 17,
+        ];
+        let mut ecc = [0u8; 10];
+        reed_solomon(&data, &mut ecc);
+        assert_eq!(ecc, [196, 35, 39, 119, 235, 215, 231, 226, 93, 23]);
+    }
+}

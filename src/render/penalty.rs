@@ -1,0 +1,405 @@
+//! Mask penalty score (ISO/IEC 18004 §7.8.3, rules N1–N4) on bit-packed lines.
+//!
+//! The score must equal, point for point, what the reference encoder (`qrcodegen`) computes,
+//! or a different mask gets chosen and the symbol differs from every other conformant encoder.
+//! The rules as that reference reads them:
+//! - N1: each run of ≥ 5 same-coloured modules in a row or column scores 3 + (length − 5).
+//! - N2: each 2×2 block of one colour scores 3 (overlapping blocks count separately).
+//! - N3: each dark–light–dark–dark–dark–light–dark run sequence in ratio 1:1:3:1:1 (any module
+//!   multiple n) with ≥ 4n light on one side and ≥ n light on the other scores 40, once per side
+//!   that has the 4n; the area outside the symbol counts as light.
+//! - N4: 10 per full 5 % that the dark share deviates from 50 %.
+//!
+//! Each rule becomes a handful of shifts, ANDs and popcounts per 64 modules. The only rule that
+//! needs more is N3 for n ≥ 2, which is rare enough to filter: a line gets the exact run-length
+//! scan ([`finder_runs_scalar`]) only when it has a dark run of ≥ 6 with two light modules on
+//! both ends; all other lines can only hold n = 1 patterns, which are fixed 12-module windows.
+//! The unit tests check the word version against a direct module-by-module transcription of the
+//! rules on random matrices.
+
+const N1: u32 = 3;
+const N2: u32 = 3;
+const N3: u32 = 40;
+const N4: u32 = 10;
+const _: () = assert!(N1 == 3, "line_score counts N1 runs as (L - 4) + 2");
+
+/// Line with bit `p` = `v[p + k]` (the line moved `k` places towards index 0); positions past
+/// the end read `fill` (0 or !0).
+#[inline(always)]
+fn ahead<const W: usize>(v: &[u64; W], k: u32, fill: u64) -> [u64; W] {
+    std::array::from_fn(|i| {
+        let next = if i + 1 < W { v[i + 1] } else { fill };
+        (v[i] >> k) | (next << (64 - k))
+    })
+}
+
+/// Line with bit `p` = `v[p − k]`; positions before the start read `fill` (0 or !0).
+#[inline(always)]
+fn behind<const W: usize>(v: &[u64; W], k: u32, fill: u64) -> [u64; W] {
+    std::array::from_fn(|i| {
+        let prev = if i > 0 { v[i - 1] } else { fill };
+        (v[i] << k) | (prev >> (64 - k))
+    })
+}
+
+#[inline(always)]
+fn and<const W: usize>(a: &[u64; W], b: &[u64; W]) -> [u64; W] {
+    std::array::from_fn(|i| a[i] & b[i])
+}
+
+#[inline(always)]
+fn popcount<const W: usize>(v: &[u64; W]) -> u32 {
+    v.iter().map(|w| w.count_ones()).sum()
+}
+
+#[inline(always)]
+fn is_zero<const W: usize>(v: &[u64; W]) -> bool {
+    v.iter().all(|&w| w == 0)
+}
+
+/// Masks of the positions `0..n` of a line.
+#[inline(always)]
+fn first_bits<const W: usize>(n: usize) -> [u64; W] {
+    std::array::from_fn(|w| super::matrix::line_mask(n, w))
+}
+
+/// Total penalty of one masked symbol: `rows` and `cols` are the same matrix, row- and
+/// column-major, with bits past `size` clear.
+pub(crate) fn score<const W: usize>(rows: &[[u64; W]], cols: &[[u64; W]], size: usize) -> u32 {
+    // Positions x with a right neighbour x + 1 inside the symbol.
+    let pairs = first_bits::<W>(size - 1);
+    let mut total = 0;
+    for line in rows.iter().chain(cols) {
+        total += line_score(line, &pairs, size);
+    }
+
+    // N2: x where modules (x, y), (x+1, y), (x, y+1), (x+1, y+1) agree.
+    let mut blocks = 0;
+    for pair in rows.windows(2) {
+        let (a, b) = (&pair[0], &pair[1]);
+        let vertical: [u64; W] = std::array::from_fn(|i| !(a[i] ^ b[i]));
+        let a1 = ahead(a, 1, 0);
+        let horizontal: [u64; W] = std::array::from_fn(|i| !(a[i] ^ a1[i]));
+        let v1 = ahead(&vertical, 1, 0);
+        let all: [u64; W] = std::array::from_fn(|i| vertical[i] & v1[i] & horizontal[i] & pairs[i]);
+        blocks += popcount(&all);
+    }
+    total += blocks * N2;
+
+    // N4
+    let dark: u32 = rows.iter().map(popcount).sum();
+    let cells = (size * size) as i64;
+    let k = ((dark as i64 * 20 - cells * 10).abs() + cells - 1) / cells - 1;
+    total + k as u32 * N4
+}
+
+/// N1 and N3 of one row or column.
+#[inline(always)]
+fn line_score<const W: usize>(d: &[u64; W], pairs: &[u64; W], size: usize) -> u32 {
+    // N1: eq[x] = module x equals module x+1; a run of length L ≥ 5 has L − 4 positions where
+    // four consecutive eq bits start, and one such position where the previous does not.
+    let d1 = ahead(d, 1, 0);
+    let eq: [u64; W] = std::array::from_fn(|i| !(d[i] ^ d1[i]) & pairs[i]);
+    let e2 = and(&eq, &ahead(&eq, 1, 0));
+    let e4 = and(&e2, &ahead(&e2, 2, 0));
+    let e4_prev = behind(&e4, 1, 0);
+    let starts: [u64; W] = std::array::from_fn(|i| e4[i] & !e4_prev[i]);
+    // L − 4 + 2 = N1 + (L − 5) because N1 = 3 (asserted at compile time below).
+    let n1 = popcount(&e4) + 2 * popcount(&starts);
+
+    n1 + finder_count(d, &d1, size) * N3
+}
+
+/// N3 pattern count of one line; `d1` is `d` moved one place (shared with N1).
+#[inline(always)]
+fn finder_count<const W: usize>(d: &[u64; W], d1: &[u64; W], size: usize) -> u32 {
+    // N3. Light is !dark, and reads as light outside the symbol (fill !0).
+    let l: [u64; W] = std::array::from_fn(|i| !d[i]);
+    let d3 = and(&and(d, d1), &ahead(d, 2, 0)); // d[p..p+3]
+    let l2 = and(&l, &ahead(&l, 1, !0)); // l[p..p+2]
+    let d6 = and(&d3, &ahead(&d3, 3, 0)); // d[p..p+6]
+    // A dark run of ≥ 6 with two light before it, and one with two light after it: only then
+    // can an n ≥ 2 pattern exist (its middle run is 3n ≥ 6 with n ≥ 2 light on both sides).
+    let wide_start = and(&d6, &behind(&l2, 2, !0));
+    let wide_end = and(&d6, &ahead(&l2, 6, !0));
+    if !is_zero(&wide_start) && !is_zero(&wide_end) {
+        finder_runs_scalar(d, size)
+    } else {
+        // n = 1: core 1011101 at p..p+7, light at p−1 and p+7, then 3 more light before
+        // (4 on the left) or after (4 on the right).
+        let l1 = ahead(&l, 1, !0);
+        let l3 = and(&l2, &ahead(&l, 2, !0)); // l[p..p+3]
+        let core: [u64; W] = {
+            let a = ahead(&d3, 2, 0);
+            let b = ahead(&l, 5, !0);
+            let c = ahead(d, 6, 0);
+            let before = behind(&l, 1, !0);
+            let after = ahead(&l, 7, !0);
+            std::array::from_fn(|i| d[i] & l1[i] & a[i] & b[i] & c[i] & before[i] & after[i])
+        };
+        // Light at p−4..p−1: a window looking back, so that moving it reads the outside
+        // only where the whole window is outside.
+        let lb2 = and(&l, &behind(&l, 1, !0));
+        let lb3 = and(&lb2, &behind(&l, 2, !0)); // l[p−2..=p]
+        let left4 = and(&core, &behind(&lb3, 2, !0));
+        let right4 = and(&core, &ahead(&l3, 8, !0));
+        popcount(&left4) + popcount(&right4)
+    }
+}
+
+/// Exact N3 pattern count of one line by its run lengths, for any module multiple n. `d` has
+/// bit `x` = module `x` dark; the area outside `0..size` is light.
+pub(crate) fn finder_runs_scalar<const W: usize>(d: &[u64; W], size: usize) -> u32 {
+    // history[0] is the latest finished run; runs alternate colour. The outside light is
+    // modelled by adding `size` (more than any 4n) to the first and last light runs.
+    let mut history = [0usize; 7];
+    let push = |history: &mut [usize; 7], len: usize| {
+        let len = if history[0] == 0 { len + size } else { len };
+        history.copy_within(0..6, 1);
+        history[0] = len;
+    };
+    let patterns = |h: &[usize; 7]| -> u32 {
+        let n = h[1];
+        let core = n > 0 && h[2] == n && h[3] == n * 3 && h[4] == n && h[5] == n;
+        u32::from(core && h[0] >= n * 4 && h[6] >= n)
+            + u32::from(core && h[6] >= n * 4 && h[0] >= n)
+    };
+    let mut count = 0;
+    let mut dark = false;
+    let mut run = 0;
+    for x in 0..size {
+        let here = (d[x / 64] >> (x % 64)) & 1 != 0;
+        if here == dark {
+            run += 1;
+        } else {
+            push(&mut history, run);
+            if !dark {
+                count += patterns(&history);
+            }
+            dark = here;
+            run = 1;
+        }
+    }
+    if dark {
+        push(&mut history, run);
+        run = 0;
+    }
+    push(&mut history, run + size);
+    count + patterns(&history)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The rules transcribed module by module (the reference encoder's reading), on a
+    /// `Vec<Vec<bool>>` indexed `[y][x]`.
+    fn reference(m: &[Vec<bool>]) -> u32 {
+        let size = m.len();
+        let mut total = 0;
+        let line_n1 = |line: &[bool]| {
+            let mut s = 0;
+            let mut run = 1;
+            for x in 1..=line.len() {
+                if x < line.len() && line[x] == line[x - 1] {
+                    run += 1;
+                } else {
+                    if run >= 5 {
+                        s += N1 + (run - 5);
+                    }
+                    run = 1;
+                }
+            }
+            s
+        };
+        let to_words = |line: &[bool]| {
+            let mut w = [0u64; 3];
+            for (x, &b) in line.iter().enumerate() {
+                if b {
+                    w[x / 64] |= 1 << (x % 64);
+                }
+            }
+            w
+        };
+        for (y, row) in m.iter().enumerate() {
+            let row: Vec<bool> = row.clone();
+            let col: Vec<bool> = (0..size).map(|x| m[x][y]).collect();
+            for line in [row, col] {
+                total += line_n1(&line);
+                total += finder_runs_scalar(&to_words(&line), size) * N3;
+            }
+        }
+        for y in 0..size - 1 {
+            for x in 0..size - 1 {
+                let c = m[y][x];
+                if c == m[y][x + 1] && c == m[y + 1][x] && c == m[y + 1][x + 1] {
+                    total += N2;
+                }
+            }
+        }
+        let dark = m.iter().flatten().filter(|&&b| b).count() as i64;
+        let cells = (size * size) as i64;
+        let k = ((dark * 20 - cells * 10).abs() + cells - 1) / cells - 1;
+        total + k as u32 * N4
+    }
+
+    /// Direct per-module finder-like pattern count for n = 1, for checking the scalar scan.
+    fn finder_windows(line: &[bool]) -> u32 {
+        let size = line.len() as i64;
+        let at = |p: i64| p >= 0 && p < size && line[p as usize];
+        let mut count = 0;
+        for p in 0..size {
+            let core = [true, false, true, true, true, false, true]
+                .iter()
+                .enumerate()
+                .all(|(i, &want)| at(p + i as i64) == want);
+            if core && !at(p - 1) && !at(p + 7) {
+                count += u32::from((2..=4).all(|k| !at(p - k)));
+                count += u32::from((8..=10).all(|k| !at(p + k)));
+            }
+        }
+        count
+    }
+
+    fn score_of(m: &[Vec<bool>]) -> u32 {
+        let size = m.len();
+        let mut rows = vec![[0u64; 3]; size];
+        let mut cols = vec![[0u64; 3]; size];
+        for y in 0..size {
+            for x in 0..size {
+                if m[y][x] {
+                    rows[y][x / 64] |= 1 << (x % 64);
+                    cols[x][y / 64] |= 1 << (y % 64);
+                }
+            }
+        }
+        match size.div_ceil(64) {
+            1 => {
+                let r: Vec<[u64; 1]> = rows.iter().map(|l| [l[0]]).collect();
+                let c: Vec<[u64; 1]> = cols.iter().map(|l| [l[0]]).collect();
+                score::<1>(&r, &c, size)
+            }
+            2 => {
+                let r: Vec<[u64; 2]> = rows.iter().map(|l| [l[0], l[1]]).collect();
+                let c: Vec<[u64; 2]> = cols.iter().map(|l| [l[0], l[1]]).collect();
+                score::<2>(&r, &c, size)
+            }
+            _ => score::<3>(&rows, &cols, size),
+        }
+    }
+
+    /// Small deterministic generator (xorshift) so the tests need no extra dependency.
+    struct Rng(u64);
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0
+        }
+    }
+
+    /// Random matrix with long runs and scaled finder patterns planted so every rule fires.
+    fn random_matrix(rng: &mut Rng, size: usize) -> Vec<Vec<bool>> {
+        let bias = rng.next() % 4;
+        let mut m: Vec<Vec<bool>> = (0..size)
+            .map(|_| {
+                (0..size)
+                    .map(|_| match bias {
+                        0 => rng.next() % 2 == 0,
+                        1 => rng.next() % 5 == 0,
+                        _ => rng.next() % 7 != 0,
+                    })
+                    .collect()
+            })
+            .collect();
+        for _ in 0..rng.next() % 6 {
+            let n = 1 + (rng.next() % 4) as usize;
+            let pattern = [0, 0, 0, 0, 1, 0, 1, 1, 1, 0, 1, 0, 0, 0, 0];
+            let len = pattern.len() * n;
+            if len > size {
+                continue;
+            }
+            let start = (rng.next() as usize) % (size - len + 1);
+            let y = (rng.next() as usize) % size;
+            let vertical = rng.next() % 2 == 0;
+            for (i, &b) in pattern.iter().enumerate() {
+                for k in 0..n {
+                    let p = start + i * n + k;
+                    if vertical {
+                        m[p][y] = b == 1;
+                    } else {
+                        m[y][p] = b == 1;
+                    }
+                }
+            }
+        }
+        m
+    }
+
+    #[test]
+    fn scalar_finder_scan_agrees_with_windows_for_unit_patterns() {
+        let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+        for _ in 0..3000 {
+            let size = 21 + (rng.next() % 40) as usize;
+            let line: Vec<bool> = (0..size).map(|_| rng.next() % 3 != 0).collect();
+            let mut w = [0u64; 3];
+            for (x, &b) in line.iter().enumerate() {
+                if b {
+                    w[x / 64] |= 1 << (x % 64);
+                }
+            }
+            // With no dark run ≥ 6 only n = 1 patterns exist.
+            if line.windows(6).any(|s| s.iter().all(|&b| b)) {
+                continue;
+            }
+            assert_eq!(
+                finder_runs_scalar(&w, size),
+                finder_windows(&line),
+                "{line:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn word_finder_count_equals_run_scan() {
+        let mut rng = Rng(0xD1B5_4A32_D192_ED03);
+        for case in 0..20000 {
+            let size = 21 + (rng.next() % 157) as usize;
+            let m = random_matrix(&mut rng, size);
+            let line = &m[(rng.next() as usize) % size];
+            let mut w = [0u64; 3];
+            for (x, &b) in line.iter().enumerate() {
+                if b {
+                    w[x / 64] |= 1 << (x % 64);
+                }
+            }
+            let d1 = ahead(&w, 1, 0);
+            assert_eq!(
+                finder_count(&w, &d1, size),
+                finder_runs_scalar(&w, size),
+                "case {case} size {size}: {}",
+                line.iter()
+                    .map(|&b| if b { '#' } else { '.' })
+                    .collect::<String>()
+            );
+        }
+    }
+
+    #[test]
+    fn word_score_equals_module_reference() {
+        let mut rng = Rng(0x2545_F491_4F6C_DD1D);
+        for case in 0..400 {
+            // Every symbol size class: one, two and three words per line, and the edges.
+            let size = match case % 5 {
+                0 => 21,
+                1 => 17 + 4 * (1 + (rng.next() % 11) as usize),
+                2 => 64,
+                3 => 17 + 4 * (12 + (rng.next() % 16) as usize),
+                _ => 17 + 4 * (28 + (rng.next() % 13) as usize),
+            };
+            let m = random_matrix(&mut rng, size);
+            assert_eq!(score_of(&m), reference(&m), "case {case}, size {size}");
+        }
+    }
+}
