@@ -13,6 +13,8 @@ pub const DEFAULT_CACHE_BYTES: u64 = 256 * 1024 * 1024;
 /// The token module's default: fits the longest accepted content once base64url-encoded, and
 /// keeps a hostile 100 KB query string from costing more than a length comparison.
 pub const DEFAULT_MAX_TOKEN_BYTES: usize = 4096;
+/// The published lifetime of one-time payment QRs.
+pub const DEFAULT_PAYMENT_TTL: Duration = Duration::from_secs(600);
 /// Leeway on `exp`/`nbf` for clock skew between the issuer and this origin.
 pub const DEFAULT_TOKEN_LEEWAY_SECS: i64 = 30;
 
@@ -82,6 +84,10 @@ pub struct ServeArgs {
     /// Deadline for in-flight requests to finish once the server stops accepting.
     #[arg(long, env = "QR_ORIGIN_DRAIN_TIMEOUT", default_value = "30s", value_parser = parse_duration)]
     pub drain_timeout: Duration,
+
+    /// How long a one-time payment QR (and its `/p/` link) stays valid, e.g. `600s` or `10m`.
+    #[arg(long, env = "QR_ORIGIN_PAYMENT_TTL", default_value = "600s", value_parser = parse_duration)]
+    pub payment_ttl: Duration,
 }
 
 /// Validated configuration. Built once at start-up by [`ServeArgs::into_config`] (or by tests
@@ -105,6 +111,8 @@ pub struct Config {
     pub reserve_connections: usize,
     pub shutdown_delay: Duration,
     pub drain_timeout: Duration,
+    /// Lifetime of one-time payment QRs (published default: 600 s).
+    pub payment_ttl: Duration,
 }
 
 impl Config {
@@ -127,6 +135,7 @@ impl Config {
             reserve_connections: 64,
             shutdown_delay: Duration::ZERO,
             drain_timeout: Duration::from_secs(30),
+            payment_ttl: DEFAULT_PAYMENT_TTL,
         }
     }
 
@@ -152,6 +161,7 @@ impl ServeArgs {
             max_connections,
             shutdown_delay,
             drain_timeout,
+            payment_ttl,
         } = self;
         let (public_url, signing_keys) = keys.validate()?;
         if cache_bytes < 1024 * 1024 {
@@ -170,7 +180,11 @@ impl ServeArgs {
         if !(1..=1_000_000).contains(&max_connections) {
             bail!("--max-connections {max_connections}: must be within 1..=1000000");
         }
+        if !(Duration::from_secs(10)..=Duration::from_secs(86_400)).contains(&payment_ttl) {
+            bail!("--payment-ttl: must be from 10s to 1440m (one day)");
+        }
         Ok(Config {
+            payment_ttl,
             listen,
             public_url,
             data_dir: keys.data_dir,
@@ -304,5 +318,10 @@ mod tests {
         assert!(parse(&["--cache-bytes", "10"]).is_err());
         assert!(parse(&["--max-renders", "0"]).is_err());
         assert!(parse(&["--max-connections", "0"]).is_err());
+        assert!(parse(&["--payment-ttl", "5s"]).is_err());
+        assert_eq!(
+            parse(&["--payment-ttl", "5m"]).unwrap().payment_ttl,
+            Duration::from_secs(300)
+        );
     }
 }

@@ -1,6 +1,11 @@
-//! The router: one `match` on (method, path). Adding a route is adding an arm.
+//! The router: one table of every route the server answers ([`PATHS`]), one function that looks a
+//! request up in it ([`recognize`]), and one `match` that calls the handler ([`route`]).
 //!
-//! Each arm also names the route for metrics (a fixed label, never the raw path, so label
+//! The table is the only way in: a route missing from it is never reached, so `openapi.yaml`
+//! can be checked against it (`tests/api_openapi.rs`). Adding a route is a [`Route`] variant, a
+//! row in [`PATHS`] and an arm in [`route`] (the compiler insists on the arm).
+//!
+//! Each route also names itself for metrics (a fixed label, never the raw path, so label
 //! cardinality stays bounded whatever clients send).
 
 use std::sync::Arc;
@@ -8,17 +13,204 @@ use std::sync::Arc;
 use http::{Method, Request};
 use hyper::body::Incoming;
 
-use crate::http::{HttpError, Resp};
+use crate::api::{self, ApiRoute};
+use crate::http::{HttpError, Resp, empty};
 use crate::state::AppState;
+use crate::store::LinkKind;
 use crate::{ops, origin};
+
+/// Every handler the router can pick.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Route {
+    Origin,
+    Healthz,
+    Readyz,
+    Metrics,
+    AccessToken,
+    CreatePayment,
+    ListRedirects,
+    CreateRedirect,
+    GetRedirect,
+    UpdateRedirect,
+    DeleteRedirect,
+    RedirectLink,
+    PaymentLink,
+}
+
+impl Route {
+    /// The metrics label.
+    pub fn label(self) -> &'static str {
+        match self {
+            Route::Origin => "origin",
+            Route::Healthz => "healthz",
+            Route::Readyz => "readyz",
+            Route::Metrics => "metrics",
+            Route::AccessToken => "api_access_token",
+            Route::CreatePayment => "api_create_payment",
+            Route::ListRedirects => "api_list_redirects",
+            Route::CreateRedirect => "api_create_redirect",
+            Route::GetRedirect => "api_get_redirect",
+            Route::UpdateRedirect => "api_update_redirect",
+            Route::DeleteRedirect => "api_delete_redirect",
+            Route::RedirectLink => "link_redirect",
+            Route::PaymentLink => "link_payment",
+        }
+    }
+}
+
+/// One path template and the methods it takes.
+#[derive(Debug, PartialEq, Eq)]
+pub struct PathSpec {
+    /// Literal segments, or `{name}` for exactly one non-empty segment.
+    pub template: &'static str,
+    /// The `Allow` header for a 405 on this path (the methods below, in order).
+    pub allow: &'static str,
+    pub methods: &'static [(Method, Route)],
+}
+
+/// Every route, hottest first (the image origin is most of the traffic).
+pub static PATHS: &[PathSpec] = &[
+    PathSpec {
+        template: origin::PATH,
+        allow: "GET, HEAD",
+        methods: &[(Method::GET, Route::Origin), (Method::HEAD, Route::Origin)],
+    },
+    PathSpec {
+        template: "/r/{code}",
+        allow: "GET, HEAD",
+        methods: &[
+            (Method::GET, Route::RedirectLink),
+            (Method::HEAD, Route::RedirectLink),
+        ],
+    },
+    PathSpec {
+        template: "/p/{code}",
+        allow: "GET, HEAD",
+        methods: &[
+            (Method::GET, Route::PaymentLink),
+            (Method::HEAD, Route::PaymentLink),
+        ],
+    },
+    PathSpec {
+        template: "/accesstoken/get",
+        allow: "POST",
+        methods: &[(Method::POST, Route::AccessToken)],
+    },
+    PathSpec {
+        template: "/qr/v1",
+        allow: "POST",
+        methods: &[(Method::POST, Route::CreatePayment)],
+    },
+    PathSpec {
+        template: "/qr/v1/merchant-redirect",
+        allow: "GET, POST",
+        methods: &[
+            (Method::GET, Route::ListRedirects),
+            (Method::POST, Route::CreateRedirect),
+        ],
+    },
+    PathSpec {
+        template: "/qr/v1/merchant-redirect/{id}",
+        allow: "GET, PUT, DELETE",
+        methods: &[
+            (Method::GET, Route::GetRedirect),
+            (Method::PUT, Route::UpdateRedirect),
+            (Method::DELETE, Route::DeleteRedirect),
+        ],
+    },
+    PathSpec {
+        template: "/healthz",
+        allow: "GET, HEAD",
+        methods: &[
+            (Method::GET, Route::Healthz),
+            (Method::HEAD, Route::Healthz),
+        ],
+    },
+    PathSpec {
+        template: "/readyz",
+        allow: "GET, HEAD",
+        methods: &[(Method::GET, Route::Readyz), (Method::HEAD, Route::Readyz)],
+    },
+    PathSpec {
+        template: "/metrics",
+        allow: "GET",
+        methods: &[(Method::GET, Route::Metrics)],
+    },
+];
+
+/// Why a request matched no route.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Miss {
+    NotFound,
+    /// The path exists, the method does not.
+    MethodNotAllowed(&'static PathSpec),
+}
+
+/// Looks a request up in [`PATHS`]; returns the route and the path parameter (still
+/// percent-encoded; `""` for routes without one).
+///
+/// One trailing `/` is ignored, and `/accesstoken/get` matches in any case (the published
+/// quick start writes `/accessToken/get`).
+pub fn recognize<'p>(method: &Method, path: &'p str) -> Result<(Route, &'p str), Miss> {
+    let path = match path.strip_suffix('/') {
+        Some(p) if !p.is_empty() => p,
+        _ => path,
+    };
+    let path = if path.eq_ignore_ascii_case("/accesstoken/get") {
+        "/accesstoken/get"
+    } else {
+        path
+    };
+    for spec in PATHS {
+        let Some(param) = match_template(spec.template, path) else {
+            continue;
+        };
+        return spec
+            .methods
+            .iter()
+            .find(|(m, _)| m == method)
+            .map(|&(_, route)| (route, param))
+            .ok_or(Miss::MethodNotAllowed(spec));
+    }
+    Err(Miss::NotFound)
+}
+
+/// Matches `path` against `template`; `Some(param)` on a match.
+fn match_template<'p>(template: &str, path: &'p str) -> Option<&'p str> {
+    let mut param = "";
+    let mut t = template.split('/');
+    let mut p = path.split('/');
+    loop {
+        match (t.next(), p.next()) {
+            (None, None) => return Some(param),
+            (Some(ts), Some(ps)) if ts.starts_with('{') => {
+                if ps.is_empty() {
+                    return None;
+                }
+                param = ps;
+            }
+            (Some(ts), Some(ps)) if ts == ps => {}
+            _ => return None,
+        }
+    }
+}
 
 /// Routes one request; returns the route's metrics label and the response.
 pub async fn route(state: &Arc<AppState>, req: Request<Incoming>) -> (&'static str, Resp) {
     // Cheap clones (an enum and a ref-counted URI) so `req` can move into handlers.
     let method = req.method().clone();
     let uri = req.uri().clone();
-    match (&method, uri.path()) {
-        (&Method::GET | &Method::HEAD, origin::PATH) => {
+    let (route, param) = match recognize(&method, uri.path()) {
+        Ok(found) => found,
+        Err(Miss::NotFound) => return ("not_found", HttpError::NotFound.into_response()),
+        Err(Miss::MethodNotAllowed(spec)) => {
+            let label = spec.methods.first().map_or("not_found", |(_, r)| r.label());
+            let allow = spec.allow;
+            return (label, HttpError::MethodNotAllowed { allow }.into_response());
+        }
+    };
+    let res = match route {
+        Route::Origin => {
             let now = state.clock.now_unix();
             let res = state
                 .origin
@@ -31,24 +223,43 @@ pub async fn route(state: &Arc<AppState>, req: Request<Incoming>) -> (&'static s
                     req.headers(),
                 )
                 .await;
-            ("origin", res.unwrap_or_else(HttpError::into_response))
+            res.unwrap_or_else(HttpError::into_response)
         }
-        (_, origin::PATH) => ("origin", not_allowed("GET, HEAD")),
-        (&Method::GET | &Method::HEAD, "/healthz") => ("healthz", ops::healthz()),
-        (&Method::GET | &Method::HEAD, "/readyz") => ("readyz", ops::readyz(state)),
-        (&Method::GET, "/metrics") => ("metrics", ops::metrics(state)),
-        (_, "/healthz" | "/readyz" | "/metrics") => ("ops", not_allowed("GET, HEAD")),
-        _ => ("not_found", HttpError::NotFound.into_response()),
+        Route::Healthz => ops::healthz(),
+        Route::Readyz => ops::readyz(state),
+        Route::Metrics => ops::metrics(state),
+        Route::AccessToken => api::handle(&state.api, ApiRoute::AccessToken, req).await,
+        Route::CreatePayment => api::handle(&state.api, ApiRoute::CreatePayment, req).await,
+        Route::ListRedirects => api::handle(&state.api, ApiRoute::ListRedirects, req).await,
+        Route::CreateRedirect => api::handle(&state.api, ApiRoute::CreateRedirect, req).await,
+        Route::GetRedirect => {
+            api::handle(&state.api, ApiRoute::GetRedirect(param.to_owned()), req).await
+        }
+        Route::UpdateRedirect => {
+            api::handle(&state.api, ApiRoute::UpdateRedirect(param.to_owned()), req).await
+        }
+        Route::DeleteRedirect => {
+            api::handle(&state.api, ApiRoute::DeleteRedirect(param.to_owned()), req).await
+        }
+        Route::RedirectLink => state.links.respond(LinkKind::Redirect, param).await,
+        Route::PaymentLink => state.links.respond(LinkKind::Payment, param).await,
+    };
+    (route.label(), strip_body_for_head(&method, res))
+}
+
+/// `HEAD` answers carry the headers of `GET` and no body.
+fn strip_body_for_head(method: &Method, mut res: Resp) -> Resp {
+    if method == Method::HEAD {
+        *res.body_mut() = empty();
     }
+    res
 }
 
 /// Routes a request that arrived on a reserve connection (the server is at its connection cap):
 /// only the operator endpoints are served, everything else is told to come back later.
 pub async fn route_reserve(state: &Arc<AppState>, req: Request<Incoming>) -> (&'static str, Resp) {
-    match (req.method(), req.uri().path()) {
-        (&Method::GET | &Method::HEAD, "/healthz" | "/readyz") | (&Method::GET, "/metrics") => {
-            route(state, req).await
-        }
+    match recognize(req.method(), req.uri().path()) {
+        Ok((Route::Healthz | Route::Readyz | Route::Metrics, _)) => route(state, req).await,
         _ => (
             "overloaded",
             HttpError::Overloaded("too many open connections, retry shortly").into_response(),
@@ -56,6 +267,82 @@ pub async fn route_reserve(state: &Arc<AppState>, req: Request<Incoming>) -> (&'
     }
 }
 
-fn not_allowed(allow: &'static str) -> Resp {
-    HttpError::MethodNotAllowed { allow }.into_response()
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every (method, template) in the table, with the template's parameter filled in.
+    fn every_row() -> impl Iterator<Item = (&'static Method, String, Route)> {
+        PATHS.iter().flat_map(|spec| {
+            spec.methods.iter().map(move |(m, r)| {
+                let path = spec
+                    .template
+                    .split('/')
+                    .map(|s| if s.starts_with('{') { "AbCdEfGh12" } else { s })
+                    .collect::<Vec<_>>()
+                    .join("/");
+                (m, path, *r)
+            })
+        })
+    }
+
+    #[test]
+    fn every_row_is_recognised_as_itself() {
+        for (method, path, route) in every_row() {
+            assert_eq!(
+                recognize(method, &path).map(|(r, _)| r),
+                Ok(route),
+                "{method} {path}"
+            );
+        }
+    }
+
+    #[test]
+    fn allow_lists_exactly_the_methods_of_each_path() {
+        for spec in PATHS {
+            let methods: Vec<&str> = spec.methods.iter().map(|(m, _)| m.as_str()).collect();
+            assert_eq!(spec.allow, methods.join(", "), "{}", spec.template);
+        }
+    }
+
+    #[test]
+    fn parameters_and_misses() {
+        assert_eq!(
+            recognize(&Method::PUT, "/qr/v1/merchant-redirect/a%20b"),
+            Ok((Route::UpdateRedirect, "a%20b"))
+        );
+        assert_eq!(
+            recognize(&Method::GET, "/r/XyZ1234567"),
+            Ok((Route::RedirectLink, "XyZ1234567"))
+        );
+        assert_eq!(
+            recognize(&Method::POST, "/accessToken/get"),
+            Ok((Route::AccessToken, ""))
+        );
+        assert_eq!(
+            recognize(&Method::POST, "/qr/v1/"),
+            Ok((Route::CreatePayment, ""))
+        );
+        assert_eq!(recognize(&Method::GET, "/r/"), Err(Miss::NotFound));
+        assert_eq!(recognize(&Method::GET, "/r/a/b"), Err(Miss::NotFound));
+        assert_eq!(
+            recognize(&Method::GET, "/qr/v1/merchant-redirect/a/b"),
+            Err(Miss::NotFound)
+        );
+        assert_eq!(recognize(&Method::GET, "/"), Err(Miss::NotFound));
+        assert!(matches!(
+            recognize(&Method::POST, "/qr/v1/merchant-redirect/x"),
+            Err(Miss::MethodNotAllowed(PathSpec {
+                allow: "GET, PUT, DELETE",
+                ..
+            }))
+        ));
+        assert!(matches!(
+            recognize(&Method::DELETE, "/qr-generator/v1"),
+            Err(Miss::MethodNotAllowed(PathSpec {
+                allow: "GET, HEAD",
+                ..
+            }))
+        ));
+    }
 }

@@ -2,12 +2,20 @@
 //! `Arc<AppState>`. Other features add their fields here (the QR API's store, …) and initialise
 //! them in [`AppState::new`].
 
+use std::sync::Arc;
+
+use anyhow::Context;
+
+use crate::api::{ApiConfig, ApiState, ImageSigner, ImageSpec};
 use crate::clock::SharedClock;
 use crate::config::Config;
+use crate::links::Links;
 use crate::metrics::Metrics;
 use crate::origin::Origin;
 use crate::shutdown::Shutdown;
-use crate::token::Keyring;
+use crate::store::Store;
+use crate::store::sqlite::SqliteStore;
+use crate::token::{ImageClaims, Keyring};
 
 /// Everything a request handler may need.
 #[derive(Debug)]
@@ -24,6 +32,12 @@ pub struct AppState {
     pub shutdown: Shutdown,
     /// The image origin's cache and render limiter.
     pub origin: Origin,
+    /// Durable state (the embedded SQLite store in the data dir); the same handle as `api.store`.
+    pub store: Arc<dyn Store>,
+    /// Short-link lookups (`/r/`, `/p/`) through the in-process cache the QR API writes through.
+    pub links: Arc<Links>,
+    /// The QR API's handlers' state.
+    pub api: ApiState,
 }
 
 impl AppState {
@@ -40,6 +54,25 @@ impl AppState {
             config.max_renders,
             config.max_render_queue,
         );
+        let store: Arc<dyn Store> =
+            Arc::new(SqliteStore::open_in_dir(&config.data_dir).with_context(|| {
+                format!(
+                    "opening the embedded store in {}",
+                    config.data_dir.display()
+                )
+            })?);
+        let links = Arc::new(Links::new(Arc::clone(&store), clock.clone()));
+        let api = ApiState {
+            store: Arc::clone(&store),
+            links: Arc::clone(&links),
+            clock: clock.clone(),
+            images: image_signer(public_url.clone(), keyring.clone()),
+            config: ApiConfig {
+                public_url: public_url.clone(),
+                payment_ttl_secs: config.payment_ttl.as_secs() as i64,
+                access_token_ttl_secs: crate::api::ACCESS_TOKEN_TTL_SECS,
+            },
+        };
         Ok(AppState {
             config,
             public_url,
@@ -48,11 +81,27 @@ impl AppState {
             metrics: Metrics::new(),
             shutdown: Shutdown::new(),
             origin,
+            store,
+            links,
+            api,
         })
     }
 
     /// The image URL for `claims`, signed by the current signing key.
-    pub fn image_url(&self, claims: &crate::token::ImageClaims) -> String {
+    pub fn image_url(&self, claims: &ImageClaims) -> String {
         crate::origin::image_url(&self.public_url, &self.keyring, claims)
     }
+}
+
+/// Signs the QR API's image URLs with the key ring's current signing key. `iat`/`nbf` are the
+/// QR's creation time, so one QR asked for twice in one format gets the same URL.
+fn image_signer(public_url: String, keyring: Keyring) -> ImageSigner {
+    Arc::new(move |spec: &ImageSpec| {
+        let mut claims = ImageClaims::new(spec.content.clone(), spec.format, spec.size);
+        claims.iss = Some("qr-origin".to_owned());
+        claims.iat = Some(spec.issued_at);
+        claims.nbf = Some(spec.issued_at);
+        claims.exp = spec.expires_at;
+        crate::origin::image_url(&public_url, &keyring, &claims)
+    })
 }

@@ -1,7 +1,7 @@
 //! The QR API v1 merchants integrate with, compatible with the published API: a merchant's
 //! client changes only its base URL.
 //!
-//! Flow of a call: [`ApiRoute::recognize`] (method + path) → [`handle`] → [`auth`] (token +
+//! Flow of a call: the router's table (`crate::router`) → [`handle`] → [`auth`] (token +
 //! subscription key) → [`request`] (headers, capped JSON body) → [`dto`] (field rules) → the
 //! [`Store`] → a JSON answer, or an [`ApiError`] rendered in [`error`] (the one place API errors
 //! become statuses).
@@ -12,7 +12,7 @@
 use std::sync::Arc;
 
 use bytes::Bytes;
-use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode, header};
+use http::{HeaderMap, HeaderValue, Request, Response, StatusCode, header};
 use http_body_util::Full;
 use serde::Serialize;
 
@@ -52,6 +52,11 @@ pub struct ImageSpec {
 /// Turns an [`ImageSpec`] into an image URL (`{public_url}/qr-generator/v1?token=…`).
 pub type ImageSigner = Arc<dyn Fn(&ImageSpec) -> String + Send + Sync>;
 
+/// Lifetime of access tokens, as published.
+pub const ACCESS_TOKEN_TTL_SECS: i64 = 3600;
+/// Lifetime of one-time payment QRs unless configured otherwise, as published.
+pub const PAYMENT_TTL_SECS: i64 = 600;
+
 /// Settings of the QR API.
 #[derive(Debug, Clone)]
 pub struct ApiConfig {
@@ -68,8 +73,8 @@ impl ApiConfig {
     pub fn new(public_url: impl Into<String>) -> ApiConfig {
         ApiConfig {
             public_url: public_url.into(),
-            payment_ttl_secs: 600,
-            access_token_ttl_secs: 3600,
+            payment_ttl_secs: PAYMENT_TTL_SECS,
+            access_token_ttl_secs: ACCESS_TOKEN_TTL_SECS,
         }
     }
 }
@@ -94,17 +99,6 @@ impl std::fmt::Debug for ApiState {
     }
 }
 
-/// The QR API's routes, as `(method, path template)`; the OpenAPI test walks this table.
-pub const ROUTES: &[(&str, &str)] = &[
-    ("POST", "/accesstoken/get"),
-    ("POST", "/qr/v1"),
-    ("GET", "/qr/v1/merchant-redirect"),
-    ("POST", "/qr/v1/merchant-redirect"),
-    ("GET", "/qr/v1/merchant-redirect/{id}"),
-    ("PUT", "/qr/v1/merchant-redirect/{id}"),
-    ("DELETE", "/qr/v1/merchant-redirect/{id}"),
-];
-
 /// One recognised QR API call.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ApiRoute {
@@ -116,54 +110,6 @@ pub enum ApiRoute {
     GetRedirect(String),
     UpdateRedirect(String),
     DeleteRedirect(String),
-}
-
-/// How a path relates to the QR API.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum RouteMatch {
-    Found(ApiRoute),
-    /// The path is ours but not with this method; the value is the `Allow` header.
-    MethodNotAllowed(&'static str),
-    /// Not a QR API path.
-    NotMine,
-}
-
-impl ApiRoute {
-    /// Matches a request line against [`ROUTES`].
-    pub fn recognize(method: &Method, path: &str) -> RouteMatch {
-        use RouteMatch::*;
-        // The published quick start spells it `/accessToken/get`; accept any case.
-        if path.eq_ignore_ascii_case("/accesstoken/get") {
-            return if method == Method::POST {
-                Found(ApiRoute::AccessToken)
-            } else {
-                MethodNotAllowed("POST")
-            };
-        }
-        match path.trim_end_matches('/') {
-            "/qr/v1" => match *method {
-                Method::POST => Found(ApiRoute::CreatePayment),
-                _ => MethodNotAllowed("POST"),
-            },
-            "/qr/v1/merchant-redirect" => match *method {
-                Method::GET => Found(ApiRoute::ListRedirects),
-                Method::POST => Found(ApiRoute::CreateRedirect),
-                _ => MethodNotAllowed("GET, POST"),
-            },
-            p => match p.strip_prefix("/qr/v1/merchant-redirect/") {
-                Some(id) if !id.is_empty() && !id.contains('/') => {
-                    let id = id.to_owned();
-                    match *method {
-                        Method::GET => Found(ApiRoute::GetRedirect(id)),
-                        Method::PUT => Found(ApiRoute::UpdateRedirect(id)),
-                        Method::DELETE => Found(ApiRoute::DeleteRedirect(id)),
-                        _ => MethodNotAllowed("GET, PUT, DELETE"),
-                    }
-                }
-                _ => NotMine,
-            },
-        }
-    }
 }
 
 /// Answers one QR API call.
@@ -448,40 +394,6 @@ fn json<T: Serialize>(status: StatusCode, value: &T) -> Response<Full<Bytes>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn every_route_in_the_table_is_recognised() {
-        for (method, template) in ROUTES {
-            let method: Method = method.parse().expect("method");
-            let path = template.replace("{id}", "billboard_1");
-            assert!(
-                matches!(ApiRoute::recognize(&method, &path), RouteMatch::Found(_)),
-                "{method} {path}"
-            );
-        }
-    }
-
-    #[test]
-    fn paths_and_methods_map_to_routes() {
-        use RouteMatch::*;
-        let r = |m: Method, p: &str| ApiRoute::recognize(&m, p);
-        assert_eq!(
-            r(Method::POST, "/accessToken/get"),
-            Found(ApiRoute::AccessToken)
-        );
-        assert_eq!(r(Method::GET, "/accesstoken/get"), MethodNotAllowed("POST"));
-        assert_eq!(r(Method::POST, "/qr/v1/"), Found(ApiRoute::CreatePayment));
-        assert_eq!(
-            r(Method::PUT, "/qr/v1/merchant-redirect/a%20b"),
-            Found(ApiRoute::UpdateRedirect("a%20b".into()))
-        );
-        assert_eq!(
-            r(Method::POST, "/qr/v1/merchant-redirect/x"),
-            MethodNotAllowed("GET, PUT, DELETE")
-        );
-        assert_eq!(r(Method::GET, "/qr/v1/merchant-redirect/a/b"), NotMine);
-        assert_eq!(r(Method::GET, "/qr/v2"), NotMine);
-    }
 
     #[test]
     fn expires_in_rounds_up_and_marks_forever() {

@@ -5,6 +5,8 @@
 //! Each test binary uses a different subset of these helpers.
 #![allow(dead_code)]
 
+pub mod api;
+
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;

@@ -1,0 +1,225 @@
+//! QR API helpers for integration tests: merchants created with the real `qr-origin merchant add`
+//! binary, access tokens fetched over HTTP, and JSON calls with bodies.
+
+use std::path::Path;
+use std::process::Command;
+
+use bytes::Bytes;
+use http::{Method, Request};
+use http_body_util::Full;
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::TokioExecutor;
+use serde_json::Value;
+
+use super::Reply;
+
+/// The binary under test.
+pub const BIN: &str = env!("CARGO_BIN_EXE_qr-origin");
+
+/// API credentials as `merchant add` prints them.
+#[derive(Debug, Clone)]
+pub struct Credentials {
+    pub client_id: String,
+    pub client_secret: String,
+    pub subscription_key: String,
+    pub msn: String,
+}
+
+/// Runs `qr-origin merchant add` on `data_dir` (also while a server uses it) and parses its JSON.
+pub fn add_merchant(data_dir: &Path, msn: &str, name: &str) -> Credentials {
+    let out = Command::new(BIN)
+        .args([
+            "merchant",
+            "add",
+            "--msn",
+            msn,
+            "--name",
+            name,
+            "--data-dir",
+        ])
+        .arg(data_dir)
+        .env_remove("QR_ORIGIN_DATA_DIR")
+        .output()
+        .expect("run qr-origin merchant add");
+    assert!(
+        out.status.success(),
+        "merchant add failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).expect("merchant add prints JSON");
+    let s = |k: &str| {
+        v[k].as_str()
+            .unwrap_or_else(|| panic!("{k} in {v}"))
+            .to_owned()
+    };
+    Credentials {
+        client_id: s("client_id"),
+        client_secret: s("client_secret"),
+        subscription_key: s("subscription_key"),
+        msn: s("msn"),
+    }
+}
+
+/// Sends `method url` with `headers` and an optional body over HTTP/1.1.
+pub async fn send(
+    method: Method,
+    url: &str,
+    headers: &[(&str, &str)],
+    body: Option<&str>,
+) -> Reply {
+    let client = Client::builder(TokioExecutor::new()).build_http::<Full<Bytes>>();
+    let mut req = Request::builder().method(method).uri(url);
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    let body = body.map_or_else(Bytes::new, |b| Bytes::copy_from_slice(b.as_bytes()));
+    let req = req.body(Full::new(body)).expect("valid request");
+    let resp = client.request(req).await.expect("server answers");
+    let (parts, body) = resp.into_parts();
+    let body = http_body_util::BodyExt::collect(body)
+        .await
+        .expect("full body")
+        .to_bytes();
+    Reply {
+        status: parts.status,
+        version: parts.version,
+        headers: parts.headers,
+        body,
+    }
+}
+
+impl Reply {
+    /// The body as JSON.
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).unwrap_or_else(|e| {
+            panic!(
+                "body is not JSON ({e}): {}",
+                String::from_utf8_lossy(&self.body)
+            )
+        })
+    }
+
+    /// The `name`s of a problem body's `invalidParams`, in order.
+    pub fn invalid_params(&self) -> Vec<String> {
+        let v = self.json();
+        v["invalidParams"]
+            .as_array()
+            .unwrap_or_else(|| panic!("no invalidParams in {v}"))
+            .iter()
+            .map(|p| p["name"].as_str().expect("name").to_owned())
+            .collect()
+    }
+}
+
+/// A merchant's authenticated session against one server.
+#[derive(Debug, Clone)]
+pub struct Api {
+    pub base: String,
+    pub creds: Credentials,
+    pub token: String,
+}
+
+impl Api {
+    /// Fetches an access token with `creds` (asserting success).
+    pub async fn login(base: &str, creds: &Credentials) -> Api {
+        let r = access_token(base, creds).await;
+        assert_eq!(
+            r.status,
+            200,
+            "access token: {}",
+            String::from_utf8_lossy(&r.body)
+        );
+        let token = r.json()["access_token"]
+            .as_str()
+            .expect("access_token")
+            .to_owned();
+        Api {
+            base: base.to_owned(),
+            creds: creds.clone(),
+            token,
+        }
+    }
+
+    /// A QR API call with this merchant's token and key, `Accept` as given (if any), a JSON
+    /// body (if any), and extra headers.
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        accept: Option<&str>,
+        body: Option<Value>,
+        extra: &[(&str, &str)],
+    ) -> Reply {
+        let bearer = format!("Bearer {}", self.token);
+        let mut headers = vec![
+            ("authorization", bearer.as_str()),
+            (
+                "ocp-apim-subscription-key",
+                self.creds.subscription_key.as_str(),
+            ),
+        ];
+        if let Some(a) = accept {
+            headers.push(("accept", a));
+        }
+        if body.is_some() {
+            headers.push(("content-type", "application/json"));
+        }
+        headers.extend_from_slice(extra);
+        let body = body.map(|b| b.to_string());
+        send(
+            method,
+            &format!("{}{path}", self.base),
+            &headers,
+            body.as_deref(),
+        )
+        .await
+    }
+
+    pub async fn create_redirect(&self, accept: &str, body: Value) -> Reply {
+        self.call(
+            Method::POST,
+            "/qr/v1/merchant-redirect",
+            Some(accept),
+            Some(body),
+            &[],
+        )
+        .await
+    }
+}
+
+/// `POST /accesstoken/get` with `creds`.
+pub async fn access_token(base: &str, creds: &Credentials) -> Reply {
+    send(
+        Method::POST,
+        &format!("{base}/accesstoken/get"),
+        &[
+            ("client_id", &creds.client_id),
+            ("client_secret", &creds.client_secret),
+            ("ocp-apim-subscription-key", &creds.subscription_key),
+            ("merchant-serial-number", &creds.msn),
+        ],
+        None,
+    )
+    .await
+}
+
+/// Percent-encodes an id for a path segment.
+pub fn encode_id(id: &str) -> String {
+    let mut out = String::new();
+    for b in id.bytes() {
+        if b.is_ascii_alphanumeric() || b"-_".contains(&b) {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// The path of a short link (`/r/AbCdEfGhIj`) inside an absolute short URL.
+pub fn path_of(url: &str) -> String {
+    let after_scheme = url.split_once("://").map_or(url, |(_, rest)| rest);
+    after_scheme
+        .find('/')
+        .map_or_else(|| "/".to_owned(), |i| after_scheme[i..].to_owned())
+}
