@@ -9,6 +9,7 @@
 //! up to [`CACHE_TTL`] old; that bound is why the cache has a TTL at all.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -80,6 +81,10 @@ pub struct Links {
     /// `None` remembers "no such code" too, so a flood of made-up codes costs one lookup each
     /// per TTL rather than one per request.
     cache: moka::future::Cache<String, Option<Arc<Link>>>,
+    /// Bumped by every [`Links::remember`] after the store write and before the cache write. A
+    /// cache fill re-reads the store when it moved during the read, so a fill that raced a
+    /// write can never put the pre-write row back over the writer's.
+    writes: Arc<AtomicU64>,
 }
 
 impl Links {
@@ -91,12 +96,14 @@ impl Links {
                 .max_capacity(CACHE_ENTRIES)
                 .time_to_live(CACHE_TTL)
                 .build(),
+            writes: Arc::new(AtomicU64::new(0)),
         }
     }
 
     /// Records the current state of a link just written to the store (created, retargeted or
     /// deleted), so this instance answers with it from now on.
     pub async fn remember(&self, link: &Link) {
+        self.writes.fetch_add(1, Ordering::SeqCst);
         self.cache
             .insert(link.code.clone(), Some(Arc::new(link.clone())))
             .await;
@@ -113,11 +120,22 @@ impl Links {
             return Ok(None);
         }
         let store = Arc::clone(&self.store);
+        let writes = Arc::clone(&self.writes);
         let key = code.to_owned();
         let found = self
             .cache
             .try_get_with(key.clone(), async move {
-                store.link_by_code(&key).await.map(|o| o.map(Arc::new))
+                // Bounded, so a storm of API writes cannot pin a scan here; the last read is
+                // then at worst CACHE_TTL stale.
+                let mut row = None;
+                for _ in 0..8 {
+                    let before = writes.load(Ordering::SeqCst);
+                    row = store.link_by_code(&key).await?;
+                    if writes.load(Ordering::SeqCst) == before {
+                        break;
+                    }
+                }
+                Ok::<_, StoreError>(row.map(Arc::new))
             })
             .await
             .map_err(|e| StoreError::Backend(e.to_string()))?;

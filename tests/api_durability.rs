@@ -4,14 +4,11 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
-use std::time::Duration;
+use std::process::Child;
 
-use common::api::{Api, BIN, add_merchant, path_of, send};
+use common::api::{Api, add_merchant, path_of, send};
 use http::Method;
 use serde_json::json;
 
@@ -27,44 +24,16 @@ struct Server {
 impl Server {
     fn start(data_dir: &Path) -> Server {
         let key = format!("{}={}", common::KID, common::SECRET);
-        let mut child = Command::new(BIN)
-            .args([
-                "serve",
-                "--listen",
-                "127.0.0.1:0",
-                "--public-url",
-                PUBLIC_URL,
-                "--signing-key",
-                &key,
-            ])
-            .arg("--data-dir")
-            .arg(data_dir)
-            .env("NO_COLOR", "1")
-            .env("RUST_LOG", "info")
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("the binary starts");
-        let stderr = child.stderr.take().expect("piped stderr");
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            // Drain stderr for the child's whole life so it never blocks on a full pipe.
-            let marker = "listening on http://";
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if let Some(i) = line.find(marker) {
-                    let addr: String = line[i + marker.len()..]
-                        .chars()
-                        .take_while(|c| c.is_ascii_digit() || *c == '.' || *c == ':')
-                        .collect();
-                    let _ = tx.send(addr);
-                }
-            }
-        });
-        let addr = rx
-            .recv_timeout(Duration::from_secs(60))
-            .expect("the server logs its address")
-            .parse()
-            .expect("a socket address");
+        let args = [
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--public-url",
+            PUBLIC_URL,
+            "--signing-key",
+            &key,
+        ];
+        let (child, addr) = common::spawn_binary(&args, data_dir);
         Server { child, addr }
     }
 

@@ -3,10 +3,8 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+use std::process::{Child, Command};
 use std::time::Duration;
 
 use common::*;
@@ -24,36 +22,7 @@ impl Proc {
     /// Starts the binary with `args` (plus a temp data dir) and waits for its "listening" line.
     fn spawn(args: &[&str]) -> Proc {
         let data_dir = temp_dir("proc");
-        let mut child = Command::new(BIN)
-            .args(args)
-            .arg("--data-dir")
-            .arg(&data_dir)
-            .env("NO_COLOR", "1")
-            .env("RUST_LOG", "info")
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("the binary starts");
-        let stderr = child.stderr.take().expect("piped stderr");
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            // Keep draining stderr so the child never blocks on a full pipe.
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if let Some(i) = line.find("listening on http://") {
-                    let rest = &line[i + "listening on http://".len()..];
-                    let addr: String = rest
-                        .chars()
-                        .take_while(|c| c.is_ascii_digit() || *c == '.' || *c == ':')
-                        .collect();
-                    let _ = tx.send(addr);
-                }
-            }
-        });
-        let addr = rx
-            .recv_timeout(Duration::from_secs(60))
-            .expect("the server logs its address")
-            .parse()
-            .expect("a socket address");
+        let (child, addr) = spawn_binary(args, &data_dir);
         Proc {
             child,
             addr,

@@ -32,7 +32,7 @@ use dto::{
     CreateRedirectRequest, OneTimePaymentRequest, OneTimePaymentResponse, RedirectResponse,
     UpdateRedirectRequest,
 };
-use request::ImageRequest;
+use request::{ApiBody, ImageRequest};
 
 /// What an image URL must encode; the server turns it into a signed origin URL.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -115,8 +115,7 @@ pub enum ApiRoute {
 /// Answers one QR API call.
 pub async fn handle<B>(state: &ApiState, route: ApiRoute, req: Request<B>) -> Response<Full<Bytes>>
 where
-    B: hyper::body::Body<Data = Bytes>,
-    B::Error: std::error::Error + Send + Sync + 'static,
+    B: ApiBody,
 {
     let (parts, body) = req.into_parts();
     let headers = &parts.headers;
@@ -145,8 +144,7 @@ async fn create_payment<B>(
     body: B,
 ) -> Result<Response<Full<Bytes>>, ApiError>
 where
-    B: hyper::body::Body<Data = Bytes>,
-    B::Error: std::error::Error + Send + Sync + 'static,
+    B: ApiBody,
 {
     let caller = caller(state, headers).await?;
     let image = request::image_request(headers)?;
@@ -196,8 +194,7 @@ async fn create_redirect<B>(
     body: B,
 ) -> Result<Response<Full<Bytes>>, ApiError>
 where
-    B: hyper::body::Body<Data = Bytes>,
-    B::Error: std::error::Error + Send + Sync + 'static,
+    B: ApiBody,
 {
     let caller = caller(state, headers).await?;
     let image = request::image_request(headers)?;
@@ -248,8 +245,7 @@ async fn update_redirect<B>(
     body: B,
 ) -> Result<Response<Full<Bytes>>, ApiError>
 where
-    B: hyper::body::Body<Data = Bytes>,
-    B::Error: std::error::Error + Send + Sync + 'static,
+    B: ApiBody,
 {
     let caller = caller(state, headers).await?;
     let image = request::image_request(headers)?;

@@ -17,13 +17,23 @@ pub const MAX_BODY: usize = 64 * 1024;
 /// The values `Accept` may take, as listed in 400 answers.
 pub const ACCEPT_VALUES: &str = "image/*, image/svg+xml, image/png, text/targetUrl";
 
+/// Any request body the API reads: hyper's `Incoming` in the server, `Full` in unit tests.
+pub trait ApiBody:
+    hyper::body::Body<Data = Bytes, Error: std::error::Error + Send + Sync + 'static>
+{
+}
+
+impl<B> ApiBody for B where
+    B: hyper::body::Body<Data = Bytes, Error: std::error::Error + Send + Sync + 'static>
+{
+}
+
 /// Reads a capped JSON object body. Non-JSON `Content-Type` → 415, over the cap → 413,
 /// unparsable or not an object → 400 naming `body`.
-pub async fn json_object<B>(headers: &HeaderMap, body: B) -> Result<Map<String, Value>, ApiError>
-where
-    B: hyper::body::Body<Data = Bytes>,
-    B::Error: std::error::Error + Send + Sync + 'static,
-{
+pub async fn json_object(
+    headers: &HeaderMap,
+    body: impl ApiBody,
+) -> Result<Map<String, Value>, ApiError> {
     if !is_json(headers) {
         return Err(ApiError::UnsupportedMediaType);
     }

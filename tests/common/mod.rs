@@ -277,3 +277,44 @@ pub async fn raw_get(addr: SocketAddr, path: &str) -> (u16, String) {
         .unwrap_or_else(|| panic!("no status line in {text:?}"));
     (status, text)
 }
+
+/// Starts the `qr-origin` binary with `args` and `--data-dir data_dir`, and waits for its
+/// "listening on" log line. Returns the child and the address it bound. stderr is drained for
+/// the child's whole life, so it never blocks on a full pipe.
+pub fn spawn_binary(
+    args: &[&str],
+    data_dir: &std::path::Path,
+) -> (std::process::Child, SocketAddr) {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_qr-origin"))
+        .args(args)
+        .arg("--data-dir")
+        .arg(data_dir)
+        .env("NO_COLOR", "1")
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the binary starts");
+    let stderr = child.stderr.take().expect("piped stderr");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let marker = "listening on http://";
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if let Some(i) = line.find(marker) {
+                let addr: String = line[i + marker.len()..]
+                    .chars()
+                    .take_while(|c| c.is_ascii_digit() || *c == '.' || *c == ':')
+                    .collect();
+                let _ = tx.send(addr);
+            }
+        }
+    });
+    let addr = rx
+        .recv_timeout(std::time::Duration::from_secs(60))
+        .expect("the server logs its address")
+        .parse()
+        .expect("a socket address");
+    (child, addr)
+}
