@@ -247,9 +247,14 @@ pub async fn route(state: &Arc<AppState>, req: Request<Incoming>) -> (&'static s
     (route.label(), strip_body_for_head(&method, res))
 }
 
-/// `HEAD` answers carry the headers of `GET` and no body.
+/// `HEAD` answers carry the headers of `GET` (its `Content-Length` included) and no body.
 fn strip_body_for_head(method: &Method, mut res: Resp) -> Resp {
     if method == Method::HEAD {
+        if let Some(len) = hyper::body::Body::size_hint(res.body()).exact() {
+            res.headers_mut()
+                .entry(http::header::CONTENT_LENGTH)
+                .or_insert_with(|| http::HeaderValue::from(len));
+        }
         *res.body_mut() = empty();
     }
     res

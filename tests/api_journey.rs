@@ -73,6 +73,11 @@ async fn merchant_journey_from_credentials_to_a_dead_printed_code() {
     assert_eq!(scan.status, 302);
     assert_eq!(scan.header("location"), "https://example.com/myProduct");
     assert_eq!(scan.header("cache-control"), "no-store");
+    let head = common::request(Method::HEAD, &srv.url(&code_path), &[]).await;
+    assert_eq!(
+        (head.status.as_u16(), head.header("location")),
+        (302, "https://example.com/myProduct")
+    );
 
     // Update: same image URL, new target at once.
     let updated = api
@@ -141,6 +146,14 @@ async fn merchant_journey_from_credentials_to_a_dead_printed_code() {
     assert_eq!(scan.status, 404);
     assert!(scan.header("content-type").starts_with("text/html"));
     assert_eq!(scan.header("cache-control"), "no-store");
+    let head = common::request(Method::HEAD, &srv.url(&code_path), &[]).await;
+    assert_eq!(head.status, 404);
+    assert!(head.body.is_empty());
+    assert_eq!(
+        head.header("content-length"),
+        scan.body.len().to_string(),
+        "HEAD mirrors GET"
+    );
     let gone = api
         .call(
             Method::GET,
