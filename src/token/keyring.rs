@@ -944,12 +944,73 @@ mod tests {
             )
     }
 
+    /// JSON-ish payloads built from our claim names and edge-case values, so the claim parser
+    /// behind the MAC sees type confusion, duplicates and out-of-range values.
+    fn arb_payload() -> impl Strategy<Value = String> {
+        let name = prop_oneof![
+            Just("url"),
+            Just("format"),
+            Just("size"),
+            Just("ecc"),
+            Just("border"),
+            Just("fg"),
+            Just("bg"),
+            Just("iss"),
+            Just("nbf"),
+            Just("exp"),
+            Just("iat"),
+            Just("jti"),
+        ];
+        let value = prop_oneof![
+            Just("\"https://x.test/r/1\"".to_owned()),
+            Just("\"image/png\"".to_owned()),
+            Just("\"image/svg+xml\"".to_owned()),
+            Just("\"#00ff00\"".to_owned()),
+            Just("\"H\"".to_owned()),
+            Just("null".to_owned()),
+            Just("[]".to_owned()),
+            Just("{}".to_owned()),
+            Just("\"\"".to_owned()),
+            any::<i64>().prop_map(|n| n.to_string()),
+            (0i64..3000).prop_map(|n| n.to_string()),
+            (0i64..3000).prop_map(|n| format!("\"{n}\"")),
+            any::<f64>().prop_map(|f| format!("{f:?}")),
+            "\\PC{0,8}".prop_map(|s| serde_json::to_string(&s).unwrap()),
+        ];
+        // Distinct names, with a valid `url` and `format` filled in unless drawn, so a good share
+        // of payloads verify and the range checks on the rest are exercised.
+        (
+            proptest::collection::btree_map(name, value, 0..8),
+            any::<bool>(),
+        )
+            .prop_map(|(mut kv, fill)| {
+                if fill {
+                    kv.entry("url")
+                        .or_insert_with(|| "\"https://x.test/r/1\"".to_owned());
+                    kv.entry("format")
+                        .or_insert_with(|| "\"image/png\"".to_owned());
+                }
+                let body: Vec<String> = kv.iter().map(|(k, v)| format!("\"{k}\":{v}")).collect();
+                format!("{{{}}}", body.join(","))
+            })
+    }
+
     proptest! {
         #[test]
         fn sign_verify_round_trip(claims in arb_claims()) {
             let ring = ring();
             let token = ring.sign(&claims);
             prop_assert_eq!(ring.verify(&token, NOW), Ok(claims));
+        }
+
+        #[test]
+        fn verified_claims_are_always_within_range(payload in arb_payload(), now in prop_oneof![any::<i64>(), 0i64..3000]) {
+            let token = forge(r#"{"alg":"HS256"}"#, &payload, SECRET);
+            if let Ok(c) = ring().verify(&token, now) {
+                prop_assert_eq!(c.validate(), Ok(()));
+                prop_assert_eq!(c.check_time(now, 30), Ok(()));
+                prop_assert_eq!(ring().verify(&ring().sign(&c), now), Ok(c));
+            }
         }
 
         #[test]
