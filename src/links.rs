@@ -1,4 +1,5 @@
-//! Short links: `GET /r/{code}` (merchant redirect) and `GET /p/{code}` (one-time payment).
+//! Short links: `GET /r/{code}` (merchant redirect), `GET /p/{code}` (one-time payment) and
+//! `GET /c/{code}` (merchant-callback scan, [`Links::scan`]).
 //!
 //! A phone scanning a QR lands here; the answer is a `302` to the link's current target, or a
 //! small `404` page once the link is deleted, expired or was never issued. Lookups go through an
@@ -16,9 +17,13 @@ use bytes::Bytes;
 use http::{Response, StatusCode, header};
 use http_body_util::Full;
 
+use serde::Serialize;
+use tokio::sync::Notify;
+
 use crate::clock::SharedClock;
-use crate::secret::{RandomError, random_bytes};
-use crate::store::{Link, LinkKind, Store, StoreError};
+use crate::secret::{RandomError, random_bytes, random_token};
+use crate::store::{Link, LinkKind, NewScan, Store, StoreError};
+use crate::webhooks::CHECKED_IN_V1;
 
 /// Characters of a short-link code.
 const ALPHABET: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
@@ -28,6 +33,8 @@ pub const CODE_LEN: usize = 10;
 pub const CACHE_TTL: Duration = Duration::from_secs(30);
 /// Cached lookups kept at most; a row is a few hundred bytes.
 const CACHE_ENTRIES: u64 = 100_000;
+/// How long the customer token of a scan stays valid (as published: 15 minutes).
+pub const CUSTOMER_TOKEN_TTL_MS: i64 = 15 * 60 * 1000;
 
 /// The page phones see for a dead or unknown code.
 const NOT_FOUND_PAGE: &str = "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
@@ -85,6 +92,9 @@ pub struct Links {
     /// cache fill re-reads the store when it moved during the read, so a fill that raced a
     /// write can never put the pre-write row back over the writer's.
     writes: Arc<AtomicU64>,
+    /// Signalled after a scan stored outbox events, so the delivery worker starts at once
+    /// instead of at its next poll.
+    outbox: Arc<Notify>,
 }
 
 impl Links {
@@ -97,7 +107,14 @@ impl Links {
                 .time_to_live(CACHE_TTL)
                 .build(),
             writes: Arc::new(AtomicU64::new(0)),
+            outbox: Arc::new(Notify::new()),
         }
+    }
+
+    /// What [`Links::scan`] signals after enqueuing webhook events; the delivery worker waits
+    /// on it.
+    pub fn outbox_signal(&self) -> Arc<Notify> {
+        Arc::clone(&self.outbox)
     }
 
     /// Records the current state of a link just written to the store (created, retargeted or
@@ -162,6 +179,148 @@ impl Links {
     }
 }
 
+/// The `user.checked-in.v1` body, in the published field order.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct CheckedIn<'a> {
+    customer_token: &'a str,
+    merchant_qr_id: &'a str,
+    msn: &'a str,
+    initiated_at: &'a str,
+}
+
+impl Links {
+    /// Answers `GET /c/{code}`: records the scan and, in the same store transaction, one
+    /// `user.checked-in.v1` event per webhook of the merchant registered for it; only once
+    /// that is durable does the phone get its page ("the merchant has been notified").
+    /// Unknown or deleted codes get the 404 page and write nothing.
+    pub async fn scan(&self, code: &str) -> Response<Full<Bytes>> {
+        match self.record_scan(code).await {
+            Ok(Some(description)) => notified(&description),
+            Ok(None) => not_found(),
+            Err(e) => {
+                tracing::error!(error = %e, "recording a callback scan failed");
+                plain(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "temporarily unavailable, try again\n",
+                )
+            }
+        }
+    }
+
+    /// The location description of the scanned QR, or `None` when it is not a live callback QR.
+    async fn record_scan(&self, code: &str) -> Result<Option<String>, ScanError> {
+        // The cache turns a flood of made-up or dead codes away without a store write.
+        let Some(link) = self.resolve(LinkKind::Callback, code).await? else {
+            return Ok(None);
+        };
+        let now = self.clock.now_ms();
+        let token = random_token()?;
+        let initiated_at = rfc3339_7(now);
+        let body = serde_json::to_string(&CheckedIn {
+            customer_token: &token,
+            merchant_qr_id: link.qr_id.as_deref().unwrap_or_default(),
+            msn: &link.msn,
+            initiated_at: &initiated_at,
+        })
+        .expect("a struct of strings always serialises");
+        let scan = NewScan {
+            code: link.code.clone(),
+            customer_token: token,
+            scanned_at_ms: now,
+            expires_at_ms: now + CUSTOMER_TOKEN_TTL_MS,
+            event: CHECKED_IN_V1.to_owned(),
+            body,
+        };
+        // The store checks liveness again inside its transaction: a delete that raced past
+        // the cache still wins.
+        let Some(recorded) = self.store.record_scan(&scan).await? else {
+            return Ok(None);
+        };
+        if recorded.enqueued > 0 {
+            self.outbox.notify_one();
+        }
+        Ok(Some(recorded.qr.location_description))
+    }
+}
+
+/// Why a scan could not be recorded (the phone sees a 503 and can try again).
+#[derive(Debug, thiserror::Error)]
+enum ScanError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Random(#[from] RandomError),
+}
+
+/// `2026-11-22T10:45:40.3060000Z`: UTC with 7 fractional digits, the published `initiatedAt`
+/// shape. The clock has millisecond resolution, so the last four digits are zeros.
+pub fn rfc3339_7(ms: i64) -> String {
+    let secs = ms.div_euclid(1000);
+    let frac = ms.rem_euclid(1000);
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    // Civil date from days since 1970-01-01 (Howard Hinnant's `civil_from_days`).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:03}0000Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60,
+        frac
+    )
+}
+
+/// Escapes text for an HTML element body or attribute.
+fn html_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// The page a phone sees after a successful scan.
+fn notified(location_description: &str) -> Response<Full<Bytes>> {
+    // SECURITY: the description is merchant input; escaped, and the CSP forbids scripts anyway.
+    let page = format!(
+        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
+<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+<title>The merchant has been notified</title></head>\n<body><h1>The merchant has been notified</h1>\
+<p>{}</p><p>Please wait for the payment request in your app.</p></body></html>\n",
+        html_escape(location_description)
+    );
+    let mut res = Response::new(Full::new(Bytes::from(page)));
+    let h = res.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        header::HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    h.insert(
+        header::CACHE_CONTROL,
+        header::HeaderValue::from_static("no-store"),
+    );
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        header::HeaderValue::from_static("default-src 'none'"),
+    );
+    res
+}
+
 fn redirect(target: &str) -> Response<Full<Bytes>> {
     let mut res = Response::new(Full::new(Bytes::new()));
     *res.status_mut() = StatusCode::FOUND;
@@ -213,9 +372,134 @@ fn plain(status: StatusCode, body: &'static str) -> Response<Full<Bytes>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::clock::ManualClock;
-    use crate::store::conformance::{merchant, redirect as new_redirect};
+    use crate::clock::{Clock, ManualClock};
+    use crate::store::conformance::{callback, merchant, redirect as new_redirect, webhook};
     use crate::store::sqlite::SqliteStore;
+    use http_body_util::BodyExt;
+
+    async fn page(res: Response<Full<Bytes>>) -> String {
+        let bytes = res.into_body().collect().await.expect("body").to_bytes();
+        String::from_utf8(bytes.to_vec()).expect("utf-8")
+    }
+
+    #[test]
+    fn initiated_at_has_seven_fraction_digits_in_utc() {
+        assert_eq!(rfc3339_7(0), "1970-01-01T00:00:00.0000000Z");
+        // 2026-11-22T10:45:40.306Z
+        assert_eq!(rfc3339_7(1_795_344_340_306), "2026-11-22T10:45:40.3060000Z");
+        // A leap day and the last millisecond of a year.
+        assert_eq!(rfc3339_7(951_782_400_000), "2000-02-29T00:00:00.0000000Z");
+        assert_eq!(rfc3339_7(1_735_689_599_999), "2024-12-31T23:59:59.9990000Z");
+    }
+
+    #[test]
+    fn html_is_escaped() {
+        assert_eq!(
+            html_escape(r#"<script>"a" & 'b'</script>"#),
+            "&lt;script&gt;&quot;a&quot; &amp; &#39;b&#39;&lt;/script&gt;"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_scan_stores_one_event_per_webhook_before_answering() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store: Arc<dyn Store> = Arc::new(SqliteStore::open_in_dir(dir.path()).expect("open"));
+        let clock = Arc::new(ManualClock::new(1_795_344_340_306));
+        let links = Links::new(Arc::clone(&store), clock.clone());
+        store
+            .add_merchant(&merchant("123456"))
+            .await
+            .expect("merchant");
+        store
+            .add_webhook(&webhook("123456", "hook-1"), 25)
+            .await
+            .expect("webhook");
+        let mut qr = callback("123456", "kiosk 1", "CbCode0001");
+        qr.location_description = "<b>Kiosk</b> & co".into();
+        store.put_callback_qr(&qr, 1_000).await.expect("qr");
+        let signal = links.outbox_signal();
+
+        let res = links.scan("CbCode0001").await;
+        assert_eq!(res.status(), StatusCode::OK);
+        assert_eq!(res.headers()[header::CACHE_CONTROL], "no-store");
+        let body = page(res).await;
+        assert!(body.contains("merchant has been notified"), "{body}");
+        assert!(body.contains("&lt;b&gt;Kiosk&lt;/b&gt; &amp; co"), "{body}");
+        assert!(!body.contains("<b>Kiosk"), "escaped");
+        // The worker was woken (a stored permit makes this return at once).
+        signal.notified().await;
+
+        let events = store.outbox_events("hook-1").await.expect("outbox");
+        assert_eq!(events.len(), 1);
+        let v: serde_json::Value = serde_json::from_str(&events[0].body).expect("json");
+        let keys: Vec<_> = v.as_object().expect("object").keys().cloned().collect();
+        assert_eq!(keys.len(), 4);
+        assert_eq!(v["merchantQrId"], "kiosk 1");
+        assert_eq!(v["msn"], "123456");
+        assert_eq!(v["initiatedAt"], "2026-11-22T10:45:40.3060000Z");
+        let token = v["customerToken"].as_str().expect("token");
+        assert!(token.len() >= 43, "{token}");
+        let scan = store
+            .scan_by_token(token, clock.now_ms() + CUSTOMER_TOKEN_TTL_MS - 1)
+            .await
+            .expect("read")
+            .expect("valid for 15 minutes");
+        assert_eq!(scan.code, "CbCode0001");
+        assert_eq!(
+            store
+                .scan_by_token(token, clock.now_ms() + CUSTOMER_TOKEN_TTL_MS)
+                .await
+                .expect("read"),
+            None
+        );
+
+        // A second scan gets its own token.
+        links.scan("CbCode0001").await;
+        let events = store.outbox_events("hook-1").await.expect("outbox");
+        assert_eq!(events.len(), 2);
+        assert_ne!(events[0].body, events[1].body);
+    }
+
+    #[tokio::test]
+    async fn dead_and_foreign_codes_get_the_404_page_and_no_event() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store: Arc<dyn Store> = Arc::new(SqliteStore::open_in_dir(dir.path()).expect("open"));
+        let clock = Arc::new(ManualClock::new(5_000));
+        let links = Links::new(Arc::clone(&store), clock.clone());
+        store
+            .add_merchant(&merchant("123456"))
+            .await
+            .expect("merchant");
+        store
+            .add_webhook(&webhook("123456", "hook-1"), 25)
+            .await
+            .expect("webhook");
+        store
+            .put_callback_qr(&callback("123456", "gone", "CbCode0002"), 1_000)
+            .await
+            .expect("qr");
+        store
+            .create_link(&new_redirect("123456", "sign", "RdCode0001"), 1_000)
+            .await
+            .expect("redirect");
+        assert_eq!(links.scan("CbCode0002").await.status(), StatusCode::OK);
+        let gone = store
+            .delete_link("123456", LinkKind::Callback, "gone", 6_000)
+            .await
+            .expect("delete")
+            .expect("found");
+        links.remember(&gone).await;
+        for code in ["CbCode0002", "RdCode0001", "Unknown123", "bad"] {
+            let res = links.scan(code).await;
+            assert_eq!(res.status(), StatusCode::NOT_FOUND, "{code}");
+            assert!(page(res).await.contains("not found"), "{code}");
+        }
+        assert_eq!(
+            store.outbox_events("hook-1").await.expect("outbox").len(),
+            1,
+            "only the scan before the delete"
+        );
+    }
 
     #[test]
     fn codes_are_ten_base62_chars_and_distinct() {

@@ -22,9 +22,11 @@ use crate::render::Format;
 use crate::store::{Conflict, Link, LinkKind, NewLink, Store, StoreError};
 
 pub mod auth;
+pub mod callback;
 pub mod dto;
 pub mod error;
 pub mod request;
+pub mod webhooks;
 
 pub use error::{ApiError, InvalidParam};
 
@@ -66,6 +68,10 @@ pub struct ApiConfig {
     pub payment_ttl_secs: i64,
     /// Lifetime of access tokens (published: 3600 s).
     pub access_token_ttl_secs: i64,
+    /// Accept `http://` webhook URLs to loopback hosts (local development and tests only).
+    pub allow_insecure_webhooks: bool,
+    /// Live webhooks a merchant may register per event (published: 25).
+    pub max_webhooks_per_event: usize,
 }
 
 impl ApiConfig {
@@ -75,6 +81,8 @@ impl ApiConfig {
             public_url: public_url.into(),
             payment_ttl_secs: PAYMENT_TTL_SECS,
             access_token_ttl_secs: ACCESS_TOKEN_TTL_SECS,
+            allow_insecure_webhooks: false,
+            max_webhooks_per_event: crate::webhooks::MAX_WEBHOOKS_PER_EVENT,
         }
     }
 }
@@ -110,6 +118,15 @@ pub enum ApiRoute {
     GetRedirect(String),
     UpdateRedirect(String),
     DeleteRedirect(String),
+    /// Merchant-callback QRs ([`callback`]); ids still percent-encoded.
+    ListCallbacks,
+    GetCallback(String),
+    PutCallback(String),
+    DeleteCallback(String),
+    /// The Webhooks API ([`webhooks`]).
+    CreateWebhook,
+    ListWebhooks,
+    DeleteWebhook(String),
 }
 
 /// Answers one QR API call.
@@ -129,6 +146,13 @@ where
         ApiRoute::GetRedirect(id) => get_redirect(state, headers, &id).await,
         ApiRoute::UpdateRedirect(id) => update_redirect(state, headers, &id, body).await,
         ApiRoute::DeleteRedirect(id) => delete_redirect(state, headers, &id).await,
+        ApiRoute::ListCallbacks => callback::list(state, headers, &parts.uri).await,
+        ApiRoute::GetCallback(id) => callback::get(state, headers, &parts.uri, &id).await,
+        ApiRoute::PutCallback(id) => callback::put(state, headers, &id, body).await,
+        ApiRoute::DeleteCallback(id) => callback::delete(state, headers, &id).await,
+        ApiRoute::CreateWebhook => webhooks::create(state, headers, body).await,
+        ApiRoute::ListWebhooks => webhooks::list(state, headers).await,
+        ApiRoute::DeleteWebhook(id) => webhooks::delete(state, headers, &id).await,
     };
     result.unwrap_or_else(ApiError::into_response)
 }

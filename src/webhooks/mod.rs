@@ -6,3 +6,12 @@
 
 pub mod backoff;
 pub mod sign;
+
+/// The event a scan of a merchant-callback QR sends.
+pub const CHECKED_IN_V1: &str = "user.checked-in.v1";
+
+/// Every event type a webhook can be registered for.
+pub const KNOWN_EVENTS: &[&str] = &[CHECKED_IN_V1];
+
+/// At most this many live webhooks per event per merchant (as published).
+pub const MAX_WEBHOOKS_PER_EVENT: usize = 25;
