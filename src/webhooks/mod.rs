@@ -5,6 +5,7 @@
 //! [`backoff`] schedule for up to 7 days.
 
 pub mod backoff;
+pub mod deliver;
 pub mod sign;
 
 /// The event a scan of a merchant-callback QR sends.

@@ -21,6 +21,8 @@ use qr_origin::config::Config;
 use qr_origin::state::AppState;
 use tokio::task::JoinHandle;
 
+pub mod receiver;
+
 /// The key every test server trusts (and signs with).
 pub const KID: &str = "test-key";
 /// A 40-byte secret; its UTF-8 bytes are the HMAC key, as for any JWT library.
