@@ -88,6 +88,110 @@ pub struct ServeArgs {
     /// How long a one-time payment QR (and its `/p/` link) stays valid, e.g. `600s` or `10m`.
     #[arg(long, env = "QR_ORIGIN_PAYMENT_TTL", default_value = "600s", value_parser = parse_duration)]
     pub payment_ttl: Duration,
+
+    #[command(flatten)]
+    pub webhooks: WebhookArgs,
+}
+
+/// Webhook registration and delivery flags (part of `serve`).
+#[derive(Debug, Clone, clap::Args)]
+pub struct WebhookArgs {
+    /// Accept `http://` webhook URLs to loopback hosts (localhost, 127.0.0.0/8, [::1]); for
+    /// local development and tests only. Without it every webhook URL must be https.
+    #[arg(long, env = "QR_ORIGIN_ALLOW_INSECURE_WEBHOOKS")]
+    pub allow_insecure_webhooks: bool,
+
+    /// Give an undelivered webhook event up this long after it was created, e.g. `7d`, `12h`.
+    #[arg(long, env = "QR_ORIGIN_WEBHOOK_GIVE_UP_AFTER", default_value = "7d", value_parser = parse_long_duration)]
+    pub webhook_give_up_after: Duration,
+
+    /// Delay before the first retry of a failed delivery; doubles per failure (with jitter).
+    #[arg(long, env = "QR_ORIGIN_WEBHOOK_RETRY_INITIAL", default_value = "5s", value_parser = parse_long_duration)]
+    pub webhook_retry_initial: Duration,
+
+    /// Longest wait between two attempts at one event.
+    #[arg(long, env = "QR_ORIGIN_WEBHOOK_RETRY_MAX", default_value = "1h", value_parser = parse_long_duration)]
+    pub webhook_retry_max: Duration,
+
+    /// Deadline of one delivery attempt, connecting included.
+    #[arg(long, env = "QR_ORIGIN_WEBHOOK_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
+    pub webhook_timeout: Duration,
+
+    /// Delivery attempts in flight at once, across all webhooks.
+    #[arg(long, env = "QR_ORIGIN_WEBHOOK_CONCURRENCY", default_value_t = 32)]
+    pub webhook_concurrency: usize,
+
+    /// How often the delivery worker looks for due retries (it is also woken by every scan).
+    #[arg(long, env = "QR_ORIGIN_WEBHOOK_POLL_INTERVAL", default_value = "1s", value_parser = parse_duration)]
+    pub webhook_poll_interval: Duration,
+}
+
+/// Validated webhook settings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct WebhookSettings {
+    pub allow_insecure: bool,
+    pub delivery: crate::webhooks::deliver::DeliveryConfig,
+}
+
+impl WebhookArgs {
+    /// Checks ranges and derives the claim lease from the timeout.
+    pub fn validate(&self) -> anyhow::Result<WebhookSettings> {
+        use crate::webhooks::backoff::RetryPolicy;
+        use crate::webhooks::deliver::DeliveryConfig;
+        if !(Duration::from_secs(60)..=Duration::from_secs(30 * 86_400))
+            .contains(&self.webhook_give_up_after)
+        {
+            bail!("--webhook-give-up-after: must be from 1m to 30d");
+        }
+        if self.webhook_retry_initial < Duration::from_millis(10)
+            || self.webhook_retry_initial > self.webhook_retry_max
+        {
+            bail!("--webhook-retry-initial: must be at least 10ms and at most --webhook-retry-max");
+        }
+        if !(Duration::from_millis(100)..=Duration::from_secs(300)).contains(&self.webhook_timeout)
+        {
+            bail!("--webhook-timeout: must be from 100ms to 300s");
+        }
+        if !(1..=1024).contains(&self.webhook_concurrency) {
+            bail!("--webhook-concurrency: must be within 1..=1024");
+        }
+        if !(Duration::from_millis(10)..=Duration::from_secs(60))
+            .contains(&self.webhook_poll_interval)
+        {
+            bail!("--webhook-poll-interval: must be from 10ms to 60s");
+        }
+        Ok(WebhookSettings {
+            allow_insecure: self.allow_insecure_webhooks,
+            delivery: DeliveryConfig {
+                policy: RetryPolicy {
+                    initial: self.webhook_retry_initial,
+                    max_delay: self.webhook_retry_max,
+                    give_up_after: self.webhook_give_up_after,
+                },
+                timeout: self.webhook_timeout,
+                concurrency: self.webhook_concurrency,
+                // Comfortably past the timeout, so a live worker never loses its claim.
+                lease: self.webhook_timeout * 3 + Duration::from_secs(5),
+                poll_interval: self.webhook_poll_interval,
+            },
+        })
+    }
+}
+
+/// [`parse_duration`] plus hours and days (`12h`, `7d`), for the webhook retry window.
+pub fn parse_long_duration(s: &str) -> Result<Duration, String> {
+    let t = s.trim();
+    let unit_secs = if t.ends_with('d') {
+        86_400
+    } else if t.ends_with('h') && !t.ends_with("ms") {
+        3_600
+    } else {
+        return parse_duration(t);
+    };
+    t[..t.len() - 1]
+        .parse::<u64>()
+        .map(|n| Duration::from_secs(n.saturating_mul(unit_secs)))
+        .map_err(|_| format!("{s:?}: expected a duration like 500ms, 10s, 2m, 12h or 7d"))
 }
 
 /// Validated configuration. Built once at start-up by [`ServeArgs::into_config`] (or by tests
@@ -113,6 +217,8 @@ pub struct Config {
     pub drain_timeout: Duration,
     /// Lifetime of one-time payment QRs (published default: 600 s).
     pub payment_ttl: Duration,
+    /// Webhook registration rules and the delivery worker's pacing.
+    pub webhooks: WebhookSettings,
 }
 
 impl Config {
@@ -136,6 +242,7 @@ impl Config {
             shutdown_delay: Duration::ZERO,
             drain_timeout: Duration::from_secs(30),
             payment_ttl: DEFAULT_PAYMENT_TTL,
+            webhooks: WebhookSettings::default(),
         }
     }
 
@@ -162,7 +269,9 @@ impl ServeArgs {
             shutdown_delay,
             drain_timeout,
             payment_ttl,
+            webhooks,
         } = self;
+        let webhooks = webhooks.validate()?;
         let (public_url, signing_keys) = keys.validate()?;
         if cache_bytes < 1024 * 1024 {
             bail!("--cache-bytes {cache_bytes}: must be at least 1048576 (1 MiB)");
@@ -185,6 +294,7 @@ impl ServeArgs {
         }
         Ok(Config {
             payment_ttl,
+            webhooks,
             listen,
             public_url,
             data_dir: keys.data_dir,
@@ -311,6 +421,37 @@ mod tests {
         assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
         assert!(parse_duration("5h").is_err());
         assert!(parse_duration("x").is_err());
+    }
+
+    #[test]
+    fn webhook_flags_are_validated() {
+        let c = parse(&[]).unwrap();
+        assert!(!c.webhooks.allow_insecure);
+        assert_eq!(
+            c.webhooks.delivery.policy.give_up_after,
+            Duration::from_secs(7 * 86_400),
+            "7 days by default"
+        );
+        let c = parse(&[
+            "--allow-insecure-webhooks",
+            "--webhook-give-up-after",
+            "12h",
+            "--webhook-timeout",
+            "2s",
+        ])
+        .unwrap();
+        assert!(c.webhooks.allow_insecure);
+        assert_eq!(
+            c.webhooks.delivery.policy.give_up_after,
+            Duration::from_secs(12 * 3600)
+        );
+        assert!(c.webhooks.delivery.lease > c.webhooks.delivery.timeout);
+        assert!(parse(&["--webhook-give-up-after", "10s"]).is_err());
+        assert!(parse(&["--webhook-concurrency", "0"]).is_err());
+        assert!(parse(&["--webhook-retry-initial", "2h"]).is_err());
+        assert_eq!(parse_long_duration("7d"), Ok(Duration::from_secs(604_800)));
+        assert_eq!(parse_long_duration("250ms"), Ok(Duration::from_millis(250)));
+        assert!(parse_long_duration("xd").is_err());
     }
 
     #[test]

@@ -25,7 +25,8 @@ pub fn readyz(state: &AppState) -> Resp {
 
 /// `/metrics`: Prometheus text format.
 pub fn metrics(state: &AppState) -> Resp {
-    let body = state.metrics.encode(state.origin.cache_gauges());
+    let mut body = state.metrics.encode(state.origin.cache_gauges());
+    state.deliverer.stats().encode(&mut body);
     let mut resp = text(StatusCode::OK, Bytes::from(body));
     resp.headers_mut().insert(
         header::CONTENT_TYPE,

@@ -35,6 +35,14 @@ pub enum Route {
     DeleteRedirect,
     RedirectLink,
     PaymentLink,
+    ListCallbacks,
+    GetCallback,
+    PutCallback,
+    DeleteCallback,
+    CreateWebhook,
+    ListWebhooks,
+    DeleteWebhook,
+    CallbackLink,
 }
 
 impl Route {
@@ -54,6 +62,14 @@ impl Route {
             Route::DeleteRedirect => "api_delete_redirect",
             Route::RedirectLink => "link_redirect",
             Route::PaymentLink => "link_payment",
+            Route::ListCallbacks => "api_list_callbacks",
+            Route::GetCallback => "api_get_callback",
+            Route::PutCallback => "api_put_callback",
+            Route::DeleteCallback => "api_delete_callback",
+            Route::CreateWebhook => "api_create_webhook",
+            Route::ListWebhooks => "api_list_webhooks",
+            Route::DeleteWebhook => "api_delete_webhook",
+            Route::CallbackLink => "link_callback",
         }
     }
 }
@@ -92,6 +108,12 @@ pub static PATHS: &[PathSpec] = &[
         ],
     },
     PathSpec {
+        // GET only: a scan notifies the merchant, so HEAD (link previews, probes) must not.
+        template: "/c/{code}",
+        allow: "GET",
+        methods: &[(Method::GET, Route::CallbackLink)],
+    },
+    PathSpec {
         template: "/accesstoken/get",
         allow: "POST",
         methods: &[(Method::POST, Route::AccessToken)],
@@ -117,6 +139,33 @@ pub static PATHS: &[PathSpec] = &[
             (Method::PUT, Route::UpdateRedirect),
             (Method::DELETE, Route::DeleteRedirect),
         ],
+    },
+    PathSpec {
+        template: "/qr/v1/merchant-callback",
+        allow: "GET",
+        methods: &[(Method::GET, Route::ListCallbacks)],
+    },
+    PathSpec {
+        template: "/qr/v1/merchant-callback/{merchantQrId}",
+        allow: "GET, PUT, DELETE",
+        methods: &[
+            (Method::GET, Route::GetCallback),
+            (Method::PUT, Route::PutCallback),
+            (Method::DELETE, Route::DeleteCallback),
+        ],
+    },
+    PathSpec {
+        template: "/webhooks/v1/webhooks",
+        allow: "GET, POST",
+        methods: &[
+            (Method::GET, Route::ListWebhooks),
+            (Method::POST, Route::CreateWebhook),
+        ],
+    },
+    PathSpec {
+        template: "/webhooks/v1/webhooks/{id}",
+        allow: "DELETE",
+        methods: &[(Method::DELETE, Route::DeleteWebhook)],
     },
     PathSpec {
         template: "/healthz",
@@ -243,6 +292,22 @@ pub async fn route(state: &Arc<AppState>, req: Request<Incoming>) -> (&'static s
         }
         Route::RedirectLink => state.links.respond(LinkKind::Redirect, param).await,
         Route::PaymentLink => state.links.respond(LinkKind::Payment, param).await,
+        Route::CallbackLink => state.links.scan(param).await,
+        Route::ListCallbacks => api::handle(&state.api, ApiRoute::ListCallbacks, req).await,
+        Route::GetCallback => {
+            api::handle(&state.api, ApiRoute::GetCallback(param.to_owned()), req).await
+        }
+        Route::PutCallback => {
+            api::handle(&state.api, ApiRoute::PutCallback(param.to_owned()), req).await
+        }
+        Route::DeleteCallback => {
+            api::handle(&state.api, ApiRoute::DeleteCallback(param.to_owned()), req).await
+        }
+        Route::CreateWebhook => api::handle(&state.api, ApiRoute::CreateWebhook, req).await,
+        Route::ListWebhooks => api::handle(&state.api, ApiRoute::ListWebhooks, req).await,
+        Route::DeleteWebhook => {
+            api::handle(&state.api, ApiRoute::DeleteWebhook(param.to_owned()), req).await
+        }
     };
     (route.label(), strip_body_for_head(&method, res))
 }

@@ -62,6 +62,14 @@ pub async fn run(listener: TcpListener, state: Arc<AppState>) {
     let graceful = GracefulShutdown::new();
     let mut stopped = pin!(state.shutdown.stopped());
     let mut backoff = Duration::from_millis(5);
+    // The webhook delivery worker lives as long as the server and stops on the same signal.
+    let deliveries = {
+        let state = state.clone();
+        tokio::spawn(async move {
+            let stop = state.shutdown.stopped();
+            Arc::clone(&state.deliverer).run(stop).await;
+        })
+    };
 
     loop {
         let (stream, peer) = tokio::select! {
@@ -112,6 +120,11 @@ pub async fn run(listener: TcpListener, state: Arc<AppState>) {
     tokio::select! {
         () = graceful.shutdown() => tracing::info!("drained; bye"),
         () = tokio::time::sleep(deadline) => tracing::warn!("drain deadline reached; closing the rest"),
+    }
+    // In-flight deliveries end within their timeout; an unfinished one is retried after a
+    // restart (its lease lapses), so cutting it off at the drain deadline loses nothing.
+    if tokio::time::timeout(deadline, deliveries).await.is_err() {
+        tracing::warn!("webhook deliveries still running at the drain deadline");
     }
 }
 

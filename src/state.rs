@@ -16,6 +16,7 @@ use crate::shutdown::Shutdown;
 use crate::store::Store;
 use crate::store::sqlite::SqliteStore;
 use crate::token::{ImageClaims, Keyring};
+use crate::webhooks::deliver::{Deliverer, DeliveryStats};
 
 /// Everything a request handler may need.
 #[derive(Debug)]
@@ -38,6 +39,8 @@ pub struct AppState {
     pub links: Arc<Links>,
     /// The QR API's handlers' state.
     pub api: ApiState,
+    /// The webhook delivery worker; `server::run` runs it until shutdown.
+    pub deliverer: Arc<Deliverer>,
 }
 
 impl AppState {
@@ -71,8 +74,17 @@ impl AppState {
                 public_url: public_url.clone(),
                 payment_ttl_secs: config.payment_ttl.as_secs() as i64,
                 access_token_ttl_secs: crate::api::ACCESS_TOKEN_TTL_SECS,
+                allow_insecure_webhooks: config.webhooks.allow_insecure,
+                max_webhooks_per_event: crate::webhooks::MAX_WEBHOOKS_PER_EVENT,
             },
         };
+        let deliverer = Arc::new(Deliverer::new(
+            Arc::clone(&store),
+            clock.clone(),
+            config.webhooks.delivery,
+            links.outbox_signal(),
+            Arc::new(DeliveryStats::default()),
+        ));
         Ok(AppState {
             config,
             public_url,
@@ -84,6 +96,7 @@ impl AppState {
             store,
             links,
             api,
+            deliverer,
         })
     }
 

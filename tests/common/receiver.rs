@@ -60,7 +60,9 @@ pub struct Receiver {
 impl Receiver {
     /// Starts on a fresh loopback port, answering 200.
     pub async fn start() -> Receiver {
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind receiver");
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind receiver");
         let addr = listener.local_addr().expect("receiver address");
         let shared = Arc::new(Shared {
             received: Mutex::new(Vec::new()),
@@ -187,4 +189,35 @@ async fn record(shared: &Shared, req: Request<Incoming>) -> Response<Full<Bytes>
     let mut res = Response::new(Full::new(Bytes::from_static(b"ok")));
     *res.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
     res
+}
+
+/// The `Authorization` header a correctly signed delivery carries, recomputed here from the
+/// request as received, straight from the published recipe (not with the crate's signer):
+/// `base64(HMAC-SHA256(secret, "POST\n" + pathAndQuery + "\n" + date + ";" + host + ";" +
+/// base64(SHA-256(body))))`. Also checks `x-ms-content-sha256` against the body.
+pub fn expected_authorization(secret: &str, r: &Received) -> String {
+    use base64::Engine;
+    use base64::engine::general_purpose::STANDARD;
+    use hmac::{Hmac, KeyInit, Mac};
+    use sha2::{Digest, Sha256};
+
+    let content_hash = STANDARD.encode(Sha256::digest(&r.body));
+    assert_eq!(
+        r.header("x-ms-content-sha256"),
+        content_hash,
+        "content hash header"
+    );
+    let to_sign = format!(
+        "POST\n{}\n{};{};{}",
+        r.path_and_query,
+        r.header("x-ms-date"),
+        r.header("host"),
+        content_hash
+    );
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("any key length");
+    mac.update(to_sign.as_bytes());
+    format!(
+        "HMAC-SHA256 SignedHeaders=x-ms-date;host;x-ms-content-sha256&Signature={}",
+        STANDARD.encode(mac.finalize().into_bytes())
+    )
 }
