@@ -15,6 +15,7 @@ use serde_json::{Map, Value};
 
 use super::auth::{self, Caller};
 use super::error::{ApiError, InvalidParam};
+use super::request::ApiBody;
 use super::{ApiState, ImageSpec, json, request};
 use crate::links;
 use crate::render::{DEFAULT_SIZE, Format, MAX_SIZE, MIN_SIZE};
@@ -192,8 +193,7 @@ pub async fn put<B>(
     body: B,
 ) -> Result<Response<Full<Bytes>>, ApiError>
 where
-    B: hyper::body::Body<Data = Bytes>,
-    B::Error: std::error::Error + Send + Sync + 'static,
+    B: ApiBody,
 {
     let caller = callback_caller(state, headers).await?;
     let id = qr_id(raw_id);

@@ -14,6 +14,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use super::error::{ApiError, InvalidParam};
+use super::request::ApiBody;
 use super::{ApiState, json, request};
 use crate::secret;
 use crate::store::{Conflict, NewWebhook, StoreError, Webhook};
@@ -197,8 +198,7 @@ pub async fn create<B>(
     body: B,
 ) -> Result<Response<Full<Bytes>>, ApiError>
 where
-    B: hyper::body::Body<Data = Bytes>,
-    B::Error: std::error::Error + Send + Sync + 'static,
+    B: ApiBody,
 {
     let caller = super::caller(state, headers).await?;
     let req = CreateWebhookRequest::from_json(
