@@ -304,7 +304,13 @@ fn notified(location_description: &str) -> Response<Full<Bytes>> {
 <p>{}</p><p>Please wait for the payment request in your app.</p></body></html>\n",
         html_escape(location_description)
     );
-    let mut res = Response::new(Full::new(Bytes::from(page)));
+    html_page(StatusCode::OK, Bytes::from(page))
+}
+
+/// A small HTML page: never cached, no scripts or external resources allowed.
+fn html_page(status: StatusCode, page: Bytes) -> Response<Full<Bytes>> {
+    let mut res = Response::new(Full::new(page));
+    *res.status_mut() = status;
     let h = res.headers_mut();
     h.insert(
         header::CONTENT_TYPE,
@@ -340,18 +346,10 @@ fn redirect(target: &str) -> Response<Full<Bytes>> {
 }
 
 fn not_found() -> Response<Full<Bytes>> {
-    let mut res = Response::new(Full::new(Bytes::from_static(NOT_FOUND_PAGE.as_bytes())));
-    *res.status_mut() = StatusCode::NOT_FOUND;
-    let h = res.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        header::HeaderValue::from_static("text/html; charset=utf-8"),
-    );
-    h.insert(
-        header::CACHE_CONTROL,
-        header::HeaderValue::from_static("no-store"),
-    );
-    res
+    html_page(
+        StatusCode::NOT_FOUND,
+        Bytes::from_static(NOT_FOUND_PAGE.as_bytes()),
+    )
 }
 
 fn plain(status: StatusCode, body: &'static str) -> Response<Full<Bytes>> {

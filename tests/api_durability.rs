@@ -4,9 +4,7 @@
 
 mod common;
 
-use std::net::SocketAddr;
 use std::path::Path;
-use std::process::Child;
 
 use common::api::{Api, add_merchant, path_of, send};
 use http::Method;
@@ -15,51 +13,16 @@ use serde_json::json;
 /// Base URL baked into QR contents, fixed so it survives the restart onto another port.
 const PUBLIC_URL: &str = "http://qr.test";
 
-/// A `qr-origin serve` child on `data_dir`. Killed (SIGKILL) on drop; the data dir is kept.
-struct Server {
-    child: Child,
-    addr: SocketAddr,
-}
-
-impl Server {
-    fn start(data_dir: &Path) -> Server {
-        let key = format!("{}={}", common::KID, common::SECRET);
-        let args = [
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--public-url",
-            PUBLIC_URL,
-            "--signing-key",
-            &key,
-        ];
-        let (child, addr) = common::spawn_binary(&args, data_dir);
-        Server { child, addr }
-    }
-
-    fn base(&self) -> String {
-        format!("http://{}", self.addr)
-    }
-
-    /// SIGKILL: no shutdown hook, no flush, no chance to finish anything.
-    fn kill_9(mut self) {
-        self.child.kill().expect("SIGKILL delivered");
-        self.child.wait().expect("reaped");
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// The server under test: the real binary, QR contents under [`PUBLIC_URL`].
+fn start(data_dir: &Path) -> common::ServeProcess {
+    common::ServeProcess::start(data_dir, &["--public-url", PUBLIC_URL])
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn acknowledged_qrs_survive_kill_9() {
     let data_dir = common::temp_dir("durability");
     let creds = add_merchant(&data_dir, "777001", "Durable AS");
-    let server = Server::start(&data_dir);
+    let server = start(&data_dir);
     // `merchant add` also works while the server holds the store open.
     let late = add_merchant(&data_dir, "777002", "Late AS");
     let api = Api::login(&server.base(), &creds).await;
@@ -125,7 +88,7 @@ async fn acknowledged_qrs_survive_kill_9() {
     let (_, _, deleted_link) = redirects.pop().expect("20 QRs");
 
     server.kill_9();
-    let server = Server::start(&data_dir);
+    let server = start(&data_dir);
     let base = server.base();
     let api = Api {
         base: base.clone(),

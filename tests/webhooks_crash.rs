@@ -5,9 +5,7 @@
 mod common;
 
 use std::collections::BTreeSet;
-use std::net::SocketAddr;
 use std::path::Path;
-use std::process::Child;
 use std::time::Duration;
 
 use common::api::{Api, add_merchant, path_of};
@@ -15,21 +13,11 @@ use common::receiver::{Receiver, expected_authorization};
 use http::Method;
 use serde_json::json;
 
-/// A `qr-origin serve` child with fast retries and plain-http loopback webhooks allowed.
-struct Server {
-    child: Child,
-    addr: SocketAddr,
-}
-
-impl Server {
-    fn start(data_dir: &Path) -> Server {
-        let key = format!("{}={}", common::KID, common::SECRET);
-        let args = [
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--signing-key",
-            &key,
+/// The binary with fast retries and plain-http loopback webhooks allowed.
+fn start(data_dir: &Path) -> common::ServeProcess {
+    common::ServeProcess::start(
+        data_dir,
+        &[
             "--allow-insecure-webhooks",
             "--webhook-retry-initial",
             "50ms",
@@ -39,22 +27,8 @@ impl Server {
             "1s",
             "--webhook-poll-interval",
             "50ms",
-        ];
-        let (child, addr) = common::spawn_binary(&args, data_dir);
-        Server { child, addr }
-    }
-
-    fn base(&self) -> String {
-        format!("http://{}", self.addr)
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        // SIGKILL: no shutdown hook, no chance to deliver or record anything more.
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+        ],
+    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -62,7 +36,7 @@ async fn pending_events_are_delivered_after_kill_9_and_restart() {
     let data_dir = common::temp_dir("webhook-crash");
     let creds = add_merchant(&data_dir, "700100", "Crash AS");
     let mut receiver = Receiver::start_stopped().await;
-    let server = Server::start(&data_dir);
+    let server = start(&data_dir);
     let api = Api::login(&server.base(), &creds).await;
     let hook = api
         .call(
@@ -102,11 +76,11 @@ async fn pending_events_are_delivered_after_kill_9_and_restart() {
         assert_eq!(page.status, 200, "the scan was acknowledged");
     }
     // Killed right after the last acknowledged scan, with the receiver still down.
-    drop(server);
+    server.kill_9();
     assert!(receiver.received().is_empty());
 
     receiver.restart().await;
-    let server = Server::start(&data_dir);
+    let server = start(&data_dir);
     let got = receiver.wait_for(3, Duration::from_secs(60)).await;
     let tokens: BTreeSet<String> = got
         .iter()

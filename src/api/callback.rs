@@ -16,7 +16,7 @@ use serde_json::{Map, Value};
 use super::auth::{self, Caller};
 use super::error::{ApiError, InvalidParam};
 use super::request::ApiBody;
-use super::{ApiState, ImageSpec, json, request};
+use super::{ApiState, ImageSpec, json, no_content, request};
 use crate::links;
 use crate::render::{DEFAULT_SIZE, Format, MAX_SIZE, MIN_SIZE};
 use crate::store::{CallbackQr, Conflict, LinkKind, NewCallbackQr, StoreError};
@@ -176,12 +176,6 @@ fn response(state: &ApiState, qr: &CallbackQr, image: ImageQuery) -> CallbackQrR
         qr_image_url,
         qr_content: content,
     }
-}
-
-fn no_content() -> Response<Full<Bytes>> {
-    let mut res = Response::new(Full::new(Bytes::new()));
-    *res.status_mut() = StatusCode::NO_CONTENT;
-    res
 }
 
 /// `PUT /qr/v1/merchant-callback/{merchantQrId}`: creates the QR, or changes only its

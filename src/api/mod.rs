@@ -303,9 +303,14 @@ async fn delete_redirect(
         .await?
         .ok_or_else(|| not_found(&id))?;
     state.links.remember(&link).await;
+    Ok(no_content())
+}
+
+/// An empty `204 No Content`.
+fn no_content() -> Response<Full<Bytes>> {
     let mut res = Response::new(Full::new(Bytes::new()));
     *res.status_mut() = StatusCode::NO_CONTENT;
-    Ok(res)
+    res
 }
 
 /// Creates a link under a fresh code, drawing again in the (≈2⁻⁵⁹) case the code was used.

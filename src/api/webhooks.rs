@@ -264,9 +264,7 @@ pub async fn delete(
         .delete_webhook(&caller.msn, &id, state.clock.now_ms())
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("no webhook with id {id:?}")))?;
-    let mut res = Response::new(Full::new(Bytes::new()));
-    *res.status_mut() = StatusCode::NO_CONTENT;
-    Ok(res)
+    Ok(super::no_content())
 }
 
 #[cfg(test)]

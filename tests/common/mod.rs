@@ -320,3 +320,39 @@ pub fn spawn_binary(
         .expect("a socket address");
     (child, addr)
 }
+
+/// A `qr-origin serve` child on `data_dir` with the test signing key, on a fresh loopback port.
+/// Killed with SIGKILL on drop (no shutdown hook runs); the data dir is kept for a restart.
+pub struct ServeProcess {
+    pub child: std::process::Child,
+    pub addr: SocketAddr,
+}
+
+impl ServeProcess {
+    /// Starts `qr-origin serve` with `extra` flags after the listen address and key.
+    pub fn start(data_dir: &std::path::Path, extra: &[&str]) -> ServeProcess {
+        let key = format!("{KID}={SECRET}");
+        let mut args = vec!["serve", "--listen", "127.0.0.1:0", "--signing-key", &key];
+        args.extend_from_slice(extra);
+        let (child, addr) = spawn_binary(&args, data_dir);
+        ServeProcess { child, addr }
+    }
+
+    /// `http://127.0.0.1:PORT`
+    pub fn base(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// SIGKILL: no shutdown hook, no flush, no chance to finish anything.
+    pub fn kill_9(mut self) {
+        self.child.kill().expect("SIGKILL delivered");
+        self.child.wait().expect("reaped");
+    }
+}
+
+impl Drop for ServeProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
