@@ -10,10 +10,13 @@
 //! - [`render`]: content + options → PNG / SVG / text bytes. No HTTP, no I/O.
 //! - [`clock`]: wall-clock time behind a trait (tests move a manual clock).
 //! - [`secret`]: random credentials and their hashed, constant-time-compared stored form.
-//! - [`store`]: durable state (merchants, access tokens, short links) behind an async trait.
-//! - [`webhooks`]: signing and retry schedule of webhook deliveries.
-//! - [`links`]: short links `/r/{code}`, `/p/{code}` → 302, through an in-process cache.
-//! - [`api`]: the QR API v1 (access tokens, one-time payment and merchant-redirect QRs).
+//! - [`store`]: durable state (merchants, access tokens, short links, callback QRs, webhooks,
+//!   scans and the webhook outbox) behind an async trait.
+//! - [`webhooks`]: signing, retry schedule and the delivery worker draining the outbox.
+//! - [`links`]: short links `/r/{code}`, `/p/{code}` → 302 and `/c/{code}` → scan + outbox
+//!   events, through an in-process cache.
+//! - [`api`]: the QR API v1 (access tokens, one-time payment, merchant-redirect and
+//!   merchant-callback QRs) and the Webhooks API.
 //! - [`config`]: flags and env vars, validated once at start-up; [`keys`] loads signing keys.
 //! - [`metrics`]: Prometheus counters and histograms.
 //! - [`origin`]: the image origin (`/qr-generator/v1`): verify → cache → render → headers.

@@ -106,6 +106,21 @@ async fn outbox_until(
     }
 }
 
+/// Waits until `/metrics` shows `line` (the worker updates its counters and gauges right after
+/// the store, so a scrape may briefly lag the outbox).
+async fn metrics_show(srv: &TestServer, line: &str) {
+    let deadline = tokio::time::Instant::now() + HANG_GUARD;
+    loop {
+        let metrics = common::get(&srv.url("/metrics")).await;
+        let m = String::from_utf8(metrics.body.to_vec()).expect("utf-8");
+        if m.lines().any(|l| l == line) {
+            return;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "no {line:?} in {m}");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
 #[tokio::test]
 async fn a_scan_reaches_the_receiver_once_signed() {
     let srv = server().await;
@@ -223,12 +238,11 @@ async fn a_scan_reaches_the_receiver_once_signed() {
     let text = String::from_utf8(r.body.to_vec()).expect("utf-8");
     assert!(text.starts_with("{\"customerToken\":"), "{text}");
 
-    let metrics = common::get(&srv.url("/metrics")).await;
-    let m = String::from_utf8(metrics.body.to_vec()).expect("utf-8");
-    assert!(
-        m.contains("qr_origin_webhook_deliveries_total{outcome=\"delivered\"} 1"),
-        "{m}"
-    );
+    metrics_show(
+        &srv,
+        "qr_origin_webhook_deliveries_total{outcome=\"delivered\"} 1",
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -253,9 +267,12 @@ async fn scans_queue_while_the_receiver_is_down_and_arrive_in_order() {
             .is_some_and(|e| e.contains("network error")),
         "{events:#?}"
     );
-    let metrics = common::get(&srv.url("/metrics")).await;
-    let m = String::from_utf8(metrics.body.to_vec()).expect("utf-8");
-    assert!(m.contains("qr_origin_webhook_queue_depth 5"), "{m}");
+    metrics_show(&srv, "qr_origin_webhook_queue_depth 5").await;
+    metrics_show(
+        &srv,
+        "qr_origin_webhook_deliveries_total{outcome=\"retry\"} 1",
+    )
+    .await;
 
     receiver.restart().await;
     // Past any retry delay.
