@@ -96,7 +96,7 @@ pub struct ServeArgs {
 /// Webhook registration and delivery flags (part of `serve`).
 #[derive(Debug, Clone, clap::Args)]
 pub struct WebhookArgs {
-    /// Accept `http://` webhook URLs to loopback hosts (localhost, 127.0.0.0/8, [::1]); for
+    /// Accept `http://` webhook URLs to loopback hosts (`localhost`, `127.0.0.0/8`, `[::1]`); for
     /// local development and tests only. Without it every webhook URL must be https.
     #[arg(long, env = "QR_ORIGIN_ALLOW_INSECURE_WEBHOOKS")]
     pub allow_insecure_webhooks: bool,
