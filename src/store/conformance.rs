@@ -36,6 +36,7 @@ pub async fn run_all(store: &dyn Store) {
     claims_follow_per_webhook_order_and_leases(store).await;
     finished_deliveries_record_their_outcome(store).await;
     deleted_webhooks_get_nothing_more(store).await;
+    finished_events_are_pruned_pending_ones_kept(store).await;
 }
 
 /// A webhook registration for `user.checked-in.v1`.
@@ -1220,4 +1221,69 @@ async fn deleted_webhooks_get_nothing_more(store: &dyn Store) {
         .expect("scan")
         .expect("live");
     assert_eq!(recorded.enqueued, 0, "a deleted webhook gets no new events");
+}
+
+async fn finished_events_are_pruned_pending_ones_kept(store: &dyn Store) {
+    store.add_merchant(&merchant("990201")).await.expect("add");
+    store
+        .put_callback_qr(&callback("990201", "q", "Code990201"), 1_000)
+        .await
+        .expect("qr");
+    store
+        .add_webhook(&webhook("990201", "hook-990201"), 25)
+        .await
+        .expect("hook");
+    for i in 0..2 {
+        store
+            .record_scan(&scan("Code990201", &format!("tok-990201-{i}"), 10_000))
+            .await
+            .expect("scan")
+            .expect("live");
+    }
+    let d = store
+        .claim_deliveries(10_000, 30_000, 1000)
+        .await
+        .expect("claim")
+        .into_iter()
+        .find(|d| d.webhook_id == "hook-990201")
+        .expect("head");
+    assert!(
+        store
+            .finish_delivery(&d, &DeliveryResult::Delivered, 20_000)
+            .await
+            .expect("finish")
+    );
+    store.prune_outbox(20_000).await.expect("prune");
+    assert_eq!(
+        store
+            .outbox_events("hook-990201")
+            .await
+            .expect("outbox")
+            .len(),
+        2,
+        "finished at the cut-off: kept"
+    );
+    assert!(store.prune_outbox(20_001).await.expect("prune") >= 1);
+    let left = store.outbox_events("hook-990201").await.expect("outbox");
+    assert_eq!(left.len(), 1, "the delivered event is gone");
+    assert_eq!(left[0].state, OutboxState::Pending, "the pending one stays");
+    assert!(left[0].body.contains("tok-990201-1"));
+    store
+        .prune_outbox(i64::MAX)
+        .await
+        .expect("prune everything finished");
+    assert_eq!(
+        store
+            .outbox_events("hook-990201")
+            .await
+            .expect("outbox")
+            .len(),
+        1,
+        "pending events are never pruned"
+    );
+    assert_eq!(
+        store.scan_by_token("tok-990201-0", 0).await.expect("read"),
+        None,
+        "expired scans are forgotten"
+    );
 }

@@ -535,4 +535,9 @@ pub trait Store: Send + Sync + fmt::Debug {
 
     /// Queue depth and the age of its oldest entry.
     fn outbox_stats(&self) -> StoreFuture<'_, OutboxStats>;
+
+    /// Forgets finished (delivered, failed or dropped) outbox events that finished before
+    /// `before_ms`, and scans whose customer token expired before it, so neither table grows
+    /// without end. Pending events are never touched. Returns the outbox rows removed.
+    fn prune_outbox(&self, before_ms: i64) -> StoreFuture<'_, u64>;
 }

@@ -623,6 +623,10 @@ impl Store for SqliteStore {
     fn outbox_stats(&self) -> StoreFuture<'_, OutboxStats> {
         self.call(hooks::outbox_stats)
     }
+
+    fn prune_outbox(&self, before_ms: i64) -> StoreFuture<'_, u64> {
+        self.call(move |conn| hooks::prune_outbox(conn, before_ms))
+    }
 }
 
 #[cfg(test)]

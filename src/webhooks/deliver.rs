@@ -41,6 +41,12 @@ use crate::clock::SharedClock;
 use crate::secret::random_bytes;
 use crate::store::{Delivery, DeliveryResult, Store, StoreError};
 
+/// How long finished events (and expired scans) are kept for operators to look at before
+/// [`Deliverer::run`] prunes them.
+pub const FINISHED_RETENTION_MS: i64 = 7 * 24 * 3600 * 1000;
+/// How often [`Deliverer::run`] prunes.
+const PRUNE_EVERY_MS: i64 = 3600 * 1000;
+
 /// How the worker paces itself.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct DeliveryConfig {
@@ -249,7 +255,17 @@ impl Deliverer {
         let slots = Arc::new(Semaphore::new(self.config.concurrency.max(1)));
         let mut tasks: JoinSet<()> = JoinSet::new();
         let mut stop = std::pin::pin!(stop);
+        let mut last_prune_ms = i64::MIN;
         loop {
+            let now = self.clock.now_ms();
+            if now.saturating_sub(last_prune_ms) >= PRUNE_EVERY_MS {
+                last_prune_ms = now;
+                match self.store.prune_outbox(now - FINISHED_RETENTION_MS).await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(removed = n, "pruned finished webhook events"),
+                    Err(e) => tracing::warn!(error = %e, "pruning the webhook outbox failed"),
+                }
+            }
             let free = slots.available_permits();
             if free > 0 {
                 match self.claim(free).await {

@@ -502,3 +502,17 @@ pub(super) fn outbox_stats(conn: &mut Connection) -> Result<OutboxStats, StoreEr
     )
     .map_err(backend)
 }
+
+pub(super) fn prune_outbox(conn: &mut Connection, before_ms: i64) -> Result<u64, StoreError> {
+    let tx = write_tx(conn)?;
+    let removed = tx
+        .execute(
+            "DELETE FROM outbox WHERE state <> 'pending' AND finished_at < ?1",
+            [before_ms],
+        )
+        .map_err(backend)?;
+    tx.execute("DELETE FROM scans WHERE expires_at < ?1", [before_ms])
+        .map_err(backend)?;
+    tx.commit().map_err(backend)?;
+    Ok(removed as u64)
+}
