@@ -325,3 +325,22 @@ async fn a_hanging_receiver_does_not_hold_up_the_others() {
     held.abort();
     stop.notify_one();
 }
+
+#[tokio::test]
+async fn https_urls_are_spoken_to_over_tls_only() {
+    let w = world(DeliveryConfig::default()).await;
+    // A plain-HTTP server behind an https:// URL: the client must insist on a TLS handshake
+    // (which fails), never fall back to sending the event in clear text.
+    let receiver = Receiver::start().await;
+    w.hook("hook-tls", &format!("https://{}/hook", receiver.addr))
+        .await;
+    w.scan().await;
+    let done = w.worker.step().await.expect("step");
+    assert!(matches!(done[0].outcome, Outcome::Retry { .. }), "{done:?}");
+    let error = done[0].error.as_deref().unwrap_or_default();
+    assert!(error.contains("network error"), "{error}");
+    assert!(
+        receiver.received().is_empty(),
+        "no HTTP request reached the plain-text server"
+    );
+}
