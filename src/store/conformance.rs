@@ -1085,23 +1085,30 @@ async fn claims_follow_per_webhook_order_and_leases(store: &dyn Store) {
     assert!(next[0].body.contains("tok-980001-1"), "in order");
 }
 
-async fn finished_deliveries_record_their_outcome(store: &dyn Store) {
-    store.add_merchant(&merchant("990001")).await.expect("add");
+/// Merchant `msn` with callback QR `Code{msn}`, webhook `hook-{msn}`, and two scans at 10 000
+/// (customer tokens `tok-{msn}-0`, `tok-{msn}-1`).
+async fn two_scans_for_one_webhook(store: &dyn Store, msn: &str) {
+    store.add_merchant(&merchant(msn)).await.expect("add");
+    let code = format!("Code{msn}");
     store
-        .put_callback_qr(&callback("990001", "q", "Code990001"), 1_000)
+        .put_callback_qr(&callback(msn, "q", &code), 1_000)
         .await
         .expect("qr");
     store
-        .add_webhook(&webhook("990001", "hook-990001"), 25)
+        .add_webhook(&webhook(msn, &format!("hook-{msn}")), 25)
         .await
         .expect("hook");
     for i in 0..2 {
         store
-            .record_scan(&scan("Code990001", &format!("tok-990001-{i}"), 10_000))
+            .record_scan(&scan(&code, &format!("tok-{msn}-{i}"), 10_000))
             .await
             .expect("scan")
             .expect("live");
     }
+}
+
+async fn finished_deliveries_record_their_outcome(store: &dyn Store) {
+    two_scans_for_one_webhook(store, "990001").await;
     let claim = |now: i64| async move {
         store
             .claim_deliveries(now, 30_000, 1000)
@@ -1167,22 +1174,7 @@ async fn finished_deliveries_record_their_outcome(store: &dyn Store) {
 }
 
 async fn deleted_webhooks_get_nothing_more(store: &dyn Store) {
-    store.add_merchant(&merchant("990101")).await.expect("add");
-    store
-        .put_callback_qr(&callback("990101", "q", "Code990101"), 1_000)
-        .await
-        .expect("qr");
-    store
-        .add_webhook(&webhook("990101", "hook-990101"), 25)
-        .await
-        .expect("hook");
-    for i in 0..2 {
-        store
-            .record_scan(&scan("Code990101", &format!("tok-990101-{i}"), 10_000))
-            .await
-            .expect("scan")
-            .expect("live");
-    }
+    two_scans_for_one_webhook(store, "990101").await;
     let in_flight = store
         .claim_deliveries(10_000, 30_000, 1000)
         .await
@@ -1224,22 +1216,7 @@ async fn deleted_webhooks_get_nothing_more(store: &dyn Store) {
 }
 
 async fn finished_events_are_pruned_pending_ones_kept(store: &dyn Store) {
-    store.add_merchant(&merchant("990201")).await.expect("add");
-    store
-        .put_callback_qr(&callback("990201", "q", "Code990201"), 1_000)
-        .await
-        .expect("qr");
-    store
-        .add_webhook(&webhook("990201", "hook-990201"), 25)
-        .await
-        .expect("hook");
-    for i in 0..2 {
-        store
-            .record_scan(&scan("Code990201", &format!("tok-990201-{i}"), 10_000))
-            .await
-            .expect("scan")
-            .expect("live");
-    }
+    two_scans_for_one_webhook(store, "990201").await;
     let d = store
         .claim_deliveries(10_000, 30_000, 1000)
         .await
