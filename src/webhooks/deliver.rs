@@ -27,7 +27,7 @@ use std::time::{Duration, UNIX_EPOCH};
 
 use bytes::Bytes;
 use http::{HeaderValue, Request, Uri, header};
-use http_body_util::Full;
+use http_body_util::{BodyExt, Full, Limited};
 use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
@@ -44,6 +44,8 @@ use crate::store::{Delivery, DeliveryResult, Store, StoreError};
 /// How long finished events (and expired scans) are kept for operators to look at before
 /// [`Deliverer::run`] prunes them.
 pub const FINISHED_RETENTION_MS: i64 = 7 * 24 * 3600 * 1000;
+/// Longest receiver answer read (and thrown away) so its connection can be reused.
+const MAX_ANSWER_BYTES: usize = 64 * 1024;
 /// How often [`Deliverer::run`] prunes.
 const PRUNE_EVERY_MS: i64 = 3600 * 1000;
 
@@ -403,13 +405,23 @@ impl Deliverer {
             .header("webhook-event", value(&d.event)?)
             .body(Full::new(Bytes::from(d.body.clone())))
             .map_err(|e| format!("cannot build request: {e}"))?;
-        let res = tokio::time::timeout(self.config.timeout, self.client.request(req))
+        let exchange = async {
+            let res = self
+                .client
+                .request(req)
+                .await
+                .map_err(|e| format!("network error: {}", error_chain(&e)))?;
+            let status = res.status();
+            // The answer's body means nothing to us, but reading a small one lets the
+            // connection go back to the pool; a large one is cut off (and its connection closed).
+            let _ = Limited::new(res.into_body(), MAX_ANSWER_BYTES)
+                .collect()
+                .await;
+            Ok::<_, String>(status)
+        };
+        let status = tokio::time::timeout(self.config.timeout, exchange)
             .await
-            .map_err(|_| format!("timed out after {:?}", self.config.timeout))?
-            .map_err(|e| format!("network error: {}", error_chain(&e)))?;
-        // The body is not needed; dropping it closes the connection rather than reading an
-        // unbounded answer.
-        let status = res.status();
+            .map_err(|_| format!("timed out after {:?}", self.config.timeout))??;
         if status.is_success() {
             Ok(())
         } else {
