@@ -120,16 +120,16 @@ pub fn encode(content: &[u8], ecc: Ecc) -> Result<QrMatrix, RenderError> {
     Ok(b.finish(ecc, mask))
 }
 
-/// Builds one symbol. Every module is written to both the row-major and the column-major grid
-/// so mask scoring can read columns as packed words too.
+/// Builds one symbol, row-major. Mask scoring also needs the columns as packed words: one
+/// bit-matrix transpose of the unmasked symbol ([`transpose`]) gives them, and the function
+/// module layout is symmetric about the main diagonal, so `func` serves rows and columns alike
+/// (unit-tested for every version).
 struct Builder {
     version: u8,
     size: usize,
     rows: Box<Grid>,
-    cols: Box<Grid>,
-    /// Function modules (finder, timing, alignment, format, version), row- and column-major.
-    func_rows: Box<Grid>,
-    func_cols: Box<Grid>,
+    /// Function modules (finder, timing, alignment, format, version): never masked.
+    func: Box<Grid>,
 }
 
 impl Builder {
@@ -138,17 +138,13 @@ impl Builder {
             version,
             size: 17 + 4 * version as usize,
             rows: Box::new(Grid::EMPTY),
-            cols: Box::new(Grid::EMPTY),
-            func_rows: Box::new(Grid::EMPTY),
-            func_cols: Box::new(Grid::EMPTY),
+            func: Box::new(Grid::EMPTY),
         }
     }
 
     fn set_function(&mut self, x: usize, y: usize, dark: bool) {
         self.rows.put(x, y, dark);
-        self.cols.put(y, x, dark);
-        self.func_rows.put(x, y, true);
-        self.func_cols.put(y, x, true);
+        self.func.put(x, y, true);
     }
 
     fn draw_function_patterns(&mut self) {
@@ -207,23 +203,24 @@ impl Builder {
     /// right, alternately upwards and downwards, skipping function modules and column 6.
     fn place(&mut self, data: &[u8]) {
         let size = self.size;
-        let total_bits = data.len() * 8;
-        let mut i = 0;
+        let mut i = 0; // bit index into `data`; past its end come the 0..7 light remainder bits
         let mut right = size - 1;
         loop {
             if right == 6 {
                 right = 5;
             }
             let upward = (right + 1) & 2 == 0;
+            let columns = [
+                (right / 64, right % 64),
+                ((right - 1) / 64, (right - 1) % 64),
+            ];
             for vert in 0..size {
                 let y = if upward { size - 1 - vert } else { vert };
-                for x in [right, right - 1] {
-                    if i < total_bits && !self.func_rows.get(x, y) {
-                        let dark = (data[i >> 3] >> (7 - (i & 7))) & 1 != 0;
-                        if dark {
-                            self.rows.put(x, y, true);
-                            self.cols.put(y, x, true);
-                        }
+                let (row, func) = (&mut self.rows.0[y], &self.func.0[y]);
+                for (w, b) in columns {
+                    if (func[w] >> b) & 1 == 0 {
+                        let byte = data.get(i >> 3).copied().unwrap_or(0);
+                        row[w] |= u64::from((byte >> (7 - (i & 7))) & 1) << b;
                         i += 1;
                     }
                 }
@@ -233,38 +230,29 @@ impl Builder {
             }
             right -= 2;
         }
-        debug_assert_eq!(i, total_bits);
+        debug_assert!(i >= data.len() * 8 && i < data.len() * 8 + 8);
     }
 
     /// The mask with the lowest penalty (ties → lowest number), as the standard prescribes.
     fn choose_mask(&self, ecc: Ecc) -> u8 {
+        let mut cols = Grid::EMPTY;
+        transpose(&self.rows, self.size, &mut cols);
         match self.size.div_ceil(64) {
-            1 => self.choose_mask_words::<1>(ecc),
-            2 => self.choose_mask_words::<2>(ecc),
-            _ => self.choose_mask_words::<3>(ecc),
+            1 => self.choose_mask_words::<1>(&cols, ecc),
+            2 => self.choose_mask_words::<2>(&cols, ecc),
+            _ => self.choose_mask_words::<3>(&cols, ecc),
         }
     }
 
-    fn choose_mask_words<const W: usize>(&self, ecc: Ecc) -> u8 {
+    fn choose_mask_words<const W: usize>(&self, base_cols: &Grid, ecc: Ecc) -> u8 {
         let size = self.size;
         let mut rows = [[0u64; W]; MAX_MODULES];
         let mut cols = [[0u64; W]; MAX_MODULES];
         let mut best = (u32::MAX, 0u8);
         for mask in 0..8u8 {
-            apply_mask::<W>(
-                &self.rows,
-                &self.func_rows,
-                &MASK_ROWS[mask as usize],
-                size,
-                &mut rows,
-            );
-            apply_mask::<W>(
-                &self.cols,
-                &self.func_cols,
-                &MASK_COLS[mask as usize],
-                size,
-                &mut cols,
-            );
+            let m = mask as usize;
+            apply_mask::<W>(&self.rows, &self.func, &MASK_ROWS[m], size, &mut rows);
+            apply_mask::<W>(base_cols, &self.func, &MASK_COLS[m], size, &mut cols);
             let format = format_bits(ecc, mask);
             for (k, &(x, y)) in format_positions(size).iter().enumerate() {
                 if (format >> (k % 15)) & 1 != 0 {
@@ -283,11 +271,7 @@ impl Builder {
     fn finish(mut self, ecc: Ecc, mask: u8) -> QrMatrix {
         let size = self.size;
         let pattern = &MASK_ROWS[mask as usize];
-        for (y, (row, func)) in self.rows.0[..size]
-            .iter_mut()
-            .zip(&self.func_rows.0)
-            .enumerate()
-        {
+        for (y, (row, func)) in self.rows.0[..size].iter_mut().zip(&self.func.0).enumerate() {
             let m = &pattern[y % MASK_PERIOD];
             for w in 0..WORDS {
                 row[w] ^= m[w] & !func[w];
@@ -310,6 +294,47 @@ impl Builder {
             size,
             rows: self.rows,
         }
+    }
+}
+
+/// Writes the column-major copy of the first `size` lines of `rows` into `out`, one 64×64 bit
+/// block at a time.
+fn transpose(rows: &Grid, size: usize, out: &mut Grid) {
+    let blocks = size.div_ceil(64);
+    for bi in 0..blocks {
+        for bj in 0..blocks {
+            let mut a = [0u64; 64];
+            for (r, word) in a.iter_mut().enumerate() {
+                if let Some(line) = rows.0[..size].get(bi * 64 + r) {
+                    *word = line[bj];
+                }
+            }
+            transpose64(&mut a);
+            for (c, &word) in a.iter().enumerate() {
+                if let Some(line) = out.0[..size].get_mut(bj * 64 + c) {
+                    line[bi] = word;
+                }
+            }
+        }
+    }
+}
+
+/// In-place transpose of a 64×64 bit matrix (bit `c` of `a[r]` ↔ bit `r` of `a[c]`): swap the
+/// off-diagonal 32×32 blocks, then 16×16 inside each, … down to single bits; 6 rounds of 32
+/// word swaps instead of 4096 bit moves.
+fn transpose64(a: &mut [u64; 64]) {
+    let mut j = 32;
+    let mut m: u64 = 0x0000_0000_FFFF_FFFF;
+    while j != 0 {
+        let mut k = 0;
+        while k < 64 {
+            let t = ((a[k] >> j) ^ a[k + j]) & m;
+            a[k] ^= t << j;
+            a[k + j] ^= t;
+            k = (k + j + 1) & !j;
+        }
+        j >>= 1;
+        m ^= m << j;
     }
 }
 
@@ -483,24 +508,31 @@ mod tests {
             b.draw_function_patterns();
             let size = b.size;
             let free: usize = (0..size)
-                .map(|y| (0..size).filter(|&x| !b.func_rows.get(x, y)).count())
+                .map(|y| (0..size).filter(|&x| !b.func.get(x, y)).count())
                 .sum();
             assert_eq!(free, codewords::raw_data_modules(v), "version {v}");
         }
     }
 
     #[test]
-    fn rows_and_columns_agree() {
-        let mut b = Builder::new(9);
-        b.draw_function_patterns();
-        let data: Vec<u8> = (0..codewords::raw_data_modules(9) / 8)
-            .map(|i| (i * 37) as u8)
-            .collect();
-        b.place(&data);
-        for y in 0..b.size {
-            for x in 0..b.size {
-                assert_eq!(b.rows.get(x, y), b.cols.get(y, x));
-                assert_eq!(b.func_rows.get(x, y), b.func_cols.get(y, x));
+    fn transpose_and_function_symmetry() {
+        for v in [1u8, 9, 14, 15, 27, 28, 40] {
+            let mut b = Builder::new(v);
+            b.draw_function_patterns();
+            let data: Vec<u8> = (0..codewords::raw_data_modules(v) / 8)
+                .map(|i| (i * 37 + 11) as u8)
+                .collect();
+            b.place(&data);
+            let mut cols = Grid::EMPTY;
+            transpose(&b.rows, b.size, &mut cols);
+            for y in 0..b.size {
+                for x in 0..b.size {
+                    assert_eq!(b.rows.get(x, y), cols.get(y, x), "v{v} ({x}, {y})");
+                    assert_eq!(b.func.get(x, y), b.func.get(y, x), "v{v} ({x}, {y})");
+                }
+            }
+            for line in &cols.0[b.size..] {
+                assert_eq!(line, &[0; WORDS]);
             }
         }
     }

@@ -10,10 +10,11 @@
 //!   that has the 4n; the area outside the symbol counts as light.
 //! - N4: 10 per full 5 % that the dark share deviates from 50 %.
 //!
-//! Each rule becomes a handful of shifts, ANDs and popcounts per 64 modules. The only rule that
-//! needs more is N3 for n ≥ 2, which is rare enough to filter: a line gets the exact run-length
-//! scan ([`finder_runs_scalar`]) only when it has a dark run of ≥ 6 with two light modules on
-//! both ends; all other lines can only hold n = 1 patterns, which are fixed 12-module windows.
+//! Each rule becomes a handful of shifts, ANDs and popcounts per 64 modules. N3 for n = 1 is a
+//! fixed 12-module window; n ≥ 2 needs a dark run of 3n ≥ 6, rare in masked data, so only the
+//! starts of such runs are looked at one by one. A first version sent every line holding a
+//! run of ≥ 6 to a module-by-module run-length scan; the finder rows always qualify, and that
+//! scan took two thirds of the encode time (perf, long deeplink).
 //! The unit tests check the word version against a direct module-by-module transcription of the
 //! rules on random matrices.
 
@@ -70,7 +71,7 @@ pub(crate) fn score<const W: usize>(rows: &[[u64; W]], cols: &[[u64; W]], size: 
     let pairs = first_bits::<W>(size - 1);
     let mut total = 0;
     for line in rows.iter().chain(cols) {
-        total += line_score(line, &pairs, size);
+        total += line_score(line, &pairs);
     }
 
     // N2: x where modules (x, y), (x+1, y), (x, y+1), (x+1, y+1) agree.
@@ -95,7 +96,7 @@ pub(crate) fn score<const W: usize>(rows: &[[u64; W]], cols: &[[u64; W]], size: 
 
 /// N1 and N3 of one row or column.
 #[inline(always)]
-fn line_score<const W: usize>(d: &[u64; W], pairs: &[u64; W], size: usize) -> u32 {
+fn line_score<const W: usize>(d: &[u64; W], pairs: &[u64; W]) -> u32 {
     // N1: eq[x] = module x equals module x+1; a run of length L ≥ 5 has L − 4 positions where
     // four consecutive eq bits start, and one such position where the previous does not.
     let d1 = ahead(d, 1, 0);
@@ -107,49 +108,125 @@ fn line_score<const W: usize>(d: &[u64; W], pairs: &[u64; W], size: usize) -> u3
     // L − 4 + 2 = N1 + (L − 5) because N1 = 3 (asserted at compile time below).
     let n1 = popcount(&e4) + 2 * popcount(&starts);
 
-    n1 + finder_count(d, &d1, size) * N3
+    n1 + finder_count(d, &d1) * N3
 }
 
 /// N3 pattern count of one line; `d1` is `d` moved one place (shared with N1).
 #[inline(always)]
-fn finder_count<const W: usize>(d: &[u64; W], d1: &[u64; W], size: usize) -> u32 {
-    // N3. Light is !dark, and reads as light outside the symbol (fill !0).
+fn finder_count<const W: usize>(d: &[u64; W], d1: &[u64; W]) -> u32 {
+    // Light is !dark, and reads as light outside the symbol (fill !0).
     let l: [u64; W] = std::array::from_fn(|i| !d[i]);
     let d3 = and(&and(d, d1), &ahead(d, 2, 0)); // d[p..p+3]
     let l2 = and(&l, &ahead(&l, 1, !0)); // l[p..p+2]
-    let d6 = and(&d3, &ahead(&d3, 3, 0)); // d[p..p+6]
-    // A dark run of ≥ 6 with two light before it, and one with two light after it: only then
-    // can an n ≥ 2 pattern exist (its middle run is 3n ≥ 6 with n ≥ 2 light on both sides).
-    let wide_start = and(&d6, &behind(&l2, 2, !0));
-    let wide_end = and(&d6, &ahead(&l2, 6, !0));
-    if !is_zero(&wide_start) && !is_zero(&wide_end) {
-        finder_runs_scalar(d, size)
-    } else {
-        // n = 1: core 1011101 at p..p+7, light at p−1 and p+7, then 3 more light before
-        // (4 on the left) or after (4 on the right).
-        let l1 = ahead(&l, 1, !0);
-        let l3 = and(&l2, &ahead(&l, 2, !0)); // l[p..p+3]
-        let core: [u64; W] = {
-            let a = ahead(&d3, 2, 0);
-            let b = ahead(&l, 5, !0);
-            let c = ahead(d, 6, 0);
-            let before = behind(&l, 1, !0);
-            let after = ahead(&l, 7, !0);
-            std::array::from_fn(|i| d[i] & l1[i] & a[i] & b[i] & c[i] & before[i] & after[i])
+
+    // n = 1: core 1011101 at p..p+7, light at p−1 and p+7, then 3 more light before
+    // (4 on the left) or after (4 on the right). Exact: the window fixes every run.
+    let l1 = ahead(&l, 1, !0);
+    let l3 = and(&l2, &ahead(&l, 2, !0)); // l[p..p+3]
+    let core: [u64; W] = {
+        let a = ahead(&d3, 2, 0);
+        let b = ahead(&l, 5, !0);
+        let c = ahead(d, 6, 0);
+        let before = behind(&l, 1, !0);
+        let after = ahead(&l, 7, !0);
+        std::array::from_fn(|i| d[i] & l1[i] & a[i] & b[i] & c[i] & before[i] & after[i])
+    };
+    // Light at p−4..p−1: a window looking back, so that moving it reads the outside only
+    // where the whole window is outside.
+    let lb2 = and(&l, &behind(&l, 1, !0));
+    let lb3 = and(&lb2, &behind(&l, 2, !0)); // l[p−2..=p]
+    let left4 = and(&core, &behind(&lb3, 2, !0));
+    let right4 = and(&core, &ahead(&l3, 8, !0));
+    let mut count = popcount(&left4) + popcount(&right4);
+
+    // n ≥ 2: the middle run is a dark run of 3n ≥ 6. Starts of dark runs of at least 6 are
+    // rare in masked data (the finders' runs of 7 are the usual ones), so each is checked
+    // on its own.
+    let prev = behind(d, 1, 0);
+    let d6 = and(&d3, &ahead(&d3, 3, 0));
+    let wide: [u64; W] = std::array::from_fn(|i| d6[i] & !prev[i]);
+    if !is_zero(&wide) {
+        count += wide_patterns(d, &wide);
+    }
+    count
+}
+
+/// N3 patterns with n ≥ 2 whose middle run starts at one of the bits of `wide`.
+#[inline(never)]
+fn wide_patterns<const W: usize>(d: &[u64; W], wide: &[u64; W]) -> u32 {
+    let mut count = 0;
+    for (w, &bits) in wide.iter().enumerate() {
+        let mut bits = bits;
+        while bits != 0 {
+            let p = w * 64 + bits.trailing_zeros() as usize;
+            bits &= bits - 1;
+            let len = run_end(d, p) - p;
+            if len % 3 != 0 {
+                continue;
+            }
+            let n = len / 3;
+            let (p, n, len) = (p as isize, n as isize, len as isize);
+            let start = p - 2 * n; // first dark module of the pattern
+            let end = p + len + 2 * n; // first module after it
+            // Runs n dark, n light, [3n dark], n light, n dark; the dark ones are bounded by
+            // the light checks below, the light ones by the dark runs.
+            let exact = dark_count(d, start, n) == n
+                && dark_count(d, p - n, n) == 0
+                && dark_count(d, p + len, n) == 0
+                && dark_count(d, p + len + n, n) == n;
+            if !exact {
+                continue;
+            }
+            let light = |from: isize, k: isize| dark_count(d, from, k) == 0;
+            count += u32::from(light(start - 4 * n, 4 * n) && light(end, n));
+            count += u32::from(light(start - n, n) && light(end, 4 * n));
+        }
+    }
+    count
+}
+
+/// Dark modules among positions `from..from + len`; positions outside the line are light.
+fn dark_count<const W: usize>(d: &[u64; W], from: isize, len: isize) -> isize {
+    let lo = from.max(0) as usize;
+    let hi = ((from + len).max(0) as usize).min(W * 64);
+    let mut c = 0;
+    let mut x = lo;
+    while x < hi {
+        let w = x / 64;
+        let upto = hi.min(w * 64 + 64);
+        let width = upto - x;
+        let mask = if width == 64 {
+            !0
+        } else {
+            ((1u64 << width) - 1) << (x % 64)
         };
-        // Light at p−4..p−1: a window looking back, so that moving it reads the outside
-        // only where the whole window is outside.
-        let lb2 = and(&l, &behind(&l, 1, !0));
-        let lb3 = and(&lb2, &behind(&l, 2, !0)); // l[p−2..=p]
-        let left4 = and(&core, &behind(&lb3, 2, !0));
-        let right4 = and(&core, &ahead(&l3, 8, !0));
-        popcount(&left4) + popcount(&right4)
+        c += (d[w] & mask).count_ones() as isize;
+        x = upto;
+    }
+    c
+}
+
+/// First light position at or after dark position `p`.
+fn run_end<const W: usize>(d: &[u64; W], p: usize) -> usize {
+    let mut w = p / 64;
+    let mut bits = !d[w] & (!0u64 << (p % 64));
+    loop {
+        if bits != 0 {
+            return w * 64 + bits.trailing_zeros() as usize;
+        }
+        w += 1;
+        if w == W {
+            return W * 64;
+        }
+        bits = !d[w];
     }
 }
 
-/// Exact N3 pattern count of one line by its run lengths, for any module multiple n. `d` has
-/// bit `x` = module `x` dark; the area outside `0..size` is light.
-pub(crate) fn finder_runs_scalar<const W: usize>(d: &[u64; W], size: usize) -> u32 {
+/// Exact N3 pattern count of one line by its run lengths, for any module multiple n — the
+/// reference's own procedure, kept as the oracle for the word version. `d` has bit `x` =
+/// module `x` dark; the area outside `0..size` is light.
+#[cfg(test)]
+fn finder_runs_scalar<const W: usize>(d: &[u64; W], size: usize) -> u32 {
     // history[0] is the latest finished run; runs alternate colour. The outside light is
     // modelled by adding `size` (more than any 4n) to the first and last light runs.
     let mut history = [0usize; 7];
@@ -376,7 +453,7 @@ mod tests {
             }
             let d1 = ahead(&w, 1, 0);
             assert_eq!(
-                finder_count(&w, &d1, size),
+                finder_count(&w, &d1),
                 finder_runs_scalar(&w, size),
                 "case {case} size {size}: {}",
                 line.iter()

@@ -48,21 +48,22 @@ pub(crate) fn write(m: &QrMatrix, g: &Geometry, opts: &RenderOptions) -> Vec<u8>
     out
 }
 
-/// Appends `n` in decimal.
+/// Appends `n` (< 10 000: module counts and pixel sizes) in decimal, one push per digit —
+/// a slice copy per number compiled to a `memcpy` call and took 13 % of the SVG time (perf).
 #[inline]
 fn num(out: &mut Vec<u8>, n: u32) {
-    let mut buf = [0u8; 10];
-    let mut i = buf.len();
-    let mut n = n;
-    loop {
-        i -= 1;
-        buf[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
+    debug_assert!(n < 10_000);
+    let digit = |d: u32| b'0' + (d % 10) as u8;
+    if n >= 1000 {
+        out.push(digit(n / 1000));
     }
-    out.extend_from_slice(&buf[i..]);
+    if n >= 100 {
+        out.push(digit(n / 100));
+    }
+    if n >= 10 {
+        out.push(digit(n / 10));
+    }
+    out.push(digit(n));
 }
 
 /// Appends `#rrggbb`.
