@@ -7,10 +7,13 @@
 //! are rare next to image reads, so the extra fsync per write is cheap.)
 //!
 //! # Concurrency
-//! rusqlite is blocking, so every call runs on tokio's blocking pool and holds one connection
-//! behind a mutex for the length of a short transaction. Other processes (`qr-origin merchant
-//! add` while the server runs) share the file through WAL and wait out each other's write locks
-//! with `busy_timeout`.
+//! rusqlite is blocking, so every call runs on tokio's blocking pool. Writes hold the one writer
+//! connection behind a mutex for the length of a short transaction. The reads on request paths
+//! (access-token checks, short-link lookups, listings) use a small pool of read-only
+//! connections instead, so they run beside a write's fsync rather than queueing behind it; WAL
+//! gives each read a snapshot that includes every commit acknowledged before it began. Other
+//! processes (`qr-origin merchant add` while the server runs) share the file through WAL and
+//! wait out each other's write locks with `busy_timeout`.
 
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -56,10 +59,39 @@ pub const MIGRATIONS: &[Migration] = &[
     },
 ];
 
+/// Read-only connections kept open beside the writer. Two: reads are index lookups of a few
+/// microseconds, so more would only add file handles on a small machine.
+const READERS: usize = 2;
+
 /// The embedded SQLite [`Store`].
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
     conn: Arc<Mutex<Connection>>,
+    readers: Arc<Readers>,
+}
+
+/// The pool of read-only connections; a permit guarantees an idle connection.
+#[derive(Debug)]
+struct Readers {
+    idle: Mutex<Vec<Connection>>,
+    permits: Arc<tokio::sync::Semaphore>,
+}
+
+/// A reader taken from the pool; goes back on drop, even if the read panicked.
+struct Lease<'a> {
+    pool: &'a Mutex<Vec<Connection>>,
+    conn: Option<Connection>,
+}
+
+impl Drop for Lease<'_> {
+    fn drop(&mut self) {
+        if let Some(conn) = self.conn.take() {
+            self.pool
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .push(conn);
+        }
+    }
 }
 
 impl SqliteStore {
@@ -91,8 +123,53 @@ impl SqliteStore {
         conn.execute_batch("PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;")
             .map_err(backend)?;
         migrate(&mut conn)?;
+        let mut idle = Vec::with_capacity(READERS);
+        for _ in 0..READERS {
+            let reader = Connection::open(path).map_err(backend)?;
+            reader.busy_timeout(BUSY_TIMEOUT).map_err(backend)?;
+            reader
+                .execute_batch("PRAGMA query_only = ON;")
+                .map_err(backend)?;
+            idle.push(reader);
+        }
         Ok(SqliteStore {
             conn: Arc::new(Mutex::new(conn)),
+            readers: Arc::new(Readers {
+                idle: Mutex::new(idle),
+                permits: Arc::new(tokio::sync::Semaphore::new(READERS)),
+            }),
+        })
+    }
+
+    /// Runs the read-only `f` on a pooled reader on the blocking pool.
+    fn read<T, F>(&self, f: F) -> StoreFuture<'static, T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    {
+        let readers = Arc::clone(&self.readers);
+        Box::pin(async move {
+            let permit = Arc::clone(&readers.permits)
+                .acquire_owned()
+                .await
+                .map_err(|_| StoreError::Backend("reader pool closed".into()))?;
+            tokio::task::spawn_blocking(move || {
+                let lease = Lease {
+                    pool: &readers.idle,
+                    conn: readers.idle.lock().unwrap_or_else(|p| p.into_inner()).pop(),
+                };
+                let result = match &lease.conn {
+                    Some(conn) => f(conn),
+                    None => Err(StoreError::Backend(
+                        "no idle reader despite a permit".into(),
+                    )),
+                };
+                drop(lease);
+                drop(permit);
+                result
+            })
+            .await
+            .map_err(|e| StoreError::Backend(format!("store task failed: {e}")))?
         })
     }
 
@@ -191,11 +268,7 @@ fn link_from_row(r: &Row<'_>) -> rusqlite::Result<Link> {
     })
 }
 
-fn exists(
-    tx: &rusqlite::Transaction<'_>,
-    sql: &str,
-    p: impl rusqlite::Params,
-) -> Result<bool, StoreError> {
+fn exists(tx: &Connection, sql: &str, p: impl rusqlite::Params) -> Result<bool, StoreError> {
     tx.query_row(sql, p, |_| Ok(()))
         .optional()
         .map(|o| o.is_some())
@@ -204,7 +277,7 @@ fn exists(
 
 /// The live link of one merchant, kind and id, read inside `tx`.
 fn live_link(
-    tx: &rusqlite::Transaction<'_>,
+    tx: &Connection,
     msn: &str,
     kind: LinkKind,
     qr_id: &str,
@@ -262,7 +335,7 @@ impl Store for SqliteStore {
     }
 
     fn list_merchants(&self) -> StoreFuture<'_, Vec<Merchant>> {
-        self.call(|conn| {
+        self.read(|conn| {
             let mut stmt = conn
                 .prepare(
                     "SELECT m.msn, m.name, m.created_at, c.client_id
@@ -301,7 +374,7 @@ impl Store for SqliteStore {
 
     fn credential<'a>(&'a self, client_id: &'a str) -> StoreFuture<'a, Option<Credential>> {
         let client_id = client_id.to_owned();
-        self.call(move |conn| {
+        self.read(move |conn| {
             conn.query_row(
                 "SELECT client_id, msn, client_secret_sha256, subscription_key_sha256
                  FROM api_credentials WHERE client_id = ?1",
@@ -356,7 +429,7 @@ impl Store for SqliteStore {
         now_ms: i64,
     ) -> StoreFuture<'a, Option<AccessGrant>> {
         let hash = token_sha256.to_owned();
-        self.call(move |conn| {
+        self.read(move |conn| {
             conn.query_row(
                 "SELECT t.client_id, t.msn, c.subscription_key_sha256, t.expires_at
                  FROM access_tokens t JOIN api_credentials c ON c.client_id = t.client_id
@@ -433,7 +506,7 @@ impl Store for SqliteStore {
 
     fn link_by_code<'a>(&'a self, code: &'a str) -> StoreFuture<'a, Option<Link>> {
         let code = code.to_owned();
-        self.call(move |conn| {
+        self.read(move |conn| {
             conn.query_row(
                 &format!("SELECT {LINK_COLUMNS} FROM links WHERE code = ?1"),
                 [&code],
@@ -452,10 +525,7 @@ impl Store for SqliteStore {
         now_ms: i64,
     ) -> StoreFuture<'a, Option<Link>> {
         let (msn, qr_id) = (msn.to_owned(), qr_id.to_owned());
-        self.call(move |conn| {
-            let tx = conn.transaction().map_err(backend)?;
-            live_link(&tx, &msn, kind, &qr_id, now_ms)
-        })
+        self.read(move |conn| live_link(conn, &msn, kind, &qr_id, now_ms))
     }
 
     fn merchant_links<'a>(
@@ -465,7 +535,7 @@ impl Store for SqliteStore {
         now_ms: i64,
     ) -> StoreFuture<'a, Vec<Link>> {
         let msn = msn.to_owned();
-        self.call(move |conn| {
+        self.read(move |conn| {
             let mut stmt = conn
                 .prepare(&format!(
                     "SELECT {LINK_COLUMNS} FROM links
@@ -659,6 +729,26 @@ mod tests {
             Some(link)
         );
         assert_eq!(store.list_merchants().await.expect("list").len(), 1);
+    }
+
+    #[tokio::test]
+    #[allow(clippy::await_holding_lock)] // Deliberate: the held writer is what is tested.
+    async fn reads_do_not_queue_behind_the_writer() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = SqliteStore::open_in_dir(dir.path()).expect("open store");
+        store
+            .add_merchant(&conformance::merchant("900002"))
+            .await
+            .expect("add merchant");
+        let link = conformance::redirect("900002", "r", "ReaderCod1");
+        let created = store.create_link(&link, 1_000).await.expect("create link");
+        // Hold the writer as a long write's fsync would; reads still answer.
+        let writer = store.conn.lock().expect("not poisoned");
+        let read = store.link_by_code("ReaderCod1").await.expect("read");
+        let grant = store.credential("client-900002").await.expect("read");
+        drop(writer);
+        assert_eq!(read, Some(created));
+        assert!(grant.is_some());
     }
 
     #[test]
