@@ -1,6 +1,8 @@
 //! `qr-origin token`: print a full image URL signed with the configured key, for CDN tests,
 //! load tests and curl.
 
+use std::io::Write as _;
+
 use anyhow::Context;
 
 use crate::clock::{Clock, SystemClock};
@@ -28,11 +30,15 @@ pub struct TokenArgs {
     /// Print only the token, not the full URL.
     #[arg(long)]
     pub token_only: bool,
+    /// Print this many URLs, the i-th encoding `<url><i>`: every one a different image, for
+    /// load tests where each request must render.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=10_000_000))]
+    pub count: u64,
     #[command(flatten)]
     pub keys: KeyArgs,
 }
 
-/// Runs the subcommand: prints one URL (or token) on stdout.
+/// Runs the subcommand: prints the URL(s) (or tokens) on stdout, one a line.
 pub fn run(args: TokenArgs) -> anyhow::Result<()> {
     let (public_url, signing_keys) = args.keys.validate()?;
     let keyring = keys::load_keyring(&args.keys.data_dir, &signing_keys, VerifyLimits::default())?;
@@ -46,14 +52,21 @@ pub fn run(args: TokenArgs) -> anyhow::Result<()> {
         let ttl = i64::try_from(ttl).context("--ttl is too large")?;
         claims.exp = Some(now.saturating_add(ttl));
     }
-    claims
-        .validate()
-        .context("these claims would never verify")?;
-    if args.token_only {
-        println!("{}", keyring.sign(&claims));
-    } else {
-        let base = public_url.unwrap_or_else(|| "http://127.0.0.1:8080".to_owned());
-        println!("{}", origin::image_url(&base, &keyring, &claims));
+    claims.validate().context("these claims would never verify")?;
+    let base = public_url.unwrap_or_else(|| "http://127.0.0.1:8080".to_owned());
+    let prefix = claims.url.clone();
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    for i in 0..args.count {
+        if args.count > 1 {
+            claims.url = format!("{prefix}{i}");
+            claims.validate().context("these claims would never verify")?;
+        }
+        if args.token_only {
+            writeln!(out, "{}", keyring.sign(&claims))?;
+        } else {
+            writeln!(out, "{}", origin::image_url(&base, &keyring, &claims))?;
+        }
     }
+    out.flush()?;
     Ok(())
 }

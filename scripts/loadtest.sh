@@ -1,0 +1,135 @@
+#!/usr/bin/env bash
+# Load test of the image origin on this machine: a release server pinned to core 0, wrk pinned to
+# core 1. Three scenarios, each printing requests/s and p99 latency:
+#   1. hits    - one token, every request a cache hit;
+#   2. unique  - a different image per request (pre-minted token list), every request a render;
+#   3. bare    - examples/bare.rs, a bare hyper server returning the same bytes: the ceiling.
+# Then the ratios against the targets: hits >= 90 % of bare; unique >= 80 % of 1/render-time
+# (render time as the server measured it, from /metrics); p99 < 5 ms.
+#
+# Usage: scripts/loadtest.sh            (env: DURATION=10s CONNS=16 SIZE=800 FORMAT=png)
+# Run it on a quiet machine: other load on the two cores skews every figure.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+DURATION=${DURATION:-10s}
+CONNS=${CONNS:-16}
+SIZE=${SIZE:-800}
+FORMAT=${FORMAT:-png}
+PORT=${PORT:-18080}
+BARE_PORT=${BARE_PORT:-18081}
+SERVER_CPU=${SERVER_CPU:-0}
+LOAD_CPU=${LOAD_CPU:-1}
+KEY="loadtest=loadtest-secret-0123456789-abcdefghijklmnop"
+
+if ! command -v wrk >/dev/null; then
+  echo "installing wrk" >&2
+  apt-get update -qq && apt-get install -y -qq wrk >/dev/null
+fi
+for tool in taskset curl; do
+  command -v "$tool" >/dev/null || { echo "need $tool" >&2; exit 1; }
+done
+
+cargo build --release --bin qr-origin --example bare >&2
+TARGET_DIR=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
+BIN="$TARGET_DIR/release/qr-origin"
+BARE="$TARGET_DIR/release/examples/bare"
+
+WORK=$(mktemp -d)
+PIDS=()
+cleanup() {
+  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+wait_up() {
+  for _ in $(seq 1 200); do
+    curl -fs "http://127.0.0.1:$1/healthz" >/dev/null 2>&1 && return 0
+    curl -fs -o /dev/null "http://127.0.0.1:$1/" 2>/dev/null && return 0
+    sleep 0.05
+  done
+  echo "server on port $1 did not come up" >&2
+  exit 1
+}
+
+# wrk --latency output -> "rps p99_ms"
+run_wrk() {
+  local out
+  out=$(taskset -c "$LOAD_CPU" wrk -t1 -c"$CONNS" -d"$DURATION" --latency "$@")
+  echo "$out" >"$WORK/last-wrk.txt"
+  local rps p99
+  rps=$(echo "$out" | awk '/Requests\/sec/ {print $2}')
+  p99=$(echo "$out" | awk '$1=="99%" {v=$2; if (v ~ /us$/) {sub("us","",v); v=v/1000} else if (v ~ /ms$/) {sub("ms","",v)} else if (v ~ /s$/) {sub("s","",v); v=v*1000}; print v}')
+  local errors
+  errors=$(echo "$out" | awk '/Non-2xx|Socket errors/ {print}' | tr '\n' ' ')
+  [ -n "$errors" ] && echo "  wrk: $errors" >&2
+  echo "$rps $p99"
+}
+
+metric() { # name{labels} -> value
+  curl -fs "http://127.0.0.1:$PORT/metrics" | awk -v k="$1" '$1==k {print $2}'
+}
+
+echo "== origin (release, core $SERVER_CPU), wrk (core $LOAD_CPU), $CONNS connections, $DURATION each" >&2
+uptime >&2
+taskset -c "$SERVER_CPU" "$BIN" serve --listen "127.0.0.1:$PORT" --data-dir "$WORK/data" \
+  --signing-key "$KEY" --shutdown-delay 0s 2>"$WORK/server.log" &
+PIDS+=($!)
+wait_up "$PORT"
+
+# 1. cache hits
+HIT_URL=$("$BIN" token --url "https://qr.example.com/r/loadtest-hit" --format "$FORMAT" --size "$SIZE" \
+  --signing-key "$KEY" --public-url "http://127.0.0.1:$PORT")
+curl -fs -o "$WORK/image" "$HIT_URL"
+echo "-- scenario 1: cache hits ($FORMAT, size $SIZE, $(stat -c %s "$WORK/image") bytes)" >&2
+read -r HIT_RPS HIT_P99 < <(run_wrk "$HIT_URL")
+
+# 2. unique tokens: mint more than the run can use, so no request repeats.
+N=${UNIQUE_TOKENS:-300000}
+"$BIN" token --url "https://qr.example.com/r/loadtest-unique-" --format "$FORMAT" --size "$SIZE" \
+  --signing-key "$KEY" --token-only --count "$N" | sed 's|^|/qr-generator/v1?token=|' >"$WORK/paths.txt"
+cat >"$WORK/unique.lua" <<'LUA'
+local paths = {}
+for line in io.lines(os.getenv("PATHS_FILE")) do paths[#paths + 1] = line end
+local i = 0
+request = function()
+  i = i + 1
+  if i > #paths then i = 1 end
+  return wrk.format("GET", paths[i])
+end
+LUA
+R0=$(metric "qr_origin_render_duration_seconds_count{format=\"$FORMAT\"}")
+S0=$(metric "qr_origin_render_duration_seconds_sum{format=\"$FORMAT\"}")
+echo "-- scenario 2: unique tokens (every request renders)" >&2
+read -r UNI_RPS UNI_P99 < <(PATHS_FILE="$WORK/paths.txt" run_wrk -s "$WORK/unique.lua" "http://127.0.0.1:$PORT")
+R1=$(metric "qr_origin_render_duration_seconds_count{format=\"$FORMAT\"}")
+S1=$(metric "qr_origin_render_duration_seconds_sum{format=\"$FORMAT\"}")
+RENDERS=$(python3 -c "print(int($R1 - $R0))")
+RENDER_US=$(python3 -c "print(round(($S1 - $S0) / max($R1 - $R0, 1) * 1e6, 1))")
+[ "$RENDERS" -ge "$N" ] && echo "  warning: the token list wrapped; raise UNIQUE_TOKENS" >&2
+
+kill "${PIDS[0]}"; wait "${PIDS[0]}" 2>/dev/null || true
+
+# 3. bare hyper ceiling, same bytes
+taskset -c "$SERVER_CPU" "$BARE" "127.0.0.1:$BARE_PORT" "$WORK/image" 2>/dev/null &
+PIDS+=($!)
+wait_up "$BARE_PORT"
+echo "-- scenario 3: bare hyper, same bytes" >&2
+read -r BARE_RPS BARE_P99 < <(run_wrk "http://127.0.0.1:$BARE_PORT/")
+
+python3 - "$HIT_RPS" "$HIT_P99" "$UNI_RPS" "$UNI_P99" "$BARE_RPS" "$BARE_P99" "$RENDER_US" "$RENDERS" <<'PY'
+import sys
+hit, hit99, uni, uni99, bare, bare99, render_us, renders = map(float, sys.argv[1:])
+ceiling = 1e6 / render_us if render_us else float("nan")
+print(f"{'scenario':<28}{'req/s':>12}{'p99 ms':>10}")
+print(f"{'1 cache hits':<28}{hit:>12.0f}{hit99:>10.2f}")
+print(f"{'2 unique tokens (render)':<28}{uni:>12.0f}{uni99:>10.2f}")
+print(f"{'3 bare hyper (ceiling)':<28}{bare:>12.0f}{bare99:>10.2f}")
+print(f"mean render time (server-measured, {int(renders)} renders): {render_us:.1f} us -> 1/render = {ceiling:.0f}/s per core")
+def verdict(ok): return "PASS" if ok else "MISS"
+print(f"hits / bare      = {hit / bare * 100:6.1f} %   (target >= 90 %)  {verdict(hit >= 0.9 * bare)}")
+print(f"unique / (1/render) = {uni / ceiling * 100:6.1f} %   (target >= 80 %)  {verdict(uni >= 0.8 * ceiling)}")
+print(f"p99 hits {hit99:.2f} ms, unique {uni99:.2f} ms (target < 5 ms)  {verdict(hit99 < 5 and uni99 < 5)}")
+PY
