@@ -9,7 +9,7 @@ use crate::server;
 use crate::token::ImageClaims;
 
 /// Content of the sample image URL logged at start-up.
-const SAMPLE_CONTENT: &str = "https://github.com/qr-origin/qr-origin";
+const SAMPLE_CONTENT: &str = "https://example.com/hello-from-qr-origin";
 
 /// Runs the service on a multi-threaded runtime until SIGTERM/Ctrl-C and the drain finish.
 pub fn run(args: ServeArgs) -> anyhow::Result<()> {
