@@ -1,11 +1,11 @@
-//! Origin benches: token verification and the whole image request path in-process.
+//! Origin benches: the whole image request path in-process (token verification alone is in
+//! `benches/token.rs`).
 //!
 //! Run: `cargo bench --bench origin`. Against a baseline:
 //! `cargo bench --bench origin -- --save-baseline before`, change, then
 //! `cargo bench --bench origin -- --baseline before`.
 //!
 //! Groups:
-//! - `token/verify`: HS256 verification of a seed-shaped token.
 //! - `origin/hit`, `origin/miss`: `Origin::handle` (verify → ETag → cache → headers), a cached
 //!   image vs. a new image every iteration (one render each).
 //! - `origin/304`: a conditional request whose ETag matches (no cache lookup).
@@ -14,7 +14,6 @@
 //! - `http/hit`: a cached image over a real loopback HTTP/1.1 keep-alive connection (hyper on
 //!   both ends), i.e. what the load test's hit scenario does per request.
 
-use std::hint::black_box;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -70,23 +69,6 @@ fn uri_for(state: &AppState, c: &ImageClaims) -> Uri {
         .expect("valid URI")
 }
 
-fn token_verify(c: &mut Criterion) {
-    let rt = runtime();
-    let state = server(&rt);
-    let token = state.keyring.sign(&claims(
-        "https://qr.example.com/r/DI5bjNA0",
-        Format::Png,
-        800,
-    ));
-    let now = SystemClock.now_unix();
-    let mut g = c.benchmark_group("token");
-    g.throughput(Throughput::Bytes(token.len() as u64));
-    g.bench_function("verify", |b| {
-        b.iter(|| state.keyring.verify(black_box(&token), now).expect("valid"))
-    });
-    g.finish();
-}
-
 fn origin_path(c: &mut Criterion) {
     let rt = runtime();
     let state = server(&rt);
@@ -95,7 +77,10 @@ fn origin_path(c: &mut Criterion) {
 
     for (format, size) in [(Format::Png, 800), (Format::Svg, 800), (Format::Png, 2000)] {
         let name = format!("{}/size={size}", format_name(format));
-        let uri = uri_for(&state, &claims("https://qr.example.com/r/hit", format, size));
+        let uri = uri_for(
+            &state,
+            &claims("https://qr.example.com/r/hit", format, size),
+        );
         let call = |uri: &Uri, m: &Method, h: &HeaderMap| {
             rt.block_on(state.origin.handle(
                 &state.keyring,
@@ -208,5 +193,5 @@ fn format_name(f: Format) -> &'static str {
     }
 }
 
-criterion_group!(benches, token_verify, origin_path, offload, http_hit);
+criterion_group!(benches, origin_path, offload, http_hit);
 criterion_main!(benches);

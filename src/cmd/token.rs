@@ -52,14 +52,18 @@ pub fn run(args: TokenArgs) -> anyhow::Result<()> {
         let ttl = i64::try_from(ttl).context("--ttl is too large")?;
         claims.exp = Some(now.saturating_add(ttl));
     }
-    claims.validate().context("these claims would never verify")?;
+    claims
+        .validate()
+        .context("these claims would never verify")?;
     let base = public_url.unwrap_or_else(|| "http://127.0.0.1:8080".to_owned());
     let prefix = claims.url.clone();
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     for i in 0..args.count {
         if args.count > 1 {
             claims.url = format!("{prefix}{i}");
-            claims.validate().context("these claims would never verify")?;
+            claims
+                .validate()
+                .context("these claims would never verify")?;
         }
         if args.token_only {
             writeln!(out, "{}", keyring.sign(&claims))?;
