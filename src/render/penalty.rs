@@ -137,7 +137,14 @@ fn finder_count<const W: usize>(d: &[u64; W], d1: &[u64; W]) -> u32 {
     let lb3 = and(&lb2, &behind(&l, 2, !0)); // l[p−2..=p]
     let left4 = and(&core, &behind(&lb3, 2, !0));
     let right4 = and(&core, &ahead(&l3, 8, !0));
-    let mut count = popcount(&left4) + popcount(&right4);
+    // Almost always empty: skip the two popcounts then (no POPCNT instruction on the
+    // baseline x86-64 target, so each is ~12 operations).
+    let either: [u64; W] = std::array::from_fn(|i| left4[i] | right4[i]);
+    let mut count = if is_zero(&either) {
+        0
+    } else {
+        popcount(&left4) + popcount(&right4)
+    };
 
     // n ≥ 2: the middle run is a dark run of 3n ≥ 6. Starts of dark runs of at least 6 are
     // rare in masked data (the finders' runs of 7 are the usual ones), so each is checked

@@ -9,7 +9,7 @@
 //! See `PERFORMANCE.md` for the measurements against the `png` crate.
 
 use super::matrix::{QrMatrix, WORDS};
-use super::raster::{Geometry, dark_runs};
+use super::raster::{Geometry, PixelStarts, dark_runs};
 use super::{RenderOptions, Rgb};
 
 /// Largest prime below 2¹⁶, the Adler-32 modulus.
@@ -56,6 +56,7 @@ pub(crate) fn write(m: &QrMatrix, g: &Geometry, opts: &RenderOptions) -> Vec<u8>
         }
     };
 
+    let starts = g.pixel_starts();
     let mut y = 0;
     while y < total {
         // Consecutive identical module rows (the quiet zone above and below, sometimes data
@@ -65,10 +66,10 @@ pub(crate) fn write(m: &QrMatrix, g: &Geometry, opts: &RenderOptions) -> Vec<u8>
         while next < total && line_at(next) == line {
             next += 1;
         }
-        let count = (g.start(next as u32) - g.start(y as u32)) as usize;
+        let count = starts.at(next) - starts.at(y);
         let last = next == total;
 
-        fill_row(&mut row, line, g);
+        fill_row(&mut row, line, &starts, border);
         bits.stored_block(&mut out, &row, last && count == 1);
         if count > 1 {
             bits.repeat_block(&mut out, stride, (count - 1) * stride, last);
@@ -89,14 +90,12 @@ pub(crate) fn write(m: &QrMatrix, g: &Geometry, opts: &RenderOptions) -> Vec<u8>
 
 /// One pixel row of the module row `line`: filter byte 0, then 1 bit per pixel, MSB first,
 /// 1 = light. Starts all light and clears each dark run's pixel span.
-fn fill_row(row: &mut [u8], line: &[u64; WORDS], g: &Geometry) {
+fn fill_row(row: &mut [u8], line: &[u64; WORDS], starts: &PixelStarts, border: usize) {
     row[0] = 0;
     let px = &mut row[1..];
     px.fill(0xFF);
     for (a, b) in dark_runs(line) {
-        let start = g.start(a as u32 + g.border) as usize;
-        let end = g.start(b as u32 + g.border) as usize;
-        clear_bits(px, start, end);
+        clear_bits(px, starts.at(a + border), starts.at(b + border));
     }
 }
 
@@ -169,16 +168,18 @@ struct BitWriter {
 }
 
 impl BitWriter {
-    /// Appends the low `count` (≤ 32) bits of `bits`.
-    #[inline]
+    /// Appends the low `count` (≤ 32) bits of `bits`. Branch-free: always stores 8 bytes
+    /// and keeps the whole ones, so fewer than 8 bits stay pending.
+    #[inline(always)]
     fn put(&mut self, out: &mut Vec<u8>, bits: u32, count: u32) {
         self.acc |= (bits as u64) << self.n;
         self.n += count;
-        if self.n >= 32 {
-            out.extend_from_slice(&(self.acc as u32).to_le_bytes());
-            self.acc >>= 32;
-            self.n -= 32;
-        }
+        let len = out.len();
+        out.extend_from_slice(&self.acc.to_le_bytes());
+        let whole = self.n / 8; // ≤ 4: n < 8 before, count ≤ 32
+        out.truncate(len + whole as usize);
+        self.acc >>= whole * 8;
+        self.n &= 7;
     }
 
     /// Pads with zero bits to a byte boundary and writes out what is pending.
@@ -201,10 +202,9 @@ impl BitWriter {
         out.extend_from_slice(data);
     }
 
-    /// A fixed-Huffman block of back-references copying the previous `distance` bytes until
-    /// `len` bytes are produced.
-    fn repeat_block(&mut self, out: &mut Vec<u8>, distance: usize, mut len: usize, last: bool) {
-        self.put(out, u32::from(last) | 0b010, 3); // BFINAL, BTYPE = 01
+    /// Back-references copying the previous `distance` bytes until `len` (≥ 3) bytes are
+    /// produced.
+    fn matches(&mut self, out: &mut Vec<u8>, distance: usize, mut len: usize) {
         let (dist_bits, dist_count) = distance_code(distance);
         while len > 0 {
             let mut piece = len.min(258);
@@ -215,6 +215,13 @@ impl BitWriter {
             self.put(out, bits | (dist_bits << count), count + dist_count);
             len -= piece;
         }
+    }
+
+    /// A fixed-Huffman block of back-references copying the previous `distance` bytes until
+    /// `len` bytes are produced.
+    fn repeat_block(&mut self, out: &mut Vec<u8>, distance: usize, len: usize, last: bool) {
+        self.put(out, u32::from(last) | 0b010, 3); // BFINAL, BTYPE = 01
+        self.matches(out, distance, len);
         self.put(out, 0, 7); // end of block: symbol 256 = 0000000
     }
 }
@@ -243,23 +250,35 @@ fn reverse(code: u32, n: u32) -> u32 {
 }
 
 /// Fixed-Huffman code of match length `len` (3..=258) with its extra bits, as stream bits and
-/// their count.
+/// their count; a table lookup (a scan of the length bases per match cost a third of the
+/// writer's time in the run-compressing variant, perf).
+#[inline(always)]
 fn length_code(len: usize) -> (u32, u32) {
-    let i = LENGTH_BASE
-        .iter()
-        .rposition(|&b| b as usize <= len)
-        .unwrap_or(0);
-    let sym = 257 + i as u32;
-    // Symbols 256..=279 have 7-bit codes 0..=23; 280..=287 have 8-bit codes 0xC0..=0xC7.
-    let (code, n) = if sym < 280 {
-        (reverse(sym - 256, 7), 7)
-    } else {
-        (reverse(sym - 280 + 0xC0, 8), 8)
-    };
-    let extra = LENGTH_EXTRA[i] as u32;
-    let value = (len - LENGTH_BASE[i] as usize) as u32;
-    (code | (value << n), n + extra)
+    LENGTH_CODES[len]
 }
+
+const LENGTH_CODES: [(u32, u32); 259] = {
+    let mut t = [(0u32, 0u32); 259];
+    let mut len = 3;
+    while len <= 258 {
+        let mut i = 28;
+        while LENGTH_BASE[i] as usize > len {
+            i -= 1;
+        }
+        let sym = 257 + i as u32;
+        // Symbols 256..=279 have 7-bit codes 0..=23; 280..=287 have 8-bit codes 0xC0..=0xC7.
+        let (code, n) = if sym < 280 {
+            ((sym - 256).reverse_bits() >> 25, 7)
+        } else {
+            ((sym - 280 + 0xC0).reverse_bits() >> 24, 8)
+        };
+        let extra = LENGTH_EXTRA[i] as u32;
+        let value = (len - LENGTH_BASE[i] as usize) as u32;
+        t[len] = (code | (value << n), n + extra);
+        len += 1;
+    }
+    t
+};
 
 /// Fixed 5-bit distance code of `dist` (1..=32768) with its extra bits.
 fn distance_code(dist: usize) -> (u32, u32) {

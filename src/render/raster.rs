@@ -37,12 +37,40 @@ impl Geometry {
         })
     }
 
-    /// First pixel of module `m` (`m == total` gives `size`). Pixel `p` shows module
-    /// ⌊p · total / size⌋, so module `m` covers `[⌈m · size / total⌉, ⌈(m+1) · size / total⌉)`:
-    /// ⌊s⌋ or ⌈s⌉ whole pixels for s = size / total, never a shared (grey) pixel.
-    #[inline]
-    pub fn start(&self, m: u32) -> u32 {
-        (m * self.size).div_ceil(self.total)
+    /// The table of module edges: ⌈m · size / total⌉ stepped as quotient and remainder.
+    pub fn pixel_starts(&self) -> PixelStarts {
+        let (size, total) = (self.size, self.total);
+        let (step_q, step_r) = (size / total, size % total);
+        let mut t = [0u32; MAX_TOTAL + 1];
+        let (mut q, mut r) = (0u32, 0u32); // m · size = q · total + r
+        for edge in t.iter_mut().take(total as usize + 1) {
+            *edge = q + u32::from(r > 0);
+            q += step_q;
+            r += step_r;
+            if r >= total {
+                q += 1;
+                r -= total;
+            }
+        }
+        PixelStarts(t)
+    }
+}
+
+/// Most modules across an image: version 40 plus the widest quiet zone on both sides.
+const MAX_TOTAL: usize = super::matrix::MAX_MODULES + 2 * super::MAX_BORDER as usize;
+
+/// The first pixel of every module edge `0..=total`. Pixel `p` shows module ⌊p · total / size⌋,
+/// so module `m` covers `[⌈m · size / total⌉, ⌈(m+1) · size / total⌉)`: ⌊s⌋ or ⌈s⌉ whole
+/// pixels for s = size / total, never a shared (grey) pixel. Computed without a division per
+/// edge. The writers look edges up per dark run; two 32-bit divisions per run were most of
+/// the PNG writer's time (perf, long deeplink at 800 px).
+pub(crate) struct PixelStarts([u32; MAX_TOTAL + 1]);
+
+impl PixelStarts {
+    /// First pixel of module `m`, `m ≤ total`.
+    #[inline(always)]
+    pub fn at(&self, m: usize) -> usize {
+        self.0[m] as usize
     }
 }
 
@@ -102,11 +130,15 @@ mod tests {
         let m = encode(b"https://qr.example.com/r/DI5bjNA0", Ecc::M).unwrap();
         for size in [37, 100, 101, 333, 800, 2000] {
             let g = Geometry::new(&m, 4, size).unwrap();
+            let table = g.pixel_starts();
+            for m in 0..=g.total {
+                assert_eq!(table.at(m as usize), (m * size).div_ceil(g.total) as usize);
+            }
             let (lo, hi) = (size / g.total, size.div_ceil(g.total));
-            assert_eq!(g.start(0), 0);
-            assert_eq!(g.start(g.total), size);
-            for i in 0..g.total {
-                let w = g.start(i + 1) - g.start(i);
+            assert_eq!(table.at(0), 0);
+            assert_eq!(table.at(g.total as usize), size as usize);
+            for i in 0..g.total as usize {
+                let w = (table.at(i + 1) - table.at(i)) as u32;
                 assert!(w == lo || w == hi, "size {size} module {i}: {w} px");
             }
         }
