@@ -66,8 +66,9 @@ pub struct ServeArgs {
     #[arg(long, env = "QR_ORIGIN_MAX_RENDERS")]
     pub max_renders: Option<usize>,
 
-    /// Time a client has to send a complete request head (also the HTTP/1 idle keep-alive
-    /// timeout), e.g. `10s` or `500ms`.
+    /// Time a client has to send a complete request head, e.g. `10s` or `500ms`; also the
+    /// HTTP/1 idle keep-alive timeout and the longest a response write may stall on a client
+    /// that stopped reading.
     #[arg(long, env = "QR_ORIGIN_HEADER_READ_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
     pub header_read_timeout: Duration,
 
@@ -250,9 +251,14 @@ impl Config {
     pub fn public_url_or(&self, bound: SocketAddr) -> String {
         match &self.public_url {
             Some(u) => u.clone(),
-            None => format!("http://{bound}"),
+            None => default_public_url(bound),
         }
     }
+}
+
+/// The base URL of a server with no `--public-url`: plain HTTP on the listen address.
+pub fn default_public_url(listen: SocketAddr) -> String {
+    format!("http://{listen}")
 }
 
 impl ServeArgs {

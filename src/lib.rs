@@ -23,7 +23,8 @@
 //! - [`ops`]: `/healthz`, `/readyz`, `/metrics`.
 //! - [`http`]: body type, response helpers, the one error → status mapping.
 //! - [`state`]: the shared `AppState`; [`router`]: (method, path) → handler.
-//! - [`shutdown`], [`server`]: the accept loop, connection limits, graceful drain.
+//! - [`shutdown`], [`server`]: the accept loop, connection limits, graceful drain; [`stall`]:
+//!   the deadline on writes to a client that stopped reading.
 //! - [`cmd`]: the command-line subcommands (`serve`, `token`, `render`, `merchant`).
 
 pub mod api;
@@ -41,6 +42,7 @@ pub mod router;
 pub mod secret;
 pub mod server;
 pub mod shutdown;
+pub mod stall;
 pub mod state;
 pub mod store;
 pub mod token;

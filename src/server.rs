@@ -6,6 +6,8 @@
 //! Limits that keep one client from pinning the server:
 //! - a request head must arrive within `header_read_timeout` (hyper's HTTP/1 timer, plus a
 //!   watchdog covering the protocol sniffing before it, where hyper has no timer);
+//! - a response write may stall (a client that stops reading) for no longer than the same
+//!   timeout ([`StallTimeout`]);
 //! - at most `max_connections` normal connections; a small reserve beyond that serves only the
 //!   operator endpoints (so `/healthz` answers while the server is full); beyond that, new
 //!   connections are closed at once rather than left in the kernel backlog.
@@ -30,6 +32,7 @@ use crate::clock::SharedClock;
 use crate::config::Config;
 use crate::keys;
 use crate::router;
+use crate::stall::StallTimeout;
 use crate::state::AppState;
 use crate::token::VerifyLimits;
 
@@ -160,7 +163,8 @@ async fn serve_connection(
             Ok::<_, Infallible>(resp)
         }
     });
-    let conn = watcher.watch(builder.serve_connection(TokioIo::new(stream), svc));
+    let io = TokioIo::new(StallTimeout::new(stream, header_timeout));
+    let conn = watcher.watch(builder.serve_connection(io, svc));
     tokio::select! {
         res = conn => {
             if let Err(e) = res {

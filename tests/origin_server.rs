@@ -111,6 +111,64 @@ async fn silent_client_is_disconnected() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn client_that_stops_reading_is_disconnected() {
+    let srv = start_with(|c| {
+        c.header_read_timeout = Duration::from_millis(200);
+        c.max_token_bytes = 16 * 1024;
+    })
+    .await;
+    // A version-40 SVG (~100 KB) requested over and over on one pipelined HTTP/1 connection
+    // whose client never reads: far more than the loopback socket buffers hold, so the
+    // server's writes stall.
+    let content: String = (0..2300)
+        .map(|i| char::from(b'!' + ((i * 7919) % 90) as u8))
+        .collect();
+    let claims = ImageClaims::new(&content, Format::Svg, 800);
+    let path = image_path(&srv.state.keyring.sign(&claims));
+    let one = get(&srv.url(&path)).await;
+    assert_eq!(one.status, 200);
+    const REQUESTS: usize = 300;
+    let full = REQUESTS * one.body.len();
+
+    let stream = TcpStream::connect(srv.addr).await.unwrap();
+    let (mut rx, mut tx) = stream.into_split();
+    let request = format!("GET {path} HTTP/1.1\r\nHost: x\r\n\r\n");
+    // The writer blocks too once the server stops reading requests; it ends when the server
+    // closes the connection.
+    let writer = tokio::spawn(async move {
+        for _ in 0..REQUESTS {
+            if tx.write_all(request.as_bytes()).await.is_err() {
+                return;
+            }
+        }
+        let _ = tx.flush().await;
+        std::future::pending::<()>().await;
+    });
+    // The pipelined connection (and its slot) goes away without the client reading a byte.
+    let open = || {
+        srv.state
+            .metrics
+            .connections_open
+            .load(std::sync::atomic::Ordering::Relaxed)
+    };
+    tokio::time::timeout(PATIENCE, async {
+        while open() > 0 {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await
+    .expect("the server drops a connection whose client stopped reading");
+    writer.abort();
+    let mut got = Vec::new();
+    let _ = tokio::time::timeout(PATIENCE, rx.read_to_end(&mut got)).await;
+    assert!(
+        got.len() < full / 2,
+        "the server gave up early: {} of {full} bytes were sent",
+        got.len()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn connection_cap_never_starves_healthz() {
     let srv = start_with(|c| {
         c.max_connections = 2;
