@@ -178,3 +178,83 @@ async fn sigterm_turns_readyz_503_keeps_serving_then_a_second_signal_stops() {
     p.signal("-TERM");
     assert!(p.wait_exit().await, "drains and exits 0");
 }
+
+/// Every flag has a `QR_ORIGIN_*` twin: a server and the token command configured by the
+/// environment alone agree on keys and URLs, and a bad value stops start-up naming the flag.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_environment_configures_serve_and_token_alike() {
+    const OLD_SECRET: &str = "an-older-rotated-out-secret-0123456789";
+    let keys = format!("{KID}={SECRET},old={OLD_SECRET}");
+    let data_dir = temp_dir("env");
+    let (child, addr) = spawn_binary_with_env(
+        &[],
+        &[
+            ("QR_ORIGIN_LISTEN", "127.0.0.1:0"),
+            ("QR_ORIGIN_SIGNING_KEY", &keys),
+            ("QR_ORIGIN_PUBLIC_URL", "https://cdn.example.com"),
+            ("QR_ORIGIN_MAX_TOKEN_BYTES", "1000"),
+        ],
+        &data_dir,
+    );
+    let p = Proc {
+        child,
+        addr,
+        data_dir,
+    };
+
+    // The token command reads the same variables: the first key signs, URLs use the public URL.
+    let content = "https://qr.example.com/r/from-env";
+    let out = Command::new(BIN)
+        .args(["token", "--url", content])
+        .env("QR_ORIGIN_SIGNING_KEY", &keys)
+        .env("QR_ORIGIN_PUBLIC_URL", "https://cdn.example.com")
+        .output()
+        .expect("token command runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let url = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+    let path = url
+        .strip_prefix("https://cdn.example.com")
+        .expect("the public URL from the environment");
+    let r = get(&p.url(path)).await;
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    assert_eq!(decode_png(&r.body), content);
+
+    // The second key from the list verifies; the token cap from the environment applies.
+    let claims = serde_json::json!({"url": content, "format": "image/svg+xml"});
+    let old = jwt(&claims, Some("old"), OLD_SECRET);
+    assert_eq!(get(&p.url(&image_path(&old))).await.status, 200);
+    let long = jwt(
+        &serde_json::json!({"url": "x".repeat(900)}),
+        Some(KID),
+        SECRET,
+    );
+    assert_eq!(get(&p.url(&image_path(&long))).await.status, 400);
+
+    // Without a public URL, token URLs point at QR_ORIGIN_LISTEN, as the server's own do.
+    let out = Command::new(BIN)
+        .args(["token", "--url", content, "--signing-key", &key_arg()])
+        .env("QR_ORIGIN_LISTEN", "127.0.0.1:9123")
+        .env_remove("QR_ORIGIN_PUBLIC_URL")
+        .output()
+        .expect("token command runs");
+    let url = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        url.starts_with("http://127.0.0.1:9123/qr-generator/v1?token="),
+        "{url}"
+    );
+
+    // A bad value is refused at start-up with the flag's name.
+    let out = Command::new(BIN)
+        .args(["serve", "--signing-key", &key_arg()])
+        .env("QR_ORIGIN_LISTEN", "127.0.0.1:0")
+        .env("QR_ORIGIN_CACHE_BYTES", "lots")
+        .output()
+        .expect("the binary runs");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("cache-bytes"), "{err}");
+}

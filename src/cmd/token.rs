@@ -2,11 +2,12 @@
 //! load tests and curl.
 
 use std::io::Write as _;
+use std::net::SocketAddr;
 
 use anyhow::Context;
 
 use crate::clock::{Clock, SystemClock};
-use crate::config::KeyArgs;
+use crate::config::{self, KeyArgs};
 use crate::keys;
 use crate::origin;
 use crate::render::{DEFAULT_SIZE, Format};
@@ -34,6 +35,10 @@ pub struct TokenArgs {
     /// load tests where each request must render.
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=10_000_000))]
     pub count: u64,
+    /// The server's listen address: the base of the printed URLs when `--public-url` is not
+    /// given (read from the same env var as `serve`, so both agree).
+    #[arg(long, env = "QR_ORIGIN_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
     #[command(flatten)]
     pub keys: KeyArgs,
 }
@@ -55,7 +60,7 @@ pub fn run(args: TokenArgs) -> anyhow::Result<()> {
     claims
         .validate()
         .context("these claims would never verify")?;
-    let base = public_url.unwrap_or_else(|| "http://127.0.0.1:8080".to_owned());
+    let base = public_url.unwrap_or_else(|| config::default_public_url(args.listen));
     let prefix = claims.url.clone();
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     for i in 0..args.count {

@@ -287,12 +287,22 @@ pub fn spawn_binary(
     args: &[&str],
     data_dir: &std::path::Path,
 ) -> (std::process::Child, SocketAddr) {
+    spawn_binary_with_env(args, &[], data_dir)
+}
+
+/// [`spawn_binary`] with extra environment variables (the `QR_ORIGIN_*` configuration).
+pub fn spawn_binary_with_env(
+    args: &[&str],
+    env: &[(&str, &str)],
+    data_dir: &std::path::Path,
+) -> (std::process::Child, SocketAddr) {
     use std::io::{BufRead, BufReader};
     use std::process::{Command, Stdio};
     let mut child = Command::new(env!("CARGO_BIN_EXE_qr-origin"))
         .args(args)
         .arg("--data-dir")
         .arg(data_dir)
+        .envs(env.iter().copied())
         .env("NO_COLOR", "1")
         .env("RUST_LOG", "info")
         .stdout(Stdio::null())
