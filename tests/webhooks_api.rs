@@ -187,6 +187,44 @@ async fn a_scan_reaches_the_receiver_once_signed() {
     assert_eq!(svg_image.header("content-type"), "image/svg+xml");
     assert_eq!(common::decode_svg(&svg_image.body), content);
     assert_eq!(svg.json()["qrContent"], content.as_str(), "same content");
+    // As published, the Accept and Size headers choose the image too (the query overrides).
+    let msn = api.creds.msn.clone();
+    let by_headers = api
+        .call(
+            Method::GET,
+            "/qr/v1/merchant-callback/kiosk%201",
+            Some("image/png"),
+            None,
+            &[("merchant-serial-number", msn.as_str()), ("size", "250")],
+        )
+        .await;
+    assert_eq!(by_headers.status, 200);
+    let image = common::get(by_headers.json()["qrImageUrl"].as_str().expect("url")).await;
+    assert_eq!(image.header("content-type"), "image/png");
+    let decoded = image::load_from_memory(&image.body).expect("PNG");
+    assert_eq!((decoded.width(), decoded.height()), (250, 250));
+    assert_eq!(common::decode_png(&image.body), content);
+    let target = api
+        .call(
+            Method::GET,
+            "/qr/v1/merchant-callback",
+            Some("text/targetUrl"),
+            None,
+            &[("merchant-serial-number", msn.as_str())],
+        )
+        .await;
+    let listed = target.json();
+    let kiosk = listed
+        .as_array()
+        .expect("a JSON array")
+        .iter()
+        .find(|qr| qr["merchantQrId"] == "kiosk 1")
+        .expect("listed");
+    assert_eq!(
+        kiosk["qrImageUrl"],
+        content.as_str(),
+        "text/targetUrl: the content itself"
+    );
 
     // The phone opens what it decoded.
     let page = common::get(&content).await;
@@ -416,6 +454,30 @@ async fn callback_calls_need_the_callers_own_merchant_serial_number() {
     // The other merchant neither sees nor touches it.
     assert_eq!(cb(&other, Method::GET, path, None).await.status, 404);
     assert_eq!(cb(&other, Method::DELETE, path, None).await.status, 404);
+    // The same id is free for the other merchant, and is a different QR there.
+    let other_body = Some(json!({"locationDescription": "Other kiosk"}));
+    assert_eq!(cb(&other, Method::PUT, path, other_body).await.status, 204);
+    let mine = cb(&api, Method::GET, path, None).await.json();
+    let theirs = cb(&other, Method::GET, path, None).await.json();
+    assert_eq!(mine["locationDescription"], "Kiosk");
+    assert_eq!(theirs["locationDescription"], "Other kiosk");
+    assert_ne!(mine["qrContent"], theirs["qrContent"], "two printed codes");
+    // Webhooks are the merchant's own too: another merchant cannot delete one.
+    let (hook, _secret) = register(&api, "https://hooks.example.com/a").await;
+    let hook_path = format!("/webhooks/v1/webhooks/{hook}");
+    let r = other
+        .call(Method::DELETE, &hook_path, None, None, &[])
+        .await;
+    assert_eq!(r.status, 404);
+    let listed = api
+        .call(Method::GET, "/webhooks/v1/webhooks", None, None, &[])
+        .await
+        .json();
+    assert_eq!(
+        listed["webhooks"][0]["id"],
+        hook.as_str(),
+        "still registered"
+    );
     let unauth = common::api::send(
         Method::GET,
         &srv.url("/qr/v1/merchant-callback"),

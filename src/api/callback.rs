@@ -15,10 +15,10 @@ use serde_json::{Map, Value};
 
 use super::auth::{self, Caller};
 use super::error::{ApiError, InvalidParam};
-use super::request::ApiBody;
-use super::{ApiState, ImageSpec, json, no_content, request};
+use super::request::{ApiBody, ImageRequest};
+use super::{ApiState, json, no_content, request};
 use crate::links;
-use crate::render::{DEFAULT_SIZE, Format, MAX_SIZE, MIN_SIZE};
+use crate::render::{Format, MAX_SIZE, MIN_SIZE};
 use crate::store::{CallbackQr, Conflict, LinkKind, NewCallbackQr, StoreError};
 
 /// Longest `locationDescription`, in characters (as published).
@@ -82,19 +82,16 @@ fn validate_description(s: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// The image the GET calls link to: `qrImageFormat=PNG|SVG` (default SVG) and
-/// `qrImageSize=100..2000` (used for PNG only, but checked whenever it is given).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ImageQuery {
-    pub format: Format,
-    pub size: u32,
-}
-
-/// Reads `qrImageFormat` and `qrImageSize` from the query; both failures are reported together.
-pub fn image_query(uri: &Uri) -> Result<ImageQuery, ApiError> {
-    let mut invalid = Vec::new();
-    let mut format = Format::Svg;
-    let mut size = DEFAULT_SIZE;
+/// The image the GET calls link to. As published, the `Accept` and `Size` headers choose it,
+/// exactly as on the other QR calls (`text/targetUrl` puts the QR content itself in
+/// `qrImageUrl`); the query parameters `qrImageFormat=PNG|SVG` and `qrImageSize=100..2000`
+/// override them when given. Without either: SVG. Every failure is reported together.
+pub fn image_choice(uri: &Uri, headers: &HeaderMap) -> Result<ImageRequest, ApiError> {
+    let (mut choice, mut invalid) = match request::image_request(headers) {
+        Ok(choice) => (choice, Vec::new()),
+        Err(ApiError::Invalid(invalid)) => (ImageRequest::default(), invalid),
+        Err(other) => return Err(other),
+    };
     for pair in uri
         .query()
         .unwrap_or("")
@@ -105,12 +102,12 @@ pub fn image_query(uri: &Uri) -> Result<ImageQuery, ApiError> {
         let value = request::decode_path_segment(value).unwrap_or_default();
         match name {
             "qrImageFormat" => match value.to_ascii_uppercase().as_str() {
-                "PNG" => format = Format::Png,
-                "SVG" => format = Format::Svg,
+                "PNG" => choice.format = Format::Png,
+                "SVG" => choice.format = Format::Svg,
                 _ => invalid.push(InvalidParam::new("qrImageFormat", "must be PNG or SVG")),
             },
             "qrImageSize" => match value.trim().parse::<u32>() {
-                Ok(n) if (MIN_SIZE..=MAX_SIZE).contains(&n) => size = n,
+                Ok(n) if (MIN_SIZE..=MAX_SIZE).contains(&n) => choice.size = n,
                 _ => invalid.push(InvalidParam::new(
                     "qrImageSize",
                     format!("must be a whole number of pixels from {MIN_SIZE} to {MAX_SIZE}"),
@@ -120,7 +117,7 @@ pub fn image_query(uri: &Uri) -> Result<ImageQuery, ApiError> {
         }
     }
     if invalid.is_empty() {
-        Ok(ImageQuery { format, size })
+        Ok(choice)
     } else {
         Err(ApiError::Invalid(invalid))
     }
@@ -160,21 +157,13 @@ fn not_found(id: &str) -> ApiError {
     ApiError::NotFound(format!("no merchant callback QR with merchantQrId {id:?}"))
 }
 
-fn response(state: &ApiState, qr: &CallbackQr, image: ImageQuery) -> CallbackQrResponse {
-    let content = links::short_url(&state.config.public_url, LinkKind::Callback, &qr.link.code);
-    let qr_image_url = (state.images)(&ImageSpec {
-        content: content.clone(),
-        format: image.format,
-        size: image.size,
-        issued_at: qr.link.created_at_ms.div_euclid(1000),
-        expires_at: None,
-    });
+fn response(state: &ApiState, qr: &CallbackQr, image: ImageRequest) -> CallbackQrResponse {
     CallbackQrResponse {
         merchant_serial_number: qr.link.msn.clone(),
         merchant_qr_id: qr.link.qr_id.clone().unwrap_or_default(),
         location_description: qr.location_description.clone(),
-        qr_image_url,
-        qr_content: content,
+        qr_image_url: super::image_url(state, &qr.link, image),
+        qr_content: links::short_url(&state.config.public_url, LinkKind::Callback, &qr.link.code),
     }
 }
 
@@ -231,7 +220,7 @@ pub async fn get(
 ) -> Result<Response<Full<Bytes>>, ApiError> {
     let caller = callback_caller(state, headers).await?;
     let id = qr_id(raw_id)?;
-    let image = image_query(uri)?;
+    let image = image_choice(uri, headers)?;
     let qr = state
         .store
         .callback_qr(&caller.msn, &id, state.clock.now_ms())
@@ -249,7 +238,7 @@ pub async fn list(
     uri: &Uri,
 ) -> Result<Response<Full<Bytes>>, ApiError> {
     let caller = callback_caller(state, headers).await?;
-    let image = image_query(uri)?;
+    let image = image_choice(uri, headers)?;
     let all = state
         .store
         .callback_qrs(&caller.msn, state.clock.now_ms())
@@ -318,27 +307,42 @@ mod tests {
     }
 
     #[test]
-    fn image_query_defaults_to_svg_and_checks_both_parameters() {
-        let q = |s: &str| image_query(&s.parse::<Uri>().expect("uri"));
-        assert_eq!(
-            q("/x").expect("default"),
-            ImageQuery {
-                format: Format::Svg,
-                size: DEFAULT_SIZE
+    fn image_choice_follows_accept_and_size_and_the_query_overrides_them() {
+        let q = |uri: &str, hdrs: &[(&'static str, &'static str)]| {
+            let mut h = HeaderMap::new();
+            for (name, value) in hdrs {
+                h.insert(*name, http::HeaderValue::from_static(value));
             }
+            image_choice(&uri.parse::<Uri>().expect("uri"), &h)
+        };
+        let choice = |format, size| ImageRequest { format, size };
+        assert_eq!(q("/x", &[]).expect("default"), choice(Format::Svg, 800));
+        assert_eq!(
+            q("/x", &[("accept", "image/png"), ("size", "300")]).expect("headers"),
+            choice(Format::Png, 300)
         );
         assert_eq!(
-            q("/x?qrImageFormat=PNG&qrImageSize=300").expect("png"),
-            ImageQuery {
-                format: Format::Png,
-                size: 300
-            }
+            q("/x", &[("accept", "text/targetUrl")]).expect("content"),
+            choice(Format::Text, 800)
         );
-        assert_eq!(q("/x?qrImageFormat=svg").expect("svg").format, Format::Svg);
-        let err = q("/x?qrImageFormat=GIF&qrImageSize=99").expect_err("bad");
+        assert_eq!(
+            q("/x?qrImageFormat=PNG&qrImageSize=300", &[]).expect("png"),
+            choice(Format::Png, 300)
+        );
+        assert_eq!(
+            q(
+                "/x?qrImageFormat=svg",
+                &[("accept", "image/png"), ("size", "400")]
+            )
+            .expect("query wins"),
+            choice(Format::Svg, 400)
+        );
+        let err = q("/x?qrImageFormat=GIF&qrImageSize=99", &[]).expect_err("bad");
         assert_eq!(names(err), ["qrImageFormat", "qrImageSize"]);
+        let err = q("/x?qrImageSize=99", &[("accept", "image/gif")]).expect_err("bad");
+        assert_eq!(names(err), ["Accept", "qrImageSize"]);
         for bad in ["2001", "abc", "", "-1"] {
-            let err = q(&format!("/x?qrImageSize={bad}")).expect_err(bad);
+            let err = q(&format!("/x?qrImageSize={bad}"), &[]).expect_err(bad);
             assert_eq!(names(err), ["qrImageSize"], "{bad}");
         }
     }

@@ -86,6 +86,16 @@ pub struct ImageRequest {
     pub size: u32,
 }
 
+/// No `Accept` and no `Size`: an SVG (baked at the default size).
+impl Default for ImageRequest {
+    fn default() -> ImageRequest {
+        ImageRequest {
+            format: Format::Svg,
+            size: DEFAULT_SIZE,
+        }
+    }
+}
+
 /// Reads `Accept` and `Size`. Both are checked, and both failures are reported together.
 ///
 /// `Accept` lists media ranges; the first one we know wins (`q` weights are ignored). A missing
