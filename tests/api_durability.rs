@@ -6,7 +6,7 @@ mod common;
 
 use std::path::Path;
 
-use common::api::{Api, add_merchant, path_of, send};
+use common::api::{Api, add_merchant, list_merchants, path_of, send};
 use http::Method;
 use serde_json::json;
 
@@ -23,8 +23,17 @@ async fn acknowledged_qrs_survive_kill_9() {
     let data_dir = common::temp_dir("durability");
     let creds = add_merchant(&data_dir, "777001", "Durable AS");
     let server = start(&data_dir);
-    // `merchant add` also works while the server holds the store open.
+    // `merchant add` and `merchant list` also work while the server holds the store open.
     let late = add_merchant(&data_dir, "777002", "Late AS");
+    let listed = list_merchants(&data_dir);
+    let msns: Vec<&str> = listed
+        .as_array()
+        .expect("a JSON array")
+        .iter()
+        .map(|m| m["msn"].as_str().expect("msn"))
+        .collect();
+    assert_eq!(msns, ["777001", "777002"]);
+    assert_eq!(listed[1]["client_ids"][0], late.client_id.as_str());
     let api = Api::login(&server.base(), &creds).await;
     let late_api = Api::login(&server.base(), &late).await;
 

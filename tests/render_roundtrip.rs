@@ -220,6 +220,16 @@ fn bad_input_is_a_typed_error() {
             }
         );
         assert!(err.to_string().contains(&max.to_string()));
+        // `text` is the content of a QR that must exist: the same limit applies.
+        let text = RenderOptions {
+            format: Format::Text,
+            ..o
+        };
+        assert_eq!(
+            render(&vec![b'x'; max], &text).expect("fits").bytes.len(),
+            max
+        );
+        assert_eq!(render(&vec![b'x'; max + 1], &text).unwrap_err(), err);
     }
     for size in [0, 99, 2001] {
         let err = render(SHORT.as_bytes(), &RenderOptions { size, ..opts }).unwrap_err();

@@ -83,6 +83,22 @@ impl World {
     }
 }
 
+/// A listener that accepts connections and holds them open without reading or answering; the
+/// task owns them until aborted.
+async fn silent_receiver() -> (std::net::SocketAddr, tokio::task::JoinHandle<()>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let held = tokio::spawn(async move {
+        let mut open = Vec::new();
+        while let Ok((s, _)) = listener.accept().await {
+            open.push(s);
+        }
+    });
+    (addr, held)
+}
+
 #[tokio::test]
 async fn retries_follow_the_backoff_schedule_and_give_up_after_seven_days() {
     let policy = RetryPolicy::default();
@@ -286,17 +302,7 @@ async fn a_hanging_receiver_does_not_hold_up_the_others() {
         ..DeliveryConfig::default()
     };
     let w = world(config).await;
-    // Accepts connections and never answers.
-    let hanging = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let hanging_addr = hanging.local_addr().expect("addr");
-    let held = tokio::spawn(async move {
-        let mut open = Vec::new();
-        while let Ok((s, _)) = hanging.accept().await {
-            open.push(s);
-        }
-    });
+    let (hanging_addr, held) = silent_receiver().await;
     let healthy = Receiver::start().await;
     w.hook("hook-slow", &format!("http://{hanging_addr}/hook"))
         .await;
@@ -324,6 +330,34 @@ async fn a_hanging_receiver_does_not_hold_up_the_others() {
     run.abort();
     held.abort();
     stop.notify_one();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_attempt_that_gets_no_answer_times_out_and_is_retried() {
+    let config = DeliveryConfig {
+        timeout: Duration::from_millis(200),
+        ..DeliveryConfig::default()
+    };
+    let w = world(config).await;
+    let (silent_addr, held) = silent_receiver().await;
+    w.hook("hook-silent", &format!("http://{silent_addr}/hook"))
+        .await;
+    w.scan().await;
+    let done = tokio::time::timeout(HANG_GUARD, w.worker.step())
+        .await
+        .expect("the attempt ends at its timeout, not never")
+        .expect("step");
+    assert_eq!(done.len(), 1);
+    assert!(
+        matches!(done[0].outcome, Outcome::Retry { attempts: 1, .. }),
+        "{done:?}"
+    );
+    let error = done[0].error.as_deref().unwrap_or_default();
+    assert!(error.contains("timed out"), "{error}");
+    let events = w.store.outbox_events("hook-silent").await.expect("outbox");
+    assert_eq!(events[0].state, OutboxState::Pending, "kept for the retry");
+    assert_eq!(events[0].attempts, 1);
+    held.abort();
 }
 
 #[tokio::test]

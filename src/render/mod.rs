@@ -207,6 +207,14 @@ pub fn render(content: &[u8], opts: &RenderOptions) -> Result<Rendered, RenderEr
         return Err(RenderError::EmptyContent);
     }
     match opts.format {
+        // The same limit as an image: `text` is the content of a QR code that must exist.
+        Format::Text if content.len() > max_content_len(opts.ecc) => {
+            Err(RenderError::ContentTooLong {
+                len: content.len(),
+                max: max_content_len(opts.ecc),
+                ecc: opts.ecc,
+            })
+        }
         Format::Text => Ok(Rendered {
             bytes: content.to_vec(),
             content_type: Format::Text.content_type(),

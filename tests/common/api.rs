@@ -27,26 +27,7 @@ pub struct Credentials {
 
 /// Runs `qr-origin merchant add` on `data_dir` (also while a server uses it) and parses its JSON.
 pub fn add_merchant(data_dir: &Path, msn: &str, name: &str) -> Credentials {
-    let out = Command::new(BIN)
-        .args([
-            "merchant",
-            "add",
-            "--msn",
-            msn,
-            "--name",
-            name,
-            "--data-dir",
-        ])
-        .arg(data_dir)
-        .env_remove("QR_ORIGIN_DATA_DIR")
-        .output()
-        .expect("run qr-origin merchant add");
-    assert!(
-        out.status.success(),
-        "merchant add failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: Value = serde_json::from_slice(&out.stdout).expect("merchant add prints JSON");
+    let v = merchant_cli(data_dir, &["add", "--msn", msn, "--name", name]);
     let s = |k: &str| {
         v[k].as_str()
             .unwrap_or_else(|| panic!("{k} in {v}"))
@@ -222,4 +203,27 @@ pub fn path_of(url: &str) -> String {
     after_scheme
         .find('/')
         .map_or_else(|| "/".to_owned(), |i| after_scheme[i..].to_owned())
+}
+
+/// `qr-origin merchant list` on `data_dir`: the JSON it prints.
+pub fn list_merchants(data_dir: &Path) -> Value {
+    merchant_cli(data_dir, &["list"])
+}
+
+/// Runs `qr-origin merchant <args> --data-dir <data_dir>`; asserts success and parses stdout.
+fn merchant_cli(data_dir: &Path, args: &[&str]) -> Value {
+    let out = Command::new(BIN)
+        .arg("merchant")
+        .args(args)
+        .arg("--data-dir")
+        .arg(data_dir)
+        .env_remove("QR_ORIGIN_DATA_DIR")
+        .output()
+        .expect("run qr-origin merchant");
+    assert!(
+        out.status.success(),
+        "merchant {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("merchant prints JSON")
 }
