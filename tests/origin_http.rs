@@ -245,7 +245,19 @@ async fn expired_tokens_answer_404_without_a_long_cache_lifetime() {
     );
     let url = srv.url(&image_path(&token));
     assert_eq!(get(&url).await.status, 200);
-    // Past exp plus the verification leeway.
+    // The origin now remembers this token as verified; a one-character change to its
+    // signature or payload is a different token and is verified (and refused) afresh.
+    let (head, sig) = token.rsplit_once('.').expect("three parts");
+    let flipped = if sig.starts_with('A') { 'B' } else { 'A' };
+    let forged = format!("{head}.{flipped}{}", &sig[1..]);
+    assert_eq!(get(&srv.url(&image_path(&forged))).await.status, 403);
+    let mut parts: Vec<String> = token.split('.').map(str::to_owned).collect();
+    parts[1].push('A');
+    assert_eq!(
+        get(&srv.url(&image_path(&parts.join(".")))).await.status,
+        403
+    );
+    // The remembered verification still gets the time check: past exp plus the leeway.
     srv.clock
         .advance_ms((60 + srv.state.config.token_leeway_secs + 1) * 1000);
     let r = get(&url).await;

@@ -1,16 +1,19 @@
 //! The image origin: `GET|HEAD /qr-generator/v1?token=<jwt>`.
 //!
-//! Flow: token → verify (key ring, clock) → render key → ETag / `If-None-Match` → cache (render on
+//! Flow: token → verify (key ring, or the memo of verified tokens; clock) → render key → ETag / `If-None-Match` → cache (render on
 //! miss, bounded concurrency) → response. The CDN in front caches by URL; this origin caches by
 //! render inputs, so every token for one QR costs one render.
 //!
 //! # Layout
+//! - [`memo`]: tokens already verified, so repeated URLs skip the MAC and decoding.
 //! - [`cache`]: the byte-bounded moka cache and its key.
 //! - [`response`]: ETag, `Cache-Control`, `If-None-Match`, image headers.
 
 pub mod cache;
+pub mod memo;
 pub mod response;
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
@@ -23,6 +26,7 @@ use crate::metrics::{CacheGauges, Metrics};
 use crate::render::{self, RenderError};
 use crate::token::{ImageClaims, Keyring};
 use cache::{CachedImage, ImageCache, RenderKey};
+use memo::{TokenMemo, Verified};
 use response::Precondition;
 
 /// The path of image URLs, as published.
@@ -39,6 +43,8 @@ pub fn image_url(public_url: &str, keyring: &Keyring, claims: &ImageClaims) -> S
 #[derive(Debug)]
 pub struct Origin {
     cache: ImageCache,
+    /// Tokens verified before: a repeated URL costs a hash lookup, not a MAC.
+    memo: TokenMemo,
     /// One permit per render allowed to run at once (config `max_renders`).
     renders: Semaphore,
     /// Renders waiting for a permit; past `max_queue` the origin answers 503 instead of
@@ -67,6 +73,7 @@ impl Origin {
     pub fn new(cache_bytes: u64, max_renders: usize, max_queue: usize) -> Origin {
         Origin {
             cache: ImageCache::new(cache_bytes),
+            memo: TokenMemo::default(),
             renders: Semaphore::new(max_renders),
             queued: AtomicUsize::new(0),
             max_queue,
@@ -93,24 +100,19 @@ impl Origin {
         headers: &HeaderMap,
     ) -> Result<Resp, HttpError> {
         let token = token_param(uri)?;
-        let claims = keyring.verify(token, now_unix).inspect_err(|e| {
-            metrics.token_rejected(e.reason());
-        })?;
-        let cache_control = response::cache_control(claims.exp, now_unix);
-        let key = RenderKey {
-            opts: claims.render_options(),
-            content: claims.url,
-        };
-        let etag = response::etag(&key);
+        let verified = self.verify(keyring, metrics, token, now_unix)?;
+        let cache_control = response::cache_control(verified.claims.exp, now_unix);
+        let etag = verified.etag.clone();
         let precondition = response::if_none_match(headers, &etag);
         if precondition == Precondition::Matches {
             // The tag names exactly these render inputs, so the client's copy is current: no
             // need to look at the cache at all.
             return Ok(response::not_modified(etag, cache_control));
         }
+        let key = &verified.key;
         let (img, hit) = self
             .cache
-            .get_or_render(key.clone(), self.render(metrics, &key))
+            .get_or_render(key, || self.render(metrics, key))
             .await
             .map_err(|e| HttpError::from(RenderFailure::clone(&e)))?;
         let counter = if hit {
@@ -123,6 +125,39 @@ impl Origin {
             return Ok(response::not_modified(etag, cache_control));
         }
         Ok(response::image(method, &img, etag, cache_control, hit))
+    }
+
+    /// Verifies `token`, or finds it verified before in the memo (whose answer still gets the
+    /// time-window check). Rejections are counted by reason.
+    fn verify(
+        &self,
+        keyring: &Keyring,
+        metrics: &Metrics,
+        token: &str,
+        now_unix: i64,
+    ) -> Result<Arc<Verified>, HttpError> {
+        let limits = keyring.limits();
+        // SECURITY: the length cap applies before the memo hashes the token, as before decoding.
+        let remembered = if token.len() <= limits.max_token_len {
+            self.memo.get(token)
+        } else {
+            None
+        };
+        let checked = match remembered {
+            Some(v) => v
+                .claims
+                .check_time(now_unix, limits.leeway_secs)
+                .map(|()| v),
+            None => keyring.verify(token, now_unix).map(|claims| {
+                let v = Arc::new(Verified::new(claims));
+                self.memo.insert(token, Arc::clone(&v));
+                v
+            }),
+        };
+        checked.map_err(|e| {
+            metrics.token_rejected(e.reason());
+            HttpError::from(e)
+        })
     }
 
     /// Renders `key` under the concurrency limit. Runs on the async worker: a render takes
@@ -150,7 +185,9 @@ impl Origin {
             render::render(key.content.as_bytes(), &key.opts).map_err(RenderFailure::Invalid)?;
         metrics.observe_render(key.opts.format, start.elapsed());
         Ok(CachedImage {
-            bytes: Bytes::from(rendered.bytes),
+            // Exactly sized: the cache's weigher counts `len`, and a writer's spare capacity
+            // would otherwise sit in the cache uncounted (shrinking in place is a cheap realloc).
+            bytes: Bytes::from(rendered.bytes.into_boxed_slice()),
             content_type: rendered.content_type,
         })
     }

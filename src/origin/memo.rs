@@ -1,0 +1,170 @@
+//! Tokens already verified, so a repeated image URL skips the MAC, the base64 and JSON decoding
+//! and the ETag hash.
+//!
+//! Behind a CDN most origin requests repeat a URL (a viral QR, a revalidation); profiling the
+//! cache-hit load test put token verification plus the ETag at about a third of the origin's own
+//! CPU time per hit. The memo maps the exact token text to what verifying it produced.
+//!
+//! SECURITY: an entry is made only after [`crate::token::Keyring::verify`] accepted the token, and
+//! is found only by the byte-identical token, so it answers exactly what verifying again would
+//! (the key ring never changes while the process runs), except for the time window, which
+//! [`ImageClaims::check_time`] checks on every use. The map's hasher is randomly seeded
+//! (attacker-chosen tokens cannot aim at one bucket).
+//!
+//! Bounded by two generations of at most [`GENERATION`] entries: a lookup that finds a token in
+//! the older generation moves it to the current one; when the current one is full, the older one
+//! is dropped and the current one takes its place. Recently used tokens stay, the rest age out,
+//! and every operation is O(1).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use http::HeaderValue;
+
+use super::cache::RenderKey;
+use super::response;
+use crate::token::ImageClaims;
+
+/// Entries per generation. A memo entry is the token (~300 bytes), the content twice and the
+/// ETag: 16 384 × 2 generations × ~1 KB bounds the memo at about 32 MB.
+pub const GENERATION: usize = 16 * 1024;
+
+/// What verifying a token yields that a response needs.
+#[derive(Debug)]
+pub struct Verified {
+    /// For the time window and the `Cache-Control` lifetime.
+    pub claims: ImageClaims,
+    pub key: RenderKey,
+    pub etag: HeaderValue,
+}
+
+impl Verified {
+    /// Derives the render key and ETag of verified claims.
+    pub fn new(claims: ImageClaims) -> Verified {
+        let key = RenderKey {
+            opts: claims.render_options(),
+            content: claims.url.clone(),
+        };
+        let etag = response::etag(&key);
+        Verified { claims, key, etag }
+    }
+}
+
+#[derive(Debug, Default)]
+struct Generations {
+    current: HashMap<Box<str>, Arc<Verified>>,
+    older: HashMap<Box<str>, Arc<Verified>>,
+}
+
+/// The memo of verified tokens.
+#[derive(Debug)]
+pub struct TokenMemo {
+    generations: Mutex<Generations>,
+    per_generation: usize,
+}
+
+impl Default for TokenMemo {
+    fn default() -> TokenMemo {
+        TokenMemo::with_generation(GENERATION)
+    }
+}
+
+impl TokenMemo {
+    pub fn with_generation(per_generation: usize) -> TokenMemo {
+        TokenMemo {
+            generations: Mutex::new(Generations::default()),
+            per_generation: per_generation.max(1),
+        }
+    }
+
+    /// The verification of `token`, if this exact token was verified before and not yet aged out.
+    /// The caller still checks the time window.
+    pub fn get(&self, token: &str) -> Option<Arc<Verified>> {
+        let mut g = self.lock();
+        if let Some(v) = g.current.get(token) {
+            return Some(Arc::clone(v));
+        }
+        let (token, v) = g.older.remove_entry(token)?;
+        let found = Arc::clone(&v);
+        self.insert_locked(&mut g, token, v);
+        Some(found)
+    }
+
+    /// Remembers a token that has just been verified.
+    pub fn insert(&self, token: &str, verified: Arc<Verified>) {
+        let mut g = self.lock();
+        self.insert_locked(&mut g, token.into(), verified);
+    }
+
+    /// Entries held (both generations), for tests.
+    pub fn len(&self) -> usize {
+        let g = self.lock();
+        g.current.len() + g.older.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn insert_locked(&self, g: &mut Generations, token: Box<str>, v: Arc<Verified>) {
+        if g.current.len() >= self.per_generation {
+            g.older = std::mem::take(&mut g.current);
+        }
+        g.current.insert(token, v);
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Generations> {
+        // A panic while holding the lock cannot leave the maps half-updated in a way that
+        // matters (at worst an entry is missing), so a poisoned lock is used as is.
+        self.generations.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::render::Format;
+
+    fn verified(i: usize) -> Arc<Verified> {
+        Arc::new(Verified::new(ImageClaims::new(
+            format!("https://x/{i}"),
+            Format::Png,
+            800,
+        )))
+    }
+
+    #[test]
+    fn finds_only_the_exact_token() {
+        let memo = TokenMemo::default();
+        memo.insert("a.b.c", verified(1));
+        assert_eq!(memo.get("a.b.c").expect("found").key.content, "https://x/1");
+        assert!(memo.get("a.b.C").is_none());
+        assert!(memo.get("a.b.c ").is_none());
+        assert!(memo.get("a.b").is_none());
+    }
+
+    #[test]
+    fn stays_within_two_generations_and_keeps_what_is_used() {
+        let memo = TokenMemo::with_generation(4);
+        for i in 0..4 {
+            memo.insert(&format!("t{i}"), verified(i));
+        }
+        // The fifth insert starts a new generation; t0..t3 become the older one.
+        memo.insert("t4", verified(4));
+        assert_eq!(memo.len(), 5);
+        // Using t0 moves it into the current generation.
+        assert!(memo.get("t0").is_some());
+        for i in 5..7 {
+            memo.insert(&format!("t{i}"), verified(i));
+        }
+        // The current generation (t4, t0, t5, t6) is full: the next insert drops t1..t3.
+        memo.insert("t7", verified(7));
+        assert!(memo.len() <= 8, "bounded by two generations");
+        assert!(memo.get("t0").is_some(), "recently used");
+        assert!(memo.get("t1").is_none(), "aged out");
+        for i in 0..10_000 {
+            memo.insert(&format!("flood{i}"), verified(i));
+        }
+        assert!(memo.len() <= 8, "a flood of tokens stays bounded");
+    }
+}
