@@ -4,6 +4,12 @@ use clap::Parser;
 use qr_origin::cmd::{Cli, Command};
 use tracing_subscriber::EnvFilter;
 
+/// jemalloc for the service: image churn (render, cache, evict) fragments glibc's heap; see the
+/// dependency's comment in Cargo.toml for the load-test figures.
+#[cfg(not(target_env = "msvc"))]
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
