@@ -42,7 +42,7 @@ pub fn image_url(public_url: &str, keyring: &Keyring, claims: &ImageClaims) -> S
 /// The origin's own state: the image cache and the render limiter.
 #[derive(Debug)]
 pub struct Origin {
-    cache: ImageCache,
+    cache: ImageCache<RenderFailure>,
     /// Tokens verified before: a repeated URL costs a hash lookup, not a MAC.
     memo: TokenMemo,
     /// One permit per render allowed to run at once (config `max_renders`).
