@@ -44,6 +44,22 @@ async fn jsonwebtoken_minted_png_renders_and_decodes_to_the_exact_url() {
     }
 }
 
+/// PyJWT users often write `"exp": time.time() + 600`: RFC 7519 NumericDates may be fractional.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fractional_time_claims_verify_and_bound_the_cache_lifetime() {
+    let srv = start().await;
+    let url = "https://qr.example.com/r/float-exp";
+    let now = srv.now() as f64 + 0.25;
+    let mut claims = seed_claims(url, "image/png", "300", srv.now(), 0);
+    claims["iat"] = json!(now);
+    claims["nbf"] = json!(now);
+    claims["exp"] = json!(now + 600.5);
+    let r = get(&srv.url(&image_path(&jwt(&claims, Some(KID), SECRET)))).await;
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    assert_eq!(decode_png(&r.body), url);
+    assert_eq!(r.header("cache-control"), "public, max-age=600");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn jsonwebtoken_minted_svg_renders_decodes_and_is_locked_down() {
     let srv = start().await;

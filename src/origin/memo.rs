@@ -86,14 +86,19 @@ impl TokenMemo {
         }
         let (token, v) = g.older.remove_entry(token)?;
         let found = Arc::clone(&v);
-        self.insert_locked(&mut g, token, v);
+        let retired = self.insert_locked(&mut g, token, v);
+        drop(g);
+        drop(retired);
         Some(found)
     }
 
     /// Remembers a token that has just been verified.
     pub fn insert(&self, token: &str, verified: Arc<Verified>) {
         let mut g = self.lock();
-        self.insert_locked(&mut g, token.into(), verified);
+        let retired = self.insert_locked(&mut g, token.into(), verified);
+        // Freeing a whole generation takes a while; other lookups need not wait for it.
+        drop(g);
+        drop(retired);
     }
 
     /// Entries held (both generations), for tests.
@@ -106,11 +111,17 @@ impl TokenMemo {
         self.len() == 0
     }
 
-    fn insert_locked(&self, g: &mut Generations, token: Box<str>, v: Arc<Verified>) {
-        if g.current.len() >= self.per_generation {
-            g.older = std::mem::take(&mut g.current);
-        }
+    /// Inserts; returns the generation that aged out, if any, for the caller to drop unlocked.
+    fn insert_locked(
+        &self,
+        g: &mut Generations,
+        token: Box<str>,
+        v: Arc<Verified>,
+    ) -> Option<HashMap<Box<str>, Arc<Verified>>> {
+        let retired = (g.current.len() >= self.per_generation)
+            .then(|| std::mem::replace(&mut g.older, std::mem::take(&mut g.current)));
         g.current.insert(token, v);
+        retired
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Generations> {

@@ -1,8 +1,8 @@
 //! The image origin: `GET|HEAD /qr-generator/v1?token=<jwt>`.
 //!
-//! Flow: token → verify (key ring, or the memo of verified tokens; clock) → render key → ETag / `If-None-Match` → cache (render on
-//! miss, bounded concurrency) → response. The CDN in front caches by URL; this origin caches by
-//! render inputs, so every token for one QR costs one render.
+//! Flow: token → verify (key ring, or the memo of verified tokens; clock) → render key → ETag /
+//! `If-None-Match` → cache (render on miss, bounded concurrency) → response. The CDN in front
+//! caches by URL; this origin caches by render inputs, so every token for one QR costs one render.
 //!
 //! # Layout
 //! - [`memo`]: tokens already verified, so repeated URLs skip the MAC and decoding.

@@ -153,7 +153,7 @@ const SIZE_RANGE: RangeInclusive<i64> = MIN_SIZE as i64..=MAX_SIZE as i64;
 const SIZE_REASON: &str = "must be an integer 100..=2000 (JSON number or decimal string)";
 const BORDER_RANGE: RangeInclusive<i64> = 0..=MAX_BORDER as i64;
 const BORDER_REASON: &str = "must be an integer 0..=16 (JSON number or decimal string)";
-const TIME_REASON: &str = "must be a JSON integer (seconds since the Unix epoch)";
+const TIME_REASON: &str = "must be a JSON number (seconds since the Unix epoch)";
 const FORMAT_REASON: &str = "must be \"image/png\" or \"image/svg+xml\"";
 
 fn first_non_space(bytes: &[u8]) -> Option<u8> {
@@ -312,9 +312,10 @@ impl RawClaims<'_> {
             dark,
             light,
             iss,
-            nbf: numeric_date("nbf", self.nbf)?,
-            exp: numeric_date("exp", self.exp)?,
-            iat: numeric_date("iat", self.iat)?,
+            // Fractions round towards the narrower window: valid no earlier, expired no later.
+            nbf: numeric_date("nbf", self.nbf, f64::ceil)?,
+            exp: numeric_date("exp", self.exp, f64::floor)?,
+            iat: numeric_date("iat", self.iat, f64::floor)?,
         })
     }
 }
@@ -323,12 +324,19 @@ fn invalid(name: &'static str, reason: &'static str) -> TokenError {
     TokenError::InvalidClaim { name, reason }
 }
 
-/// `exp`/`nbf`/`iat`: a JSON integer or absent. A string or fraction is refused rather than
-/// coerced: a type-confused `"exp":"…"` must never read as "no expiry".
-fn numeric_date(name: &'static str, v: Json<'_>) -> Result<Option<i64>, TokenError> {
+/// `exp`/`nbf`/`iat`: a JSON number or absent. RFC 7519 NumericDates may be fractional (PyJWT
+/// users write `"exp": time.time() + 600`); `round` makes them whole seconds. A string is refused
+/// rather than coerced: a type-confused `"exp":"…"` must never read as "no expiry".
+fn numeric_date(
+    name: &'static str,
+    v: Json<'_>,
+    round: fn(f64) -> f64,
+) -> Result<Option<i64>, TokenError> {
     match v {
         Json::Absent => Ok(None),
         Json::Int(n) => Ok(Some(n)),
+        // In range by construction (see `Json::Fraction`), so the cast cannot saturate.
+        Json::Fraction(f) => Ok(Some(round(f) as i64)),
         _ => Err(invalid(name, TIME_REASON)),
     }
 }
@@ -372,7 +380,9 @@ enum Json<'a> {
     Bool,
     /// An integer that fits `i64`.
     Int(i64),
-    /// A fraction, or an integer beyond `i64`.
+    /// A fraction well within `i64` range (|x| < 2^62).
+    Fraction(f64),
+    /// An integer beyond `i64`, or a number too large to be a time.
     OtherNumber,
     Str(Cow<'a, str>),
     Compound,
@@ -407,8 +417,13 @@ impl<'de: 'a, 'a> Visitor<'de> for JsonVisitor<'a> {
     fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
         Ok(i64::try_from(v).map_or(Json::OtherNumber, Json::Int))
     }
-    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
-        Ok(Json::OtherNumber)
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
+        const LIMIT: f64 = (1u64 << 62) as f64;
+        Ok(if v.is_finite() && v.abs() < LIMIT {
+            Json::Fraction(v)
+        } else {
+            Json::OtherNumber
+        })
     }
     fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
         Ok(Json::Str(Cow::Borrowed(v)))
@@ -528,11 +543,11 @@ mod tests {
     }
 
     #[test]
-    fn time_claims_must_be_integers() {
+    fn time_claims_must_be_numbers() {
         for name in ["exp", "nbf", "iat"] {
             for v in [
                 "\"1648602309\"",
-                "1648602309.5",
+                "\"1648602309.5\"",
                 "null",
                 "true",
                 "{}",
@@ -546,6 +561,16 @@ mod tests {
             }
         }
         assert_eq!(parse(&with(r#""exp":-5"#)).unwrap().exp, Some(-5));
+        // Fractions (RFC 7519 allows them) narrow the window to whole seconds.
+        let c = parse(&with(
+            r#""exp":1648602309.9,"nbf":1648598709.1,"iat":1648598709.7"#,
+        ))
+        .expect("fractional NumericDates");
+        assert_eq!(
+            (c.exp, c.nbf, c.iat),
+            (Some(1648602309), Some(1648598710), Some(1648598709))
+        );
+        assert_eq!(parse(&with(r#""exp":-0.5"#)).unwrap().exp, Some(-1));
     }
 
     #[test]

@@ -688,8 +688,11 @@ mod tests {
         c["exp"] = json!("1648602309");
         bad_claim(&jwt(Algorithm::HS256, None, &c, SECRET), "exp");
         let mut c = seed(json!("800"));
-        c["nbf"] = json!(1648598709.5);
+        c["nbf"] = json!("1648598709.5");
         bad_claim(&jwt(Algorithm::HS256, None, &c, SECRET), "nbf");
+        let mut c = seed(json!("800"));
+        c["iat"] = json!(1e30);
+        bad_claim(&jwt(Algorithm::HS256, None, &c, SECRET), "iat");
         let mut c = seed(json!("800"));
         c.as_object_mut().unwrap().remove("url");
         bad_claim(&jwt(Algorithm::HS256, None, &c, SECRET), "url");
