@@ -102,19 +102,26 @@ impl<E: Send + Sync + 'static> ImageCache<E> {
             return Ok((image, true));
         }
         let flight = Arc::clone(lock(&self.flights).entry(key.clone()).or_default());
-        // Set by whichever caller runs the render; that caller takes the flight down when it
-        // ends, finished or cancelled (a waiter then takes the render over).
+        // Set by whichever caller initialises the flight; that caller takes the flight down
+        // when it ends, finished or cancelled (a waiter then takes the flight over).
+        let led_here = AtomicBool::new(false);
         let rendered_here = AtomicBool::new(false);
         let _leave = LeaveFlight {
             flights: &self.flights,
             key,
             flight: &flight,
-            rendered_here: &rendered_here,
+            led_here: &led_here,
         };
         let result = flight
             .get_or_init(|| {
-                rendered_here.store(true, Relaxed);
+                led_here.store(true, Relaxed);
                 async {
+                    // A flight that finished between our cache miss and our joining the map
+                    // has already published its image: use it rather than render again.
+                    if let Some(image) = self.inner.get(key).await {
+                        return Ok(image);
+                    }
+                    rendered_here.store(true, Relaxed);
                     let result = render().await.map_err(Arc::new);
                     // Published before the flight is left, so a request arriving in between
                     // finds the image in the cache rather than rendering it again.
@@ -149,18 +156,18 @@ fn lock<E>(flights: &Mutex<Flights<E>>) -> std::sync::MutexGuard<'_, Flights<E>>
     flights.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-/// Removes a flight from the map when the caller that rendered it is done with it, unless the
-/// map already holds a newer flight for the key.
+/// Removes a flight from the map when the caller that initialised it is done with it, unless
+/// the map already holds a newer flight for the key.
 struct LeaveFlight<'a, E> {
     flights: &'a Mutex<Flights<E>>,
     key: &'a RenderKey,
     flight: &'a Arc<Flight<E>>,
-    rendered_here: &'a AtomicBool,
+    led_here: &'a AtomicBool,
 }
 
 impl<E> Drop for LeaveFlight<'_, E> {
     fn drop(&mut self) {
-        if !self.rendered_here.load(Relaxed) {
+        if !self.led_here.load(Relaxed) {
             return;
         }
         let mut flights = lock(self.flights);
