@@ -12,7 +12,8 @@
 # (WARMUP, default 8s), so it measures the steady state of a long-running origin (every render
 # evicts an old image and reuses its memory) rather than the heap growing by page faults.
 #
-# Usage: scripts/loadtest.sh            (env: DURATION=10s CONNS=16 SIZE=800 FORMAT=png)
+# Usage: scripts/loadtest.sh            (env: DURATION=10s CONNS=16 SIZE=800 FORMAT=png;
+#        PAIRS=N adds N alternating hit/bare runs of PAIR_DURATION=8s and their median ratio)
 # Run it on a quiet machine: other load on the two cores skews every figure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -122,14 +123,29 @@ RENDERS=$(python3 -c "print(int($R1 - $R0))")
 RENDER_US=$(python3 -c "print(round(($S1 - $S0) / max($R1 - $R0, 1) * 1e6, 1))")
 [ "$((START + RENDERS))" -ge "$N" ] && echo "  warning: the token list wrapped; raise UNIQUE_TOKENS" >&2
 
-kill "${PIDS[0]}"; wait "${PIDS[0]}" 2>/dev/null || true
+PAIRS=${PAIRS:-0}
+# With PAIRS the origin stays up (idle, it costs nothing) for the paired runs below.
+if [ "$PAIRS" -eq 0 ]; then
+  kill "${PIDS[0]}"; wait "${PIDS[0]}" 2>/dev/null || true
+fi
 
 # 3. bare hyper ceiling, same bytes
 taskset -c "$SERVER_CPU" "$BARE" "127.0.0.1:$BARE_PORT" "$WORK/image" 2>/dev/null &
 PIDS+=($!)
 wait_up "$BARE_PORT"
 echo "-- scenario 3: bare hyper, same bytes" >&2
-read -r BARE_RPS BARE_P99 < <(run_wrk "http://127.0.0.1:$BARE_PORT${HIT_URL#http://127.0.0.1:$PORT}")
+BARE_URL="http://127.0.0.1:$BARE_PORT${HIT_URL#http://127.0.0.1:$PORT}"
+read -r BARE_RPS BARE_P99 < <(run_wrk "$BARE_URL")
+
+# 4. (PAIRS=N) N alternating short runs of scenario 1 and 3. On this VM one run of either
+# moves by about ±10 %, so the median ratio of adjacent pairs is the steadier figure.
+PAIR_RATIOS=()
+for _ in $(seq 1 "$PAIRS"); do
+  read -r P_HIT _ < <(DURATION=${PAIR_DURATION:-8s} run_wrk "$HIT_URL")
+  read -r P_BARE _ < <(DURATION=${PAIR_DURATION:-8s} run_wrk "$BARE_URL")
+  PAIR_RATIOS+=("$(python3 -c "print($P_HIT / $P_BARE)")")
+  echo "   pair: hits $P_HIT req/s, bare $P_BARE req/s" >&2
+done
 
 python3 - "$HIT_RPS" "$HIT_P99" "$UNI_RPS" "$UNI_P99" "$BARE_RPS" "$BARE_P99" "$RENDER_US" "$RENDERS" <<'PY'
 import sys
@@ -145,3 +161,10 @@ print(f"hits / bare      = {hit / bare * 100:6.1f} %   (target >= 90 %)  {verdic
 print(f"unique / (1/render) = {uni / ceiling * 100:6.1f} %   (target >= 80 %)  {verdict(uni >= 0.8 * ceiling)}")
 print(f"p99 hits {hit99:.2f} ms, unique {uni99:.2f} ms (target < 5 ms)  {verdict(hit99 < 5 and uni99 < 5)}")
 PY
+if [ "${#PAIR_RATIOS[@]}" -gt 0 ]; then
+  python3 - "${PAIR_RATIOS[@]}" <<'PY'
+import statistics, sys
+r = sorted(float(x) * 100 for x in sys.argv[1:])
+print(f"hits / bare over {len(r)} pairs: median {statistics.median(r):.1f} % (min {r[0]:.1f}, max {r[-1]:.1f})")
+PY
+fi
