@@ -21,8 +21,13 @@ struct Proc {
 impl Proc {
     /// Starts the binary with `args` (plus a temp data dir) and waits for its "listening" line.
     fn spawn(args: &[&str]) -> Proc {
+        Proc::spawn_with_env(args, &[])
+    }
+
+    /// [`Proc::spawn`] with `QR_ORIGIN_*` (or other) environment variables set.
+    fn spawn_with_env(args: &[&str], env: &[(&str, &str)]) -> Proc {
         let data_dir = temp_dir("proc");
-        let (child, addr) = spawn_binary(args, &data_dir);
+        let (child, addr) = spawn_binary_with_env(args, env, &data_dir);
         Proc {
             child,
             addr,
@@ -67,6 +72,21 @@ fn key_arg() -> String {
     format!("{KID}={SECRET}")
 }
 
+/// Runs a prepared `qr-origin token …` command; asserts it succeeded and returns what it
+/// printed (one URL or token), trimmed.
+fn mint(cmd: &mut Command) -> String {
+    let out = cmd.output().expect("token command runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout)
+        .expect("UTF-8 output")
+        .trim()
+        .to_owned()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_processes_agree_on_etag_and_bytes_for_a_token_minted_by_the_cli() {
     let key = key_arg();
@@ -75,26 +95,20 @@ async fn two_processes_agree_on_etag_and_bytes_for_a_token_minted_by_the_cli() {
     let b = Proc::spawn(&["--listen", "127.0.0.1:0", "--signing-key", &key]);
 
     let content = "https://qr.example.com/r/from-the-cli";
-    let out = Command::new(BIN)
-        .args([
-            "token", "--url", content, "--format", "svg", "--size", "300",
-        ])
-        .args([
-            "--ttl",
-            "600",
-            "--signing-key",
-            &key,
-            "--public-url",
-            &a.url(""),
-        ])
-        .output()
-        .expect("token command runs");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let url = mint(
+        Command::new(BIN)
+            .args([
+                "token", "--url", content, "--format", "svg", "--size", "300",
+            ])
+            .args([
+                "--ttl",
+                "600",
+                "--signing-key",
+                &key,
+                "--public-url",
+                &a.url(""),
+            ]),
     );
-    let url = String::from_utf8(out.stdout).unwrap().trim().to_owned();
     assert!(url.starts_with(&a.url("/qr-generator/v1?token=")), "{url}");
 
     let ra = get(&url).await;
@@ -127,23 +141,17 @@ async fn without_keys_a_dev_key_is_generated_kept_and_used_by_the_token_command(
         key_file.exists(),
         "the generated key is kept in the data dir"
     );
-    let out = Command::new(BIN)
-        .args([
-            "token",
-            "--url",
-            "https://qr.example.com/r/dev",
-            "--data-dir",
-        ])
-        .arg(&p.data_dir)
-        .args(["--public-url", &p.url("")])
-        .output()
-        .expect("token command runs");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let url = mint(
+        Command::new(BIN)
+            .args([
+                "token",
+                "--url",
+                "https://qr.example.com/r/dev",
+                "--data-dir",
+            ])
+            .arg(&p.data_dir)
+            .args(["--public-url", &p.url("")]),
     );
-    let url = String::from_utf8(out.stdout).unwrap().trim().to_owned();
     let r = get(&url).await;
     assert_eq!(r.status, 200);
     assert_eq!(decode_png(&r.body), "https://qr.example.com/r/dev");
@@ -185,8 +193,7 @@ async fn sigterm_turns_readyz_503_keeps_serving_then_a_second_signal_stops() {
 async fn the_environment_configures_serve_and_token_alike() {
     const OLD_SECRET: &str = "an-older-rotated-out-secret-0123456789";
     let keys = format!("{KID}={SECRET},old={OLD_SECRET}");
-    let data_dir = temp_dir("env");
-    let (child, addr) = spawn_binary_with_env(
+    let p = Proc::spawn_with_env(
         &[],
         &[
             ("QR_ORIGIN_LISTEN", "127.0.0.1:0"),
@@ -194,28 +201,16 @@ async fn the_environment_configures_serve_and_token_alike() {
             ("QR_ORIGIN_PUBLIC_URL", "https://cdn.example.com"),
             ("QR_ORIGIN_MAX_TOKEN_BYTES", "1000"),
         ],
-        &data_dir,
     );
-    let p = Proc {
-        child,
-        addr,
-        data_dir,
-    };
 
     // The token command reads the same variables: the first key signs, URLs use the public URL.
     let content = "https://qr.example.com/r/from-env";
-    let out = Command::new(BIN)
-        .args(["token", "--url", content])
-        .env("QR_ORIGIN_SIGNING_KEY", &keys)
-        .env("QR_ORIGIN_PUBLIC_URL", "https://cdn.example.com")
-        .output()
-        .expect("token command runs");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let url = mint(
+        Command::new(BIN)
+            .args(["token", "--url", content])
+            .env("QR_ORIGIN_SIGNING_KEY", &keys)
+            .env("QR_ORIGIN_PUBLIC_URL", "https://cdn.example.com"),
     );
-    let url = String::from_utf8(out.stdout).unwrap().trim().to_owned();
     let path = url
         .strip_prefix("https://cdn.example.com")
         .expect("the public URL from the environment");
@@ -235,13 +230,12 @@ async fn the_environment_configures_serve_and_token_alike() {
     assert_eq!(get(&p.url(&image_path(&long))).await.status, 400);
 
     // Without a public URL, token URLs point at QR_ORIGIN_LISTEN, as the server's own do.
-    let out = Command::new(BIN)
-        .args(["token", "--url", content, "--signing-key", &key_arg()])
-        .env("QR_ORIGIN_LISTEN", "127.0.0.1:9123")
-        .env_remove("QR_ORIGIN_PUBLIC_URL")
-        .output()
-        .expect("token command runs");
-    let url = String::from_utf8(out.stdout).unwrap();
+    let url = mint(
+        Command::new(BIN)
+            .args(["token", "--url", content, "--signing-key", &key_arg()])
+            .env("QR_ORIGIN_LISTEN", "127.0.0.1:9123")
+            .env_remove("QR_ORIGIN_PUBLIC_URL"),
+    );
     assert!(
         url.starts_with("http://127.0.0.1:9123/qr-generator/v1?token="),
         "{url}"

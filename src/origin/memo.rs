@@ -101,14 +101,11 @@ impl TokenMemo {
         drop(retired);
     }
 
-    /// Entries held (both generations), for tests.
-    pub fn len(&self) -> usize {
+    /// Entries held (both generations).
+    #[cfg(test)]
+    fn len(&self) -> usize {
         let g = self.lock();
         g.current.len() + g.older.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
     }
 
     /// Inserts; returns the generation that aged out, if any, for the caller to drop unlocked.

@@ -97,19 +97,23 @@ pub fn byte_capacity(version: u8, ecc: Ecc) -> usize {
     codewords::byte_capacity(version, ecc)
 }
 
-/// Encodes `content` in byte mode at `ecc`, using the smallest version that holds it and the
-/// mask with the lowest penalty score (the lowest-numbered one on ties).
-pub fn encode(content: &[u8], ecc: Ecc) -> Result<QrMatrix, RenderError> {
+/// The smallest version whose byte mode holds `content` at `ecc`, or why there is none: the
+/// one place that says which contents can be a QR code at all.
+pub fn version_for(content: &[u8], ecc: Ecc) -> Result<u8, RenderError> {
     if content.is_empty() {
         return Err(RenderError::EmptyContent);
     }
-    let version = codewords::choose_version(content.len(), ecc).ok_or_else(|| {
-        RenderError::ContentTooLong {
-            len: content.len(),
-            max: codewords::max_content_len(ecc),
-            ecc,
-        }
-    })?;
+    codewords::choose_version(content.len(), ecc).ok_or_else(|| RenderError::ContentTooLong {
+        len: content.len(),
+        max: codewords::max_content_len(ecc),
+        ecc,
+    })
+}
+
+/// Encodes `content` in byte mode at `ecc`, using the smallest version that holds it and the
+/// mask with the lowest penalty score (the lowest-numbered one on ties).
+pub fn encode(content: &[u8], ecc: Ecc) -> Result<QrMatrix, RenderError> {
+    let version = version_for(content, ecc)?;
     let mut data = Vec::with_capacity(MAX_CODEWORDS);
     codewords::encode(content, version, ecc, &mut data);
 

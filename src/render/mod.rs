@@ -203,19 +203,9 @@ pub struct Rendered {
 /// Renders `content` (encoded in byte mode, UTF-8 text as its bytes) with `opts`.
 pub fn render(content: &[u8], opts: &RenderOptions) -> Result<Rendered, RenderError> {
     opts.validate()?;
-    if content.is_empty() {
-        return Err(RenderError::EmptyContent);
-    }
     match opts.format {
-        // The same limit as an image: `text` is the content of a QR code that must exist.
-        Format::Text if content.len() > max_content_len(opts.ecc) => {
-            Err(RenderError::ContentTooLong {
-                len: content.len(),
-                max: max_content_len(opts.ecc),
-                ecc: opts.ecc,
-            })
-        }
-        Format::Text => Ok(Rendered {
+        // The same limits as an image: `text` is the content of a QR code that must exist.
+        Format::Text => matrix::version_for(content, opts.ecc).map(|_| Rendered {
             bytes: content.to_vec(),
             content_type: Format::Text.content_type(),
         }),
