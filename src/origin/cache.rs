@@ -1,7 +1,6 @@
-//! The rendered-image cache: moka, bounded in bytes, keyed by what determines the image.
-//!
-//! The key is the content plus [`RenderOptions`], never the token's `exp`/`iat`: every token ever
-//! minted for one QR shares one entry, which is what lets a viral QR cost one render.
+//! The rendered-image cache: moka, bounded in bytes, keyed by what determines the image
+//! ([`RenderKey`]): every token ever minted for one QR shares one entry, which is what lets a
+//! viral QR cost one render.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
@@ -12,16 +11,8 @@ use moka::future::Cache;
 use moka::notification::RemovalCause;
 use tokio::sync::OnceCell;
 
+use super::key::RenderKey;
 use crate::metrics::CacheGauges;
-use crate::render::RenderOptions;
-
-/// What determines the rendered bytes (with [`crate::render::RENDERER_VERSION`], which is the
-/// same for the whole process).
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct RenderKey {
-    pub content: String,
-    pub opts: RenderOptions,
-}
 
 /// A rendered image as kept in the cache. Cloning shares the bytes.
 #[derive(Debug, Clone)]
@@ -65,7 +56,7 @@ impl<E: Send + Sync + 'static> ImageCache<E> {
         let inner = Cache::builder()
             .max_capacity(max_bytes)
             .weigher(|k: &RenderKey, v: &CachedImage| {
-                let w = k.content.len() + v.bytes.len() + ENTRY_OVERHEAD;
+                let w = k.content().len() + v.bytes.len() + ENTRY_OVERHEAD;
                 u32::try_from(w).unwrap_or(u32::MAX)
             })
             .eviction_listener(move |_k, _v, cause| {
@@ -186,10 +177,8 @@ mod tests {
     use std::convert::Infallible;
 
     fn key(i: usize) -> RenderKey {
-        RenderKey {
-            content: format!("https://qr.example.com/r/{i}"),
-            opts: RenderOptions::default(),
-        }
+        let content = format!("https://qr.example.com/r/{i}");
+        RenderKey::new(content, crate::render::RenderOptions::default())
     }
 
     fn image(len: usize) -> CachedImage {

@@ -8,8 +8,10 @@
 //! SECURITY: an entry is made only after [`crate::token::Keyring::verify`] accepted the token, and
 //! is found only by the byte-identical token, so it answers exactly what verifying again would
 //! (the key ring never changes while the process runs), except for the time window, which
-//! [`ImageClaims::check_time`] checks on every use. The map's hasher is randomly seeded
-//! (attacker-chosen tokens cannot aim at one bucket).
+//! [`ImageClaims::check_time`] checks on every use. The map's hasher is randomly seeded and
+//! reads only a token's length and last [`HASHED_TAIL`] bytes, which lie in its HMAC signature:
+//! only tokens that verified are ever stored, and no one without the key can choose their
+//! signatures, so lookups stay spread over the buckets.
 //!
 //! Bounded by two generations of at most [`GENERATION`] entries: a lookup that finds a token in
 //! the older generation moves it to the current one; when the current one is full, the older one
@@ -17,11 +19,12 @@
 //! and every operation is O(1).
 
 use std::collections::HashMap;
+use std::hash::{BuildHasher, Hasher, RandomState};
 use std::sync::{Arc, Mutex};
 
 use http::HeaderValue;
 
-use super::cache::RenderKey;
+use super::key::RenderKey;
 use super::response;
 use crate::token::ImageClaims;
 
@@ -41,19 +44,47 @@ pub struct Verified {
 impl Verified {
     /// Derives the render key and ETag of verified claims.
     pub fn new(claims: ImageClaims) -> Verified {
-        let key = RenderKey {
-            opts: claims.render_options(),
-            content: claims.url.clone(),
-        };
+        let key = RenderKey::new(claims.url.clone(), claims.render_options());
         let etag = response::etag(&key);
         Verified { claims, key, etag }
     }
 }
 
+/// Bytes of a token's end that its hash reads: 96 bits of the signature.
+const HASHED_TAIL: usize = 16;
+
+/// SipHash (randomly seeded) over a key's length and last [`HASHED_TAIL`] bytes. A token is about
+/// 300 bytes, and hashing all of it was the larger part of a memo lookup on the cache-hit path.
+/// Equal strings have equal tails, so this agrees with `Eq` (which still compares all bytes).
+#[derive(Debug, Default, Clone)]
+struct TailHash(RandomState);
+
+struct TailHasher(std::hash::DefaultHasher);
+
+impl BuildHasher for TailHash {
+    type Hasher = TailHasher;
+    fn build_hasher(&self) -> TailHasher {
+        TailHasher(self.0.build_hasher())
+    }
+}
+
+impl Hasher for TailHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        self.0.write_usize(bytes.len());
+        self.0
+            .write(&bytes[bytes.len().saturating_sub(HASHED_TAIL)..]);
+    }
+    fn finish(&self) -> u64 {
+        self.0.finish()
+    }
+}
+
+type Generation = HashMap<Box<str>, Arc<Verified>, TailHash>;
+
 #[derive(Debug, Default)]
 struct Generations {
-    current: HashMap<Box<str>, Arc<Verified>>,
-    older: HashMap<Box<str>, Arc<Verified>>,
+    current: Generation,
+    older: Generation,
 }
 
 /// The memo of verified tokens.
@@ -114,7 +145,7 @@ impl TokenMemo {
         g: &mut Generations,
         token: Box<str>,
         v: Arc<Verified>,
-    ) -> Option<HashMap<Box<str>, Arc<Verified>>> {
+    ) -> Option<Generation> {
         let retired = (g.current.len() >= self.per_generation)
             .then(|| std::mem::replace(&mut g.older, std::mem::take(&mut g.current)));
         g.current.insert(token, v);
@@ -145,10 +176,21 @@ mod tests {
     fn finds_only_the_exact_token() {
         let memo = TokenMemo::default();
         memo.insert("a.b.c", verified(1));
-        assert_eq!(memo.get("a.b.c").expect("found").key.content, "https://x/1");
+        assert_eq!(
+            memo.get("a.b.c").expect("found").key.content(),
+            "https://x/1"
+        );
         assert!(memo.get("a.b.C").is_none());
         assert!(memo.get("a.b.c ").is_none());
         assert!(memo.get("a.b").is_none());
+        // Differing only before the hashed tail.
+        let tail = ".".repeat(2 * HASHED_TAIL);
+        memo.insert(&format!("x{tail}"), verified(2));
+        memo.insert(&format!("y{tail}"), verified(3));
+        let found = |t: &str| memo.get(t).map(|v| v.key.content().to_string());
+        assert_eq!(found(&format!("x{tail}")).as_deref(), Some("https://x/2"));
+        assert_eq!(found(&format!("y{tail}")).as_deref(), Some("https://x/3"));
+        assert_eq!(found(&format!("z{tail}")), None);
     }
 
     #[test]

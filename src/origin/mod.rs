@@ -6,10 +6,12 @@
 //!
 //! # Layout
 //! - [`memo`]: tokens already verified, so repeated URLs skip the MAC and decoding.
-//! - [`cache`]: the byte-bounded moka cache and its key.
+//! - [`key`]: what names an image (content and render options) and its digest, the ETag.
+//! - [`cache`]: the byte-bounded moka cache.
 //! - [`response`]: ETag, `Cache-Control`, `If-None-Match`, image headers.
 
 pub mod cache;
+pub mod key;
 pub mod memo;
 pub mod response;
 
@@ -25,7 +27,8 @@ use crate::http::{HttpError, Resp};
 use crate::metrics::{CacheGauges, Metrics};
 use crate::render::{self, RenderError};
 use crate::token::{ImageClaims, Keyring};
-use cache::{CachedImage, ImageCache, RenderKey};
+use cache::{CachedImage, ImageCache};
+use key::RenderKey;
 use memo::{TokenMemo, Verified};
 use response::Precondition;
 
@@ -182,8 +185,8 @@ impl Origin {
         };
         let start = Instant::now();
         let rendered =
-            render::render(key.content.as_bytes(), &key.opts).map_err(RenderFailure::Invalid)?;
-        metrics.observe_render(key.opts.format, start.elapsed());
+            render::render(key.content().as_bytes(), key.opts()).map_err(RenderFailure::Invalid)?;
+        metrics.observe_render(key.opts().format, start.elapsed());
         Ok(CachedImage {
             // Exactly sized: the cache's weigher counts `len`, and a writer's spare capacity
             // would otherwise sit in the cache uncounted (shrinking in place is a cheap realloc).

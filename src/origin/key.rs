@@ -1,0 +1,148 @@
+//! The identity of a rendered image: the content and [`RenderOptions`], never a token's
+//! `exp`/`iat`, so every token ever minted for one QR names the same image.
+//!
+//! A key carries its digest: a SHA-256 over the renderer version and a canonical encoding of the
+//! inputs, computed once when the key is made. The digest is the ETag (see
+//! [`super::response::etag`]) and also the key's `Hash`. Hashing the content instead cost a
+//! SipHash pass over it on every cache lookup and insert, and on every entry each time moka's
+//! map rehashes a segment to clear out evicted entries: in the all-unique-tokens load test that
+//! rehashing alone was about 8 % of the server's CPU, mostly chasing each entry's content pointer.
+
+use std::hash::{Hash, Hasher};
+
+use sha2::{Digest, Sha256};
+
+use crate::render::{Ecc, Format, RENDERER_VERSION, RenderOptions};
+
+/// What determines the rendered bytes, with [`RENDERER_VERSION`].
+#[derive(Debug, Clone, Eq)]
+pub struct RenderKey {
+    content: String,
+    opts: RenderOptions,
+    digest: [u8; 16],
+}
+
+impl RenderKey {
+    pub fn new(content: String, opts: RenderOptions) -> RenderKey {
+        RenderKey::for_version(RENDERER_VERSION, content, opts)
+    }
+
+    /// [`RenderKey::new`] under a given renderer version (so a test can pin the encoding).
+    pub(crate) fn for_version(version: &str, content: String, opts: RenderOptions) -> RenderKey {
+        let digest = digest(version, &content, &opts);
+        RenderKey {
+            content,
+            opts,
+            digest,
+        }
+    }
+
+    pub fn content(&self) -> &str {
+        &self.content
+    }
+
+    pub fn opts(&self) -> &RenderOptions {
+        &self.opts
+    }
+
+    /// SHA-256 of the renderer version and the inputs, truncated to 128 bits. It depends on
+    /// nothing process-local (no hasher seed, no address), so every replica agrees on it.
+    pub fn digest(&self) -> &[u8; 16] {
+        &self.digest
+    }
+}
+
+impl PartialEq for RenderKey {
+    fn eq(&self, other: &RenderKey) -> bool {
+        // The digest decides almost every comparison at once; the inputs are still compared so
+        // equality never rests on the hash alone.
+        self.digest == other.digest && self.opts == other.opts && self.content == other.content
+    }
+}
+
+impl Hash for RenderKey {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        // Equal keys have equal digests, so this agrees with `Eq`. The maps still run it through
+        // their own seeded hasher.
+        let (head, _) = self.digest.split_first_chunk::<8>().expect("16 bytes");
+        state.write_u64(u64::from_le_bytes(*head));
+    }
+}
+
+/// Length-prefixed fields: no two different inputs encode to the same byte string.
+fn digest(version: &str, content: &str, o: &RenderOptions) -> [u8; 16] {
+    let mut h = Sha256::new();
+    h.update(b"qr-origin/etag\0");
+    h.update((version.len() as u64).to_be_bytes());
+    h.update(version.as_bytes());
+    h.update((content.len() as u64).to_be_bytes());
+    h.update(content.as_bytes());
+    let format: u8 = match o.format {
+        Format::Png => 1,
+        Format::Svg => 2,
+        Format::Text => 3,
+    };
+    let ecc: u8 = match o.ecc {
+        Ecc::L => 1,
+        Ecc::M => 2,
+        Ecc::Q => 3,
+        Ecc::H => 4,
+    };
+    h.update([format, ecc]);
+    h.update(o.size.to_be_bytes());
+    h.update(o.border.to_be_bytes());
+    h.update([
+        o.dark.0, o.dark.1, o.dark.2, o.light.0, o.light.1, o.light.2,
+    ]);
+    let full = h.finalize();
+    let mut out = [0u8; 16];
+    out.copy_from_slice(&full[..16]);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    fn key(content: &str, change: impl FnOnce(&mut RenderOptions)) -> RenderKey {
+        let mut opts = RenderOptions::default();
+        change(&mut opts);
+        RenderKey::new(content.into(), opts)
+    }
+
+    #[test]
+    fn the_digest_depends_on_every_input() {
+        let a = key("https://x/1", |_| {});
+        assert_eq!(a.digest(), key("https://x/1", |_| {}).digest());
+        let others = [
+            key("https://x/2", |_| {}),
+            key("https://x/1", |o| o.size = 801),
+            key("https://x/1", |o| o.format = Format::Svg),
+            key("https://x/1", |o| o.ecc = Ecc::H),
+            key("https://x/1", |o| o.border = 5),
+            key("https://x/1", |o| o.dark = crate::render::Rgb(1, 0, 0)),
+            key("https://x/1", |o| o.light = crate::render::Rgb(1, 1, 1)),
+            RenderKey::for_version("other", "https://x/1".into(), RenderOptions::default()),
+        ];
+        for other in &others {
+            assert_ne!(a.digest(), other.digest(), "{other:?}");
+            assert_ne!(&a, other);
+        }
+    }
+
+    #[test]
+    fn keys_are_equal_exactly_when_their_inputs_are() {
+        let set: HashSet<RenderKey> = [
+            key("https://x/1", |_| {}),
+            key("https://x/1", |_| {}),
+            key("https://x/1", |o| o.size = 801),
+            key("https://x/11", |_| {}),
+        ]
+        .into_iter()
+        .collect();
+        assert_eq!(set.len(), 3);
+        assert!(set.contains(&key("https://x/1", |o| o.size = 801)));
+        assert!(!set.contains(&key("https://x/1", |o| o.size = 802)));
+    }
+}
