@@ -4,7 +4,7 @@
 use std::fmt::Write as _;
 
 use bytes::Bytes;
-use http::header::{self, HeaderMap, HeaderValue};
+use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use http::{Method, Response, StatusCode};
 use http_body_util::Full;
 
@@ -18,6 +18,9 @@ pub const MAX_AGE_FOREVER: i64 = 365 * 24 * 3600;
 
 const NOSNIFF: HeaderValue = HeaderValue::from_static("nosniff");
 const ANY_ORIGIN: HeaderValue = HeaderValue::from_static("*");
+/// Headers [`image`] may send (the CSP only on SVG).
+const IMAGE_HEADERS: usize = 8;
+const X_CACHE: HeaderName = HeaderName::from_static("x-cache");
 const HIT: HeaderValue = HeaderValue::from_static("HIT");
 const MISS: HeaderValue = HeaderValue::from_static("MISS");
 const IMMUTABLE: HeaderValue = HeaderValue::from_static("public, max-age=31536000, immutable");
@@ -132,8 +135,9 @@ pub fn image(
     } else {
         Full::new(Bytes::clone(&img.bytes))
     };
-    let mut resp = Response::new(body);
-    let h = resp.headers_mut();
+    // Sized for every header below up front: growing the map mid-way (rehash and realloc)
+    // was ~5 % of the instructions a cache hit runs in user space.
+    let mut h = HeaderMap::with_capacity(IMAGE_HEADERS);
     h.insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static(img.content_type),
@@ -146,7 +150,10 @@ pub fn image(
     if img.content_type == Format::Svg.content_type() {
         h.insert(header::CONTENT_SECURITY_POLICY, SVG_CSP);
     }
-    h.insert("x-cache", if hit { HIT } else { MISS });
+    h.insert(X_CACHE, if hit { HIT } else { MISS });
+    debug_assert!(h.len() <= IMAGE_HEADERS, "raise IMAGE_HEADERS");
+    let mut resp = Response::new(body);
+    *resp.headers_mut() = h;
     resp
 }
 
