@@ -2,7 +2,12 @@
 //! `qr-origin serve`) answering every request with the same bytes and image headers, no routing,
 //! no token, no cache. `scripts/loadtest.sh` compares the origin's cache-hit throughput with it.
 //!
-//! Run: `cargo run --release --example bare -- 127.0.0.1:18081 image.png`
+//! With a third argument `BUSY_NS` it also busy-waits that long per request: a stand-in for a
+//! render of that length, so the load test can ask what a server whose only work is the HTTP
+//! exchange plus the render would reach at the same request rate (at that rate the load
+//! generator's core idles between responses, and waking it costs the server's core too).
+//!
+//! Run: `cargo run --release --example bare -- 127.0.0.1:18081 image.png [BUSY_NS]`
 
 use std::convert::Infallible;
 
@@ -17,10 +22,11 @@ use hyper_util::server::conn::auto::Builder;
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let mut args = std::env::args().skip(1);
-    let usage = "usage: bare ADDR FILE";
+    let usage = "usage: bare ADDR FILE [BUSY_NS]";
     let addr: std::net::SocketAddr = args.next().ok_or(anyhow::anyhow!(usage))?.parse()?;
     let file = args.next().ok_or(anyhow::anyhow!(usage))?;
     let body = Bytes::from(std::fs::read(&file)?);
+    let busy = std::time::Duration::from_nanos(args.next().map_or(Ok(0), |n| n.parse())?);
     let listener = tokio::net::TcpListener::bind(addr).await?;
     eprintln!("bare: serving {} bytes on http://{addr}", body.len());
     let builder = std::sync::Arc::new(Builder::new(TokioExecutor::new()));
@@ -33,6 +39,12 @@ async fn main() -> anyhow::Result<()> {
         let builder = builder.clone();
         tokio::spawn(async move {
             let svc = service_fn(move |_req| {
+                if !busy.is_zero() {
+                    let start = std::time::Instant::now();
+                    while start.elapsed() < busy {
+                        std::hint::spin_loop();
+                    }
+                }
                 let mut resp = Response::new(Full::new(body.clone()));
                 let h = resp.headers_mut();
                 // The same header set the origin sends, so both answers are the same size.

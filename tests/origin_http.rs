@@ -261,7 +261,9 @@ async fn expired_tokens_answer_404_without_a_long_cache_lifetime() {
     );
     let url = srv.url(&image_path(&token));
     assert_eq!(get(&url).await.status, 200);
-    // The origin now remembers this token as verified; a one-character change to its
+    assert_eq!(get(&url).await.status, 200);
+    // The second request finds the image cached, so the origin now remembers this token as
+    // verified (see `origin::tests`); a one-character change to its
     // signature or payload is a different token and is verified (and refused) afresh.
     let (head, sig) = token.rsplit_once('.').expect("three parts");
     let flipped = if sig.starts_with('A') { 'B' } else { 'A' };

@@ -134,7 +134,7 @@ impl TokenMemo {
 
     /// Entries held (both generations).
     #[cfg(test)]
-    fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         let g = self.lock();
         g.current.len() + g.older.len()
     }

@@ -56,6 +56,13 @@ pub struct Origin {
     max_queue: usize,
 }
 
+/// A token that passed verification (now, or earlier and found in the memo).
+struct Checked {
+    verified: Arc<Verified>,
+    /// Found in the memo, so there is nothing to remember.
+    memoised: bool,
+}
+
 /// Why a render did not produce an image; shared by every request waiting on it.
 #[derive(Debug, Clone)]
 enum RenderFailure {
@@ -103,13 +110,15 @@ impl Origin {
         headers: &HeaderMap,
     ) -> Result<Resp, HttpError> {
         let token = token_param(uri)?;
-        let verified = self.verify(keyring, metrics, token, now_unix)?;
+        let checked = self.verify(keyring, metrics, token, now_unix)?;
+        let verified = &checked.verified;
         let cache_control = response::cache_control(verified.claims.exp, now_unix);
         let etag = verified.etag.clone();
         let precondition = response::if_none_match(headers, &etag);
         if precondition == Precondition::Matches {
             // The tag names exactly these render inputs, so the client's copy is current: no
             // need to look at the cache at all.
+            self.remember(token, &checked);
             return Ok(response::not_modified(etag, cache_control));
         }
         let key = &verified.key;
@@ -119,6 +128,7 @@ impl Origin {
             .await
             .map_err(|e| HttpError::from(RenderFailure::clone(&e)))?;
         let counter = if hit {
+            self.remember(token, &checked);
             &metrics.cache_hits
         } else {
             &metrics.cache_misses
@@ -130,6 +140,16 @@ impl Origin {
         Ok(response::image(method, &img, etag, cache_control, hit))
     }
 
+    /// Memoises a freshly verified token once its request shows the URL repeats: its image was
+    /// already cached, or the client already holds it. A one-off URL (every unique-token request
+    /// renders) is never stored, so a flood of them neither pays for memo entries nor pushes
+    /// the repeating URLs out of the memo; a repeating one costs one extra verification.
+    fn remember(&self, token: &str, checked: &Checked) {
+        if !checked.memoised {
+            self.memo.insert(token, Arc::clone(&checked.verified));
+        }
+    }
+
     /// Verifies `token`, or finds it verified before in the memo (whose answer still gets the
     /// time-window check). Rejections are counted by reason.
     fn verify(
@@ -138,7 +158,7 @@ impl Origin {
         metrics: &Metrics,
         token: &str,
         now_unix: i64,
-    ) -> Result<Arc<Verified>, HttpError> {
+    ) -> Result<Checked, HttpError> {
         let limits = keyring.limits();
         // SECURITY: the length cap applies before the memo hashes the token, as before decoding.
         let remembered = if token.len() <= limits.max_token_len {
@@ -147,14 +167,16 @@ impl Origin {
             None
         };
         let checked = match remembered {
-            Some(v) => v
+            Some(verified) => verified
                 .claims
                 .check_time(now_unix, limits.leeway_secs)
-                .map(|()| v),
-            None => keyring.verify(token, now_unix).map(|claims| {
-                let v = Arc::new(Verified::new(claims));
-                self.memo.insert(token, Arc::clone(&v));
-                v
+                .map(|()| Checked {
+                    verified,
+                    memoised: true,
+                }),
+            None => keyring.verify(token, now_unix).map(|claims| Checked {
+                verified: Arc::new(Verified::new(claims)),
+                memoised: false,
             }),
         };
         checked.map_err(|e| {
@@ -212,6 +234,50 @@ fn token_param(uri: &Uri) -> Result<&str, HttpError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::render::Format;
+    use crate::token::{ImageClaims, SigningKey};
+    use http::HeaderValue;
+
+    #[tokio::test]
+    async fn only_tokens_whose_url_repeats_are_memoised() {
+        let keyring = Keyring::new(vec![
+            SigningKey::new("k", "memo-test-secret-0123456789-abcdefgh").unwrap(),
+        ])
+        .unwrap();
+        let metrics = Metrics::new();
+        let origin = Origin::new(1 << 20, 4, 16);
+        let request = |content: &str, if_none_match: Option<&HeaderValue>| {
+            let token = keyring.sign(&ImageClaims::new(content, Format::Svg, 100));
+            let uri: Uri = format!("{PATH}?token={token}").parse().unwrap();
+            let mut headers = HeaderMap::new();
+            if let Some(tag) = if_none_match {
+                headers.insert(http::header::IF_NONE_MATCH, tag.clone());
+            }
+            let origin = &origin;
+            let (keyring, metrics) = (&keyring, &metrics);
+            async move {
+                let r = origin.handle(keyring, metrics, 0, &Method::GET, &uri, &headers);
+                r.await.unwrap()
+            }
+        };
+        // One-off URLs render and are not remembered.
+        for i in 0..3 {
+            assert_eq!(request(&format!("https://x/{i}"), None).await.status(), 200);
+        }
+        assert_eq!(origin.memo.len(), 0);
+        // The same URL again: a cache hit, and now remembered; a third time uses the memo.
+        request("https://x/0", None).await;
+        assert_eq!(origin.memo.len(), 1);
+        request("https://x/0", None).await;
+        assert_eq!(origin.memo.len(), 1);
+        // A revalidation (the client holds the image) also shows the URL repeats.
+        let first = request("https://x/9", None).await;
+        let tag = first.headers()[http::header::ETAG].clone();
+        assert_eq!(origin.memo.len(), 1);
+        let r = request("https://x/9", Some(&tag)).await;
+        assert_eq!(r.status(), http::StatusCode::NOT_MODIFIED);
+        assert_eq!(origin.memo.len(), 2);
+    }
 
     #[test]
     fn token_param_is_found_among_others() {
