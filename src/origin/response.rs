@@ -1,8 +1,6 @@
 //! HTTP caching semantics of image responses: the ETag, `Cache-Control`, `If-None-Match`, and the
 //! headers every image carries.
 
-use std::fmt::Write as _;
-
 use bytes::Bytes;
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use http::{Method, Response, StatusCode};
@@ -31,13 +29,13 @@ const SVG_CSP: HeaderValue =
 /// The strong ETag of the image for `key`: its digest (renderer version and render inputs) in
 /// lowercase hex, so every replica computes the same tag.
 pub fn etag(key: &RenderKey) -> HeaderValue {
-    let mut tag = String::with_capacity(34);
-    tag.push('"');
-    for b in key.digest() {
-        let _ = write!(tag, "{b:02x}");
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut tag = [b'"'; 34];
+    for (i, b) in key.digest().iter().enumerate() {
+        tag[1 + 2 * i] = HEX[usize::from(b >> 4)];
+        tag[2 + 2 * i] = HEX[usize::from(b & 0xf)];
     }
-    tag.push('"');
-    HeaderValue::from_str(&tag).expect("quoted lowercase hex is a valid header value")
+    HeaderValue::from_bytes(&tag).expect("quoted lowercase hex is a valid header value")
 }
 
 /// `Cache-Control` for a token expiring at `exp` (seconds) seen at `now`: public for at most the
