@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Load test of the image origin on this machine: a release server pinned to core 0, wrk pinned to
-# core 1. Three scenarios, each printing requests/s and p99 latency:
+# core 1. Four scenarios, each printing requests/s and p99 latency:
 #   1. hits    - one token, every request a cache hit;
 #   2. unique  - a different image per request (pre-minted token list), every request a render;
 #   3. bare    - examples/bare.rs, a bare hyper server answering the same request (same path,
@@ -156,7 +156,7 @@ echo "-- scenario 4: bare hyper busy-waiting ${RENDER_US} us per request, unique
 read -r BUSY_RPS BUSY_P99 < <(PATHS_FILE="$WORK/paths.txt" START=0 run_wrk -s "$WORK/unique.lua" "http://127.0.0.1:$BUSY_PORT")
 kill "${PIDS[-1]}"
 
-# 4. (PAIRS=N) N alternating short runs of scenario 1 and 3. On this VM one run of either
+# 5. (PAIRS=N) N alternating short runs of scenario 1 and 3. On this VM one run of either
 # moves by about ±10 %, so the median ratio of adjacent pairs is the steadier figure.
 PAIR_RATIOS=()
 for _ in $(seq 1 "$PAIRS"); do

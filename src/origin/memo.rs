@@ -8,7 +8,7 @@
 //! SECURITY: an entry is made only after [`crate::token::Keyring::verify`] accepted the token, and
 //! is found only by the byte-identical token, so it answers exactly what verifying again would
 //! (the key ring never changes while the process runs), except for the time window, which
-//! [`ImageClaims::check_time`] checks on every use. The map's hasher is randomly seeded and
+//! [`Validity::check`] checks on every use. The map's hasher is randomly seeded and
 //! reads only a token's length and last [`HASHED_TAIL`] bytes, which lie in its HMAC signature:
 //! only tokens that verified are ever stored, and no one without the key can choose their
 //! signatures, so lookups stay spread over the buckets.
@@ -26,27 +26,33 @@ use http::HeaderValue;
 
 use super::key::RenderKey;
 use super::response;
-use crate::token::ImageClaims;
+use crate::token::{ImageClaims, Validity};
 
-/// Entries per generation. A memo entry is the token (~300 bytes), the content twice and the
-/// ETag: 16 384 × 2 generations × ~1 KB bounds the memo at about 32 MB.
+/// Entries per generation. A memo entry is the token (~300 bytes), the content and the ETag:
+/// 16 384 × 2 generations × ~1 KB bounds the memo at about 32 MB.
 pub const GENERATION: usize = 16 * 1024;
 
 /// What verifying a token yields that a response needs.
 #[derive(Debug)]
 pub struct Verified {
-    /// For the time window and the `Cache-Control` lifetime.
-    pub claims: ImageClaims,
+    /// Checked again on every use; `exp` also bounds the `Cache-Control` lifetime.
+    pub validity: Validity,
     pub key: RenderKey,
     pub etag: HeaderValue,
 }
 
 impl Verified {
-    /// Derives the render key and ETag of verified claims.
+    /// Derives the render key and ETag of verified claims (the content moves into the key).
     pub fn new(claims: ImageClaims) -> Verified {
-        let key = RenderKey::new(claims.url.clone(), claims.render_options());
+        let validity = claims.validity();
+        let opts = claims.render_options();
+        let key = RenderKey::new(claims.url, opts);
         let etag = response::etag(&key);
-        Verified { claims, key, etag }
+        Verified {
+            validity,
+            key,
+            etag,
+        }
     }
 }
 

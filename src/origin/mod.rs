@@ -112,7 +112,7 @@ impl Origin {
         let token = token_param(uri)?;
         let checked = self.verify(keyring, metrics, token, now_unix)?;
         let verified = &checked.verified;
-        let cache_control = response::cache_control(verified.claims.exp, now_unix);
+        let cache_control = response::cache_control(verified.validity.exp, now_unix);
         let etag = verified.etag.clone();
         let precondition = response::if_none_match(headers, &etag);
         if precondition == Precondition::Matches {
@@ -168,8 +168,8 @@ impl Origin {
         };
         let checked = match remembered {
             Some(verified) => verified
-                .claims
-                .check_time(now_unix, limits.leeway_secs)
+                .validity
+                .check(now_unix, limits.leeway_secs)
                 .map(|()| Checked {
                     verified,
                     memoised: true,

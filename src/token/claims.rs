@@ -50,6 +50,32 @@ pub struct ImageClaims {
     pub iat: Option<i64>,
 }
 
+/// A token's validity window, in seconds since the Unix epoch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Validity {
+    pub nbf: Option<i64>,
+    pub exp: Option<i64>,
+}
+
+impl Validity {
+    /// Refuses the token outside its validity window, `leeway_secs` of clock skew allowed on both
+    /// ends. Expired once `now >= exp + leeway` (RFC 7519: not accepted "on or after" `exp`); not
+    /// yet valid while `now + leeway < nbf`. Saturating, so extreme values cannot overflow.
+    pub fn check(&self, now_unix: i64, leeway_secs: i64) -> Result<(), TokenError> {
+        if let Some(exp) = self.exp
+            && now_unix >= exp.saturating_add(leeway_secs)
+        {
+            return Err(TokenError::Expired);
+        }
+        if let Some(nbf) = self.nbf
+            && now_unix.saturating_add(leeway_secs) < nbf
+        {
+            return Err(TokenError::NotYetValid);
+        }
+        Ok(())
+    }
+}
+
 impl ImageClaims {
     /// Claims for `url` rendered as `format` at `size` px with the default style (ECC M, 4-module
     /// quiet zone, black on white) and no issuer or time claims.
@@ -97,21 +123,17 @@ impl ImageClaims {
         Ok(())
     }
 
-    /// Refuses the token outside its validity window, `leeway_secs` of clock skew allowed on both
-    /// ends. Expired once `now >= exp + leeway` (RFC 7519: not accepted "on or after" `exp`); not
-    /// yet valid while `now + leeway < nbf`. Saturating, so extreme values cannot overflow.
+    /// The time window (`nbf`, `exp`), all a verified token still needs checking on later use.
+    pub fn validity(&self) -> Validity {
+        Validity {
+            nbf: self.nbf,
+            exp: self.exp,
+        }
+    }
+
+    /// [`Validity::check`] of this token's window.
     pub fn check_time(&self, now_unix: i64, leeway_secs: i64) -> Result<(), TokenError> {
-        if let Some(exp) = self.exp
-            && now_unix >= exp.saturating_add(leeway_secs)
-        {
-            return Err(TokenError::Expired);
-        }
-        if let Some(nbf) = self.nbf
-            && now_unix.saturating_add(leeway_secs) < nbf
-        {
-            return Err(TokenError::NotYetValid);
-        }
-        Ok(())
+        self.validity().check(now_unix, leeway_secs)
     }
 
     /// Parses and range-checks a decoded payload. Only ever called on MAC-verified bytes, but

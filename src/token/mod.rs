@@ -19,7 +19,7 @@
 pub mod claims;
 pub mod keyring;
 
-pub use claims::{ImageClaims, MAX_URL_BYTES};
+pub use claims::{ImageClaims, MAX_URL_BYTES, Validity};
 pub use keyring::{Keyring, SigningKey};
 
 /// Limits applied to untrusted tokens.
