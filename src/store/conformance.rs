@@ -11,8 +11,9 @@
 //! case panics with the rule it checks.
 
 use super::{
-    Conflict, DeliveryResult, LinkKind, NewAccessToken, NewCallbackQr, NewLink, NewMerchant,
-    NewScan, NewWebhook, OutboxState, Store, StoreError,
+    Conflict, DefaultStyle, DeliveryResult, LinkKind, LogoData, LogoFormat, NewAccessToken,
+    NewCallbackQr, NewLink, NewLogo, NewMerchant, NewScan, NewWebhook, OutboxState, Store,
+    StoreError,
 };
 
 /// Runs every case against `store`, which must start empty.
@@ -37,6 +38,33 @@ pub async fn run_all(store: &dyn Store) {
     finished_deliveries_record_their_outcome(store).await;
     deleted_webhooks_get_nothing_more(store).await;
     finished_events_are_pruned_pending_ones_kept(store).await;
+    logos_are_stored_once_per_merchant_listed_and_deleted(store).await;
+    default_styles_name_only_the_merchants_own_logos(store).await;
+}
+
+/// A PNG logo for `msn` whose bytes (and so id) are derived from `n`. The bytes are not a real
+/// image: the store never looks inside.
+pub fn logo(msn: &str, n: u8) -> NewLogo {
+    let bytes = vec![0x89, b'P', b'N', b'G', n, n, n];
+    NewLogo {
+        id: format!("{n:02x}").repeat(32),
+        msn: msn.to_owned(),
+        format: LogoFormat::Png,
+        bytes,
+        width: 64 + u32::from(n),
+        height: 32,
+        created_at_ms: 1_000 + i64::from(n),
+    }
+}
+
+/// A default style for `msn`, naming `logo`.
+pub fn default_style(msn: &str, logo: Option<&str>) -> DefaultStyle {
+    DefaultStyle {
+        msn: msn.to_owned(),
+        style: format!("{{\"shape\":\"dots\",\"logo\":{logo:?}}}"),
+        logo: logo.map(str::to_owned),
+        updated_at_ms: 5_000,
+    }
 }
 
 /// A webhook registration for `user.checked-in.v1`.
@@ -1262,5 +1290,153 @@ async fn finished_events_are_pruned_pending_ones_kept(store: &dyn Store) {
         store.scan_by_token("tok-990201-0", 0).await.expect("read"),
         None,
         "expired scans are forgotten"
+    );
+}
+
+async fn logos_are_stored_once_per_merchant_listed_and_deleted(store: &dyn Store) {
+    store.add_merchant(&merchant("881001")).await.expect("add");
+    store.add_merchant(&merchant("881002")).await.expect("add");
+    let a = logo("881001", 1);
+    assert!(store.add_logo(&a, 3).await.expect("first upload"));
+    assert!(
+        !store.add_logo(&a, 3).await.expect("same bytes again"),
+        "a repeated upload stores nothing new"
+    );
+    let svg = NewLogo {
+        format: LogoFormat::Svg,
+        ..logo("881001", 2)
+    };
+    assert!(store.add_logo(&svg, 3).await.expect("second"));
+    assert!(store.add_logo(&logo("881001", 3), 3).await.expect("third"));
+    assert_eq!(
+        conflict(store.add_logo(&logo("881001", 4), 3).await),
+        Conflict::LogoLimit
+    );
+    assert!(
+        !store.add_logo(&a, 3).await.expect("at the limit"),
+        "a repeat at the limit is still just a repeat"
+    );
+    assert!(matches!(
+        store.add_logo(&logo("889999", 1), 3).await,
+        Err(StoreError::Missing(_))
+    ));
+    // The same bytes from another merchant: that merchant's own copy.
+    let b = logo("881002", 1);
+    assert!(store.add_logo(&b, 3).await.expect("other merchant"));
+
+    let listed = store.merchant_logos("881001").await.expect("list");
+    let ids: Vec<_> = listed.iter().map(|l| l.id.clone()).collect();
+    assert_eq!(ids, [a.id.clone(), svg.id.clone(), logo("881001", 3).id]);
+    assert_eq!(listed[0].len, a.bytes.len() as u64);
+    assert_eq!((listed[0].width, listed[0].height), (a.width, a.height));
+    assert_eq!(listed[0].format, LogoFormat::Png);
+    assert_eq!(listed[1].format, LogoFormat::Svg);
+    assert_eq!(listed[0].msn, "881001");
+    assert_eq!(listed[0].created_at_ms, a.created_at_ms);
+    assert_eq!(
+        store.merchant_logo("881001", &svg.id).await.expect("one"),
+        Some(listed[1].clone())
+    );
+    assert_eq!(
+        store.merchant_logo("881002", &svg.id).await.expect("one"),
+        None,
+        "not another merchant's"
+    );
+    assert_eq!(
+        store.logo(&svg.id).await.expect("by id"),
+        Some(LogoData {
+            id: svg.id.clone(),
+            format: LogoFormat::Svg,
+            bytes: svg.bytes.clone(),
+        })
+    );
+    assert_eq!(store.logo(&"ff".repeat(32)).await.expect("by id"), None);
+
+    assert!(
+        !store.delete_logo("881002", &svg.id).await.expect("delete"),
+        "another merchant cannot delete it"
+    );
+    assert!(store.delete_logo("881001", &a.id).await.expect("delete"));
+    assert!(!store.delete_logo("881001", &a.id).await.expect("again"));
+    assert_eq!(
+        store.merchant_logo("881001", &a.id).await.expect("one"),
+        None
+    );
+    assert_eq!(
+        store.logo(&a.id).await.expect("by id").map(|l| l.bytes),
+        Some(b.bytes.clone()),
+        "the other merchant's copy stays"
+    );
+    assert!(store.delete_logo("881002", &b.id).await.expect("delete"));
+    assert_eq!(store.logo(&a.id).await.expect("by id"), None);
+    assert!(
+        store.add_logo(&logo("881001", 4), 3).await.expect("freed"),
+        "a deleted logo frees its slot"
+    );
+}
+
+async fn default_styles_name_only_the_merchants_own_logos(store: &dyn Store) {
+    store.add_merchant(&merchant("882001")).await.expect("add");
+    store.add_merchant(&merchant("882002")).await.expect("add");
+    let own = logo("882001", 7);
+    let theirs = logo("882002", 8);
+    store.add_logo(&own, 10).await.expect("add");
+    store.add_logo(&theirs, 10).await.expect("add");
+    assert_eq!(store.default_style("882001").await.expect("none"), None);
+
+    let plain = default_style("882001", None);
+    store.put_default_style(&plain).await.expect("put");
+    assert_eq!(
+        store.default_style("882001").await.expect("get"),
+        Some(plain)
+    );
+    let with_logo = DefaultStyle {
+        updated_at_ms: 6_000,
+        ..default_style("882001", Some(&own.id))
+    };
+    store.put_default_style(&with_logo).await.expect("replace");
+    assert_eq!(
+        store.default_style("882001").await.expect("get"),
+        Some(with_logo.clone())
+    );
+    assert_eq!(store.default_style("882002").await.expect("get"), None);
+
+    for bad in [
+        default_style("882001", Some(&theirs.id)),
+        default_style("882001", Some(&"ab".repeat(32))),
+        default_style("889998", None),
+    ] {
+        assert!(
+            matches!(
+                store.put_default_style(&bad).await,
+                Err(StoreError::Missing(_))
+            ),
+            "{bad:?}"
+        );
+    }
+    assert_eq!(
+        store.default_style("882001").await.expect("get"),
+        Some(with_logo),
+        "a refused style changes nothing"
+    );
+
+    assert_eq!(
+        conflict(store.delete_logo("882001", &own.id).await),
+        Conflict::LogoInUse
+    );
+    assert!(
+        store
+            .merchant_logo("882001", &own.id)
+            .await
+            .expect("get")
+            .is_some(),
+        "a logo in use stays"
+    );
+    assert!(store.delete_default_style("882001").await.expect("delete"));
+    assert!(!store.delete_default_style("882001").await.expect("again"));
+    assert_eq!(store.default_style("882001").await.expect("get"), None);
+    assert!(
+        store.delete_logo("882001", &own.id).await.expect("delete"),
+        "free once the style is gone"
     );
 }

@@ -32,6 +32,15 @@
 //!   ([`Store::claim_deliveries`]), under a lease (`claimed_until`) so a crashed worker's events
 //!   become claimable again. The claim is one `SELECT … FOR UPDATE SKIP LOCKED` + `UPDATE` in
 //!   PostgreSQL, so any number of instances can deliver from one outbox.
+//!
+//! # Logos and default styles (issue 10)
+//! - A logo row is one merchant's copy of an uploaded image, keyed by (merchant, SHA-256 of the
+//!   bytes): immutable, so an image URL naming it means one picture for as long as a CDN keeps
+//!   it. The origin reads logos by id alone ([`Store::logo`]); the API checked ownership when
+//!   it signed the URL.
+//! - A merchant's [`DefaultStyle`] is a JSON object the store does not interpret, plus the logo
+//!   it names, so the store can hold "only the merchant's own logos" and refuse to delete a logo
+//!   the style still names ([`Conflict::LogoInUse`]).
 
 use std::fmt;
 use std::future::Future;
@@ -76,6 +85,10 @@ pub enum Conflict {
     WebhookLimit,
     /// A webhook with this id exists; draw another.
     WebhookId,
+    /// The merchant already stores the maximum number of logos.
+    LogoLimit,
+    /// The merchant's default style names this logo; change or delete the style first.
+    LogoInUse,
 }
 
 impl fmt::Display for Conflict {
@@ -87,6 +100,8 @@ impl fmt::Display for Conflict {
             Conflict::Code => "short-link code already used",
             Conflict::WebhookLimit => "too many webhooks registered for an event",
             Conflict::WebhookId => "webhook id already used",
+            Conflict::LogoLimit => "too many logos stored",
+            Conflict::LogoInUse => "logo is named by the default style",
         })
     }
 }
@@ -389,6 +404,82 @@ pub struct OutboxStats {
     pub oldest_pending_created_at_ms: Option<i64>,
 }
 
+/// The media type of an uploaded logo (the upload's `Content-Type`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum LogoFormat {
+    Png,
+    Svg,
+}
+
+impl LogoFormat {
+    /// The MIME type, also the value stored in the `content_type` column.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LogoFormat::Png => "image/png",
+            LogoFormat::Svg => "image/svg+xml",
+        }
+    }
+
+    /// Inverse of [`LogoFormat::as_str`].
+    pub fn parse(s: &str) -> Option<LogoFormat> {
+        match s {
+            "image/png" => Some(LogoFormat::Png),
+            "image/svg+xml" => Some(LogoFormat::Svg),
+            _ => None,
+        }
+    }
+}
+
+/// A logo to store, already validated and decoded once by the caller (`crate::logo`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewLogo {
+    /// Lower-case hex SHA-256 of `bytes`: a logo is immutable, so an image URL naming it keeps
+    /// meaning the same picture for as long as a CDN may cache it.
+    pub id: String,
+    pub msn: String,
+    pub format: LogoFormat,
+    pub bytes: Vec<u8>,
+    /// Intrinsic size in pixels (an SVG's at its own width/height).
+    pub width: u32,
+    pub height: u32,
+    pub created_at_ms: i64,
+}
+
+/// A logo as a merchant's listing shows it (without its bytes).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogoInfo {
+    pub id: String,
+    pub msn: String,
+    pub format: LogoFormat,
+    /// Length of the stored bytes.
+    pub len: u64,
+    pub width: u32,
+    pub height: u32,
+    pub created_at_ms: i64,
+}
+
+/// What the origin needs to draw a logo: its bytes, whoever uploaded them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogoData {
+    pub id: String,
+    pub format: LogoFormat,
+    pub bytes: Vec<u8>,
+}
+
+/// A merchant's default style: applied to every image URL the API hands the merchant when the
+/// call names no style of its own.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DefaultStyle {
+    pub msn: String,
+    /// The style as the API validated it, a JSON object (the API's `style` field names). The
+    /// store does not interpret it; the API parses it again when it signs an image URL.
+    pub style: String,
+    /// The logo the style names, kept apart so the store can hold the ownership rule: it must
+    /// be one of the merchant's logos, and that logo cannot be deleted while the style names it.
+    pub logo: Option<String>,
+    pub updated_at_ms: i64,
+}
+
 /// Durable storage. Object-safe; the server holds an `Arc<dyn Store>`.
 ///
 /// "Live" below means not deleted and not expired at the `now_ms` the caller passes.
@@ -535,6 +626,36 @@ pub trait Store: Send + Sync + fmt::Debug {
 
     /// Queue depth and the age of its oldest entry.
     fn outbox_stats(&self) -> StoreFuture<'_, OutboxStats>;
+
+    /// Stores one of the merchant's logos. `true` when stored now, `false` when the merchant
+    /// already had these bytes (same id; nothing written). [`Conflict::LogoLimit`] when the
+    /// merchant already has `max_per_merchant` logos, [`StoreError::Missing`] for an unknown
+    /// merchant. Two merchants uploading the same bytes each own their own copy.
+    fn add_logo<'a>(&'a self, logo: &'a NewLogo, max_per_merchant: usize) -> StoreFuture<'a, bool>;
+
+    /// The merchant's logos, oldest first.
+    fn merchant_logos<'a>(&'a self, msn: &'a str) -> StoreFuture<'a, Vec<LogoInfo>>;
+
+    /// One of the merchant's logos (the ownership check before a style may name it).
+    fn merchant_logo<'a>(&'a self, msn: &'a str, id: &'a str) -> StoreFuture<'a, Option<LogoInfo>>;
+
+    /// The bytes of the logo with this id, whichever merchant stored it: the origin draws what a
+    /// signed image token names, and the API checked ownership before it signed.
+    fn logo<'a>(&'a self, id: &'a str) -> StoreFuture<'a, Option<LogoData>>;
+
+    /// Deletes one of the merchant's logos; `false` when it has no such logo.
+    /// [`Conflict::LogoInUse`] (and nothing deleted) when the merchant's default style names it.
+    fn delete_logo<'a>(&'a self, msn: &'a str, id: &'a str) -> StoreFuture<'a, bool>;
+
+    /// Sets (creating or replacing) the merchant's default style. [`StoreError::Missing`] when
+    /// `style.logo` is not one of the merchant's logos, or the merchant is unknown.
+    fn put_default_style<'a>(&'a self, style: &'a DefaultStyle) -> StoreFuture<'a, ()>;
+
+    /// The merchant's default style, if it has one.
+    fn default_style<'a>(&'a self, msn: &'a str) -> StoreFuture<'a, Option<DefaultStyle>>;
+
+    /// Removes the merchant's default style; `false` when it had none.
+    fn delete_default_style<'a>(&'a self, msn: &'a str) -> StoreFuture<'a, bool>;
 
     /// Forgets finished (delivered, failed or dropped) outbox events that finished before
     /// `before_ms`, and scans whose customer token expired before it, so neither table grows

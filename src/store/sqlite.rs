@@ -22,13 +22,14 @@ use std::time::Duration;
 use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
 
 use super::{
-    AccessGrant, CallbackQr, Conflict, Credential, Delivery, DeliveryResult, Link, LinkKind,
-    Merchant, NewAccessToken, NewCallbackQr, NewLink, NewMerchant, NewScan, NewWebhook,
-    OutboxEvent, OutboxStats, PutCallbackQr, Scan, ScanRecorded, Store, StoreError, StoreFuture,
-    Webhook,
+    AccessGrant, CallbackQr, Conflict, Credential, DefaultStyle, Delivery, DeliveryResult, Link,
+    LinkKind, LogoData, LogoInfo, Merchant, NewAccessToken, NewCallbackQr, NewLink, NewLogo,
+    NewMerchant, NewScan, NewWebhook, OutboxEvent, OutboxStats, PutCallbackQr, Scan, ScanRecorded,
+    Store, StoreError, StoreFuture, Webhook,
 };
 
 mod hooks;
+mod logos;
 
 /// File name of the database inside the data directory.
 pub const DB_FILE: &str = "qr-origin.sqlite3";
@@ -56,6 +57,11 @@ pub const MIGRATIONS: &[Migration] = &[
         version: 2,
         name: "callbacks_webhooks_outbox",
         sql: include_str!("migrations/0002_callbacks_webhooks_outbox.sql"),
+    },
+    Migration {
+        version: 3,
+        name: "logos_styles",
+        sql: include_str!("migrations/0003_logos_styles.sql"),
     },
 ];
 
@@ -696,6 +702,46 @@ impl Store for SqliteStore {
 
     fn prune_outbox(&self, before_ms: i64) -> StoreFuture<'_, u64> {
         self.call(move |conn| hooks::prune_outbox(conn, before_ms))
+    }
+
+    fn add_logo<'a>(&'a self, logo: &'a NewLogo, max_per_merchant: usize) -> StoreFuture<'a, bool> {
+        let logo = logo.clone();
+        self.call(move |conn| logos::add_logo(conn, &logo, max_per_merchant))
+    }
+
+    fn merchant_logos<'a>(&'a self, msn: &'a str) -> StoreFuture<'a, Vec<LogoInfo>> {
+        let msn = msn.to_owned();
+        self.read(move |conn| logos::merchant_logos(conn, &msn))
+    }
+
+    fn merchant_logo<'a>(&'a self, msn: &'a str, id: &'a str) -> StoreFuture<'a, Option<LogoInfo>> {
+        let (msn, id) = (msn.to_owned(), id.to_owned());
+        self.read(move |conn| logos::merchant_logo(conn, &msn, &id))
+    }
+
+    fn logo<'a>(&'a self, id: &'a str) -> StoreFuture<'a, Option<LogoData>> {
+        let id = id.to_owned();
+        self.read(move |conn| logos::logo(conn, &id))
+    }
+
+    fn delete_logo<'a>(&'a self, msn: &'a str, id: &'a str) -> StoreFuture<'a, bool> {
+        let (msn, id) = (msn.to_owned(), id.to_owned());
+        self.call(move |conn| logos::delete_logo(conn, &msn, &id))
+    }
+
+    fn put_default_style<'a>(&'a self, style: &'a DefaultStyle) -> StoreFuture<'a, ()> {
+        let style = style.clone();
+        self.call(move |conn| logos::put_default_style(conn, &style))
+    }
+
+    fn default_style<'a>(&'a self, msn: &'a str) -> StoreFuture<'a, Option<DefaultStyle>> {
+        let msn = msn.to_owned();
+        self.read(move |conn| logos::default_style(conn, &msn))
+    }
+
+    fn delete_default_style<'a>(&'a self, msn: &'a str) -> StoreFuture<'a, bool> {
+        let msn = msn.to_owned();
+        self.call(move |conn| logos::delete_default_style(conn, &msn))
     }
 }
 

@@ -1,0 +1,205 @@
+//! The SQLite side of merchants' logos and default styles (migration 0003).
+//!
+//! Free functions over a connection, like `hooks.rs`; `sqlite.rs` runs them on the blocking
+//! pool. The ownership rule (a default style names only its merchant's logos, and such a logo
+//! cannot be deleted) is checked here in the writing transaction, and held again by the
+//! composite foreign key of `merchant_styles`.
+
+use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
+
+use super::{backend, exists};
+use crate::store::{Conflict, DefaultStyle, LogoData, LogoFormat, LogoInfo, NewLogo, StoreError};
+
+/// Columns of `logos` (without the bytes), in the order [`info_from_row`] reads them.
+const INFO_COLUMNS: &str = "id, msn, content_type, length(bytes), width, height, created_at";
+
+fn format_from(r: &Row<'_>, i: usize) -> rusqlite::Result<LogoFormat> {
+    let s: String = r.get(i)?;
+    LogoFormat::parse(&s).ok_or_else(|| {
+        rusqlite::Error::FromSqlConversionFailure(
+            i,
+            rusqlite::types::Type::Text,
+            format!("unknown logo content type {s:?}").into(),
+        )
+    })
+}
+
+fn info_from_row(r: &Row<'_>) -> rusqlite::Result<LogoInfo> {
+    Ok(LogoInfo {
+        id: r.get(0)?,
+        msn: r.get(1)?,
+        format: format_from(r, 2)?,
+        len: r.get(3)?,
+        width: r.get(4)?,
+        height: r.get(5)?,
+        created_at_ms: r.get(6)?,
+    })
+}
+
+pub(super) fn add_logo(
+    conn: &mut Connection,
+    logo: &NewLogo,
+    max_per_merchant: usize,
+) -> Result<bool, StoreError> {
+    let tx = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(backend)?;
+    if !exists(&tx, "SELECT 1 FROM merchants WHERE msn = ?1", [&logo.msn])? {
+        return Err(StoreError::Missing("merchant"));
+    }
+    if exists(
+        &tx,
+        "SELECT 1 FROM logos WHERE msn = ?1 AND id = ?2",
+        [&logo.msn, &logo.id],
+    )? {
+        return Ok(false);
+    }
+    let count: i64 = tx
+        .query_row(
+            "SELECT COUNT(*) FROM logos WHERE msn = ?1",
+            [&logo.msn],
+            |r| r.get(0),
+        )
+        .map_err(backend)?;
+    if count as u64 >= max_per_merchant as u64 {
+        return Err(StoreError::Conflict(Conflict::LogoLimit));
+    }
+    tx.execute(
+        "INSERT INTO logos (msn, id, content_type, bytes, width, height, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        params![
+            logo.msn,
+            logo.id,
+            logo.format.as_str(),
+            logo.bytes,
+            logo.width,
+            logo.height,
+            logo.created_at_ms
+        ],
+    )
+    .map_err(backend)?;
+    tx.commit().map_err(backend)?;
+    Ok(true)
+}
+
+pub(super) fn merchant_logos(conn: &Connection, msn: &str) -> Result<Vec<LogoInfo>, StoreError> {
+    let mut stmt = conn
+        .prepare(&format!(
+            "SELECT {INFO_COLUMNS} FROM logos WHERE msn = ?1 ORDER BY created_at, id"
+        ))
+        .map_err(backend)?;
+    let rows = stmt.query_map([msn], info_from_row).map_err(backend)?;
+    rows.collect::<Result<Vec<_>, _>>().map_err(backend)
+}
+
+pub(super) fn merchant_logo(
+    conn: &Connection,
+    msn: &str,
+    id: &str,
+) -> Result<Option<LogoInfo>, StoreError> {
+    conn.query_row(
+        &format!("SELECT {INFO_COLUMNS} FROM logos WHERE msn = ?1 AND id = ?2"),
+        [msn, id],
+        info_from_row,
+    )
+    .optional()
+    .map_err(backend)
+}
+
+pub(super) fn logo(conn: &Connection, id: &str) -> Result<Option<LogoData>, StoreError> {
+    // Every copy has the same bytes (the id is their digest), so any row will do.
+    conn.query_row(
+        "SELECT id, content_type, bytes FROM logos WHERE id = ?1 LIMIT 1",
+        [id],
+        |r| {
+            Ok(LogoData {
+                id: r.get(0)?,
+                format: format_from(r, 1)?,
+                bytes: r.get(2)?,
+            })
+        },
+    )
+    .optional()
+    .map_err(backend)
+}
+
+pub(super) fn delete_logo(conn: &mut Connection, msn: &str, id: &str) -> Result<bool, StoreError> {
+    let tx = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(backend)?;
+    if exists(
+        &tx,
+        "SELECT 1 FROM merchant_styles WHERE msn = ?1 AND logo_id = ?2",
+        [msn, id],
+    )? {
+        return Err(StoreError::Conflict(Conflict::LogoInUse));
+    }
+    let n = tx
+        .execute("DELETE FROM logos WHERE msn = ?1 AND id = ?2", [msn, id])
+        .map_err(backend)?;
+    tx.commit().map_err(backend)?;
+    Ok(n > 0)
+}
+
+pub(super) fn put_default_style(
+    conn: &mut Connection,
+    style: &DefaultStyle,
+) -> Result<(), StoreError> {
+    let tx = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(backend)?;
+    if !exists(&tx, "SELECT 1 FROM merchants WHERE msn = ?1", [&style.msn])? {
+        return Err(StoreError::Missing("merchant"));
+    }
+    if let Some(logo) = &style.logo {
+        if !exists(
+            &tx,
+            "SELECT 1 FROM logos WHERE msn = ?1 AND id = ?2",
+            [&style.msn, logo],
+        )? {
+            return Err(StoreError::Missing("logo"));
+        }
+    }
+    tx.execute(
+        "INSERT INTO merchant_styles (msn, style, logo_id, logo_msn, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5)
+         ON CONFLICT (msn) DO UPDATE SET style = excluded.style, logo_id = excluded.logo_id,
+             logo_msn = excluded.logo_msn, updated_at = excluded.updated_at",
+        params![
+            style.msn,
+            style.style,
+            style.logo,
+            style.logo.as_ref().map(|_| &style.msn),
+            style.updated_at_ms
+        ],
+    )
+    .map_err(backend)?;
+    tx.commit().map_err(backend)
+}
+
+pub(super) fn default_style(
+    conn: &Connection,
+    msn: &str,
+) -> Result<Option<DefaultStyle>, StoreError> {
+    conn.query_row(
+        "SELECT msn, style, logo_id, updated_at FROM merchant_styles WHERE msn = ?1",
+        [msn],
+        |r| {
+            Ok(DefaultStyle {
+                msn: r.get(0)?,
+                style: r.get(1)?,
+                logo: r.get(2)?,
+                updated_at_ms: r.get(3)?,
+            })
+        },
+    )
+    .optional()
+    .map_err(backend)
+}
+
+pub(super) fn delete_default_style(conn: &mut Connection, msn: &str) -> Result<bool, StoreError> {
+    let n = conn
+        .execute("DELETE FROM merchant_styles WHERE msn = ?1", [msn])
+        .map_err(backend)?;
+    Ok(n > 0)
+}
