@@ -20,15 +20,59 @@ pub const NO_STORE: HeaderValue = HeaderValue::from_static("no-store");
 const TEXT_PLAIN: HeaderValue = HeaderValue::from_static("text/plain; charset=utf-8");
 const NOSNIFF: HeaderValue = HeaderValue::from_static("nosniff");
 
-/// A plain-text response with `no-store`, for probes, errors and other small answers.
-pub fn text(status: StatusCode, body: impl Into<Bytes>) -> Resp {
+const APPLICATION_JSON: HeaderValue = HeaderValue::from_static("application/json");
+const TEXT_HTML: HeaderValue = HeaderValue::from_static("text/html; charset=utf-8");
+/// Pages are merchant-influenced text: no scripts, styles or external resources, whatever the
+/// escaping missed.
+const NOTHING_ALLOWED: HeaderValue = HeaderValue::from_static("default-src 'none'");
+
+/// A small dynamic answer: `Content-Type`, `no-store` (it is about one moment's state) and
+/// `nosniff`. Every builder below starts here.
+pub fn body(status: StatusCode, content_type: HeaderValue, body: impl Into<Bytes>) -> Resp {
     let mut resp = Response::new(Full::new(body.into()));
     *resp.status_mut() = status;
     let h = resp.headers_mut();
-    h.insert(header::CONTENT_TYPE, TEXT_PLAIN);
+    h.insert(header::CONTENT_TYPE, content_type);
     h.insert(header::CACHE_CONTROL, NO_STORE);
     h.insert(header::X_CONTENT_TYPE_OPTIONS, NOSNIFF);
     resp
+}
+
+/// A plain-text response with `no-store`, for probes, errors and other small answers.
+pub fn text(status: StatusCode, text: impl Into<Bytes>) -> Resp {
+    body(status, TEXT_PLAIN, text)
+}
+
+/// A JSON answer (`application/json`, `no-store`).
+pub fn json<T: serde::Serialize>(status: StatusCode, value: &T) -> Resp {
+    let bytes = serde_json::to_vec(value).expect("answers are plain data and always serialise");
+    body(status, APPLICATION_JSON, bytes)
+}
+
+/// A small HTML page for phones: `no-store`, and a CSP that allows nothing to load or run.
+pub fn html(status: StatusCode, page: impl Into<Bytes>) -> Resp {
+    let mut resp = body(status, TEXT_HTML, page);
+    resp.headers_mut()
+        .insert(header::CONTENT_SECURITY_POLICY, NOTHING_ALLOWED);
+    resp
+}
+
+/// A status without a body (`Content-Length: 0`, no `Content-Type`), e.g. the published `200`
+/// of a delete.
+pub fn status_only(status: StatusCode) -> Resp {
+    let mut resp = Response::new(empty());
+    *resp.status_mut() = status;
+    resp.headers_mut().insert(header::CACHE_CONTROL, NO_STORE);
+    resp
+}
+
+/// A `302` to `location`, never cached (the target can change at any moment); `None` when
+/// `location` is not a valid header value.
+pub fn found(location: &str) -> Option<Resp> {
+    let location = HeaderValue::from_str(location).ok()?;
+    let mut resp = status_only(StatusCode::FOUND);
+    resp.headers_mut().insert(header::LOCATION, location);
+    Some(resp)
 }
 
 /// An empty-bodied response (for `HEAD` and `304`), keeping the given headers.

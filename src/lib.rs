@@ -5,23 +5,23 @@
 //! `../shared/DESIGN.md` (and `README.md`) is the contract.
 //!
 //! # Layout
-//! Modules in data-flow order; lower layers never import higher ones.
-//! - [`token`]: HS256 image tokens (compact JWT) → verified [`token::ImageClaims`]. No HTTP.
+//! Modules in dependency order: each uses only those above it.
 //! - [`render`]: content + options → PNG / SVG / text bytes. No HTTP, no I/O.
+//! - [`token`]: HS256 image tokens (compact JWT) → verified [`token::ImageClaims`]. No HTTP.
 //! - [`clock`]: wall-clock time behind a trait (tests move a manual clock).
 //! - [`secret`]: random credentials and their hashed, constant-time-compared stored form.
+//! - [`http`]: body type, response helpers, the one error → status mapping.
 //! - [`store`]: durable state (merchants, access tokens, short links, callback QRs, webhooks,
 //!   scans and the webhook outbox) behind an async trait.
 //! - [`webhooks`]: signing, retry schedule and the delivery worker draining the outbox.
-//! - [`links`]: short links `/r/{code}`, `/p/{code}` → 302 and `/c/{code}` → scan + outbox
-//!   events, through an in-process cache.
+//! - [`links`]: short links `/r/{code}`, `/p/{code}` → 302, and `/c/{code}`, `/m/{beaconId}`
+//!   → scan + outbox events, through an in-process cache.
 //! - [`api`]: the QR API v1 (access tokens, one-time payment, merchant-redirect and
-//!   merchant-callback QRs) and the Webhooks API.
+//!   merchant-callback QRs, MobilePay beacons) and the Webhooks API.
 //! - [`config`]: flags and env vars, validated once at start-up; [`keys`] loads signing keys.
 //! - [`metrics`]: Prometheus counters and histograms.
 //! - [`origin`]: the image origin (`/qr-generator/v1`): verify → cache → render → headers.
 //! - [`ops`]: `/healthz`, `/readyz`, `/metrics`.
-//! - [`http`]: body type, response helpers, the one error → status mapping.
 //! - [`state`]: the shared `AppState`; [`router`]: (method, path) → handler.
 //! - [`shutdown`], [`server`]: the accept loop, connection limits, graceful drain; [`stall`]:
 //!   the deadline on writes to a client that stopped reading.

@@ -1,5 +1,6 @@
-//! Short links: `GET /r/{code}` (merchant redirect), `GET /p/{code}` (one-time payment) and
-//! `GET /c/{code}` (merchant-callback scan, [`Links::scan`]).
+//! Short links: `GET /r/{code}` (merchant redirect), `GET /p/{code}` (one-time payment),
+//! `GET /c/{code}` (merchant-callback scan, [`Links::scan`]) and `GET /m/{beaconId}` (a scan of
+//! a printed MobilePay beacon, [`Links::scan_beacon`]).
 //!
 //! A phone scanning a QR lands here; the answer is a `302` to the link's current target, or a
 //! small `404` page once the link is deleted, expired or was never issued. Lookups go through an
@@ -13,14 +14,14 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use ::http::{Response, StatusCode};
 use bytes::Bytes;
-use http::{Response, StatusCode, header};
 use http_body_util::Full;
-
 use serde::Serialize;
 use tokio::sync::Notify;
 
 use crate::clock::SharedClock;
+use crate::http;
 use crate::secret::{RandomError, random_bytes, random_token};
 use crate::store::{Link, LinkKind, NewScan, Store, StoreError};
 use crate::webhooks::CHECKED_IN_V1;
@@ -71,13 +72,32 @@ pub fn path_prefix(kind: LinkKind) -> &'static str {
     }
 }
 
-/// The absolute short link a QR encodes, e.g. `https://qr.example.com/r/DI5bjNA0xY`.
+/// Longest MobilePay beacon id accepted (printed beacon ids are 15 digits; UUIDs are 36).
+pub const MAX_BEACON_ID_LEN: usize = 64;
+/// Beacons are callback QRs whose code is derived from the printed id, not drawn: this prefix
+/// keeps those codes apart from every drawn one (which are alphanumeric only), and one beacon id
+/// is one code, so one merchant at a time holds a printed beacon.
+const BEACON_CODE_PREFIX: &str = "beacon:";
+
+/// The code under which the beacon `beacon_id` is stored; `None` when it is not a beacon id
+/// (1–[`MAX_BEACON_ID_LEN`] of the URL-safe characters `A-Z a-z 0-9 - . _ ~`, so it sits in a
+/// path as is).
+pub fn beacon_code(beacon_id: &str) -> Option<String> {
+    let ok = (1..=MAX_BEACON_ID_LEN).contains(&beacon_id.len())
+        && beacon_id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b));
+    ok.then(|| format!("{BEACON_CODE_PREFIX}{beacon_id}"))
+}
+
+/// The absolute short link a QR encodes, e.g. `https://qr.example.com/r/DI5bjNA0xY`, or for a
+/// beacon `https://qr.example.com/m/{beaconId}`.
 pub fn short_url(public_url: &str, kind: LinkKind, code: &str) -> String {
-    format!(
-        "{}{}{code}",
-        public_url.trim_end_matches('/'),
-        path_prefix(kind)
-    )
+    let base = public_url.trim_end_matches('/');
+    match code.strip_prefix(BEACON_CODE_PREFIX) {
+        Some(beacon_id) => format!("{base}/m/{beacon_id}"),
+        None => format!("{base}{}{code}", path_prefix(kind)),
+    }
 }
 
 /// Resolves codes to links, through the cache.
@@ -136,6 +156,11 @@ impl Links {
         if !is_well_formed(code) {
             return Ok(None);
         }
+        self.lookup(kind, code).await
+    }
+
+    /// [`Links::resolve`] for any stored code (beacon codes included), without the shape check.
+    async fn lookup(&self, kind: LinkKind, code: &str) -> Result<Option<Arc<Link>>, StoreError> {
         let store = Arc::clone(&self.store);
         let writes = Arc::clone(&self.writes);
         let key = code.to_owned();
@@ -170,10 +195,7 @@ impl Links {
             Ok(None) => not_found(),
             Err(e) => {
                 tracing::error!(error = %e, "short-link lookup failed");
-                plain(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "temporarily unavailable, try again\n",
-                )
+                unavailable()
             }
         }
     }
@@ -195,15 +217,29 @@ impl Links {
     /// that is durable does the phone get its page ("the merchant has been notified").
     /// Unknown or deleted codes get the 404 page and write nothing.
     pub async fn scan(&self, code: &str) -> Response<Full<Bytes>> {
+        if !is_well_formed(code) {
+            return not_found();
+        }
+        self.scan_code(code).await
+    }
+
+    /// Answers `GET /m/{beaconId}`: a scan of a printed MobilePay beacon mapped to a merchant
+    /// (`PUT /qr/v1/merchant-callback/mobilepay/{beaconId}`), through the same pipeline as
+    /// [`Links::scan`]; the event's `merchantQrId` is the beacon id.
+    pub async fn scan_beacon(&self, beacon_id: &str) -> Response<Full<Bytes>> {
+        match beacon_code(beacon_id) {
+            Some(code) => self.scan_code(&code).await,
+            None => not_found(),
+        }
+    }
+
+    async fn scan_code(&self, code: &str) -> Response<Full<Bytes>> {
         match self.record_scan(code).await {
             Ok(Some(description)) => notified(&description),
             Ok(None) => not_found(),
             Err(e) => {
                 tracing::error!(error = %e, "recording a callback scan failed");
-                plain(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "temporarily unavailable, try again\n",
-                )
+                unavailable()
             }
         }
     }
@@ -211,7 +247,7 @@ impl Links {
     /// The location description of the scanned QR, or `None` when it is not a live callback QR.
     async fn record_scan(&self, code: &str) -> Result<Option<String>, ScanError> {
         // The cache turns a flood of made-up or dead codes away without a store write.
-        let Some(link) = self.resolve(LinkKind::Callback, code).await? else {
+        let Some(link) = self.lookup(LinkKind::Callback, code).await? else {
             return Ok(None);
         };
         let now = self.clock.now_ms();
@@ -304,67 +340,24 @@ fn notified(location_description: &str) -> Response<Full<Bytes>> {
 <p>{}</p><p>Please wait for the payment request in your app.</p></body></html>\n",
         html_escape(location_description)
     );
-    html_page(StatusCode::OK, Bytes::from(page))
-}
-
-/// A small HTML page: never cached, no scripts or external resources allowed.
-fn html_page(status: StatusCode, page: Bytes) -> Response<Full<Bytes>> {
-    let mut res = Response::new(Full::new(page));
-    *res.status_mut() = status;
-    let h = res.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        header::HeaderValue::from_static("text/html; charset=utf-8"),
-    );
-    h.insert(
-        header::CACHE_CONTROL,
-        header::HeaderValue::from_static("no-store"),
-    );
-    h.insert(
-        header::CONTENT_SECURITY_POLICY,
-        header::HeaderValue::from_static("default-src 'none'"),
-    );
-    res
+    http::html(StatusCode::OK, page)
 }
 
 fn redirect(target: &str) -> Response<Full<Bytes>> {
-    let mut res = Response::new(Full::new(Bytes::new()));
-    *res.status_mut() = StatusCode::FOUND;
     // Targets were validated as https URLs of printable ASCII when stored, so they are valid
     // header values; the fallback only guards against a hand-edited database.
-    match header::HeaderValue::from_str(target) {
-        Ok(v) => {
-            res.headers_mut().insert(header::LOCATION, v);
-        }
-        Err(_) => return not_found(),
-    }
-    res.headers_mut().insert(
-        header::CACHE_CONTROL,
-        header::HeaderValue::from_static("no-store"),
-    );
-    res
+    http::found(target).unwrap_or_else(not_found)
 }
 
 fn not_found() -> Response<Full<Bytes>> {
-    html_page(
-        StatusCode::NOT_FOUND,
-        Bytes::from_static(NOT_FOUND_PAGE.as_bytes()),
-    )
+    http::html(StatusCode::NOT_FOUND, NOT_FOUND_PAGE)
 }
 
-fn plain(status: StatusCode, body: &'static str) -> Response<Full<Bytes>> {
-    let mut res = Response::new(Full::new(Bytes::from_static(body.as_bytes())));
-    *res.status_mut() = status;
-    let h = res.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        header::HeaderValue::from_static("text/plain; charset=utf-8"),
-    );
-    h.insert(
-        header::CACHE_CONTROL,
-        header::HeaderValue::from_static("no-store"),
-    );
-    res
+fn unavailable() -> Response<Full<Bytes>> {
+    http::text(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "temporarily unavailable, try again\n",
+    )
 }
 
 #[cfg(test)]
@@ -373,6 +366,7 @@ mod tests {
     use crate::clock::{Clock, ManualClock};
     use crate::store::conformance::{callback, merchant, redirect as new_redirect, webhook};
     use crate::store::sqlite::SqliteStore;
+    use ::http::header;
     use http_body_util::BodyExt;
 
     async fn page(res: Response<Full<Bytes>>) -> String {

@@ -6,8 +6,8 @@
 //! - `cache_hits_total`, `cache_misses_total`, `cache_evictions_total`, `cache_bytes`,
 //!   `cache_entries` (gauges sampled at scrape time)
 //! - `render_duration_seconds{format}` (histogram; its `_count` is the number of renders)
-//! - `token_rejections_total{reason}`, `render_rejections_total{reason}`, and any counter other
-//!   modules add through [`Metrics::inc`].
+//! - `token_rejections_total{reason}`, and any counter other modules add through
+//!   [`Metrics::inc`].
 //! - `webhook_deliveries_total{outcome}`, `webhook_retries_total`, `webhook_failures_total`,
 //!   `webhook_queue_depth`, `webhook_oldest_pending_age_seconds`: kept by the delivery worker
 //!   ([`crate::webhooks::deliver::DeliveryStats`]) and appended by `/metrics` (`ops.rs`).

@@ -26,23 +26,12 @@ pub enum Route {
     Healthz,
     Readyz,
     Metrics,
-    AccessToken,
-    CreatePayment,
-    ListRedirects,
-    CreateRedirect,
-    GetRedirect,
-    UpdateRedirect,
-    DeleteRedirect,
     RedirectLink,
     PaymentLink,
-    ListCallbacks,
-    GetCallback,
-    PutCallback,
-    DeleteCallback,
-    CreateWebhook,
-    ListWebhooks,
-    DeleteWebhook,
     CallbackLink,
+    BeaconLink,
+    /// Everything under `/accesstoken`, `/qr/v1` and `/webhooks/v1`: [`api::handle`].
+    Api(ApiRoute),
 }
 
 impl Route {
@@ -53,24 +42,17 @@ impl Route {
             Route::Healthz => "healthz",
             Route::Readyz => "readyz",
             Route::Metrics => "metrics",
-            Route::AccessToken => "api_access_token",
-            Route::CreatePayment => "api_create_payment",
-            Route::ListRedirects => "api_list_redirects",
-            Route::CreateRedirect => "api_create_redirect",
-            Route::GetRedirect => "api_get_redirect",
-            Route::UpdateRedirect => "api_update_redirect",
-            Route::DeleteRedirect => "api_delete_redirect",
             Route::RedirectLink => "link_redirect",
             Route::PaymentLink => "link_payment",
-            Route::ListCallbacks => "api_list_callbacks",
-            Route::GetCallback => "api_get_callback",
-            Route::PutCallback => "api_put_callback",
-            Route::DeleteCallback => "api_delete_callback",
-            Route::CreateWebhook => "api_create_webhook",
-            Route::ListWebhooks => "api_list_webhooks",
-            Route::DeleteWebhook => "api_delete_webhook",
             Route::CallbackLink => "link_callback",
+            Route::BeaconLink => "link_beacon",
+            Route::Api(api) => api.label(),
         }
+    }
+
+    /// Whether errors on this route are the API's JSON problem documents.
+    pub fn is_api(self) -> bool {
+        matches!(self, Route::Api(_))
     }
 }
 
@@ -114,58 +96,79 @@ pub static PATHS: &[PathSpec] = &[
         methods: &[(Method::GET, Route::CallbackLink)],
     },
     PathSpec {
+        // GET only, like `/c/`: a scan notifies the merchant.
+        template: "/m/{beaconId}",
+        allow: "GET",
+        methods: &[(Method::GET, Route::BeaconLink)],
+    },
+    PathSpec {
         template: "/accesstoken/get",
         allow: "POST",
-        methods: &[(Method::POST, Route::AccessToken)],
+        methods: &[(Method::POST, Route::Api(ApiRoute::AccessToken))],
     },
     PathSpec {
         template: "/qr/v1",
         allow: "POST",
-        methods: &[(Method::POST, Route::CreatePayment)],
+        methods: &[(Method::POST, Route::Api(ApiRoute::CreatePayment))],
     },
     PathSpec {
         template: "/qr/v1/merchant-redirect",
         allow: "GET, POST",
         methods: &[
-            (Method::GET, Route::ListRedirects),
-            (Method::POST, Route::CreateRedirect),
+            (Method::GET, Route::Api(ApiRoute::ListRedirects)),
+            (Method::POST, Route::Api(ApiRoute::CreateRedirect)),
         ],
     },
     PathSpec {
         template: "/qr/v1/merchant-redirect/{id}",
         allow: "GET, PUT, DELETE",
         methods: &[
-            (Method::GET, Route::GetRedirect),
-            (Method::PUT, Route::UpdateRedirect),
-            (Method::DELETE, Route::DeleteRedirect),
+            (Method::GET, Route::Api(ApiRoute::GetRedirect)),
+            (Method::PUT, Route::Api(ApiRoute::UpdateRedirect)),
+            (Method::DELETE, Route::Api(ApiRoute::DeleteRedirect)),
         ],
     },
     PathSpec {
         template: "/qr/v1/merchant-callback",
         allow: "GET",
-        methods: &[(Method::GET, Route::ListCallbacks)],
+        methods: &[(Method::GET, Route::Api(ApiRoute::ListCallbacks))],
     },
     PathSpec {
         template: "/qr/v1/merchant-callback/{merchantQrId}",
         allow: "GET, PUT, DELETE",
         methods: &[
-            (Method::GET, Route::GetCallback),
-            (Method::PUT, Route::PutCallback),
-            (Method::DELETE, Route::DeleteCallback),
+            (Method::GET, Route::Api(ApiRoute::GetCallback)),
+            (Method::PUT, Route::Api(ApiRoute::PutCallback)),
+            (Method::DELETE, Route::Api(ApiRoute::DeleteCallback)),
         ],
+    },
+    PathSpec {
+        template: "/qr/v1/merchant-callback/mobilepay/{beaconId}",
+        allow: "PUT",
+        methods: &[(Method::PUT, Route::Api(ApiRoute::PutBeacon))],
+    },
+    PathSpec {
+        template: "/qr/v1/exchange",
+        allow: "POST",
+        methods: &[(Method::POST, Route::Api(ApiRoute::ExchangeQr))],
+    },
+    PathSpec {
+        template: "/qr/v1/exchange/customer",
+        allow: "POST",
+        methods: &[(Method::POST, Route::Api(ApiRoute::ExchangeCustomer))],
     },
     PathSpec {
         template: "/webhooks/v1/webhooks",
         allow: "GET, POST",
         methods: &[
-            (Method::GET, Route::ListWebhooks),
-            (Method::POST, Route::CreateWebhook),
+            (Method::GET, Route::Api(ApiRoute::ListWebhooks)),
+            (Method::POST, Route::Api(ApiRoute::CreateWebhook)),
         ],
     },
     PathSpec {
         template: "/webhooks/v1/webhooks/{id}",
         allow: "DELETE",
-        methods: &[(Method::DELETE, Route::DeleteWebhook)],
+        methods: &[(Method::DELETE, Route::Api(ApiRoute::DeleteWebhook))],
     },
     PathSpec {
         template: "/healthz",
@@ -281,37 +284,11 @@ pub async fn route(state: &Arc<AppState>, req: Request<Incoming>) -> (&'static s
         Route::Healthz => ops::healthz(),
         Route::Readyz => ops::readyz(state),
         Route::Metrics => ops::metrics(state),
-        Route::AccessToken => api::handle(&state.api, ApiRoute::AccessToken, req).await,
-        Route::CreatePayment => api::handle(&state.api, ApiRoute::CreatePayment, req).await,
-        Route::ListRedirects => api::handle(&state.api, ApiRoute::ListRedirects, req).await,
-        Route::CreateRedirect => api::handle(&state.api, ApiRoute::CreateRedirect, req).await,
-        Route::GetRedirect => {
-            api::handle(&state.api, ApiRoute::GetRedirect(param.to_owned()), req).await
-        }
-        Route::UpdateRedirect => {
-            api::handle(&state.api, ApiRoute::UpdateRedirect(param.to_owned()), req).await
-        }
-        Route::DeleteRedirect => {
-            api::handle(&state.api, ApiRoute::DeleteRedirect(param.to_owned()), req).await
-        }
         Route::RedirectLink => state.links.respond(LinkKind::Redirect, param).await,
         Route::PaymentLink => state.links.respond(LinkKind::Payment, param).await,
         Route::CallbackLink => state.links.scan(param).await,
-        Route::ListCallbacks => api::handle(&state.api, ApiRoute::ListCallbacks, req).await,
-        Route::GetCallback => {
-            api::handle(&state.api, ApiRoute::GetCallback(param.to_owned()), req).await
-        }
-        Route::PutCallback => {
-            api::handle(&state.api, ApiRoute::PutCallback(param.to_owned()), req).await
-        }
-        Route::DeleteCallback => {
-            api::handle(&state.api, ApiRoute::DeleteCallback(param.to_owned()), req).await
-        }
-        Route::CreateWebhook => api::handle(&state.api, ApiRoute::CreateWebhook, req).await,
-        Route::ListWebhooks => api::handle(&state.api, ApiRoute::ListWebhooks, req).await,
-        Route::DeleteWebhook => {
-            api::handle(&state.api, ApiRoute::DeleteWebhook(param.to_owned()), req).await
-        }
+        Route::BeaconLink => state.links.scan_beacon(param).await,
+        Route::Api(api) => api::handle(&state.api, api, param, req).await,
     };
     (route.label(), strip_body_for_head(&method, res))
 }
@@ -383,7 +360,7 @@ mod tests {
     fn parameters_and_misses() {
         assert_eq!(
             recognize(&Method::PUT, "/qr/v1/merchant-redirect/a%20b"),
-            Ok((Route::UpdateRedirect, "a%20b"))
+            Ok((Route::Api(ApiRoute::UpdateRedirect), "a%20b"))
         );
         assert_eq!(
             recognize(&Method::GET, "/r/XyZ1234567"),
@@ -391,11 +368,11 @@ mod tests {
         );
         assert_eq!(
             recognize(&Method::POST, "/accessToken/get"),
-            Ok((Route::AccessToken, ""))
+            Ok((Route::Api(ApiRoute::AccessToken), ""))
         );
         assert_eq!(
             recognize(&Method::POST, "/qr/v1/"),
-            Ok((Route::CreatePayment, ""))
+            Ok((Route::Api(ApiRoute::CreatePayment), ""))
         );
         assert_eq!(recognize(&Method::GET, "/r/"), Err(Miss::NotFound));
         assert_eq!(recognize(&Method::GET, "/r/a/b"), Err(Miss::NotFound));

@@ -1,6 +1,6 @@
 //! The application state: built once at start-up, shared by every connection as one
-//! `Arc<AppState>`. Other features add their fields here (the QR API's store, …) and initialise
-//! them in [`AppState::new`].
+//! `Arc<AppState>`: the config, keys, clock, metrics, the origin's cache, the store and the
+//! handlers' state built on it, and the webhook delivery worker.
 
 use std::sync::Arc;
 

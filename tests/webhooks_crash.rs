@@ -59,7 +59,7 @@ async fn pending_events_are_delivered_after_kill_9_and_restart() {
             &msn,
         )
         .await;
-    assert_eq!(put.status, 204);
+    assert_eq!(put.status, 200);
     let qr = api
         .call(
             Method::GET,

@@ -7,22 +7,24 @@
 //! `locationDescription` is edited. Every call needs the `Merchant-Serial-Number` header, and it
 //! must name the merchant the access token belongs to.
 
-use bytes::Bytes;
-use http::{HeaderMap, Response, StatusCode, Uri};
-use http_body_util::Full;
+use http::{HeaderMap, StatusCode, Uri};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
 use super::auth::{self, Caller};
 use super::error::{ApiError, InvalidParam};
-use super::request::{ApiBody, ImageRequest};
-use super::{ApiState, json, no_content, request};
+use super::request::{ApiBody, ImageRequest, OtherAccept};
+use super::{ApiState, path_param, request, with_fresh_code};
+use crate::http::{self as resp, Resp};
 use crate::links;
 use crate::render::{Format, MAX_SIZE, MIN_SIZE};
-use crate::store::{CallbackQr, Conflict, LinkKind, NewCallbackQr, StoreError};
+use crate::store::{CallbackQr, LinkKind, NewCallbackQr};
 
 /// Longest `locationDescription`, in characters (as published).
 pub const MAX_DESCRIPTION_CHARS: usize = 36;
+/// Longest `merchantQrId`, in characters. The published document sets no limit (any string);
+/// this one only bounds storage and log lines, far above the UUIDs merchants use.
+pub const MAX_QR_ID_CHARS: usize = 256;
 
 /// A callback QR as the GET calls return it (published field names).
 #[derive(Debug, Clone, Serialize)]
@@ -82,12 +84,15 @@ fn validate_description(s: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// The image the GET calls link to. As published, the `Accept` and `Size` headers choose it,
-/// exactly as on the other QR calls (`text/targetUrl` puts the QR content itself in
-/// `qrImageUrl`); the query parameters `qrImageFormat=PNG|SVG` and `qrImageSize=100..2000`
-/// override them when given. Without either: SVG. Every failure is reported together.
+/// The image the GET calls link to. As published, the query parameters `QrImageFormat=PNG|SVG`
+/// and `QrImageSize=100..2000` choose it; their names are matched in any case (`qrImageFormat`
+/// works too), and a bad value is a `400` naming the parameter as sent, never ignored. The
+/// `Accept` and `Size` headers of the other QR calls are honoured too, under the query; an
+/// `Accept` that names no image (`application/json`, which many clients send for the JSON
+/// answer) is ignored. Without either: SVG. Every failure is reported together.
 pub fn image_choice(uri: &Uri, headers: &HeaderMap) -> Result<ImageRequest, ApiError> {
-    let (mut choice, mut invalid) = match request::image_request(headers) {
+    let (mut choice, mut invalid) = match request::image_request_with(headers, OtherAccept::Ignore)
+    {
         Ok(choice) => (choice, Vec::new()),
         Err(ApiError::Invalid(invalid)) => (ImageRequest::default(), invalid),
         Err(other) => return Err(other),
@@ -100,20 +105,20 @@ pub fn image_choice(uri: &Uri, headers: &HeaderMap) -> Result<ImageRequest, ApiE
     {
         let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
         let value = request::decode_path_segment(value).unwrap_or_default();
-        match name {
-            "qrImageFormat" => match value.to_ascii_uppercase().as_str() {
+        if name.eq_ignore_ascii_case("QrImageFormat") {
+            match value.trim().to_ascii_uppercase().as_str() {
                 "PNG" => choice.format = Format::Png,
                 "SVG" => choice.format = Format::Svg,
-                _ => invalid.push(InvalidParam::new("qrImageFormat", "must be PNG or SVG")),
-            },
-            "qrImageSize" => match value.trim().parse::<u32>() {
+                _ => invalid.push(InvalidParam::new(name, "must be PNG or SVG")),
+            }
+        } else if name.eq_ignore_ascii_case("QrImageSize") {
+            match value.trim().parse::<u32>() {
                 Ok(n) if (MIN_SIZE..=MAX_SIZE).contains(&n) => choice.size = n,
                 _ => invalid.push(InvalidParam::new(
-                    "qrImageSize",
+                    name,
                     format!("must be a whole number of pixels from {MIN_SIZE} to {MAX_SIZE}"),
                 )),
-            },
-            _ => {}
+            }
         }
     }
     if invalid.is_empty() {
@@ -125,7 +130,10 @@ pub fn image_choice(uri: &Uri, headers: &HeaderMap) -> Result<ImageRequest, ApiE
 
 /// Authenticates and insists on the `Merchant-Serial-Number` header (which `authenticate`
 /// already checked against the token when present).
-async fn callback_caller(state: &ApiState, headers: &HeaderMap) -> Result<Caller, ApiError> {
+pub(super) async fn callback_caller(
+    state: &ApiState,
+    headers: &HeaderMap,
+) -> Result<Caller, ApiError> {
     let caller = super::caller(state, headers).await?;
     let sent = headers
         .get(auth::MERCHANT_SERIAL_NUMBER)
@@ -140,17 +148,18 @@ async fn callback_caller(state: &ApiState, headers: &HeaderMap) -> Result<Caller
     Ok(caller)
 }
 
-/// Decodes and checks a `merchantQrId` from the path (the published id rules).
-fn qr_id(raw: &str) -> Result<String, ApiError> {
-    super::path_id(raw).map_err(|e| match e {
-        ApiError::Invalid(params) => ApiError::Invalid(
-            params
-                .into_iter()
-                .map(|p| InvalidParam::new("merchantQrId", p.reason))
-                .collect(),
-        ),
-        other => other,
-    })
+/// Decodes a `merchantQrId` from the path. As published it is any string: dots, slashes
+/// (`%2F`), emoji and all; only its length is bounded.
+pub(super) fn qr_id(raw: &str) -> Result<String, ApiError> {
+    let id = path_param(raw, "merchantQrId")?;
+    let chars = id.chars().count();
+    if chars > MAX_QR_ID_CHARS {
+        return Err(ApiError::Invalid(vec![InvalidParam::new(
+            "merchantQrId",
+            format!("must be at most {MAX_QR_ID_CHARS} characters (got {chars})"),
+        )]));
+    }
+    Ok(id)
 }
 
 fn not_found(id: &str) -> ApiError {
@@ -167,48 +176,52 @@ fn response(state: &ApiState, qr: &CallbackQr, image: ImageRequest) -> CallbackQ
     }
 }
 
+/// The checked `merchantQrId` (or beacon id) and body of a `PUT`, with both failures reported
+/// together.
+pub(super) fn put_input<Id>(
+    id: Result<Id, ApiError>,
+    body: Result<PutCallbackRequest, ApiError>,
+) -> Result<(Id, PutCallbackRequest), ApiError> {
+    match (id, body) {
+        (Ok(id), Ok(req)) => Ok((id, req)),
+        (Err(ApiError::Invalid(mut a)), Err(ApiError::Invalid(b))) => {
+            a.extend(b);
+            Err(ApiError::Invalid(a))
+        }
+        (Err(e), _) | (_, Err(e)) => Err(e),
+    }
+}
+
 /// `PUT /qr/v1/merchant-callback/{merchantQrId}`: creates the QR, or changes only its
-/// description. Answers `204` either way: as published, the QR itself comes from the GET calls.
+/// description. Answers `200` without a body either way, as published: the QR itself comes
+/// from the GET calls.
 pub async fn put<B>(
     state: &ApiState,
     headers: &HeaderMap,
     raw_id: &str,
     body: B,
-) -> Result<Response<Full<Bytes>>, ApiError>
+) -> Result<Resp, ApiError>
 where
     B: ApiBody,
 {
     let caller = callback_caller(state, headers).await?;
     let id = qr_id(raw_id);
     let body = PutCallbackRequest::from_json(&request::json_object(headers, body).await?);
-    let (id, req) = match (id, body) {
-        (Ok(id), Ok(req)) => (id, req),
-        (Err(ApiError::Invalid(mut a)), Err(ApiError::Invalid(b))) => {
-            a.extend(b);
-            return Err(ApiError::Invalid(a));
-        }
-        (Err(e), _) | (_, Err(e)) => return Err(e),
-    };
-    const ATTEMPTS: usize = 4;
+    let (id, req) = put_input(id, body)?;
     let now = state.clock.now_ms();
-    for _ in 0..ATTEMPTS {
+    let put = with_fresh_code(|code| {
         let new = NewCallbackQr {
-            code: links::new_code()?,
+            code,
             msn: caller.msn.clone(),
             qr_id: id.clone(),
             location_description: req.location_description.clone(),
             created_at_ms: now,
         };
-        match state.store.put_callback_qr(&new, now).await {
-            Ok(put) => {
-                state.links.remember(&put.qr.link).await;
-                return Ok(no_content());
-            }
-            Err(StoreError::Conflict(Conflict::Code)) => continue,
-            Err(e) => return Err(e.into()),
-        }
-    }
-    Err(StoreError::Backend(format!("no unused short-link code in {ATTEMPTS} draws")).into())
+        async move { state.store.put_callback_qr(&new, now).await }
+    })
+    .await?;
+    state.links.remember(&put.qr.link).await;
+    Ok(resp::status_only(StatusCode::OK))
 }
 
 /// `GET /qr/v1/merchant-callback/{merchantQrId}`.
@@ -217,7 +230,7 @@ pub async fn get(
     headers: &HeaderMap,
     uri: &Uri,
     raw_id: &str,
-) -> Result<Response<Full<Bytes>>, ApiError> {
+) -> Result<Resp, ApiError> {
     let caller = callback_caller(state, headers).await?;
     let id = qr_id(raw_id)?;
     let image = image_choice(uri, headers)?;
@@ -226,17 +239,13 @@ pub async fn get(
         .callback_qr(&caller.msn, &id, state.clock.now_ms())
         .await?
         .ok_or_else(|| not_found(&id))?;
-    Ok(json(StatusCode::OK, &response(state, &qr, image)))
+    Ok(resp::json(StatusCode::OK, &response(state, &qr, image)))
 }
 
 /// `GET /qr/v1/merchant-callback`: all the merchant's callback QRs, oldest first, as a JSON
 /// array (the published example wraps the list in braces, which is not JSON; an array is what
 /// it shows).
-pub async fn list(
-    state: &ApiState,
-    headers: &HeaderMap,
-    uri: &Uri,
-) -> Result<Response<Full<Bytes>>, ApiError> {
+pub async fn list(state: &ApiState, headers: &HeaderMap, uri: &Uri) -> Result<Resp, ApiError> {
     let caller = callback_caller(state, headers).await?;
     let image = image_choice(uri, headers)?;
     let all = state
@@ -244,16 +253,12 @@ pub async fn list(
         .callback_qrs(&caller.msn, state.clock.now_ms())
         .await?;
     let answer: Vec<_> = all.iter().map(|qr| response(state, qr, image)).collect();
-    Ok(json(StatusCode::OK, &answer))
+    Ok(resp::json(StatusCode::OK, &answer))
 }
 
 /// `DELETE /qr/v1/merchant-callback/{merchantQrId}`: scans of the printed QR answer "not
-/// found" from now on.
-pub async fn delete(
-    state: &ApiState,
-    headers: &HeaderMap,
-    raw_id: &str,
-) -> Result<Response<Full<Bytes>>, ApiError> {
+/// found" from now on. `200` without a body, as published.
+pub async fn delete(state: &ApiState, headers: &HeaderMap, raw_id: &str) -> Result<Resp, ApiError> {
     let caller = callback_caller(state, headers).await?;
     let id = qr_id(raw_id)?;
     let link = state
@@ -262,7 +267,7 @@ pub async fn delete(
         .await?
         .ok_or_else(|| not_found(&id))?;
     state.links.remember(&link).await;
-    Ok(no_content())
+    Ok(resp::status_only(StatusCode::OK))
 }
 
 #[cfg(test)]
@@ -348,9 +353,35 @@ mod tests {
     }
 
     #[test]
-    fn path_ids_are_named_merchant_qr_id() {
+    fn published_query_names_match_in_any_case_and_are_named_as_sent() {
+        let q = |uri: &str| image_choice(&uri.parse::<Uri>().expect("uri"), &HeaderMap::new());
+        let png300 = ImageRequest {
+            format: Format::Png,
+            size: 300,
+        };
+        for uri in [
+            "/x?QrImageFormat=PNG&QrImageSize=300",
+            "/x?qrimageformat=png&QRIMAGESIZE=300",
+        ] {
+            assert_eq!(q(uri).expect(uri), png300, "{uri}");
+        }
+        let err = q("/x?QrImageSize=50").expect_err("out of range");
+        assert_eq!(names(err), ["QrImageSize"]);
+        let err = q("/x?QrImageFormat=GIF").expect_err("unknown format");
+        assert_eq!(names(err), ["QrImageFormat"]);
+        let mut json = HeaderMap::new();
+        json.insert("accept", http::HeaderValue::from_static("application/json"));
+        let ok = image_choice(&"/x?QrImageFormat=PNG".parse().expect("uri"), &json);
+        assert_eq!(ok.expect("json is fine").format, Format::Png);
+    }
+
+    #[test]
+    fn merchant_qr_ids_are_any_string() {
         assert_eq!(qr_id("kiosk%201").expect("valid"), "kiosk 1");
-        assert_eq!(names(qr_id("a.b").expect_err("bad")), ["merchantQrId"]);
+        assert_eq!(qr_id("kasse.1").expect("dots"), "kasse.1");
+        assert_eq!(qr_id("a%2Fb~%F0%9F%98%80").expect("any"), "a/b~😀");
         assert_eq!(names(qr_id("%ZZ").expect_err("bad")), ["merchantQrId"]);
+        let long = "x".repeat(MAX_QR_ID_CHARS + 1);
+        assert_eq!(names(qr_id(&long).expect_err("long")), ["merchantQrId"]);
     }
 }

@@ -7,6 +7,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use super::error::{ApiError, InvalidParam};
+use super::url::{self, UrlPolicy};
 
 /// Longest merchant QR id (characters).
 pub const MAX_ID_CHARS: usize = 128;
@@ -17,6 +18,11 @@ pub const MAX_TTL: i64 = 2_147_483_647;
 /// Longest URL we store. The QR holds our short link, not this URL, so the cap only bounds
 /// storage; payment deeplinks with embedded tokens run to a few hundred characters.
 pub const MAX_URL_CHARS: usize = 4096;
+/// `redirectUrl` and the one-time payment `url`: https only.
+pub const TARGET_URL: UrlPolicy = UrlPolicy {
+    max_chars: MAX_URL_CHARS,
+    loopback_http: false,
+};
 
 /// `POST /qr/v1` body.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -59,9 +65,12 @@ pub struct RedirectResponse {
 }
 
 impl OneTimePaymentRequest {
+    /// Whitespace around `url` is dropped first: the published example has leading spaces.
     pub fn from_json(body: &Map<String, Value>) -> Result<Self, ApiError> {
         let mut invalid = Vec::new();
-        let url = https_url(body, "url", &mut invalid);
+        let url = required_string(body, "url", &mut invalid)
+            .map(str::trim)
+            .and_then(|u| checked_url("url", u, &mut invalid));
         match url {
             Some(url) if invalid.is_empty() => Ok(OneTimePaymentRequest { url }),
             _ => Err(ApiError::Invalid(invalid)),
@@ -107,8 +116,8 @@ impl UpdateRedirectRequest {
     }
 }
 
-/// The published id rule: `^[-_+%æøåÆØÅ\w\s]*$`, 1–128 characters (`\w`, `\s` in their ASCII
-/// sense, as the published pattern lists the Norwegian letters separately).
+/// The published id rule: `^[-_+%æøåÆØÅ\w\s]*$`, 1–128 characters, with `\w` and `\s` in the
+/// Unicode sense of the provider's platform (.NET): `ü`, `é` and `日` are word characters.
 pub fn validate_id(id: &str) -> Result<(), InvalidParam> {
     let chars = id.chars().count();
     if chars == 0 {
@@ -120,58 +129,33 @@ pub fn validate_id(id: &str) -> Result<(), InvalidParam> {
             format!("must be at most {MAX_ID_CHARS} characters (got {chars})"),
         ));
     }
-    let allowed = |c: char| {
-        c.is_ascii_alphanumeric()
-            || "-_+%æøåÆØÅ".contains(c)
-            || matches!(c, ' ' | '\t' | '\n' | '\r' | '\x0b' | '\x0c')
-    };
+    let allowed = |c: char| is_word_char(c) || c.is_whitespace() || "-+%".contains(c);
     if let Some(bad) = id.chars().find(|&c| !allowed(c)) {
         return Err(InvalidParam::new(
             "id",
-            format!(
-                "may only contain letters a-z, A-Z, æøåÆØÅ, digits, whitespace and - _ + % (found {bad:?})"
-            ),
+            format!("may only contain letters, digits, whitespace and - _ + % (found {bad:?})"),
         ));
     }
     Ok(())
 }
 
-/// An absolute `https://` URL with a host, of printable ASCII URL characters only (so it is a
-/// valid `Location` header and cannot smuggle markup or line breaks).
-pub fn validate_https_url(name: &str, url: &str) -> Result<(), InvalidParam> {
-    let chars = url.chars().count();
-    if chars > MAX_URL_CHARS {
-        return Err(InvalidParam::new(
-            name,
-            format!("must be at most {MAX_URL_CHARS} characters"),
-        ));
-    }
-    let Some(rest) = url
-        .get(..8)
-        .filter(|scheme| scheme.eq_ignore_ascii_case("https://"))
-        .map(|_| &url[8..])
-    else {
-        return Err(InvalidParam::new(name, "must be an https:// URL"));
-    };
-    let host = rest.split(['/', '?', '#']).next().unwrap_or("");
-    let host_ok = host
-        .bytes()
-        .next()
-        .is_some_and(|b| b.is_ascii_alphanumeric())
-        && host
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"-._:[]@%".contains(&b));
-    if !host_ok {
-        return Err(InvalidParam::new(name, "must name a host after https://"));
-    }
-    let url_char = |b: u8| b.is_ascii_alphanumeric() || b"-._~:/?#[]@!$&'()*+,;=%".contains(&b);
-    if let Some(bad) = url.chars().find(|&c| !(c.is_ascii() && url_char(c as u8))) {
-        return Err(InvalidParam::new(
-            name,
-            format!("contains {bad:?}, which is not allowed in a URL (percent-encode it)"),
-        ));
-    }
-    Ok(())
+/// .NET's `\w`: letters, decimal digits, non-spacing marks and connector punctuation.
+///
+/// `char::is_alphanumeric` covers the letters and digits (with a few more numerals, which only
+/// loosens the rule); the marks are the combining-diacritics blocks (how `é` looks when
+/// decomposed); the connector punctuation is the ten characters of category Pc. `\s` is
+/// `char::is_whitespace`, which is exactly .NET's `[\f\n\r\t\v\x85\p{Z}]`.
+fn is_word_char(c: char) -> bool {
+    const CONNECTORS: &str =
+        "_\u{203F}\u{2040}\u{2054}\u{FE33}\u{FE34}\u{FE4D}\u{FE4E}\u{FE4F}\u{FF3F}";
+    c.is_alphanumeric()
+        || CONNECTORS.contains(c)
+        || matches!(c,
+            '\u{0300}'..='\u{036F}'
+            | '\u{1AB0}'..='\u{1AFF}'
+            | '\u{1DC0}'..='\u{1DFF}'
+            | '\u{20D0}'..='\u{20FF}'
+            | '\u{FE20}'..='\u{FE2F}')
 }
 
 fn required_string<'a>(
@@ -198,10 +182,14 @@ fn https_url(
     invalid: &mut Vec<InvalidParam>,
 ) -> Option<String> {
     let url = required_string(body, name, invalid)?;
-    match validate_https_url(name, url) {
+    checked_url(name, url, invalid)
+}
+
+fn checked_url(name: &str, url: &str, invalid: &mut Vec<InvalidParam>) -> Option<String> {
+    match url::check(url, TARGET_URL) {
         Ok(()) => Some(url.to_owned()),
-        Err(p) => {
-            invalid.push(p);
+        Err(reason) => {
+            invalid.push(InvalidParam::new(name, reason));
             None
         }
     }
@@ -281,36 +269,55 @@ mod tests {
             validate_id(&"ø".repeat(128)).is_ok(),
             "characters, not bytes"
         );
-        for bad in ["", &"a".repeat(129), "a/b", "a.b", "a?b", "é", "<script>"] {
+        for good in [
+            "ü",
+            "é",
+            "e\u{301}",
+            "日本",
+            "Kasse 1\t2",
+            "a\u{203F}b",
+            "ÆØÅ+%-_",
+        ] {
+            assert!(validate_id(good).is_ok(), "{good:?}");
+        }
+        for bad in [
+            "",
+            &"a".repeat(129),
+            "a/b",
+            "a.b",
+            "a?b",
+            "<script>",
+            "😀",
+            "a\u{0}",
+        ] {
             assert!(validate_id(bad).is_err(), "{bad:?}");
         }
     }
 
     #[test]
-    fn url_rules() {
-        for good in [
-            "https://example.com",
-            "HTTPS://example.com/x",
-            "https://a.example:8443/p?q=1#frag",
-            "https://api.vipps.no/dwo-api-application/v1/deeplink/vippsgateway?v=2&token=eyJ.a-b_c",
-        ] {
-            assert!(validate_https_url("u", good).is_ok(), "{good}");
-        }
-        for bad in [
-            "http://example.com",
-            "ftp://example.com",
-            "example.com",
-            "https://",
-            "https:///path",
-            "https://exa mple.com",
-            "https://example.com/\r\nSet-Cookie: x",
-            "https://example.com/<script>",
-            "https://example.com/\"quote",
-            "https://exämple.com",
-            &format!("https://example.com/{}", "a".repeat(MAX_URL_CHARS)),
-        ] {
-            assert!(validate_https_url("u", bad).is_err(), "{bad:?}");
-        }
+    fn a_payment_url_is_trimmed_first() {
+        let r = OneTimePaymentRequest::from_json(&obj(json!({
+            "url": "   https://api.vipps.no/dwo-api-application/v1/deeplink/vippsgateway?v=2 \n"
+        })))
+        .expect("valid once trimmed");
+        assert_eq!(
+            r.url,
+            "https://api.vipps.no/dwo-api-application/v1/deeplink/vippsgateway?v=2"
+        );
+        let err = OneTimePaymentRequest::from_json(&obj(json!({"url": "   "}))).expect_err("blank");
+        assert_eq!(invalid(err)[0].0, "url");
+    }
+
+    #[test]
+    fn redirect_urls_follow_the_shared_policy() {
+        let with = |url: &str| {
+            CreateRedirectRequest::from_json(&obj(json!({"id": "a", "redirectUrl": url})))
+        };
+        assert!(with("https://example.com/(a);b,c~d").is_ok(), "looser");
+        let err = with("https://bank.example:pw@evil.example/").expect_err("stricter");
+        assert_eq!(invalid(err)[0].0, "redirectUrl");
+        let long = format!("https://example.com/{}", "a".repeat(MAX_URL_CHARS));
+        assert!(with(&long).is_err());
     }
 
     #[test]

@@ -3,11 +3,13 @@
 //! Bodies are RFC 7807 problem documents in the published shape
 //! `{type, title, detail, instance, invalidParams:[{name, reason}]}`; `instance` is a fresh UUID
 //! per failed request, also logged, so a merchant's support ticket can be matched to the log.
+//! They are sent as `Content-Type: application/json`, as published (not RFC 7807's
+//! `application/problem+json`, which clients that check the published type refuse).
 
-use bytes::Bytes;
-use http::{HeaderValue, Response, StatusCode, header};
-use http_body_util::Full;
+use http::{HeaderValue, StatusCode, header};
 use serde::Serialize;
+
+use crate::http::{self as resp, Resp};
 
 use crate::secret::RandomError;
 use crate::store::StoreError;
@@ -46,6 +48,17 @@ pub enum ApiError {
     /// The merchant already has a live QR with this id.
     #[error("duplicate id {0}")]
     DuplicateId(String),
+    /// The id is taken in a way the merchant cannot undo (a beacon another merchant holds);
+    /// `name` is the parameter that carried it.
+    #[error("{detail}")]
+    Taken {
+        name: &'static str,
+        id: String,
+        detail: String,
+    },
+    /// A published endpoint this service cannot offer (it has no wallet user accounts).
+    #[error("not implemented: {0}")]
+    NotImplemented(&'static str),
     /// The body is not JSON (by `Content-Type`).
     #[error("unsupported media type")]
     UnsupportedMediaType,
@@ -84,7 +97,8 @@ impl ApiError {
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::Invalid(_) => StatusCode::BAD_REQUEST,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
-            ApiError::DuplicateId(_) => StatusCode::CONFLICT,
+            ApiError::DuplicateId(_) | ApiError::Taken { .. } => StatusCode::CONFLICT,
+            ApiError::NotImplemented(_) => StatusCode::NOT_IMPLEMENTED,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Store(_) | ApiError::Random(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -92,7 +106,7 @@ impl ApiError {
     }
 
     /// Renders the problem response. The single mapping from API errors to HTTP.
-    pub fn into_response(self) -> Response<Full<Bytes>> {
+    pub fn into_response(self) -> Resp {
         let status = self.status();
         let instance = uuid::Uuid::new_v4().to_string();
         let (detail, invalid_params, id) = match self {
@@ -115,6 +129,12 @@ impl ApiError {
                 )],
                 Some(id),
             ),
+            ApiError::Taken { name, id, detail } => (
+                detail.clone(),
+                vec![InvalidParam::new(name, detail)],
+                Some(id),
+            ),
+            ApiError::NotImplemented(why) => (why.to_owned(), Vec::new(), None),
             ApiError::UnsupportedMediaType => (
                 "the request body must be JSON (Content-Type: application/json)".to_owned(),
                 Vec::new(),
@@ -143,17 +163,10 @@ impl ApiError {
             invalid_params,
             id,
         };
-        let body = serde_json::to_vec(&problem).expect("a problem document always serialises");
-        let mut res = Response::new(Full::new(Bytes::from(body)));
-        *res.status_mut() = status;
-        let h = res.headers_mut();
-        h.insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/problem+json"),
-        );
-        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        let mut res = resp::json(status, &problem);
         if status == StatusCode::UNAUTHORIZED {
-            h.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            res.headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
         res
     }
@@ -164,7 +177,7 @@ mod tests {
     use super::*;
     use http_body_util::BodyExt;
 
-    async fn body_json(res: Response<Full<Bytes>>) -> serde_json::Value {
+    async fn body_json(res: Resp) -> serde_json::Value {
         let bytes = res
             .into_body()
             .collect()
@@ -182,10 +195,7 @@ mod tests {
         ]);
         let res = err.into_response();
         assert_eq!(res.status(), StatusCode::BAD_REQUEST);
-        assert_eq!(
-            res.headers()[header::CONTENT_TYPE],
-            "application/problem+json"
-        );
+        assert_eq!(res.headers()[header::CONTENT_TYPE], "application/json");
         let v = body_json(res).await;
         assert_eq!(v["title"], "Bad Request");
         assert_eq!(v["type"], "about:blank");

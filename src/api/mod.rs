@@ -6,34 +6,38 @@
 //! [`Store`] → a JSON answer, or an [`ApiError`] rendered in [`error`] (the one place API errors
 //! become statuses).
 //!
+//! One file per resource: [`payment`] (`POST /qr/v1`), [`redirect`], [`callback`], [`beacon`]
+//! (MobilePay beacons), [`exchange`] (not offered: `501`) and [`webhooks`]. This file keeps what
+//! they share: the state, the route list, authentication and the short-link helpers.
+//!
 //! Image URLs in answers are origin URLs signed by whatever [`ImageSigner`] the server plugs in,
 //! so this module depends on neither the token format nor the origin.
 
+use std::future::Future;
 use std::sync::Arc;
 
-use bytes::Bytes;
-use http::{HeaderMap, HeaderValue, Request, Response, StatusCode, header};
-use http_body_util::Full;
-use serde::Serialize;
+use http::{HeaderMap, Request};
 
 use crate::clock::SharedClock;
+use crate::http::Resp;
 use crate::links::{self, Links};
 use crate::render::Format;
-use crate::store::{Conflict, Link, LinkKind, NewLink, Store, StoreError};
+use crate::store::{Conflict, Link, Store, StoreError};
 
 pub mod auth;
+pub mod beacon;
 pub mod callback;
 pub mod dto;
 pub mod error;
+pub mod exchange;
+pub mod payment;
+pub mod redirect;
 pub mod request;
+pub mod url;
 pub mod webhooks;
 
 pub use error::{ApiError, InvalidParam};
 
-use dto::{
-    CreateRedirectRequest, OneTimePaymentRequest, OneTimePaymentResponse, RedirectResponse,
-    UpdateRedirectRequest,
-};
 use request::{ApiBody, ImageRequest};
 
 /// What an image URL must encode; the server turns it into a signed origin URL.
@@ -107,263 +111,123 @@ impl std::fmt::Debug for ApiState {
     }
 }
 
-/// One recognised QR API call.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// One QR API endpoint. The router's table names these; the path parameter (still
+/// percent-encoded, `""` for paths without one) travels beside it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ApiRoute {
     AccessToken,
     CreatePayment,
     ListRedirects,
     CreateRedirect,
-    /// The id is still percent-encoded, as it appeared in the path.
-    GetRedirect(String),
-    UpdateRedirect(String),
-    DeleteRedirect(String),
-    /// Merchant-callback QRs ([`callback`]); ids still percent-encoded.
+    GetRedirect,
+    UpdateRedirect,
+    DeleteRedirect,
     ListCallbacks,
-    GetCallback(String),
-    PutCallback(String),
-    DeleteCallback(String),
-    /// The Webhooks API ([`webhooks`]).
+    GetCallback,
+    PutCallback,
+    DeleteCallback,
+    PutBeacon,
+    ExchangeQr,
+    ExchangeCustomer,
     CreateWebhook,
     ListWebhooks,
-    DeleteWebhook(String),
+    DeleteWebhook,
 }
 
-/// Answers one QR API call.
-pub async fn handle<B>(state: &ApiState, route: ApiRoute, req: Request<B>) -> Response<Full<Bytes>>
+impl ApiRoute {
+    /// The metrics label (fixed, so label cardinality stays bounded).
+    pub fn label(self) -> &'static str {
+        match self {
+            ApiRoute::AccessToken => "api_access_token",
+            ApiRoute::CreatePayment => "api_create_payment",
+            ApiRoute::ListRedirects => "api_list_redirects",
+            ApiRoute::CreateRedirect => "api_create_redirect",
+            ApiRoute::GetRedirect => "api_get_redirect",
+            ApiRoute::UpdateRedirect => "api_update_redirect",
+            ApiRoute::DeleteRedirect => "api_delete_redirect",
+            ApiRoute::ListCallbacks => "api_list_callbacks",
+            ApiRoute::GetCallback => "api_get_callback",
+            ApiRoute::PutCallback => "api_put_callback",
+            ApiRoute::DeleteCallback => "api_delete_callback",
+            ApiRoute::PutBeacon => "api_put_beacon",
+            ApiRoute::ExchangeQr => "api_exchange_qr",
+            ApiRoute::ExchangeCustomer => "api_exchange_customer",
+            ApiRoute::CreateWebhook => "api_create_webhook",
+            ApiRoute::ListWebhooks => "api_list_webhooks",
+            ApiRoute::DeleteWebhook => "api_delete_webhook",
+        }
+    }
+}
+
+/// Answers one QR API call; `param` is the path parameter as it appeared in the path.
+pub async fn handle<B>(state: &ApiState, route: ApiRoute, param: &str, req: Request<B>) -> Resp
 where
     B: ApiBody,
 {
     let (parts, body) = req.into_parts();
-    let headers = &parts.headers;
+    let (headers, uri) = (&parts.headers, &parts.uri);
     let result = match route {
         ApiRoute::AccessToken => auth::access_token(state, headers)
             .await
-            .map(|t| json(StatusCode::OK, &t)),
-        ApiRoute::CreatePayment => create_payment(state, headers, body).await,
-        ApiRoute::ListRedirects => list_redirects(state, headers).await,
-        ApiRoute::CreateRedirect => create_redirect(state, headers, body).await,
-        ApiRoute::GetRedirect(id) => get_redirect(state, headers, &id).await,
-        ApiRoute::UpdateRedirect(id) => update_redirect(state, headers, &id, body).await,
-        ApiRoute::DeleteRedirect(id) => delete_redirect(state, headers, &id).await,
-        ApiRoute::ListCallbacks => callback::list(state, headers, &parts.uri).await,
-        ApiRoute::GetCallback(id) => callback::get(state, headers, &parts.uri, &id).await,
-        ApiRoute::PutCallback(id) => callback::put(state, headers, &id, body).await,
-        ApiRoute::DeleteCallback(id) => callback::delete(state, headers, &id).await,
+            .map(|t| crate::http::json(http::StatusCode::OK, &t)),
+        ApiRoute::CreatePayment => payment::create(state, headers, body).await,
+        ApiRoute::ListRedirects => redirect::list(state, headers).await,
+        ApiRoute::CreateRedirect => redirect::create(state, headers, body).await,
+        ApiRoute::GetRedirect => redirect::get(state, headers, param).await,
+        ApiRoute::UpdateRedirect => redirect::update(state, headers, param, body).await,
+        ApiRoute::DeleteRedirect => redirect::delete(state, headers, param).await,
+        ApiRoute::ListCallbacks => callback::list(state, headers, uri).await,
+        ApiRoute::GetCallback => callback::get(state, headers, uri, param).await,
+        ApiRoute::PutCallback => callback::put(state, headers, param, body).await,
+        ApiRoute::DeleteCallback => callback::delete(state, headers, param).await,
+        ApiRoute::PutBeacon => beacon::put(state, headers, param, body).await,
+        ApiRoute::ExchangeQr | ApiRoute::ExchangeCustomer => {
+            exchange::not_offered(state, headers).await
+        }
         ApiRoute::CreateWebhook => webhooks::create(state, headers, body).await,
         ApiRoute::ListWebhooks => webhooks::list(state, headers).await,
-        ApiRoute::DeleteWebhook(id) => webhooks::delete(state, headers, &id).await,
+        ApiRoute::DeleteWebhook => webhooks::delete(state, headers, param).await,
     };
     result.unwrap_or_else(ApiError::into_response)
 }
 
+/// Who is calling: the access token and subscription key, checked.
 async fn caller(state: &ApiState, headers: &HeaderMap) -> Result<auth::Caller, ApiError> {
     auth::authenticate(state.store.as_ref(), state.clock.now_ms(), headers).await
 }
 
-/// `POST /qr/v1`: a one-time payment QR whose `/p/` link redirects to `url` until it expires.
-async fn create_payment<B>(
-    state: &ApiState,
-    headers: &HeaderMap,
-    body: B,
-) -> Result<Response<Full<Bytes>>, ApiError>
+/// How many fresh short-link codes a create draws before giving up. A collision is ≈2⁻⁵⁹
+/// likely, so a second draw is already a sign of a broken random source.
+const CODE_ATTEMPTS: usize = 4;
+
+/// Runs `attempt` with freshly drawn short-link codes until the store takes one: a
+/// [`Conflict::Code`] (the code was handed out before) means "draw again", anything else is the
+/// answer. The one copy of this loop, for every kind of QR.
+async fn with_fresh_code<T, F, Fut>(mut attempt: F) -> Result<T, ApiError>
 where
-    B: ApiBody,
+    F: FnMut(String) -> Fut,
+    Fut: Future<Output = Result<T, StoreError>>,
 {
-    let caller = caller(state, headers).await?;
-    let image = request::image_request(headers)?;
-    let req = OneTimePaymentRequest::from_json(&request::json_object(headers, body).await?)?;
-    let now = state.clock.now_ms();
-    let ttl = state.config.payment_ttl_secs;
-    let link = create_link(
-        state,
-        LinkKind::Payment,
-        &caller.msn,
-        None,
-        req.url,
-        Some(ttl),
-        now,
-    )
-    .await?;
-    let answer = OneTimePaymentResponse {
-        url: image_url(state, &link, image),
-        expires_in: expires_in(&link, now),
-    };
-    Ok(json(StatusCode::OK, &answer))
-}
-
-/// `GET /qr/v1/merchant-redirect`: all the merchant's live redirect QRs.
-async fn list_redirects(
-    state: &ApiState,
-    headers: &HeaderMap,
-) -> Result<Response<Full<Bytes>>, ApiError> {
-    let caller = caller(state, headers).await?;
-    let image = request::image_request(headers)?;
-    let now = state.clock.now_ms();
-    let all = state
-        .store
-        .merchant_links(&caller.msn, LinkKind::Redirect, now)
-        .await?;
-    let answer: Vec<RedirectResponse> = all
-        .iter()
-        .map(|l| redirect_response(state, l, image, now))
-        .collect();
-    Ok(json(StatusCode::OK, &answer))
-}
-
-/// `POST /qr/v1/merchant-redirect`.
-async fn create_redirect<B>(
-    state: &ApiState,
-    headers: &HeaderMap,
-    body: B,
-) -> Result<Response<Full<Bytes>>, ApiError>
-where
-    B: ApiBody,
-{
-    let caller = caller(state, headers).await?;
-    let image = request::image_request(headers)?;
-    let req = CreateRedirectRequest::from_json(&request::json_object(headers, body).await?)?;
-    let now = state.clock.now_ms();
-    let link = create_link(
-        state,
-        LinkKind::Redirect,
-        &caller.msn,
-        Some(req.id),
-        req.redirect_url,
-        req.ttl,
-        now,
-    )
-    .await?;
-    Ok(json(
-        StatusCode::CREATED,
-        &redirect_response(state, &link, image, now),
-    ))
-}
-
-/// `GET /qr/v1/merchant-redirect/{id}`.
-async fn get_redirect(
-    state: &ApiState,
-    headers: &HeaderMap,
-    raw_id: &str,
-) -> Result<Response<Full<Bytes>>, ApiError> {
-    let caller = caller(state, headers).await?;
-    let image = request::image_request(headers)?;
-    let id = path_id(raw_id)?;
-    let now = state.clock.now_ms();
-    let link = state
-        .store
-        .merchant_link(&caller.msn, LinkKind::Redirect, &id, now)
-        .await?
-        .ok_or_else(|| not_found(&id))?;
-    Ok(json(
-        StatusCode::OK,
-        &redirect_response(state, &link, image, now),
-    ))
-}
-
-/// `PUT /qr/v1/merchant-redirect/{id}`: a new target; the code and image stay the same.
-async fn update_redirect<B>(
-    state: &ApiState,
-    headers: &HeaderMap,
-    raw_id: &str,
-    body: B,
-) -> Result<Response<Full<Bytes>>, ApiError>
-where
-    B: ApiBody,
-{
-    let caller = caller(state, headers).await?;
-    let image = request::image_request(headers)?;
-    let id = path_id(raw_id)?;
-    let req = UpdateRedirectRequest::from_json(&request::json_object(headers, body).await?)?;
-    let now = state.clock.now_ms();
-    let link = state
-        .store
-        .set_link_target(&caller.msn, LinkKind::Redirect, &id, &req.redirect_url, now)
-        .await?
-        .ok_or_else(|| not_found(&id))?;
-    state.links.remember(&link).await;
-    Ok(json(
-        StatusCode::OK,
-        &redirect_response(state, &link, image, now),
-    ))
-}
-
-/// `DELETE /qr/v1/merchant-redirect/{id}`: the printed code is dead for good.
-async fn delete_redirect(
-    state: &ApiState,
-    headers: &HeaderMap,
-    raw_id: &str,
-) -> Result<Response<Full<Bytes>>, ApiError> {
-    let caller = caller(state, headers).await?;
-    let id = path_id(raw_id)?;
-    let now = state.clock.now_ms();
-    let link = state
-        .store
-        .delete_link(&caller.msn, LinkKind::Redirect, &id, now)
-        .await?
-        .ok_or_else(|| not_found(&id))?;
-    state.links.remember(&link).await;
-    Ok(no_content())
-}
-
-/// An empty `204 No Content`.
-fn no_content() -> Response<Full<Bytes>> {
-    let mut res = Response::new(Full::new(Bytes::new()));
-    *res.status_mut() = StatusCode::NO_CONTENT;
-    res
-}
-
-/// Creates a link under a fresh code, drawing again in the (≈2⁻⁵⁹) case the code was used.
-async fn create_link(
-    state: &ApiState,
-    kind: LinkKind,
-    msn: &str,
-    qr_id: Option<String>,
-    target: String,
-    ttl_secs: Option<i64>,
-    now_ms: i64,
-) -> Result<Link, ApiError> {
-    const ATTEMPTS: usize = 4;
-    let mut new = NewLink {
-        code: String::new(),
-        kind,
-        msn: msn.to_owned(),
-        qr_id,
-        target: Some(target),
-        created_at_ms: now_ms,
-        expires_at_ms: ttl_secs.map(|t| now_ms.saturating_add(t.saturating_mul(1000))),
-    };
-    for _ in 0..ATTEMPTS {
-        new.code = links::new_code()?;
-        match state.store.create_link(&new, now_ms).await {
-            Ok(link) => {
-                state.links.remember(&link).await;
-                return Ok(link);
-            }
+    for _ in 0..CODE_ATTEMPTS {
+        match attempt(links::new_code()?).await {
             Err(StoreError::Conflict(Conflict::Code)) => continue,
-            Err(StoreError::Conflict(Conflict::QrId)) => {
-                return Err(ApiError::DuplicateId(new.qr_id.unwrap_or_default()));
-            }
-            Err(e) => return Err(e.into()),
+            done => return done.map_err(ApiError::from),
         }
     }
-    Err(StoreError::Backend(format!("no unused short-link code in {ATTEMPTS} draws")).into())
+    Err(StoreError::Backend(format!(
+        "no unused short-link code in {CODE_ATTEMPTS} draws"
+    ))
+    .into())
 }
 
-/// Decodes and checks an id taken from the path.
-fn path_id(raw: &str) -> Result<String, ApiError> {
-    let id = request::decode_path_segment(raw).ok_or_else(|| {
+/// Decodes a path parameter; `name` is what a 400 calls it.
+fn path_param(raw: &str, name: &str) -> Result<String, ApiError> {
+    request::decode_path_segment(raw).ok_or_else(|| {
         ApiError::Invalid(vec![InvalidParam::new(
-            "id",
+            name,
             "is not a valid percent-encoded UTF-8 path segment",
         )])
-    })?;
-    dto::validate_id(&id).map_err(|p| ApiError::Invalid(vec![p]))?;
-    Ok(id)
-}
-
-fn not_found(id: &str) -> ApiError {
-    ApiError::NotFound(format!("no merchant redirect QR with id {id:?}"))
+    })
 }
 
 /// Whole seconds left (rounded up), or `-1` for a QR that never expires.
@@ -374,9 +238,8 @@ fn expires_in(link: &Link, now_ms: i64) -> i64 {
     }
 }
 
-/// The `url` of an answer: a signed image URL, or with `text/targetUrl` the QR content itself.
-fn image_url(state: &ApiState, link: &Link, image: ImageRequest) -> String {
-    let content = links::short_url(&state.config.public_url, link.kind, &link.code);
+/// The image URL of a QR holding `content`, or with `text/targetUrl` the content itself.
+fn image_url_for(state: &ApiState, content: String, link: &Link, image: ImageRequest) -> String {
     if image.format == Format::Text {
         return content;
     }
@@ -389,31 +252,10 @@ fn image_url(state: &ApiState, link: &Link, image: ImageRequest) -> String {
     })
 }
 
-fn redirect_response(
-    state: &ApiState,
-    link: &Link,
-    image: ImageRequest,
-    now_ms: i64,
-) -> RedirectResponse {
-    RedirectResponse {
-        id: link.qr_id.clone().unwrap_or_default(),
-        url: image_url(state, link, image),
-        redirect_url: link.target.clone().unwrap_or_default(),
-        expires_in: expires_in(link, now_ms),
-    }
-}
-
-fn json<T: Serialize>(status: StatusCode, value: &T) -> Response<Full<Bytes>> {
-    let body = serde_json::to_vec(value).expect("API answers are plain data and always serialise");
-    let mut res = Response::new(Full::new(Bytes::from(body)));
-    *res.status_mut() = status;
-    let h = res.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    res
+/// The `url` of an answer for a QR that encodes its short link.
+fn image_url(state: &ApiState, link: &Link, image: ImageRequest) -> String {
+    let content = links::short_url(&state.config.public_url, link.kind, &link.code);
+    image_url_for(state, content, link, image)
 }
 
 #[cfg(test)]
@@ -424,7 +266,7 @@ mod tests {
     fn expires_in_rounds_up_and_marks_forever() {
         let mut link = Link {
             code: "AbCdEfGhIj".into(),
-            kind: LinkKind::Redirect,
+            kind: crate::store::LinkKind::Redirect,
             msn: "1".into(),
             qr_id: Some("a".into()),
             target: None,

@@ -96,15 +96,39 @@ impl Default for ImageRequest {
     }
 }
 
+/// What an `Accept` naming no image format means.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OtherAccept {
+    /// A `400` naming `Accept`: on the calls where the published `Accept` parameter picks the
+    /// image (`POST /qr/v1`, the merchant-redirect calls), anything else is a client mistake.
+    Refuse,
+    /// The default image: on the merchant-callback GETs, where `Accept` is no published
+    /// parameter and clients (axios, .NET) send `application/json` for the JSON answer. An
+    /// `Accept` that asks only for image formats we cannot make (`image/gif`) is still refused.
+    Ignore,
+}
+
 /// Reads `Accept` and `Size`. Both are checked, and both failures are reported together.
 ///
 /// `Accept` lists media ranges; the first one we know wins (`q` weights are ignored). A missing
 /// `Accept` and `*/*` (what curl and most HTTP clients send by default) mean SVG, like `image/*`.
 pub fn image_request(headers: &HeaderMap) -> Result<ImageRequest, ApiError> {
+    image_request_with(headers, OtherAccept::Refuse)
+}
+
+/// [`image_request`], with `other` deciding what an `Accept` without an image format means.
+pub fn image_request_with(
+    headers: &HeaderMap,
+    other: OtherAccept,
+) -> Result<ImageRequest, ApiError> {
     let mut invalid = Vec::new();
     let format = match headers.get(ACCEPT) {
         None => Some(Format::Svg),
-        Some(v) => v.to_str().ok().and_then(accepted_format),
+        Some(v) => v.to_str().ok().and_then(|accept| {
+            accepted_format(accept).or_else(|| {
+                (other == OtherAccept::Ignore && !names_an_image(accept)).then_some(Format::Svg)
+            })
+        }),
     };
     if format.is_none() {
         invalid.push(InvalidParam::new(
@@ -147,6 +171,15 @@ fn accepted_format(accept: &str) -> Option<Format> {
         } else {
             None
         }
+    })
+}
+
+/// Whether any media range of `accept` asks for an image (or the QR content itself).
+fn names_an_image(accept: &str) -> bool {
+    accept.split(',').any(|range| {
+        let essence = range.split(';').next().unwrap_or("").trim();
+        let lower = essence.to_ascii_lowercase();
+        lower.starts_with("image/") || lower == "text/targeturl"
     })
 }
 
@@ -208,6 +241,37 @@ mod tests {
         assert_eq!(
             image_request(&HeaderMap::new()).expect("none").format,
             Format::Svg
+        );
+    }
+
+    #[test]
+    fn accept_without_an_image_is_ignored_only_where_asked() {
+        for accept in [
+            "application/json",
+            "application/json, text/plain",
+            "text/html",
+        ] {
+            let h = headers(&[("accept", accept)]);
+            assert_eq!(
+                image_request_with(&h, OtherAccept::Ignore)
+                    .expect(accept)
+                    .format,
+                Format::Svg
+            );
+            assert_eq!(
+                invalid_names(image_request(&h).expect_err(accept)),
+                ["Accept"]
+            );
+        }
+        let gif = headers(&[("accept", "image/gif")]);
+        let err = image_request_with(&gif, OtherAccept::Ignore).expect_err("no GIFs");
+        assert_eq!(invalid_names(err), ["Accept"]);
+        let png = headers(&[("accept", "application/json, image/png")]);
+        assert_eq!(
+            image_request_with(&png, OtherAccept::Ignore)
+                .expect("png")
+                .format,
+            Format::Png
         );
     }
 

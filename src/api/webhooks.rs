@@ -7,15 +7,15 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use bytes::Bytes;
-use http::{HeaderMap, Response, StatusCode};
-use http_body_util::Full;
+use http::{HeaderMap, StatusCode};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
 use super::error::{ApiError, InvalidParam};
 use super::request::ApiBody;
-use super::{ApiState, json, request};
+use super::url::{self, UrlPolicy};
+use super::{ApiState, request};
+use crate::http::{self as resp, Resp};
 use crate::secret;
 use crate::store::{Conflict, NewWebhook, StoreError, Webhook};
 use crate::webhooks::KNOWN_EVENTS;
@@ -132,53 +132,16 @@ fn events(v: Option<&Value>) -> Result<Vec<String>, String> {
 }
 
 /// https with a host; or, when `allow_insecure`, http to a loopback host (`localhost`,
-/// `127.0.0.0/8`, `[::1]`) for local development and tests. No credentials in the URL.
+/// `127.0.0.0/8`, `[::1]`) for local development and tests. The API's one URL policy
+/// ([`url::check`]): no credentials in the URL, which would end up in logs and the signed Host.
 pub fn validate_url(url: &str, allow_insecure: bool) -> Result<(), String> {
-    let chars = url.chars().count();
-    if chars > MAX_WEBHOOK_URL_CHARS {
-        return Err(format!(
-            "must be at most {MAX_WEBHOOK_URL_CHARS} characters"
-        ));
-    }
-    let url_char = |c: char| c.is_ascii_alphanumeric() || "-._~:/?#[]@!$&'()*+,;=%".contains(c);
-    if let Some(bad) = url.chars().find(|&c| !url_char(c)) {
-        return Err(format!(
-            "contains {bad:?}, which is not allowed in a URL (percent-encode it)"
-        ));
-    }
-    let uri: http::Uri = url
-        .parse()
-        .map_err(|_| "is not a valid absolute URL".to_owned())?;
-    let insecure = match uri.scheme_str() {
-        Some(s) if s.eq_ignore_ascii_case("https") => false,
-        Some(s) if s.eq_ignore_ascii_case("http") && allow_insecure => true,
-        _ => return Err("must be an https:// URL".to_owned()),
-    };
-    let Some(authority) = uri.authority() else {
-        return Err("must name a host".to_owned());
-    };
-    // SECURITY: credentials in a URL would end up in logs and in the signed Host.
-    if authority.as_str().contains('@') {
-        return Err("must not contain user:password@".to_owned());
-    }
-    if authority.host().is_empty() {
-        return Err("must name a host".to_owned());
-    }
-    if insecure && !is_loopback(authority.host()) {
-        return Err(
-            "may use http:// only for a loopback host (localhost, 127.0.0.1, [::1]); use https://"
-                .to_owned(),
-        );
-    }
-    Ok(())
-}
-
-fn is_loopback(host: &str) -> bool {
-    let host = host.trim_start_matches('[').trim_end_matches(']');
-    host.eq_ignore_ascii_case("localhost")
-        || host
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback())
+    url::check(
+        url,
+        UrlPolicy {
+            max_chars: MAX_WEBHOOK_URL_CHARS,
+            loopback_http: allow_insecure,
+        },
+    )
 }
 
 /// A fresh signing secret: 64 random bytes, base64 (the shape of published secrets).
@@ -192,11 +155,7 @@ fn new_secret() -> Result<String, ApiError> {
 }
 
 /// `POST /webhooks/v1/webhooks`.
-pub async fn create<B>(
-    state: &ApiState,
-    headers: &HeaderMap,
-    body: B,
-) -> Result<Response<Full<Bytes>>, ApiError>
+pub async fn create<B>(state: &ApiState, headers: &HeaderMap, body: B) -> Result<Resp, ApiError>
 where
     B: ApiBody,
 {
@@ -222,7 +181,7 @@ where
                     id: w.id,
                     secret: new.secret,
                 };
-                return Ok(json(StatusCode::CREATED, &answer));
+                return Ok(resp::json(StatusCode::CREATED, &answer));
             }
             Err(StoreError::Conflict(Conflict::WebhookId)) => continue,
             Err(StoreError::Conflict(Conflict::WebhookLimit)) => {
@@ -238,25 +197,18 @@ where
 }
 
 /// `GET /webhooks/v1/webhooks`.
-pub async fn list(
-    state: &ApiState,
-    headers: &HeaderMap,
-) -> Result<Response<Full<Bytes>>, ApiError> {
+pub async fn list(state: &ApiState, headers: &HeaderMap) -> Result<Resp, ApiError> {
     let caller = super::caller(state, headers).await?;
     let hooks = state.store.webhooks(&caller.msn).await?;
     let answer = WebhookList {
         webhooks: hooks.into_iter().map(WebhookEntry::from).collect(),
     };
-    Ok(json(StatusCode::OK, &answer))
+    Ok(resp::json(StatusCode::OK, &answer))
 }
 
 /// `DELETE /webhooks/v1/webhooks/{id}`: no delivery to it is attempted after this returns
 /// (one already on the wire may still land).
-pub async fn delete(
-    state: &ApiState,
-    headers: &HeaderMap,
-    raw_id: &str,
-) -> Result<Response<Full<Bytes>>, ApiError> {
+pub async fn delete(state: &ApiState, headers: &HeaderMap, raw_id: &str) -> Result<Resp, ApiError> {
     let caller = super::caller(state, headers).await?;
     let id = request::decode_path_segment(raw_id).unwrap_or_default();
     state
@@ -264,7 +216,7 @@ pub async fn delete(
         .delete_webhook(&caller.msn, &id, state.clock.now_ms())
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("no webhook with id {id:?}")))?;
-    Ok(super::no_content())
+    Ok(resp::status_only(StatusCode::NO_CONTENT))
 }
 
 #[cfg(test)]

@@ -2,8 +2,8 @@
 //! links every QR points at.
 //!
 //! The HTTP layer reaches storage only through [`Store`]; it knows nothing of SQL. Every
-//! implementation runs the same [`conformance`] suite, so the embedded SQLite store (the zero
-//! set-up default, [`sqlite::SqliteStore`]) and a PostgreSQL store (next) behave identically.
+//! implementation runs the same [`conformance`] suite, so they behave identically; the embedded
+//! SQLite store ([`sqlite::SqliteStore`]) is the zero set-up default.
 //!
 //! # Contract shared by every implementation
 //! - A call that returns `Ok` is durable: it survives `kill -9` of the process (and, for the
@@ -13,14 +13,6 @@
 //! - Short-link codes are never reused: link rows are only ever marked deleted, and the code is
 //!   the primary key, so a printed code can never point somewhere new.
 //! - A merchant only ever sees its own QRs: every per-merchant query is keyed by `msn`.
-//!
-//! # Extending (merchant-callback QRs, webhooks, outbox — issue 5)
-//! - Callback QRs are [`LinkKind::Callback`] rows in the same `links` table (`qr_id` =
-//!   `merchantQrId`, `target` unused); a migration may add a `location_description` column.
-//!   The generic `*_link` methods already serve them.
-//! - Webhooks and the outbox get their own tables in a new numbered migration
-//!   (`migrations/0002_….sql`, appended to [`sqlite::MIGRATIONS`]) and their own methods on
-//!   [`Store`], with cases added to [`conformance`].
 //!
 //! # Merchant-callback QRs, webhooks and the outbox
 //! - A callback QR is a [`LinkKind::Callback`] link plus its location description

@@ -1,0 +1,47 @@
+//! One-time payment QRs: `POST /qr/v1`.
+//!
+//! The QR encodes a `/p/{code}` short link that redirects to the payment landing page until the
+//! QR expires (600 s unless configured otherwise); the image URL expires with it.
+
+use http::{HeaderMap, StatusCode};
+
+use super::dto::{OneTimePaymentRequest, OneTimePaymentResponse};
+use super::request::{self, ApiBody};
+use super::{ApiError, ApiState, expires_in, image_url, with_fresh_code};
+use crate::http::{self as resp, Resp};
+use crate::store::{LinkKind, NewLink};
+
+/// `POST /qr/v1`.
+pub async fn create<B>(state: &ApiState, headers: &HeaderMap, body: B) -> Result<Resp, ApiError>
+where
+    B: ApiBody,
+{
+    let caller = super::caller(state, headers).await?;
+    let image = request::image_request(headers)?;
+    let req = OneTimePaymentRequest::from_json(&request::json_object(headers, body).await?)?;
+    let now = state.clock.now_ms();
+    let ttl_ms = state.config.payment_ttl_secs.saturating_mul(1000);
+    let template = NewLink {
+        code: String::new(),
+        kind: LinkKind::Payment,
+        msn: caller.msn,
+        qr_id: None,
+        target: Some(req.url),
+        created_at_ms: now,
+        expires_at_ms: Some(now.saturating_add(ttl_ms)),
+    };
+    let link = with_fresh_code(|code| {
+        let new = NewLink {
+            code,
+            ..template.clone()
+        };
+        async move { state.store.create_link(&new, now).await }
+    })
+    .await?;
+    state.links.remember(&link).await;
+    let answer = OneTimePaymentResponse {
+        url: image_url(state, &link, image),
+        expires_in: expires_in(&link, now),
+    };
+    Ok(resp::json(StatusCode::OK, &answer))
+}

@@ -1,0 +1,144 @@
+//! Merchant-redirect QRs: `POST/GET /qr/v1/merchant-redirect` and
+//! `GET/PUT/DELETE /qr/v1/merchant-redirect/{id}`.
+//!
+//! The QR encodes a `/r/{code}` short link whose target the merchant can change at any time
+//! without reprinting; deleting the QR kills the printed code for good (codes are never reused,
+//! even when the id is).
+
+use http::{HeaderMap, StatusCode};
+
+use super::dto::{self, CreateRedirectRequest, RedirectResponse, UpdateRedirectRequest};
+use super::request::{self, ApiBody, ImageRequest};
+use super::{ApiError, ApiState, expires_in, image_url, path_param, with_fresh_code};
+use crate::http::{self as resp, Resp};
+use crate::store::{Conflict, Link, LinkKind, NewLink, StoreError};
+
+/// `GET /qr/v1/merchant-redirect`: all the merchant's live redirect QRs, oldest first.
+pub async fn list(state: &ApiState, headers: &HeaderMap) -> Result<Resp, ApiError> {
+    let caller = super::caller(state, headers).await?;
+    let image = request::image_request(headers)?;
+    let now = state.clock.now_ms();
+    let all = state
+        .store
+        .merchant_links(&caller.msn, LinkKind::Redirect, now)
+        .await?;
+    let answer: Vec<RedirectResponse> =
+        all.iter().map(|l| response(state, l, image, now)).collect();
+    Ok(resp::json(StatusCode::OK, &answer))
+}
+
+/// `POST /qr/v1/merchant-redirect`. Answers `200` with the QR, as published (not `201`).
+pub async fn create<B>(state: &ApiState, headers: &HeaderMap, body: B) -> Result<Resp, ApiError>
+where
+    B: ApiBody,
+{
+    let caller = super::caller(state, headers).await?;
+    let image = request::image_request(headers)?;
+    let req = CreateRedirectRequest::from_json(&request::json_object(headers, body).await?)?;
+    let now = state.clock.now_ms();
+    let template = NewLink {
+        code: String::new(),
+        kind: LinkKind::Redirect,
+        msn: caller.msn,
+        qr_id: Some(req.id.clone()),
+        target: Some(req.redirect_url),
+        created_at_ms: now,
+        expires_at_ms: req.ttl.map(|t| now.saturating_add(t.saturating_mul(1000))),
+    };
+    let link = with_fresh_code(|code| {
+        let new = NewLink {
+            code,
+            ..template.clone()
+        };
+        async move { state.store.create_link(&new, now).await }
+    })
+    .await
+    .map_err(|e| match e {
+        ApiError::Store(StoreError::Conflict(Conflict::QrId)) => ApiError::DuplicateId(req.id),
+        other => other,
+    })?;
+    state.links.remember(&link).await;
+    Ok(resp::json(
+        StatusCode::OK,
+        &response(state, &link, image, now),
+    ))
+}
+
+/// `GET /qr/v1/merchant-redirect/{id}`.
+pub async fn get(state: &ApiState, headers: &HeaderMap, raw_id: &str) -> Result<Resp, ApiError> {
+    let caller = super::caller(state, headers).await?;
+    let image = request::image_request(headers)?;
+    let id = path_id(raw_id)?;
+    let now = state.clock.now_ms();
+    let link = state
+        .store
+        .merchant_link(&caller.msn, LinkKind::Redirect, &id, now)
+        .await?
+        .ok_or_else(|| not_found(&id))?;
+    Ok(resp::json(
+        StatusCode::OK,
+        &response(state, &link, image, now),
+    ))
+}
+
+/// `PUT /qr/v1/merchant-redirect/{id}`: a new target; the code and image stay the same.
+pub async fn update<B>(
+    state: &ApiState,
+    headers: &HeaderMap,
+    raw_id: &str,
+    body: B,
+) -> Result<Resp, ApiError>
+where
+    B: ApiBody,
+{
+    let caller = super::caller(state, headers).await?;
+    let image = request::image_request(headers)?;
+    let id = path_id(raw_id)?;
+    let req = UpdateRedirectRequest::from_json(&request::json_object(headers, body).await?)?;
+    let now = state.clock.now_ms();
+    let link = state
+        .store
+        .set_link_target(&caller.msn, LinkKind::Redirect, &id, &req.redirect_url, now)
+        .await?
+        .ok_or_else(|| not_found(&id))?;
+    state.links.remember(&link).await;
+    Ok(resp::json(
+        StatusCode::OK,
+        &response(state, &link, image, now),
+    ))
+}
+
+/// `DELETE /qr/v1/merchant-redirect/{id}`: the printed code is dead for good. `200` without a
+/// body, as published.
+pub async fn delete(state: &ApiState, headers: &HeaderMap, raw_id: &str) -> Result<Resp, ApiError> {
+    let caller = super::caller(state, headers).await?;
+    let id = path_id(raw_id)?;
+    let now = state.clock.now_ms();
+    let link = state
+        .store
+        .delete_link(&caller.msn, LinkKind::Redirect, &id, now)
+        .await?
+        .ok_or_else(|| not_found(&id))?;
+    state.links.remember(&link).await;
+    Ok(resp::status_only(StatusCode::OK))
+}
+
+/// Decodes and checks an id taken from the path (the published id rule).
+fn path_id(raw: &str) -> Result<String, ApiError> {
+    let id = path_param(raw, "id")?;
+    dto::validate_id(&id).map_err(|p| ApiError::Invalid(vec![p]))?;
+    Ok(id)
+}
+
+fn not_found(id: &str) -> ApiError {
+    ApiError::NotFound(format!("no merchant redirect QR with id {id:?}"))
+}
+
+fn response(state: &ApiState, link: &Link, image: ImageRequest, now_ms: i64) -> RedirectResponse {
+    RedirectResponse {
+        id: link.qr_id.clone().unwrap_or_default(),
+        url: image_url(state, link, image),
+        redirect_url: link.target.clone().unwrap_or_default(),
+        expires_in: expires_in(link, now_ms),
+    }
+}
