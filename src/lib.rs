@@ -24,13 +24,15 @@
 //! - [`ops`]: `/healthz`, `/readyz`, `/metrics`.
 //! - [`state`]: the shared `AppState`; [`router`]: (method, path) → handler.
 //! - [`shutdown`], [`server`]: the accept loop, connection limits, graceful drain; [`stall`]:
-//!   the deadline on writes to a client that stopped reading.
+//!   the deadline on writes to a client that stopped reading; [`head_errors`]: JSON bodies on
+//!   hyper's own answers to unparsable request heads (`400`, `414`, `431`).
 //! - [`cmd`]: the command-line subcommands (`serve`, `token`, `render`, `merchant`).
 
 pub mod api;
 pub mod clock;
 pub mod cmd;
 pub mod config;
+pub mod head_errors;
 pub mod http;
 pub mod keys;
 pub mod links;

@@ -30,6 +30,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::clock::SharedClock;
 use crate::config::Config;
+use crate::head_errors::HeadErrors;
 use crate::keys;
 use crate::router;
 use crate::stall::StallTimeout;
@@ -163,7 +164,7 @@ async fn serve_connection(
             Ok::<_, Infallible>(resp)
         }
     });
-    let io = TokioIo::new(StallTimeout::new(stream, header_timeout));
+    let io = TokioIo::new(HeadErrors::new(StallTimeout::new(stream, header_timeout)));
     let conn = watcher.watch(builder.serve_connection(io, svc));
     tokio::select! {
         res = conn => {

@@ -585,3 +585,64 @@ async fn redirect_urls_refuse_userinfo_and_allow_every_rfc3986_character() {
     let follow = common::get(&srv.url(&short)).await;
     assert_eq!(follow.header("location"), loose);
 }
+
+/// Sends raw bytes and reads the whole answer (the server closes after these refusals).
+async fn raw(srv: &TestServer, request: &[u8]) -> (String, Value) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(srv.addr)
+        .await
+        .expect("connect");
+    // A refused head may be answered before all of it is sent; the answer is what counts.
+    let _ = stream.write_all(request).await;
+    let mut answer = Vec::new();
+    tokio::time::timeout(HANG_GUARD, stream.read_to_end(&mut answer))
+        .await
+        .expect("answered and closed")
+        .expect("read");
+    let text = String::from_utf8(answer).expect("ASCII answer");
+    let (head, body) = text.split_once("\r\n\r\n").expect("a head");
+    let body = serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {text}"));
+    (head.to_ascii_lowercase(), body)
+}
+
+#[tokio::test]
+async fn http_layer_refusals_on_api_paths_have_the_json_error_body() {
+    let srv = server().await;
+    let long = format!(
+        "GET /qr/v1/merchant-redirect?x={} HTTP/1.1\r\nHost: qr\r\n\r\n",
+        "a".repeat(70 * 1024)
+    );
+    let broken = b"GET /qr/v1/merchant-callback HTTP/1.1\r\nHost: qr\r\nno colon here\r\n\r\n";
+    let huge_header = format!(
+        "POST /qr/v1 HTTP/1.1\r\nHost: qr\r\nX-Filler: {}\r\n\r\n",
+        "a".repeat(1024 * 1024)
+    );
+    for (request, status, title) in [
+        (long.as_bytes(), 414, "URI Too Long"),
+        (&broken[..], 400, "Bad Request"),
+        (
+            huge_header.as_bytes(),
+            431,
+            "Request Header Fields Too Large",
+        ),
+    ] {
+        let (head, body) = raw(&srv, request).await;
+        assert!(
+            head.starts_with(&format!("http/1.1 {status} ")),
+            "{status}: {head}"
+        );
+        assert!(head.contains("content-type: application/json"), "{head}");
+        assert!(head.contains("cache-control: no-store"), "{head}");
+        assert_eq!(body["status"], status);
+        assert_eq!(body["title"], title);
+        for field in ["detail", "instance"] {
+            assert!(
+                body[field].as_str().is_some_and(|s| !s.is_empty()),
+                "{body}"
+            );
+        }
+    }
+    // The server is unharmed: the next call is answered normally.
+    let api = merchant(&srv, "700014").await;
+    assert_eq!(create_redirect(&api, "after").await.status, 200);
+}

@@ -89,6 +89,22 @@ struct Problem<'a> {
     id: Option<String>,
 }
 
+/// A problem document for a failure below the API's handlers (the HTTP layer refused the
+/// request head), in the same shape as every [`ApiError`] answer.
+pub fn problem_body(status: StatusCode, detail: &str) -> Vec<u8> {
+    let instance = uuid::Uuid::new_v4().to_string();
+    let problem = Problem {
+        kind: "about:blank",
+        title: status.canonical_reason().unwrap_or("Error"),
+        status: status.as_u16(),
+        detail: detail.to_owned(),
+        instance: &instance,
+        invalid_params: Vec::new(),
+        id: None,
+    };
+    serde_json::to_vec(&problem).expect("a problem document always serialises")
+}
+
 impl ApiError {
     /// The HTTP status for this error.
     pub fn status(&self) -> StatusCode {
