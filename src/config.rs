@@ -51,6 +51,12 @@ pub struct ServeArgs {
     #[arg(long, env = "QR_ORIGIN_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
 
+    /// Address of the operator listener (`/healthz`, `/readyz`, `/metrics`), with its own small
+    /// connection budget so a flood of the public port cannot reach it; `off` to disable. The
+    /// public listener keeps answering `/healthz` too.
+    #[arg(long, env = "QR_ORIGIN_OPS_LISTEN", default_value = "127.0.0.1:9090", value_parser = parse_ops_listen)]
+    pub ops_listen: OpsListen,
+
     #[command(flatten)]
     pub keys: KeyArgs,
 
@@ -62,9 +68,14 @@ pub struct ServeArgs {
     #[arg(long, env = "QR_ORIGIN_MAX_TOKEN_BYTES", default_value_t = DEFAULT_MAX_TOKEN_BYTES)]
     pub max_token_bytes: usize,
 
-    /// Renders running at once [default: number of CPUs]; more wait in a bounded queue.
+    /// Render threads [default: number of CPUs]; renders never run on the request workers.
     #[arg(long, env = "QR_ORIGIN_MAX_RENDERS")]
     pub max_renders: Option<usize>,
+
+    /// Renders that may wait for a render thread [default: 32 per thread]; beyond it image
+    /// misses answer 503 with Retry-After at once.
+    #[arg(long, env = "QR_ORIGIN_RENDER_QUEUE")]
+    pub render_queue: Option<usize>,
 
     /// Time a client has to send a complete request head, e.g. `10s` or `500ms`; also the
     /// HTTP/1 idle keep-alive timeout and the longest a response write may stall on a client
@@ -76,6 +87,11 @@ pub struct ServeArgs {
     /// endpoints, so probes get through while the server is full.
     #[arg(long, env = "QR_ORIGIN_MAX_CONNECTIONS", default_value_t = 4096)]
     pub max_connections: usize,
+
+    /// Time a client has to send a whole request body once its head has arrived; slower
+    /// bodies get 408.
+    #[arg(long, env = "QR_ORIGIN_BODY_READ_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
+    pub body_read_timeout: Duration,
 
     /// After SIGTERM, keep serving (with /readyz at 503) this long so load balancers stop
     /// sending traffic, then stop accepting. Ctrl-C skips it.
@@ -125,6 +141,19 @@ pub struct WebhookArgs {
     /// How often the delivery worker looks for due retries (it is also woken by every scan).
     #[arg(long, env = "QR_ORIGIN_WEBHOOK_POLL_INTERVAL", default_value = "1s", value_parser = parse_duration)]
     pub webhook_poll_interval: Duration,
+}
+
+/// `--ops-listen`: an address, or `off`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OpsListen(pub Option<SocketAddr>);
+
+fn parse_ops_listen(s: &str) -> Result<OpsListen, String> {
+    if s.eq_ignore_ascii_case("off") {
+        return Ok(OpsListen(None));
+    }
+    s.parse()
+        .map(|a| OpsListen(Some(a)))
+        .map_err(|_| format!("{s:?}: expected ADDR:PORT or off"))
 }
 
 /// Validated webhook settings.
@@ -200,6 +229,10 @@ pub fn parse_long_duration(s: &str) -> Result<Duration, String> {
 #[derive(Debug, Clone)]
 pub struct Config {
     pub listen: SocketAddr,
+    /// The operator listener; `None` serves the operator endpoints on `listen` only.
+    pub ops_listen: Option<SocketAddr>,
+    /// Connections the operator listener serves at once (probes and scrapes: a handful).
+    pub ops_connections: usize,
     /// `None` means "derive from the bound address" (useful with port 0).
     pub public_url: Option<String>,
     pub data_dir: PathBuf,
@@ -207,10 +240,18 @@ pub struct Config {
     pub cache_bytes: u64,
     pub max_token_bytes: usize,
     pub token_leeway_secs: i64,
+    /// Render threads.
     pub max_renders: usize,
-    /// Renders allowed to wait for a permit before the origin answers 503.
+    /// Renders allowed to wait for a render thread before the origin answers 503.
     pub max_render_queue: usize,
     pub header_read_timeout: Duration,
+    /// Deadline for a whole request body once the head is in (408 past it).
+    pub body_read_timeout: Duration,
+    /// Response bytes that may be held by connections still sending them, across the server:
+    /// what slow readers can pin beyond the cache. New responses past it answer 503.
+    pub max_inflight_bytes: usize,
+    /// How often the store is probed with a write for `/readyz`.
+    pub store_probe_interval: Duration,
     pub max_connections: usize,
     /// Extra connections beyond `max_connections` that only health/metrics requests may use.
     pub reserve_connections: usize,
@@ -229,6 +270,9 @@ impl Config {
         let max_renders = default_max_renders();
         Config {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            // Tests that want the operator listener ask for it (port 0).
+            ops_listen: None,
+            ops_connections: DEFAULT_OPS_CONNECTIONS,
             public_url: None,
             data_dir: data_dir.into(),
             signing_keys: Vec::new(),
@@ -236,8 +280,11 @@ impl Config {
             max_token_bytes: DEFAULT_MAX_TOKEN_BYTES,
             token_leeway_secs: DEFAULT_TOKEN_LEEWAY_SECS,
             max_renders,
-            max_render_queue: max_renders * 256,
+            max_render_queue: max_renders * RENDER_QUEUE_PER_THREAD,
             header_read_timeout: Duration::from_secs(10),
+            body_read_timeout: Duration::from_secs(10),
+            max_inflight_bytes: inflight_budget(DEFAULT_CACHE_BYTES),
+            store_probe_interval: DEFAULT_STORE_PROBE_INTERVAL,
             max_connections: 4096,
             reserve_connections: 64,
             shutdown_delay: Duration::ZERO,
@@ -256,6 +303,21 @@ impl Config {
     }
 }
 
+/// How often `/readyz` re-checks that the store takes writes.
+pub const DEFAULT_STORE_PROBE_INTERVAL: Duration = Duration::from_secs(2);
+/// Connections the operator listener serves at once.
+pub const DEFAULT_OPS_CONNECTIONS: usize = 16;
+/// Default render queue per render thread: at a worst-case render (~5 ms) a full queue is
+/// ~160 ms of waiting, past which a client is better off with a 503 and a retry.
+pub const RENDER_QUEUE_PER_THREAD: usize = 32;
+
+/// The in-flight response budget for a cache of `cache_bytes`: a quarter of it, within
+/// 8..=256 MiB (images are a few KB; this is for thousands of slow readers at once).
+pub fn inflight_budget(cache_bytes: u64) -> usize {
+    let quarter = usize::try_from(cache_bytes / 4).unwrap_or(usize::MAX);
+    quarter.clamp(8 << 20, 256 << 20)
+}
+
 /// The base URL of a server with no `--public-url`: plain HTTP on the listen address.
 pub fn default_public_url(listen: SocketAddr) -> String {
     format!("http://{listen}")
@@ -266,11 +328,14 @@ impl ServeArgs {
     pub fn into_config(self) -> anyhow::Result<Config> {
         let ServeArgs {
             listen,
+            ops_listen,
             keys,
             cache_bytes,
             max_token_bytes,
             max_renders,
+            render_queue,
             header_read_timeout,
+            body_read_timeout,
             max_connections,
             shutdown_delay,
             drain_timeout,
@@ -289,6 +354,17 @@ impl ServeArgs {
         if !(1..=4096).contains(&max_renders) {
             bail!("--max-renders {max_renders}: must be within 1..=4096");
         }
+        let max_render_queue =
+            render_queue.unwrap_or(max_renders.saturating_mul(RENDER_QUEUE_PER_THREAD));
+        if max_render_queue > 1_000_000 {
+            bail!("--render-queue {max_render_queue}: must be at most 1000000");
+        }
+        if body_read_timeout < Duration::from_millis(10) {
+            bail!("--body-read-timeout: must be at least 10ms");
+        }
+        if ops_listen.0.is_some_and(|a| a == listen && a.port() != 0) {
+            bail!("--ops-listen {listen}: must differ from --listen");
+        }
         if header_read_timeout < Duration::from_millis(10) {
             bail!("--header-read-timeout: must be at least 10ms");
         }
@@ -302,6 +378,8 @@ impl ServeArgs {
             payment_ttl,
             webhooks,
             listen,
+            ops_listen: ops_listen.0,
+            ops_connections: DEFAULT_OPS_CONNECTIONS,
             public_url,
             data_dir: keys.data_dir,
             signing_keys,
@@ -309,8 +387,11 @@ impl ServeArgs {
             max_token_bytes,
             token_leeway_secs: DEFAULT_TOKEN_LEEWAY_SECS,
             max_renders,
-            max_render_queue: max_renders * 256,
+            max_render_queue,
             header_read_timeout,
+            body_read_timeout,
+            max_inflight_bytes: inflight_budget(cache_bytes),
+            store_probe_interval: DEFAULT_STORE_PROBE_INTERVAL,
             max_connections,
             reserve_connections: (max_connections / 16).clamp(4, 256),
             shutdown_delay,

@@ -10,7 +10,8 @@
 //! - [`token`]: HS256 image tokens (compact JWT) → verified [`token::ImageClaims`]. No HTTP.
 //! - [`clock`]: wall-clock time behind a trait (tests move a manual clock).
 //! - [`secret`]: random credentials and their hashed, constant-time-compared stored form.
-//! - [`http`]: body type, response helpers, the one error → status mapping.
+//! - [`http`]: body type, response helpers, the one error → status mapping; [`body`]: request
+//!   bodies with a read deadline.
 //! - [`store`]: durable state (merchants, access tokens, short links, callback QRs, webhooks,
 //!   scans and the webhook outbox) behind an async trait.
 //! - [`webhooks`]: signing, retry schedule and the delivery worker draining the outbox.
@@ -23,23 +24,28 @@
 //! - [`origin`]: the image origin (`/qr-generator/v1`): verify → cache → render → headers.
 //! - [`ops`]: `/healthz`, `/readyz`, `/metrics`.
 //! - [`state`]: the shared `AppState`; [`router`]: (method, path) → handler.
-//! - [`shutdown`], [`server`]: the accept loop, connection limits, graceful drain; [`stall`]:
-//!   the deadline on writes to a client that stopped reading; [`head_errors`]: JSON bodies on
+//! - [`shutdown`], [`server`]: the accept loops (public and operator listeners), connection
+//!   limits, graceful drain; [`stall`]: the deadline on writes to a client that stopped reading;
+//!   [`inflight`]: per-connection stream counts and the in-flight response-bytes budget;
+//!   [`rlimit`]: the file-descriptor limit and what it allows; [`head_errors`]: JSON bodies on
 //!   hyper's own answers to unparsable request heads (`400`, `414`, `431`).
 //! - [`cmd`]: the command-line subcommands (`serve`, `token`, `render`, `merchant`).
 
 pub mod api;
+pub mod body;
 pub mod clock;
 pub mod cmd;
 pub mod config;
 pub mod head_errors;
 pub mod http;
+pub mod inflight;
 pub mod keys;
 pub mod links;
 pub mod metrics;
 pub mod ops;
 pub mod origin;
 pub mod render;
+pub mod rlimit;
 pub mod router;
 pub mod secret;
 pub mod server;

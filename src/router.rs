@@ -11,9 +11,9 @@
 use std::sync::Arc;
 
 use http::{Method, Request};
-use hyper::body::Incoming;
 
 use crate::api::{self, ApiRoute};
+use crate::body::ReqBody;
 use crate::http::{HttpError, Resp, empty};
 use crate::state::AppState;
 use crate::store::LinkKind;
@@ -252,7 +252,7 @@ fn match_template<'p>(template: &str, path: &'p str) -> Option<&'p str> {
 }
 
 /// Routes one request; returns the route's metrics label and the response.
-pub async fn route(state: &Arc<AppState>, req: Request<Incoming>) -> (&'static str, Resp) {
+pub async fn route(state: &Arc<AppState>, req: Request<ReqBody>) -> (&'static str, Resp) {
     // Cheap clones (an enum and a ref-counted URI) so `req` can move into handlers.
     let method = req.method().clone();
     let uri = req.uri().clone();
@@ -308,13 +308,21 @@ fn strip_body_for_head(method: &Method, mut res: Resp) -> Resp {
 
 /// Routes a request that arrived on a reserve connection (the server is at its connection cap):
 /// only the operator endpoints are served, everything else is told to come back later.
-pub async fn route_reserve(state: &Arc<AppState>, req: Request<Incoming>) -> (&'static str, Resp) {
+pub async fn route_reserve(state: &Arc<AppState>, req: Request<ReqBody>) -> (&'static str, Resp) {
     match recognize(req.method(), req.uri().path()) {
         Ok((Route::Healthz | Route::Readyz | Route::Metrics, _)) => route(state, req).await,
         _ => (
             "overloaded",
             HttpError::Overloaded("too many open connections, retry shortly").into_response(),
         ),
+    }
+}
+
+/// Routes a request that arrived on the operator listener: the operator endpoints only.
+pub async fn route_ops(state: &Arc<AppState>, req: Request<ReqBody>) -> (&'static str, Resp) {
+    match recognize(req.method(), req.uri().path()) {
+        Ok((Route::Healthz | Route::Readyz | Route::Metrics, _)) => route(state, req).await,
+        _ => ("not_found", HttpError::NotFound.into_response()),
     }
 }
 

@@ -5,7 +5,13 @@
 //!
 //! SIGTERM runs phase 1 for the configured delay, then phase 2; Ctrl-C (an operator at a terminal)
 //! goes straight to phase 2.
+//!
+//! During phase 1 clients are moved off before the listener closes (`server.rs`): every HTTP/1
+//! response carries `Connection: close` and every HTTP/2 connection gets a GOAWAY, so each
+//! client's next request opens a new connection (to another instance, once the load balancer has
+//! seen `/readyz`) instead of meeting a closed one.
 
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::time::Duration;
 
 use tokio::sync::watch;
@@ -14,6 +20,8 @@ use tokio::sync::watch;
 #[derive(Debug)]
 pub struct Shutdown {
     draining: watch::Sender<bool>,
+    /// The same as `draining`, read on every response without touching the watch's lock.
+    draining_now: AtomicBool,
     stopping: watch::Sender<bool>,
 }
 
@@ -27,12 +35,14 @@ impl Shutdown {
     pub fn new() -> Shutdown {
         Shutdown {
             draining: watch::Sender::new(false),
+            draining_now: AtomicBool::new(false),
             stopping: watch::Sender::new(false),
         }
     }
 
     /// Phase 1: report not-ready from now on.
     pub fn start_draining(&self) {
+        self.draining_now.store(true, Relaxed);
         self.draining.send_replace(true);
     }
 
@@ -44,7 +54,13 @@ impl Shutdown {
 
     /// Whether `/readyz` should say 503.
     pub fn is_draining(&self) -> bool {
-        *self.draining.borrow()
+        self.draining_now.load(Relaxed)
+    }
+
+    /// Resolves once draining has begun (immediately if it already has).
+    pub async fn draining(&self) {
+        let mut rx = self.draining.subscribe();
+        let _ = rx.wait_for(|draining| *draining).await;
     }
 
     /// Resolves once [`Shutdown::stop`] has been called (immediately if it already was).

@@ -2,15 +2,17 @@
 //! `Arc<AppState>`: the config, keys, clock, metrics, the origin's cache, the store and the
 //! handlers' state built on it, and the webhook delivery worker.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use anyhow::Context;
 
 use crate::api::{ApiConfig, ApiState, ImageSigner, ImageSpec};
 use crate::clock::SharedClock;
 use crate::config::Config;
+use crate::inflight::InflightBytes;
 use crate::links::Links;
 use crate::metrics::Metrics;
+use crate::ops::StoreHealth;
 use crate::origin::Origin;
 use crate::shutdown::Shutdown;
 use crate::store::Store;
@@ -41,6 +43,14 @@ pub struct AppState {
     pub api: ApiState,
     /// The webhook delivery worker; `server::run` runs it until shutdown.
     pub deliverer: Arc<Deliverer>,
+    /// Whether the store takes writes (`/readyz`); kept by `ops::probe_store_writes`.
+    pub store_health: StoreHealth,
+    /// Response bytes held by connections still sending them, against `max_inflight_bytes`.
+    pub inflight: Arc<InflightBytes>,
+    /// The operator listener, bound by `server::bind` and taken by `server::run`.
+    pub ops_listener: Mutex<Option<tokio::net::TcpListener>>,
+    /// Where the operator listener is bound (`None`: no separate listener).
+    pub ops_addr: Option<std::net::SocketAddr>,
 }
 
 impl AppState {
@@ -85,7 +95,12 @@ impl AppState {
             links.outbox_signal(),
             Arc::new(DeliveryStats::default()),
         ));
+        let inflight = Arc::new(InflightBytes::new(config.max_inflight_bytes));
         Ok(AppState {
+            store_health: StoreHealth::default(),
+            inflight,
+            ops_listener: Mutex::new(None),
+            ops_addr: None,
             config,
             public_url,
             keyring,

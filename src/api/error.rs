@@ -65,6 +65,9 @@ pub enum ApiError {
     /// The body is larger than the cap.
     #[error("body larger than {0} bytes")]
     TooLarge(usize),
+    /// The whole body did not arrive within `--body-read-timeout`.
+    #[error("request body timed out")]
+    BodyTimeout,
     /// Storage failed; logged, shown as a bare 500.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -117,6 +120,7 @@ impl ApiError {
             ApiError::NotImplemented(_) => StatusCode::NOT_IMPLEMENTED,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::BodyTimeout => StatusCode::REQUEST_TIMEOUT,
             ApiError::Store(_) | ApiError::Random(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -158,6 +162,12 @@ impl ApiError {
             ),
             ApiError::TooLarge(cap) => (
                 format!("the request body is larger than {cap} bytes"),
+                Vec::new(),
+                None,
+            ),
+            ApiError::BodyTimeout => (
+                "the request body did not arrive in time; send it at once after the head"
+                    .to_owned(),
                 Vec::new(),
                 None,
             ),

@@ -13,7 +13,9 @@ const SAMPLE_CONTENT: &str = "https://example.com/hello-from-qr-origin";
 
 /// Runs the service on a multi-threaded runtime until SIGTERM/Ctrl-C and the drain finish.
 pub fn run(args: ServeArgs) -> anyhow::Result<()> {
-    let config = args.into_config()?;
+    let mut config = args.into_config()?;
+    // Before the runtime starts: its epoll and blocking threads count against the same limit.
+    let fds = crate::rlimit::fit(&mut config);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
@@ -21,9 +23,14 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         let (listener, state) = server::bind(config, Arc::new(SystemClock)).await?;
         let addr = listener.local_addr()?;
         let sample = state.image_url(&ImageClaims::new(SAMPLE_CONTENT, Format::Png, 400));
+        if let Some(ops) = state.ops_addr {
+            tracing::info!(%ops, "operator endpoints (/healthz, /readyz, /metrics) on http://{ops}");
+        }
         tracing::info!(
             %addr,
             public_url = %state.public_url,
+            max_connections = state.config.max_connections,
+            nofile = fds.map(|f| f.soft),
             signer = state.keyring.signer_kid(),
             cache_bytes = state.config.cache_bytes,
             max_renders = state.config.max_renders,

@@ -8,20 +8,21 @@
 //! - [`memo`]: tokens already verified, so repeated URLs skip the MAC and decoding.
 //! - [`key`]: what names an image (content and render options) and its digest, the ETag.
 //! - [`cache`]: the byte-bounded moka cache.
+//! - [`pool`]: the render threads and their bounded queue (every render runs there).
 //! - [`response`]: ETag, `Cache-Control`, `If-None-Match`, image headers.
 
 pub mod cache;
 pub mod key;
 pub mod memo;
+pub mod pool;
 pub mod response;
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::Instant;
 
 use bytes::Bytes;
 use http::{HeaderMap, Method, Uri};
-use tokio::sync::Semaphore;
 
 use crate::http::{HttpError, Resp};
 use crate::metrics::{CacheGauges, Metrics};
@@ -30,6 +31,7 @@ use crate::token::{ImageClaims, Keyring};
 use cache::{CachedImage, ImageCache};
 use key::RenderKey;
 use memo::{TokenMemo, Verified};
+use pool::{PoolError, RenderPool};
 use response::Precondition;
 
 /// The path of image URLs, as published.
@@ -42,18 +44,15 @@ pub fn image_url(public_url: &str, keyring: &Keyring, claims: &ImageClaims) -> S
     format!("{public_url}{PATH}?token={}", keyring.sign(claims))
 }
 
-/// The origin's own state: the image cache and the render limiter.
+/// The origin's own state: the image cache and the render pool.
 #[derive(Debug)]
 pub struct Origin {
     cache: ImageCache<RenderFailure>,
     /// Tokens verified before: a repeated URL costs a hash lookup, not a MAC.
     memo: TokenMemo,
-    /// One permit per render allowed to run at once (config `max_renders`).
-    renders: Semaphore,
-    /// Renders waiting for a permit; past `max_queue` the origin answers 503 instead of
-    /// queueing without bound.
-    queued: AtomicUsize,
-    max_queue: usize,
+    /// `max_renders` render threads; past `max_queue` waiting renders the origin answers 503
+    /// instead of queueing without bound.
+    pool: RenderPool,
 }
 
 /// A token that passed verification (now, or earlier and found in the memo).
@@ -68,6 +67,8 @@ struct Checked {
 enum RenderFailure {
     Invalid(RenderError),
     Overloaded,
+    /// A render thread panicked or the pool is shutting down.
+    PoolGone,
 }
 
 impl From<RenderFailure> for HttpError {
@@ -75,6 +76,7 @@ impl From<RenderFailure> for HttpError {
         match f {
             RenderFailure::Invalid(e) => HttpError::Render(e),
             RenderFailure::Overloaded => HttpError::Overloaded("too many renders queued"),
+            RenderFailure::PoolGone => HttpError::Internal("the render pool has stopped".into()),
         }
     }
 }
@@ -84,10 +86,13 @@ impl Origin {
         Origin {
             cache: ImageCache::new(cache_bytes),
             memo: TokenMemo::default(),
-            renders: Semaphore::new(max_renders),
-            queued: AtomicUsize::new(0),
-            max_queue,
+            pool: RenderPool::new(max_renders, max_queue),
         }
+    }
+
+    /// Renders queued or running, for `/metrics`.
+    pub fn render_queue_depth(&self) -> usize {
+        self.pool.depth()
     }
 
     pub fn cache_gauges(&self) -> CacheGauges {
@@ -185,30 +190,29 @@ impl Origin {
         })
     }
 
-    /// Renders `key` under the concurrency limit. Runs on the async worker: a render takes
-    /// 20-200 µs, and `benches/origin.rs` (`miss/*`) showed a blocking-pool hop costing more
-    /// than it saves at that size; the permit bounds how many workers it can occupy.
+    /// Renders `key` on the render pool (never on the async worker that asked), or refuses at
+    /// once when the pool's queue is full. Moving off the reactor costs a thread hop per miss;
+    /// what it buys is that a flood of slow renders delays only other renders.
     async fn render(
         &self,
         metrics: &Metrics,
         key: &RenderKey,
     ) -> Result<CachedImage, RenderFailure> {
-        let _permit = match self.renders.try_acquire() {
-            Ok(p) => p,
-            Err(_) => {
-                if self.queued.fetch_add(1, Ordering::AcqRel) >= self.max_queue {
-                    self.queued.fetch_sub(1, Ordering::AcqRel);
-                    return Err(RenderFailure::Overloaded);
-                }
-                let p = self.renders.acquire().await;
-                self.queued.fetch_sub(1, Ordering::AcqRel);
-                p.map_err(|_| RenderFailure::Overloaded)?
-            }
-        };
-        let start = Instant::now();
-        let rendered =
-            render::render(key.content().as_bytes(), key.opts()).map_err(RenderFailure::Invalid)?;
-        metrics.observe_render(key.opts().format, start.elapsed());
+        let job_key = key.clone();
+        let (rendered, took) = self
+            .pool
+            .run(move || {
+                let start = Instant::now();
+                let r = render::render(job_key.content().as_bytes(), job_key.opts());
+                (r, start.elapsed())
+            })
+            .await
+            .map_err(|e| match e {
+                PoolError::Full => RenderFailure::Overloaded,
+                PoolError::Gone => RenderFailure::PoolGone,
+            })?;
+        let rendered = rendered.map_err(RenderFailure::Invalid)?;
+        metrics.observe_render(key.opts().format, took);
         Ok(CachedImage {
             // Exactly sized: the cache's weigher counts `len`, and a writer's spare capacity
             // would otherwise sit in the cache uncounted (shrinking in place is a cheap realloc).

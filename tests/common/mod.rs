@@ -302,6 +302,8 @@ pub fn spawn_binary_with_env(
         .args(args)
         .arg("--data-dir")
         .arg(data_dir)
+        // Never the fixed default port: test servers run side by side.
+        .env("QR_ORIGIN_OPS_LISTEN", "127.0.0.1:0")
         .envs(env.iter().copied())
         .env("NO_COLOR", "1")
         .env("RUST_LOG", "info")
