@@ -231,6 +231,7 @@ mod tests {
             .start(true)
             .track(Full::new(Bytes::from_static(b"abc")), &budget);
         assert!(refused.is_err());
+        drop(refused);
         let bytes = body.collect().await.unwrap().to_bytes();
         assert_eq!(&bytes[..], b"12345678");
         assert_eq!(budget.used(), 0);

@@ -35,7 +35,9 @@ fn worst_case_path(srv: &TestServer, i: usize) -> String {
 async fn render_flood_gets_503s_while_hits_and_healthz_answer() {
     let srv = start_with(|c| {
         c.max_renders = 1;
-        c.max_render_queue = 2;
+        // Nine worst-case renders at most in the pool: long enough that the probes below are
+        // answered while some still wait, whatever else the machine is doing.
+        c.max_render_queue = 8;
     })
     .await;
     let hit_path = {
@@ -45,7 +47,7 @@ async fn render_flood_gets_503s_while_hits_and_healthz_answer() {
     assert_eq!(get(&srv.url(&hit_path)).await.header("x-cache"), "MISS");
 
     let (ok, refused) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
-    let flood: Vec<_> = (0..24)
+    let flood: Vec<_> = (0..40)
         .map(|i| {
             let url = srv.url(&worst_case_path(&srv, i));
             let (ok, refused) = (ok.clone(), refused.clone());
