@@ -9,6 +9,7 @@
 //! - [`render`]: content + options → PNG / SVG / text bytes. No HTTP, no I/O.
 //! - [`token`]: HS256 image tokens (compact JWT) → verified [`token::ImageClaims`]. No HTTP.
 //! - [`clock`]: wall-clock time behind a trait (tests move a manual clock).
+//! - [`logo`]: uploaded logos (PNG, SVG) → validated, decoded, scaled pixmaps. No HTTP.
 //! - [`secret`]: random credentials and their hashed, constant-time-compared stored form.
 //! - [`http`]: body type, response helpers, the one error → status mapping; [`body`]: request
 //!   bodies with a read deadline.
@@ -41,6 +42,7 @@ pub mod http;
 pub mod inflight;
 pub mod keys;
 pub mod links;
+pub mod logo;
 pub mod metrics;
 pub mod ops;
 pub mod origin;
