@@ -171,6 +171,19 @@ pub static PATHS: &[PathSpec] = &[
         methods: &[(Method::DELETE, Route::Api(ApiRoute::DeleteWebhook))],
     },
     PathSpec {
+        template: "/qr/v1/logos",
+        allow: "GET, POST",
+        methods: &[
+            (Method::GET, Route::Api(ApiRoute::ListLogos)),
+            (Method::POST, Route::Api(ApiRoute::CreateLogo)),
+        ],
+    },
+    PathSpec {
+        template: "/qr/v1/logos/{id}",
+        allow: "DELETE",
+        methods: &[(Method::DELETE, Route::Api(ApiRoute::DeleteLogo))],
+    },
+    PathSpec {
         template: "/healthz",
         allow: "GET, HEAD",
         methods: &[

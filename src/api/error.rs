@@ -11,6 +11,7 @@ use serde::Serialize;
 
 use crate::http::{self as resp, Resp};
 
+use crate::logo::LogoError;
 use crate::secret::RandomError;
 use crate::store::StoreError;
 
@@ -68,6 +69,9 @@ pub enum ApiError {
     /// The whole body did not arrive within `--body-read-timeout`.
     #[error("request body timed out")]
     BodyTimeout,
+    /// An uploaded logo is refused (400, 413 or 415, as [`LogoError::status`] says).
+    #[error(transparent)]
+    Logo(#[from] LogoError),
     /// Storage failed; logged, shown as a bare 500.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -121,6 +125,9 @@ impl ApiError {
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::BodyTimeout => StatusCode::REQUEST_TIMEOUT,
+            ApiError::Logo(e) => {
+                StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_REQUEST)
+            }
             ApiError::Store(_) | ApiError::Random(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -171,6 +178,14 @@ impl ApiError {
                 Vec::new(),
                 None,
             ),
+            ApiError::Logo(e) => {
+                let detail = e.to_string();
+                (
+                    detail.clone(),
+                    vec![InvalidParam::new("body", detail)],
+                    None,
+                )
+            }
             ApiError::Store(ref e) => {
                 tracing::error!(%instance, error = %e, "QR API storage failure");
                 ("internal error".to_owned(), Vec::new(), None)

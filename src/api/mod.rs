@@ -30,6 +30,7 @@ pub mod callback;
 pub mod dto;
 pub mod error;
 pub mod exchange;
+pub mod logos;
 pub mod payment;
 pub mod redirect;
 pub mod request;
@@ -132,6 +133,10 @@ pub enum ApiRoute {
     CreateWebhook,
     ListWebhooks,
     DeleteWebhook,
+    /// Logos and the default style (extensions of the published API, issue 10).
+    CreateLogo,
+    ListLogos,
+    DeleteLogo,
 }
 
 impl ApiRoute {
@@ -155,6 +160,9 @@ impl ApiRoute {
             ApiRoute::CreateWebhook => "api_create_webhook",
             ApiRoute::ListWebhooks => "api_list_webhooks",
             ApiRoute::DeleteWebhook => "api_delete_webhook",
+            ApiRoute::CreateLogo => "api_create_logo",
+            ApiRoute::ListLogos => "api_list_logos",
+            ApiRoute::DeleteLogo => "api_delete_logo",
         }
     }
 }
@@ -187,6 +195,9 @@ where
         ApiRoute::CreateWebhook => webhooks::create(state, headers, body).await,
         ApiRoute::ListWebhooks => webhooks::list(state, headers).await,
         ApiRoute::DeleteWebhook => webhooks::delete(state, headers, param).await,
+        ApiRoute::CreateLogo => logos::create(state, headers, body).await,
+        ApiRoute::ListLogos => logos::list(state, headers).await,
+        ApiRoute::DeleteLogo => logos::delete(state, headers, param).await,
     };
     result.unwrap_or_else(ApiError::into_response)
 }

@@ -48,12 +48,17 @@ pub async fn send(
     headers: &[(&str, &str)],
     body: Option<&str>,
 ) -> Reply {
+    let body = body.map_or_else(Bytes::new, |b| Bytes::copy_from_slice(b.as_bytes()));
+    send_bytes(method, url, headers, body).await
+}
+
+/// [`send`] with a body of any bytes (logo uploads).
+pub async fn send_bytes(method: Method, url: &str, headers: &[(&str, &str)], body: Bytes) -> Reply {
     let client = Client::builder(TokioExecutor::new()).build_http::<Full<Bytes>>();
     let mut req = Request::builder().method(method).uri(url);
     for (k, v) in headers {
         req = req.header(*k, *v);
     }
-    let body = body.map_or_else(Bytes::new, |b| Bytes::copy_from_slice(b.as_bytes()));
     let req = req.body(Full::new(body)).expect("valid request");
     let resp = client.request(req).await.expect("server answers");
     let (parts, body) = resp.into_parts();
@@ -152,6 +157,28 @@ impl Api {
             &format!("{}{path}", self.base),
             &headers,
             body.as_deref(),
+        )
+        .await
+    }
+
+    /// `POST /qr/v1/logos` with `bytes` as `content_type` (no `Content-Type` when empty).
+    pub async fn upload_logo(&self, content_type: &str, bytes: &[u8]) -> Reply {
+        let bearer = format!("Bearer {}", self.token);
+        let mut headers = vec![
+            ("authorization", bearer.as_str()),
+            (
+                "ocp-apim-subscription-key",
+                self.creds.subscription_key.as_str(),
+            ),
+        ];
+        if !content_type.is_empty() {
+            headers.push(("content-type", content_type));
+        }
+        send_bytes(
+            Method::POST,
+            &format!("{}/qr/v1/logos", self.base),
+            &headers,
+            Bytes::copy_from_slice(bytes),
         )
         .await
     }
