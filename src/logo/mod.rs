@@ -428,7 +428,7 @@ mod tests {
             (
                 LogoFormat::Png,
                 vec![0; MAX_BYTES + 1],
-                "logo is 262145 bytes",
+                "logo is larger than 262144 bytes",
             ),
         ];
         for (format, bytes, want) in cases {
