@@ -77,10 +77,10 @@ pub fn if_none_match(headers: &HeaderMap, etag: &HeaderValue) -> Precondition {
             if rest.is_empty() {
                 break;
             }
-            if let Some(after) = rest.strip_prefix(b"*") {
-                if after.trim_ascii_start().is_empty() || after.trim_ascii_start()[0] == b',' {
-                    return Precondition::Any;
-                }
+            if let Some(after) = rest.strip_prefix(b"*")
+                && (after.trim_ascii_start().is_empty() || after.trim_ascii_start()[0] == b',')
+            {
+                return Precondition::Any;
             }
             let tagged = rest.strip_prefix(b"W/").unwrap_or(rest);
             if tagged.first() == Some(&b'"') {

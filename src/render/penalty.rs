@@ -168,7 +168,7 @@ fn wide_patterns<const W: usize>(d: &[u64; W], wide: &[u64; W]) -> u32 {
             let p = w * 64 + bits.trailing_zeros() as usize;
             bits &= bits - 1;
             let len = run_end(d, p) - p;
-            if len % 3 != 0 {
+            if !len.is_multiple_of(3) {
                 continue;
             }
             let n = len / 3;
@@ -390,9 +390,9 @@ mod tests {
             .map(|_| {
                 (0..size)
                     .map(|_| match bias {
-                        0 => rng.next() % 2 == 0,
-                        1 => rng.next() % 5 == 0,
-                        _ => rng.next() % 7 != 0,
+                        0 => rng.next().is_multiple_of(2),
+                        1 => rng.next().is_multiple_of(5),
+                        _ => !rng.next().is_multiple_of(7),
                     })
                     .collect()
             })
@@ -406,7 +406,7 @@ mod tests {
             }
             let start = (rng.next() as usize) % (size - len + 1);
             let y = (rng.next() as usize) % size;
-            let vertical = rng.next() % 2 == 0;
+            let vertical = rng.next().is_multiple_of(2);
             for (i, &b) in pattern.iter().enumerate() {
                 for k in 0..n {
                     let p = start + i * n + k;
@@ -426,7 +426,7 @@ mod tests {
         let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
         for _ in 0..3000 {
             let size = 21 + (rng.next() % 40) as usize;
-            let line: Vec<bool> = (0..size).map(|_| rng.next() % 3 != 0).collect();
+            let line: Vec<bool> = (0..size).map(|_| !rng.next().is_multiple_of(3)).collect();
             let mut w = [0u64; 3];
             for (x, &b) in line.iter().enumerate() {
                 if b {
