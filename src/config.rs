@@ -119,15 +119,15 @@ pub struct WebhookArgs {
     pub allow_insecure_webhooks: bool,
 
     /// Give an undelivered webhook event up this long after it was created, e.g. `7d`, `12h`.
-    #[arg(long, env = "QR_ORIGIN_WEBHOOK_GIVE_UP_AFTER", default_value = "7d", value_parser = parse_long_duration)]
+    #[arg(long, env = "QR_ORIGIN_WEBHOOK_GIVE_UP_AFTER", default_value = "7d", value_parser = parse_duration)]
     pub webhook_give_up_after: Duration,
 
     /// Delay before the first retry of a failed delivery; doubles per failure (with jitter).
-    #[arg(long, env = "QR_ORIGIN_WEBHOOK_RETRY_INITIAL", default_value = "5s", value_parser = parse_long_duration)]
+    #[arg(long, env = "QR_ORIGIN_WEBHOOK_RETRY_INITIAL", default_value = "5s", value_parser = parse_duration)]
     pub webhook_retry_initial: Duration,
 
     /// Longest wait between two attempts at one event.
-    #[arg(long, env = "QR_ORIGIN_WEBHOOK_RETRY_MAX", default_value = "1h", value_parser = parse_long_duration)]
+    #[arg(long, env = "QR_ORIGIN_WEBHOOK_RETRY_MAX", default_value = "1h", value_parser = parse_duration)]
     pub webhook_retry_max: Duration,
 
     /// Deadline of one delivery attempt, connecting included.
@@ -206,22 +206,6 @@ impl WebhookArgs {
             },
         })
     }
-}
-
-/// [`parse_duration`] plus hours and days (`12h`, `7d`), for the webhook retry window.
-pub fn parse_long_duration(s: &str) -> Result<Duration, String> {
-    let t = s.trim();
-    let unit_secs = if t.ends_with('d') {
-        86_400
-    } else if t.ends_with('h') && !t.ends_with("ms") {
-        3_600
-    } else {
-        return parse_duration(t);
-    };
-    t[..t.len() - 1]
-        .parse::<u64>()
-        .map(|n| Duration::from_secs(n.saturating_mul(unit_secs)))
-        .map_err(|_| format!("{s:?}: expected a duration like 500ms, 10s, 2m, 12h or 7d"))
 }
 
 /// Validated configuration. Built once at start-up by [`ServeArgs::into_config`] (or by tests
@@ -440,22 +424,19 @@ fn default_max_renders() -> usize {
     std::thread::available_parallelism().map_or(2, |n| n.get())
 }
 
-/// Parses `500ms`, `10s`, `2m` or a bare number of seconds.
+/// The one parser of every duration flag (and `token --ttl`): a number with a unit, `500ms`,
+/// `10s`, `10m`, `12h`, `7d`, or several added up (`1h 30m`), as `humantime` reads them. A bare
+/// number is refused rather than guessed: `--shutdown-delay 5` could mean seconds or minutes.
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    let s = s.trim();
-    let (num, unit) = match s.find(|c: char| !c.is_ascii_digit()) {
-        Some(i) => s.split_at(i),
-        None => (s, "s"),
-    };
-    let n: u64 = num
-        .parse()
-        .map_err(|_| format!("{s:?}: expected a duration like 500ms, 10s or 2m"))?;
-    match unit {
-        "ms" => Ok(Duration::from_millis(n)),
-        "s" => Ok(Duration::from_secs(n)),
-        "m" => Ok(Duration::from_secs(n * 60)),
-        _ => Err(format!("{s:?}: unit must be ms, s or m")),
+    let t = s.trim();
+    if !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit() || b == b'.') {
+        return Err(format!(
+            "{s:?} has no unit: write e.g. {t}s or {t}ms (units: ms, s, m, h, d)"
+        ));
     }
+    humantime::parse_duration(t).map_err(|e| {
+        format!("{s:?}: {e}; expected a duration like 500ms, 10s, 10m, 12h, 7d or 1h 30m")
+    })
 }
 
 #[cfg(test)]
@@ -502,12 +483,50 @@ mod tests {
     }
 
     #[test]
-    fn durations_parse() {
+    fn durations_parse_with_units_only() {
         assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
-        assert_eq!(parse_duration("7"), Ok(Duration::from_secs(7)));
         assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
-        assert!(parse_duration("5h").is_err());
+        assert_eq!(parse_duration("5h"), Ok(Duration::from_secs(5 * 3600)));
+        assert_eq!(parse_duration("7d"), Ok(Duration::from_secs(7 * 86_400)));
+        assert_eq!(parse_duration("1h 30m"), Ok(Duration::from_secs(5400)));
+        assert_eq!(parse_duration("0s"), Ok(Duration::ZERO));
+        for bare in ["7", "0", "1.5"] {
+            let e = parse_duration(bare).unwrap_err();
+            assert!(
+                e.contains("has no unit") && e.contains(&format!("{bare}s")),
+                "{e}"
+            );
+        }
         assert!(parse_duration("x").is_err());
+        assert!(parse_duration("").is_err());
+        assert!(parse_duration("5 parsecs").is_err());
+    }
+
+    #[test]
+    fn every_duration_flag_takes_the_same_units() {
+        // The flags that used to disagree: --shutdown-delay refused hours, webhook flags took them.
+        let c = parse(&[
+            "--shutdown-delay",
+            "1h",
+            "--drain-timeout",
+            "2m",
+            "--payment-ttl",
+            "1h",
+            "--webhook-give-up-after",
+            "2d",
+            "--header-read-timeout",
+            "1500ms",
+        ])
+        .unwrap();
+        assert_eq!(c.shutdown_delay, Duration::from_secs(3600));
+        assert_eq!(c.drain_timeout, Duration::from_secs(120));
+        assert_eq!(c.payment_ttl, Duration::from_secs(3600));
+        assert_eq!(
+            c.webhooks.delivery.policy.give_up_after,
+            Duration::from_secs(2 * 86_400)
+        );
+        assert_eq!(c.header_read_timeout, Duration::from_millis(1500));
+        assert!(parse(&["--drain-timeout", "30"]).is_err(), "bare number");
     }
 
     #[test]
@@ -536,9 +555,6 @@ mod tests {
         assert!(parse(&["--webhook-give-up-after", "10s"]).is_err());
         assert!(parse(&["--webhook-concurrency", "0"]).is_err());
         assert!(parse(&["--webhook-retry-initial", "2h"]).is_err());
-        assert_eq!(parse_long_duration("7d"), Ok(Duration::from_secs(604_800)));
-        assert_eq!(parse_long_duration("250ms"), Ok(Duration::from_millis(250)));
-        assert!(parse_long_duration("xd").is_err());
     }
 
     #[test]

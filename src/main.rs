@@ -1,6 +1,7 @@
 use std::io::IsTerminal as _;
+use std::process::ExitCode;
 
-use clap::Parser;
+use qr_origin::cmd::config_file::{self, ParseError};
 use qr_origin::cmd::{Cli, Command};
 use tracing_subscriber::EnvFilter;
 
@@ -10,8 +11,26 @@ use tracing_subscriber::EnvFilter;
 #[global_allocator]
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
-fn main() -> anyhow::Result<()> {
-    let cli = Cli::parse();
+/// Errors end the process with their one-line cause chain (`a: b: c`) and status 1; never a
+/// backtrace, even with `RUST_BACKTRACE=1` (what an operator needs is what to change).
+fn main() -> ExitCode {
+    let cli = match config_file::parse(std::env::args_os().collect()) {
+        Ok(cli) => cli,
+        Err(ParseError::Cli(e)) => e.exit(),
+        Err(ParseError::File(e)) => return fail(&e),
+    };
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => fail(&e),
+    }
+}
+
+fn fail(e: &anyhow::Error) -> ExitCode {
+    eprintln!("error: {e:#}");
+    ExitCode::FAILURE
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
     let logs = tracing_subscriber::fmt()
         .with_env_filter(filter)

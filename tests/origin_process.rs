@@ -102,7 +102,7 @@ async fn two_processes_agree_on_etag_and_bytes_for_a_token_minted_by_the_cli() {
             ])
             .args([
                 "--ttl",
-                "600",
+                "10m",
                 "--signing-key",
                 &key,
                 "--public-url",

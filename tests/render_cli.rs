@@ -89,3 +89,18 @@ fn bad_input_exits_non_zero_with_a_clear_message() {
     assert!(!o.status.success());
     assert!(String::from_utf8_lossy(&o.stderr).contains("cannot write /nonexistent-dir/x.png"));
 }
+
+#[test]
+fn out_dash_writes_only_the_image_to_stdout_in_the_shared_colour_vocabulary() {
+    let url = "https://qr.example.com/r/to-stdout";
+    let o = qr_origin(&[
+        "--url", url, "--size", "240", "--fg", "#1a2b3c", "--bg", "fafafa", "--out", "-",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(!std::path::Path::new("-").exists(), "no file named '-'");
+    let d = render_common::decode_png(&o.stdout);
+    assert_eq!((d.width, d.height), (240, 240));
+    assert_eq!(render_common::png_content(&o.stdout), url.as_bytes());
+    let o = qr_origin(&["--url", url, "--dark", "000000", "--out", "-"]);
+    assert!(!o.status.success(), "--dark is gone: fg/bg everywhere");
+}

@@ -4,6 +4,8 @@ use clap::{Parser, Subcommand};
 
 use crate::config::ServeArgs;
 
+pub mod config_file;
+pub mod look;
 pub mod merchant;
 pub mod render;
 pub mod serve;
@@ -25,6 +27,11 @@ pub struct Cli {
 
     #[command(flatten)]
     pub serve: ServeArgs,
+
+    /// TOML file of settings, keyed by long flag name (`listen = "0.0.0.0:8080"`); flags and
+    /// env vars override it. See deploy/qr-origin.toml.
+    #[arg(long, global = true, env = "QR_ORIGIN_CONFIG", value_name = "FILE")]
+    pub config: Option<std::path::PathBuf>,
 
     /// Log format on stderr: `text` for people, `json` (one object per line) for collectors.
     #[arg(long, global = true, env = "QR_ORIGIN_LOG_FORMAT", default_value = "text", value_parser = ["text", "json"])]

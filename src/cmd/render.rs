@@ -1,10 +1,12 @@
-//! `qr-origin render`: write one QR image to a file.
+//! `qr-origin render`: write one QR image to a file, or to stdout with `--out -`.
 
+use std::io::Write as _;
 use std::path::PathBuf;
 
 use anyhow::Context;
 
-use crate::render::{self, Ecc, Format, RenderOptions, Rgb};
+use super::look::LookArgs;
+use crate::render::{self, Format, RenderOptions};
 
 /// Arguments of `qr-origin render`.
 #[derive(Debug, clap::Args)]
@@ -18,19 +20,9 @@ pub struct RenderArgs {
     /// Width and height in pixels, 100..=2000.
     #[arg(long, default_value_t = render::DEFAULT_SIZE)]
     pub size: u32,
-    /// Error-correction level: L | M | Q | H.
-    #[arg(long, default_value = "M")]
-    pub ecc: Ecc,
-    /// Quiet zone in modules, 0..=16 (the standard asks for 4).
-    #[arg(long, default_value_t = render::DEFAULT_BORDER)]
-    pub border: u32,
-    /// Dark colour, rrggbb.
-    #[arg(long, default_value = "000000")]
-    pub dark: Rgb,
-    /// Light colour, rrggbb.
-    #[arg(long, default_value = "ffffff")]
-    pub light: Rgb,
-    /// File to write.
+    #[command(flatten)]
+    pub look: LookArgs,
+    /// File to write; `-` writes the image to stdout (and nothing else).
     #[arg(long, value_name = "FILE")]
     pub out: PathBuf,
 }
@@ -40,12 +32,20 @@ pub fn run(args: RenderArgs) -> anyhow::Result<()> {
     let opts = RenderOptions {
         format: args.format,
         size: args.size,
-        ecc: args.ecc,
-        border: args.border,
-        dark: args.dark,
-        light: args.light,
+        ecc: args.look.ecc,
+        border: args.look.border,
+        dark: args.look.fg,
+        light: args.look.bg,
     };
     let rendered = render::render(args.url.as_bytes(), &opts).context("cannot render")?;
+    if args.out.as_os_str() == "-" {
+        // Only the image on stdout, so `render --out - > qr.png` and pipes get clean bytes.
+        let mut out = std::io::stdout().lock();
+        out.write_all(&rendered.bytes)
+            .and_then(|()| out.flush())
+            .context("cannot write the image to stdout")?;
+        return Ok(());
+    }
     std::fs::write(&args.out, &rendered.bytes)
         .with_context(|| format!("cannot write {}", args.out.display()))?;
     println!(

@@ -3,9 +3,11 @@
 
 use std::io::Write as _;
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use anyhow::Context;
 
+use super::look::LookArgs;
 use crate::clock::{Clock, SystemClock};
 use crate::config::{self, KeyArgs};
 use crate::keys;
@@ -25,9 +27,11 @@ pub struct TokenArgs {
     /// Edge in pixels, 100..=2000.
     #[arg(long, default_value_t = DEFAULT_SIZE)]
     pub size: u32,
-    /// Lifetime in seconds; without it the URL never expires.
-    #[arg(long)]
-    pub ttl: Option<u64>,
+    #[command(flatten)]
+    pub look: LookArgs,
+    /// Lifetime of the URL, e.g. `10m`, `1h`, `7d`; without it the URL never expires.
+    #[arg(long, value_parser = config::parse_duration)]
+    pub ttl: Option<Duration>,
     /// Print only the token, not the full URL.
     #[arg(long)]
     pub token_only: bool,
@@ -53,8 +57,15 @@ pub fn run(args: TokenArgs) -> anyhow::Result<()> {
     claims.iss = Some("qr-origin".to_owned());
     claims.iat = Some(now);
     claims.nbf = Some(now);
+    claims.ecc = args.look.ecc;
+    claims.border = args.look.border;
+    claims.dark = args.look.fg;
+    claims.light = args.look.bg;
     if let Some(ttl) = args.ttl {
-        let ttl = i64::try_from(ttl).context("--ttl is too large")?;
+        if ttl < Duration::from_secs(1) {
+            anyhow::bail!("--ttl: at least 1s (tokens count whole seconds)");
+        }
+        let ttl = i64::try_from(ttl.as_secs()).context("--ttl is too large")?;
         claims.exp = Some(now.saturating_add(ttl));
     }
     claims
