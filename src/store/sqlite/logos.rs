@@ -151,14 +151,14 @@ pub(super) fn put_default_style(
     if !exists(&tx, "SELECT 1 FROM merchants WHERE msn = ?1", [&style.msn])? {
         return Err(StoreError::Missing("merchant"));
     }
-    if let Some(logo) = &style.logo {
-        if !exists(
+    if let Some(logo) = &style.logo
+        && !exists(
             &tx,
             "SELECT 1 FROM logos WHERE msn = ?1 AND id = ?2",
             [&style.msn, logo],
-        )? {
-            return Err(StoreError::Missing("logo"));
-        }
+        )?
+    {
+        return Err(StoreError::Missing("logo"));
     }
     tx.execute(
         "INSERT INTO merchant_styles (msn, style, logo_id, logo_msn, updated_at)
