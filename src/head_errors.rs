@@ -151,13 +151,13 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for HeadErrors<S> {
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
         std::task::ready!(self.drain(cx))?;
-        if let Some(first) = bufs.iter().find(|b| !b.is_empty()) {
-            if let Some(n) = self.intercept(first) {
-                return match self.drain(cx) {
-                    Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
-                    _ => Poll::Ready(Ok(n)),
-                };
-            }
+        if let Some(first) = bufs.iter().find(|b| !b.is_empty())
+            && let Some(n) = self.intercept(first)
+        {
+            return match self.drain(cx) {
+                Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
+                _ => Poll::Ready(Ok(n)),
+            };
         }
         Pin::new(&mut self.inner).poll_write_vectored(cx, bufs)
     }

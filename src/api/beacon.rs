@@ -39,13 +39,13 @@ where
     let now = state.clock.now_ms();
     // The merchant's own callback QR with this id would otherwise just get the new description:
     // refuse, since a scan event could not tell the two apart.
-    if let Some(qr) = state.store.callback_qr(&caller.msn, &id, now).await? {
-        if qr.link.code != code {
-            return Err(taken(
-                &id,
-                "is already the merchantQrId of another of your merchant-callback QRs",
-            ));
-        }
+    if let Some(qr) = state.store.callback_qr(&caller.msn, &id, now).await?
+        && qr.link.code != code
+    {
+        return Err(taken(
+            &id,
+            "is already the merchantQrId of another of your merchant-callback QRs",
+        ));
     }
     let new = NewCallbackQr {
         code: code.clone(),
