@@ -30,7 +30,7 @@
 //!   [`inflight`]: per-connection stream counts and the in-flight response-bytes budget;
 //!   [`rlimit`]: the file-descriptor limit and what it allows; [`head_errors`]: JSON bodies on
 //!   hyper's own answers to unparsable request heads (`400`, `414`, `431`).
-//! - [`cmd`]: the command-line subcommands (`serve`, `token`, `render`, `merchant`).
+//! - [`cmd`]: the command-line subcommands (`serve`, `token`, `render`, `merchant`, `logo`).
 
 pub mod api;
 pub mod body;

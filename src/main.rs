@@ -46,5 +46,6 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Token(args)) => qr_origin::cmd::token::run(args),
         Some(Command::Render(args)) => qr_origin::cmd::render::run(args),
         Some(Command::Merchant(args)) => qr_origin::cmd::merchant::run(args),
+        Some(Command::Logo(args)) => qr_origin::cmd::logo::run(args),
     }
 }

@@ -248,3 +248,98 @@ async fn refused_uploads_get_their_status_and_reason() {
     );
     srv.stop().await;
 }
+
+/// Runs `qr-origin logo ARGS --data-dir DIR`.
+fn logo_cli(data_dir: &std::path::Path, args: &[&str]) -> std::process::Output {
+    std::process::Command::new(common::api::BIN)
+        .arg("logo")
+        .args(args)
+        .arg("--data-dir")
+        .arg(data_dir)
+        .env_remove("QR_ORIGIN_DATA_DIR")
+        .output()
+        .expect("run qr-origin logo")
+}
+
+#[tokio::test]
+async fn operators_add_logos_with_the_cli_while_the_server_runs() {
+    let srv = common::start().await;
+    let dir = srv.state.config.data_dir.clone();
+    let api = Api::login(&srv.base, &add_merchant(&dir, "430001", "A")).await;
+    let files = common::temp_dir("logo-cli");
+    let png = png_logo(40, 40);
+    let png_file = files.join("brand.png");
+    std::fs::write(&png_file, &png).expect("write");
+    let svg_file = files.join("brand.svg");
+    std::fs::write(&svg_file, SVG_LOGO).expect("write");
+
+    let out = logo_cli(
+        &dir,
+        &["add", png_file.to_str().unwrap(), "--msn", "430001"],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let printed: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(printed["id"], sha256_hex(&png));
+    assert_eq!(printed["created"], true);
+    let out = logo_cli(
+        &dir,
+        &["add", png_file.to_str().unwrap(), "--msn", "430001"],
+    );
+    let again: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(again["created"], false, "the same bytes again");
+    let out = logo_cli(
+        &dir,
+        &["add", svg_file.to_str().unwrap(), "--msn", "430001"],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // The server sees what the operator stored.
+    let listed = api.call(Method::GET, "/qr/v1/logos", None, None, &[]).await;
+    let types: Vec<_> = listed
+        .json()
+        .as_array()
+        .expect("array")
+        .iter()
+        .map(|l| l["contentType"].clone())
+        .collect();
+    assert_eq!(types, ["image/png", "image/svg+xml"]);
+    let out = logo_cli(&dir, &["list", "--msn", "430001"]);
+    let cli_list: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(cli_list.as_array().map(Vec::len), Some(2));
+
+    // Refusals: the decoder's reason, an unknown merchant, a missing file.
+    let hostile = files.join("x.svg");
+    std::fs::write(
+        &hostile,
+        r#"<svg xmlns="http://www.w3.org/2000/svg"><script/></svg>"#,
+    )
+    .expect("write");
+    for (args, want) in [
+        (
+            vec!["add", hostile.to_str().unwrap(), "--msn", "430001"],
+            "<script> is not allowed",
+        ),
+        (
+            vec!["add", png_file.to_str().unwrap(), "--msn", "439999"],
+            "no merchant with serial number 439999",
+        ),
+        (
+            vec!["add", "/nonexistent/logo.png", "--msn", "430001"],
+            "reading /nonexistent/logo.png",
+        ),
+    ] {
+        let out = logo_cli(&dir, &args);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{args:?}");
+        assert!(stderr.contains(want), "{want:?} in {stderr}");
+    }
+    srv.stop().await;
+}

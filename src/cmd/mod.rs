@@ -5,6 +5,7 @@ use clap::{Parser, Subcommand};
 use crate::config::ServeArgs;
 
 pub mod config_file;
+pub mod logo;
 pub mod look;
 pub mod merchant;
 pub mod render;
@@ -48,4 +49,6 @@ pub enum Command {
     Render(render::RenderArgs),
     /// Create and list merchants' API credentials.
     Merchant(merchant::MerchantArgs),
+    /// Store a merchant's logo from a file, or list its logos (branded QR codes).
+    Logo(logo::LogoArgs),
 }
