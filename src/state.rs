@@ -62,11 +62,6 @@ impl AppState {
         keyring: Keyring,
         clock: SharedClock,
     ) -> anyhow::Result<AppState> {
-        let origin = Origin::new(
-            config.cache_bytes,
-            config.max_renders,
-            config.max_render_queue,
-        );
         let store: Arc<dyn Store> =
             Arc::new(SqliteStore::open_in_dir(&config.data_dir).with_context(|| {
                 format!(
@@ -74,6 +69,12 @@ impl AppState {
                     config.data_dir.display()
                 )
             })?);
+        let origin = Origin::new(
+            config.cache_bytes,
+            config.max_renders,
+            config.max_render_queue,
+        )
+        .with_logo_store(Arc::clone(&store));
         let links = Arc::new(Links::new(Arc::clone(&store), clock.clone()));
         let api = ApiState {
             store: Arc::clone(&store),

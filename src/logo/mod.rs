@@ -110,6 +110,8 @@ pub struct DecodedLogo {
     pub width: u32,
     pub height: u32,
     source: Source,
+    /// Length of the upload it was decoded from.
+    upload_len: usize,
 }
 
 /// What scaling starts from: pixels for a PNG, the parsed vector tree for an SVG (so it is
@@ -217,6 +219,7 @@ fn decode_png(bytes: &[u8]) -> Result<DecodedLogo, LogoError> {
         width,
         height,
         source: Source::Raster(pixmap),
+        upload_len: bytes.len(),
     })
 }
 
@@ -258,6 +261,7 @@ fn decode_svg(bytes: &[u8]) -> Result<DecodedLogo, LogoError> {
         width,
         height,
         source: Source::Vector(Box::new(tree)),
+        upload_len: bytes.len(),
     })
 }
 
@@ -305,10 +309,10 @@ impl DecodedLogo {
 
     /// Bytes the decoded form holds in memory (for a byte-bounded cache's weigher): the pixels
     /// of a PNG; for an SVG, an estimate from the upload size (its tree is a few times the text).
-    pub fn weight(&self, upload_len: usize) -> usize {
+    pub fn weight(&self) -> usize {
         match &self.source {
             Source::Raster(p) => p.data().len(),
-            Source::Vector(_) => upload_len.saturating_mul(8),
+            Source::Vector(_) => self.upload_len.saturating_mul(8),
         }
     }
 }

@@ -8,11 +8,13 @@
 //! - [`memo`]: tokens already verified, so repeated URLs skip the MAC and decoding.
 //! - [`key`]: what names an image (content and render options) and its digest, the ETag.
 //! - [`cache`]: the byte-bounded moka cache.
+//! - [`logos`]: logos named by styled tokens, decoded once and kept scaled, byte-bounded.
 //! - [`pool`]: the render threads and their bounded queue (every render runs there).
 //! - [`response`]: ETag, `Cache-Control`, `If-None-Match`, image headers.
 
 pub mod cache;
 pub mod key;
+pub mod logos;
 pub mod memo;
 pub mod pool;
 pub mod response;
@@ -53,6 +55,8 @@ pub struct Origin {
     /// `max_renders` render threads; past `max_queue` waiting renders the origin answers 503
     /// instead of queueing without bound.
     pool: RenderPool,
+    /// Decoded and scaled logos for styled tokens that name one (read from the store once).
+    logos: logos::Logos,
 }
 
 /// A token that passed verification (now, or earlier and found in the memo).
@@ -87,7 +91,19 @@ impl Origin {
             cache: ImageCache::new(cache_bytes),
             memo: TokenMemo::default(),
             pool: RenderPool::new(max_renders, max_queue),
+            logos: logos::Logos::new(None, logos::LOGO_CACHE_BYTES),
         }
+    }
+
+    /// The origin with logos read from `store` (without one, every logo is unknown).
+    pub fn with_logo_store(mut self, store: Arc<dyn crate::store::Store>) -> Origin {
+        self.logos = logos::Logos::new(Some(store), logos::LOGO_CACHE_BYTES);
+        self
+    }
+
+    /// The decoded-logo cache, for the styled render path.
+    pub fn logos(&self) -> &logos::Logos {
+        &self.logos
     }
 
     /// Renders queued or running, for `/metrics`.
