@@ -11,7 +11,6 @@ use serde::Serialize;
 use crate::api::logos::MAX_LOGOS_PER_MERCHANT;
 use crate::clock::{Clock, SystemClock};
 use crate::logo;
-use crate::store::sqlite::SqliteStore;
 use crate::store::{Conflict, LogoFormat, NewLogo, Store, StoreError};
 
 /// Arguments of `qr-origin logo`.
@@ -64,19 +63,12 @@ struct Printed {
 
 /// Runs the subcommand, printing JSON to stdout.
 pub fn run(args: LogoArgs) -> anyhow::Result<()> {
-    let store = SqliteStore::open_in_dir(&args.data_dir)
-        .with_context(|| format!("opening the store in {}", args.data_dir.display()))?;
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
-    let out = runtime.block_on(async {
+    super::print_from_store(&args.data_dir, |store| async move {
         match args.action {
             LogoAction::Add { file, msn } => add(&store, &file, &msn).await,
             LogoAction::List { msn } => list(&store, &msn).await,
         }
-    })?;
-    println!("{out}");
-    Ok(())
+    })
 }
 
 /// The format of `file`: by extension, else by the PNG signature.

@@ -10,7 +10,6 @@ use serde::Serialize;
 
 use crate::clock::{Clock, SystemClock};
 use crate::secret;
-use crate::store::sqlite::SqliteStore;
 use crate::store::{Conflict, NewMerchant, Store, StoreError};
 
 /// Longest merchant name accepted.
@@ -69,19 +68,12 @@ struct Listed {
 
 /// Runs the subcommand, printing JSON to stdout.
 pub fn run(args: MerchantArgs) -> anyhow::Result<()> {
-    let store = SqliteStore::open_in_dir(&args.data_dir)
-        .with_context(|| format!("opening the store in {}", args.data_dir.display()))?;
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
-    let out = runtime.block_on(async {
+    super::print_from_store(&args.data_dir, |store| async move {
         match args.action {
             MerchantAction::Add { msn, name } => add(&store, &msn, &name).await,
             MerchantAction::List => list(&store).await,
         }
-    })?;
-    println!("{out}");
-    Ok(())
+    })
 }
 
 async fn add(store: &dyn Store, msn: &str, name: &str) -> anyhow::Result<String> {
@@ -139,6 +131,7 @@ async fn list(store: &dyn Store) -> anyhow::Result<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::sqlite::SqliteStore;
 
     #[tokio::test]
     async fn add_issues_credentials_that_are_stored_only_hashed() {

@@ -52,3 +52,21 @@ pub enum Command {
     /// Store a merchant's logo from a file, or list its logos (branded QR codes).
     Logo(logo::LogoArgs),
 }
+
+/// Opens the embedded store in `data_dir`, runs `job` on it on a one-thread runtime and prints
+/// the JSON it returns: the shape of every store-editing subcommand (`merchant`, `logo`).
+pub(crate) fn print_from_store<F, Fut>(data_dir: &std::path::Path, job: F) -> anyhow::Result<()>
+where
+    F: FnOnce(crate::store::sqlite::SqliteStore) -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<String>>,
+{
+    use anyhow::Context;
+    let store = crate::store::sqlite::SqliteStore::open_in_dir(data_dir)
+        .with_context(|| format!("opening the store in {}", data_dir.display()))?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let out = runtime.block_on(job(store))?;
+    println!("{out}");
+    Ok(())
+}
