@@ -119,7 +119,7 @@ fn check_element(node: Node<'_, '_>) -> Result<(), LogoError> {
     );
     for attr in node.attributes() {
         let (aname, value) = (attr.name(), attr.value());
-        if aname.len() > 2 && aname[..2].eq_ignore_ascii_case("on") {
+        if aname.len() > 2 && aname.as_bytes()[..2].eq_ignore_ascii_case(b"on") {
             return Err(refuse(format!(
                 "event handler attribute {aname:?} on <{name}> is not allowed"
             )));
@@ -241,6 +241,8 @@ mod tests {
             ),
             svg(r#"<style>rect { fill: red }</style><metadata><x xmlns="urn:x"/></metadata>"#),
             svg("<!-- comment --><g><g><circle r='2'/></g></g>"),
+            // Found by the fuzz target: a non-ASCII attribute name used to panic on slicing.
+            svg("<rect o\u{e9}='1' \u{feff}on='2'/>"),
         ] {
             check(&ok).unwrap_or_else(|e| panic!("{ok}: {e}"));
         }
@@ -264,6 +266,7 @@ mod tests {
                 "event handler attribute \"onclick\"",
             ),
             (svg(r#"<rect ONLOAD="x()"/>"#), "event handler attribute"),
+            (svg("<rect on\u{e9}='x()'/>"), "event handler attribute"),
             (
                 svg(r#"<rect xmlns:ev="http://www.w3.org/2001/xml-events" ev:event="click"/>"#),
                 "XML Events",
