@@ -108,6 +108,50 @@ pub struct ServeArgs {
 
     #[command(flatten)]
     pub webhooks: WebhookArgs,
+
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+}
+
+/// Which store to use; shared by `serve` and `merchant`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct DatabaseArgs {
+    /// PostgreSQL database shared by several instances, e.g.
+    /// `postgres://qr@db.internal/qr?sslmode=verify-full` (`sslmode=require|verify-full`,
+    /// `sslrootcert=FILE`). Without it the embedded store in the data dir is used.
+    #[arg(
+        long,
+        env = "QR_ORIGIN_DATABASE_URL",
+        value_name = "URL",
+        hide_env_values = true
+    )]
+    pub database_url: Option<String>,
+
+    /// Most PostgreSQL connections this instance holds (requests beyond wait up to 3 s, then
+    /// answer 503).
+    #[arg(long, env = "QR_ORIGIN_DATABASE_POOL", default_value_t = crate::store::postgres::DEFAULT_POOL_SIZE)]
+    pub database_pool: usize,
+}
+
+impl DatabaseArgs {
+    /// Checks the URL's scheme and the pool size; the URL's details are checked on connect.
+    pub fn validate(&self) -> anyhow::Result<crate::store::StoreSettings> {
+        if let Some(url) = &self.database_url
+            && !crate::store::postgres::url::is_postgres_url(url)
+        {
+            bail!("--database-url: must start with postgres:// or postgresql://");
+        }
+        if !(1..=1000).contains(&self.database_pool) {
+            bail!(
+                "--database-pool {}: must be within 1..=1000",
+                self.database_pool
+            );
+        }
+        Ok(crate::store::StoreSettings {
+            database_url: self.database_url.clone(),
+            pool_size: self.database_pool,
+        })
+    }
 }
 
 /// Webhook registration and delivery flags (part of `serve`).
@@ -137,6 +181,12 @@ pub struct WebhookArgs {
     /// Delivery attempts in flight at once, across all webhooks.
     #[arg(long, env = "QR_ORIGIN_WEBHOOK_CONCURRENCY", default_value_t = 32)]
     pub webhook_concurrency: usize,
+
+    /// How long a delivery worker holds a webhook's lane before another instance may take it
+    /// over (the holder crashed) [default: 3 × --webhook-timeout + 5s, i.e. 35s]. Must exceed
+    /// --webhook-timeout, so a live worker always finishes first.
+    #[arg(long, env = "QR_ORIGIN_WEBHOOK_LEASE", value_parser = parse_duration)]
+    pub webhook_lease: Option<Duration>,
 
     /// How often the delivery worker looks for due retries (it is also woken by every scan).
     #[arg(long, env = "QR_ORIGIN_WEBHOOK_POLL_INTERVAL", default_value = "1s", value_parser = parse_duration)]
@@ -190,6 +240,13 @@ impl WebhookArgs {
         {
             bail!("--webhook-poll-interval: must be from 10ms to 60s");
         }
+        // Comfortably past the timeout by default, so a live worker never loses its claim.
+        let lease = self
+            .webhook_lease
+            .unwrap_or(self.webhook_timeout * 3 + Duration::from_secs(5));
+        if lease <= self.webhook_timeout || lease > Duration::from_secs(3600) {
+            bail!("--webhook-lease: must be longer than --webhook-timeout and at most 1h");
+        }
         Ok(WebhookSettings {
             allow_insecure: self.allow_insecure_webhooks,
             delivery: DeliveryConfig {
@@ -200,8 +257,7 @@ impl WebhookArgs {
                 },
                 timeout: self.webhook_timeout,
                 concurrency: self.webhook_concurrency,
-                // Comfortably past the timeout, so a live worker never loses its claim.
-                lease: self.webhook_timeout * 3 + Duration::from_secs(5),
+                lease,
                 poll_interval: self.webhook_poll_interval,
             },
         })
@@ -245,6 +301,8 @@ pub struct Config {
     pub payment_ttl: Duration,
     /// Webhook registration rules and the delivery worker's pacing.
     pub webhooks: WebhookSettings,
+    /// The embedded store or a PostgreSQL database.
+    pub store: crate::store::StoreSettings,
 }
 
 impl Config {
@@ -275,6 +333,7 @@ impl Config {
             drain_timeout: Duration::from_secs(30),
             payment_ttl: DEFAULT_PAYMENT_TTL,
             webhooks: WebhookSettings::default(),
+            store: crate::store::StoreSettings::default(),
         }
     }
 
@@ -325,8 +384,10 @@ impl ServeArgs {
             drain_timeout,
             payment_ttl,
             webhooks,
+            database,
         } = self;
         let webhooks = webhooks.validate()?;
+        let store = database.validate()?;
         let (public_url, signing_keys) = keys.validate()?;
         if cache_bytes < 1024 * 1024 {
             bail!("--cache-bytes {cache_bytes}: must be at least 1048576 (1 MiB)");
@@ -361,6 +422,7 @@ impl ServeArgs {
         Ok(Config {
             payment_ttl,
             webhooks,
+            store,
             listen,
             ops_listen: ops_listen.0,
             ops_connections: DEFAULT_OPS_CONNECTIONS,
@@ -555,6 +617,36 @@ mod tests {
         assert!(parse(&["--webhook-give-up-after", "10s"]).is_err());
         assert!(parse(&["--webhook-concurrency", "0"]).is_err());
         assert!(parse(&["--webhook-retry-initial", "2h"]).is_err());
+    }
+
+    #[test]
+    fn database_flags_are_validated() {
+        let c = parse(&[]).unwrap();
+        assert_eq!(c.store.database_url, None, "embedded by default");
+        let c = parse(&[
+            "--database-url",
+            "postgresql://qr@db/qr?sslmode=require",
+            "--database-pool",
+            "4",
+        ])
+        .unwrap();
+        assert_eq!(
+            c.store.database_url.as_deref(),
+            Some("postgresql://qr@db/qr?sslmode=require")
+        );
+        assert_eq!(c.store.pool_size, 4);
+        assert!(parse(&["--database-url", "sqlite:///tmp/x"]).is_err());
+        assert!(parse(&["--database-pool", "0"]).is_err());
+        assert_eq!(
+            parse(&["--webhook-lease", "2s", "--webhook-timeout", "1s"])
+                .unwrap()
+                .webhooks
+                .delivery
+                .lease,
+            Duration::from_secs(2)
+        );
+        assert!(parse(&["--webhook-lease", "1s", "--webhook-timeout", "1s"]).is_err());
+        assert!(parse(&[]).unwrap().webhooks.delivery.lease < Duration::from_secs(60));
     }
 
     #[test]

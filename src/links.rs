@@ -7,8 +7,11 @@
 //! in-process cache; the QR API writes every change through [`Links::remember`], so an update or
 //! delete takes effect at once on this instance.
 //!
-//! With several instances sharing one PostgreSQL store, another instance's cached copy can be
-//! up to [`CACHE_TTL`] old; that bound is why the cache has a TTL at all.
+//! With several instances sharing one PostgreSQL store, a write on one instance reaches the
+//! others' caches through the store's change feed ([`Links::follow`]: `LISTEN/NOTIFY`), so an
+//! update or delete is effective everywhere within a notification's latency, and a resolve stays
+//! a cache hit. If the feed's connection drops, notifications may be lost, so on reconnect the
+//! whole cache is flushed; [`CACHE_TTL`] remains the last-resort bound on staleness.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -23,7 +26,7 @@ use tokio::sync::Notify;
 use crate::clock::SharedClock;
 use crate::http;
 use crate::secret::{RandomError, random_bytes, random_token};
-use crate::store::{Link, LinkKind, NewScan, Store, StoreError};
+use crate::store::{Change, Link, LinkKind, NewScan, Store, StoreError};
 use crate::webhooks::CHECKED_IN_V1;
 
 /// Characters of a short-link code.
@@ -144,6 +147,46 @@ impl Links {
         self.cache
             .insert(link.code.clone(), Some(Arc::new(link.clone())))
             .await;
+    }
+
+    /// Drops a link another instance changed; the next lookup reads the store. Counts as a
+    /// write, so a fill that read the row before the change re-reads it.
+    pub async fn forget(&self, code: &str) {
+        self.writes.fetch_add(1, Ordering::SeqCst);
+        self.cache.invalidate(code).await;
+    }
+
+    /// Drops every cached link (notifications may have been missed).
+    pub fn forget_all(&self) {
+        self.writes.fetch_add(1, Ordering::SeqCst);
+        self.cache.invalidate_all();
+    }
+
+    /// Applies other instances' changes until `stop`: a changed link leaves the cache, new
+    /// outbox events wake the delivery worker, and a resync (the feed reconnected, or this
+    /// task fell behind) flushes the cache and wakes the worker.
+    pub async fn follow(
+        self: Arc<Self>,
+        mut feed: tokio::sync::broadcast::Receiver<Change>,
+        stop: impl std::future::Future<Output = ()>,
+    ) {
+        use tokio::sync::broadcast::error::RecvError;
+        let mut stop = std::pin::pin!(stop);
+        loop {
+            let change = tokio::select! {
+                () = &mut stop => return,
+                c = feed.recv() => c,
+            };
+            match change {
+                Ok(Change::Link(code)) => self.forget(&code).await,
+                Ok(Change::Outbox) => self.outbox.notify_one(),
+                Ok(Change::Resync) | Err(RecvError::Lagged(_)) => {
+                    self.forget_all();
+                    self.outbox.notify_one();
+                }
+                Err(RecvError::Closed) => return,
+            }
+        }
     }
 
     /// The live link of this kind with this code, if any. Concurrent misses on one code share
@@ -353,19 +396,27 @@ fn not_found() -> Response<Full<Bytes>> {
     http::html(StatusCode::NOT_FOUND, NOT_FOUND_PAGE)
 }
 
+/// A `503` with `Retry-After`: the store failed (the database is down, most likely).
 fn unavailable() -> Response<Full<Bytes>> {
-    http::text(
+    let mut res = http::text(
         StatusCode::SERVICE_UNAVAILABLE,
         "temporarily unavailable, try again\n",
-    )
+    );
+    res.headers_mut().insert(
+        ::http::header::RETRY_AFTER,
+        ::http::HeaderValue::from_static(crate::store::RETRY_AFTER_SECS),
+    );
+    res
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::clock::{Clock, ManualClock};
-    use crate::store::conformance::{callback, merchant, redirect as new_redirect, webhook};
     use crate::store::sqlite::SqliteStore;
+    use crate::store::testing::conformance::{
+        callback, merchant, redirect as new_redirect, webhook,
+    };
     use ::http::header;
     use http_body_util::BodyExt;
 

@@ -42,7 +42,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     }
     match cli.command {
         None => qr_origin::cmd::serve::run(cli.serve),
-        Some(Command::Serve(args)) => qr_origin::cmd::serve::run(args),
+        Some(Command::Serve(args)) => qr_origin::cmd::serve::run(*args),
         Some(Command::Token(args)) => qr_origin::cmd::token::run(args),
         Some(Command::Render(args)) => qr_origin::cmd::render::run(args),
         Some(Command::Merchant(args)) => qr_origin::cmd::merchant::run(args),

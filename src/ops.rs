@@ -23,10 +23,15 @@ pub fn healthz() -> Resp {
 
 /// `/readyz`: 200 while this instance should get traffic; 503 once shutdown has begun, so load
 /// balancers take it out before its listener closes, and 503 while the store fails writes (every
-/// API write would answer 500), until a probe succeeds again.
+/// API write would answer 500) until a probe succeeds again, or while the database is
+/// unreachable.
 pub fn readyz(state: &AppState) -> Resp {
     if state.shutdown.is_draining() {
         text(StatusCode::SERVICE_UNAVAILABLE, "draining\n")
+    } else if !state.store.is_available() {
+        // The QR API cannot work; the image origin still does, but a load balancer should
+        // prefer an instance that can serve everything.
+        text(StatusCode::SERVICE_UNAVAILABLE, "database unavailable\n")
     } else if !state.store_health.is_writable() {
         text(StatusCode::SERVICE_UNAVAILABLE, "store not writable\n")
     } else {

@@ -88,7 +88,7 @@ pub async fn bind(
         None => None,
     };
     let keyring = keys::load_keyring(&config.data_dir, &config.signing_keys, limits)?;
-    let mut state = AppState::new(config, public_url, keyring, clock)?;
+    let mut state = AppState::new(config, public_url, keyring, clock).await?;
     state.ops_addr = match &ops {
         Some(l) => Some(l.local_addr().context("reading the operator address")?),
         None => None,
@@ -158,6 +158,15 @@ pub async fn run(listener: TcpListener, state: Arc<AppState>) {
             Arc::clone(&state.deliverer).run(stop).await;
         })
     };
+    // Other instances' writes (PostgreSQL only): drop their links from the cache, wake the
+    // delivery worker for their events.
+    let _follower = state.store.changes().map(|feed| {
+        let state = state.clone();
+        tokio::spawn(async move {
+            let stop = state.shutdown.stopped();
+            Arc::clone(&state.links).follow(feed, stop).await;
+        })
+    });
     tokio::spawn(ops::probe_store_writes(
         state.clone(),
         cfg.store_probe_interval,

@@ -16,7 +16,6 @@ use crate::ops::StoreHealth;
 use crate::origin::Origin;
 use crate::shutdown::Shutdown;
 use crate::store::Store;
-use crate::store::sqlite::SqliteStore;
 use crate::token::{ImageClaims, Keyring};
 use crate::webhooks::deliver::{Deliverer, DeliveryStats};
 
@@ -35,7 +34,8 @@ pub struct AppState {
     pub shutdown: Shutdown,
     /// The image origin's cache and render limiter.
     pub origin: Origin,
-    /// Durable state (the embedded SQLite store in the data dir); the same handle as `api.store`.
+    /// Durable state (the embedded store in the data dir, or PostgreSQL); the same handle as
+    /// `api.store`.
     pub store: Arc<dyn Store>,
     /// Short-link lookups (`/r/`, `/p/`) through the in-process cache the QR API writes through.
     pub links: Arc<Links>,
@@ -56,19 +56,15 @@ pub struct AppState {
 impl AppState {
     /// Builds the state from a validated config. `public_url` is the config's, or derived from
     /// the address actually bound.
-    pub fn new(
+    pub async fn new(
         config: Config,
         public_url: String,
         keyring: Keyring,
         clock: SharedClock,
     ) -> anyhow::Result<AppState> {
-        let store: Arc<dyn Store> =
-            Arc::new(SqliteStore::open_in_dir(&config.data_dir).with_context(|| {
-                format!(
-                    "opening the embedded store in {}",
-                    config.data_dir.display()
-                )
-            })?);
+        let store = crate::store::open(&config.data_dir, &config.store)
+            .await
+            .with_context(|| store_description(&config))?;
         let origin = Origin::new(
             config.cache_bytes,
             config.max_renders,
@@ -133,4 +129,15 @@ fn image_signer(public_url: String, keyring: Keyring) -> ImageSigner {
         claims.exp = spec.expires_at;
         crate::origin::image_url(&public_url, &keyring, &claims)
     })
+}
+
+/// What start-up failed to open, for the one error line (no credentials).
+pub fn store_description(config: &Config) -> String {
+    match &config.store.database_url {
+        Some(_) => "opening the PostgreSQL store (--database-url)".to_owned(),
+        None => format!(
+            "opening the embedded store in {}",
+            config.data_dir.display()
+        ),
+    }
 }

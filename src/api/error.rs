@@ -128,6 +128,7 @@ impl ApiError {
             ApiError::Logo(e) => {
                 StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_REQUEST)
             }
+            ApiError::Store(e) if e.is_retryable() => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Store(_) | ApiError::Random(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -186,6 +187,14 @@ impl ApiError {
                     None,
                 )
             }
+            ApiError::Store(ref e) if e.is_retryable() => {
+                tracing::warn!(%instance, error = %e, "QR API storage unavailable");
+                (
+                    "the database is temporarily unavailable; try again shortly".to_owned(),
+                    Vec::new(),
+                    None,
+                )
+            }
             ApiError::Store(ref e) => {
                 tracing::error!(%instance, error = %e, "QR API storage failure");
                 ("internal error".to_owned(), Vec::new(), None)
@@ -208,6 +217,12 @@ impl ApiError {
         if status == StatusCode::UNAUTHORIZED {
             res.headers_mut()
                 .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            res.headers_mut().insert(
+                header::RETRY_AFTER,
+                HeaderValue::from_static(crate::store::RETRY_AFTER_SECS),
+            );
         }
         res
     }
@@ -253,6 +268,22 @@ mod tests {
         let v = body_json(res).await;
         assert_eq!(v["detail"], "internal error");
         assert!(!v.to_string().contains("/secret/path"));
+    }
+
+    #[tokio::test]
+    async fn an_unreachable_database_is_503_with_retry_after() {
+        let res =
+            ApiError::Store(StoreError::Unavailable("connection refused".into())).into_response();
+        assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(res.headers()[header::RETRY_AFTER], "2");
+        let v = body_json(res).await;
+        assert!(
+            v["detail"]
+                .as_str()
+                .expect("detail")
+                .contains("temporarily")
+        );
+        assert!(!v.to_string().contains("refused"));
     }
 
     #[tokio::test]

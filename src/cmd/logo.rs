@@ -25,6 +25,9 @@ pub struct LogoArgs {
     )]
     pub data_dir: PathBuf,
 
+    #[command(flatten)]
+    pub database: crate::config::DatabaseArgs,
+
     #[command(subcommand)]
     pub action: LogoAction,
 }
@@ -63,10 +66,11 @@ struct Printed {
 
 /// Runs the subcommand, printing JSON to stdout.
 pub fn run(args: LogoArgs) -> anyhow::Result<()> {
-    super::print_from_store(&args.data_dir, |store| async move {
+    let settings = args.database.validate()?;
+    super::print_from_store(&args.data_dir, &settings, |store| async move {
         match args.action {
-            LogoAction::Add { file, msn } => add(&store, &file, &msn).await,
-            LogoAction::List { msn } => list(&store, &msn).await,
+            LogoAction::Add { file, msn } => add(&*store, &file, &msn).await,
+            LogoAction::List { msn } => list(&*store, &msn).await,
         }
     })
 }

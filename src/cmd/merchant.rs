@@ -1,7 +1,8 @@
 //! `qr-origin merchant add|list`: create and list merchants' API credentials.
 //!
-//! Works on the same data directory as `serve`, also while the server runs: the embedded store
-//! is SQLite in WAL mode, and writers wait out each other's locks (`busy_timeout`).
+//! Works on the same store as `serve` (`--data-dir`, or `--database-url` for PostgreSQL), also
+//! while the server runs: the embedded store is SQLite in WAL mode, and writers wait out each
+//! other's locks (`busy_timeout`).
 
 use std::path::PathBuf;
 
@@ -28,6 +29,9 @@ pub struct MerchantArgs {
         global = true
     )]
     pub data_dir: PathBuf,
+
+    #[command(flatten)]
+    pub database: crate::config::DatabaseArgs,
 
     #[command(subcommand)]
     pub action: MerchantAction,
@@ -68,10 +72,11 @@ struct Listed {
 
 /// Runs the subcommand, printing JSON to stdout.
 pub fn run(args: MerchantArgs) -> anyhow::Result<()> {
-    super::print_from_store(&args.data_dir, |store| async move {
+    let settings = args.database.validate()?;
+    super::print_from_store(&args.data_dir, &settings, |store| async move {
         match args.action {
-            MerchantAction::Add { msn, name } => add(&store, &msn, &name).await,
-            MerchantAction::List => list(&store).await,
+            MerchantAction::Add { msn, name } => add(&*store, &msn, &name).await,
+            MerchantAction::List => list(&*store).await,
         }
     })
 }

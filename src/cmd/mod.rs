@@ -42,7 +42,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the HTTP service (the default).
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Print a signed image URL (for CDN and load tests).
     Token(token::TokenArgs),
     /// Render one QR code to a file.
@@ -53,20 +53,31 @@ pub enum Command {
     Logo(logo::LogoArgs),
 }
 
-/// Opens the embedded store in `data_dir`, runs `job` on it on a one-thread runtime and prints
-/// the JSON it returns: the shape of every store-editing subcommand (`merchant`, `logo`).
-pub(crate) fn print_from_store<F, Fut>(data_dir: &std::path::Path, job: F) -> anyhow::Result<()>
+/// Opens the configured store (`--database-url`, else the embedded store in `data_dir`),
+/// runs `job` on it on a one-thread runtime and prints the JSON it returns: the shape of every
+/// store-editing subcommand (`merchant`, `logo`).
+pub(crate) fn print_from_store<F, Fut>(
+    data_dir: &std::path::Path,
+    settings: &crate::store::StoreSettings,
+    job: F,
+) -> anyhow::Result<()>
 where
-    F: FnOnce(crate::store::sqlite::SqliteStore) -> Fut,
+    F: FnOnce(std::sync::Arc<dyn crate::store::Store>) -> Fut,
     Fut: std::future::Future<Output = anyhow::Result<String>>,
 {
     use anyhow::Context;
-    let store = crate::store::sqlite::SqliteStore::open_in_dir(data_dir)
-        .with_context(|| format!("opening the store in {}", data_dir.display()))?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    let out = runtime.block_on(job(store))?;
+    let out = runtime.block_on(async {
+        let store = crate::store::open(data_dir, settings)
+            .await
+            .with_context(|| match settings.database_url {
+                Some(_) => "opening the PostgreSQL store (--database-url)".to_owned(),
+                None => format!("opening the store in {}", data_dir.display()),
+            })?;
+        job(store).await
+    })?;
     println!("{out}");
     Ok(())
 }

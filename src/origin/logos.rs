@@ -145,8 +145,8 @@ fn weight(bytes: usize) -> u32 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::conformance;
     use crate::store::sqlite::{DB_FILE, SqliteStore};
+    use crate::store::testing::conformance;
     use crate::store::{LogoFormat, NewLogo};
 
     fn png(w: u32, h: u32) -> Vec<u8> {

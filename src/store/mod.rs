@@ -20,10 +20,20 @@
 //! - A scan ([`Store::record_scan`]) stores the scan and one outbox event per live webhook of the
 //!   merchant registered for the event, in one transaction: once it returns, the events are
 //!   durable, and only then does the phone get its answer.
-//! - Delivery order is per webhook: only the oldest pending event of a webhook is ever claimed
-//!   ([`Store::claim_deliveries`]), under a lease (`claimed_until`) so a crashed worker's events
-//!   become claimable again. The claim is one `SELECT … FOR UPDATE SKIP LOCKED` + `UPDATE` in
-//!   PostgreSQL, so any number of instances can deliver from one outbox.
+//! - Delivery order is per webhook: each webhook has one lane (a lease row: owner and
+//!   lease-until), a worker claims the lane ([`Store::claim_deliveries`]) and with it only the
+//!   oldest pending event of that webhook, so a later event waits for the earlier one. A
+//!   crashed worker's lanes are taken over when their lease lapses; its late result is refused
+//!   ([`Store::finish_delivery`] is fenced on the lane's owner). PostgreSQL claims lanes with
+//!   `FOR UPDATE SKIP LOCKED`, so any number of instances deliver from one outbox.
+//!
+//! # Schema
+//! Both stores apply the one ordered set in [`migrations`]; [`open`] picks the store.
+//!
+//! # Several instances
+//! A store shared by several processes may tell each of them what the others wrote
+//! ([`Store::changes`]): PostgreSQL through `LISTEN/NOTIFY`, so link caches drop a changed row
+//! at once and idle delivery workers wake for new events.
 //!
 //! # Logos and default styles (issue 10)
 //! - A logo row is one merchant's copy of an uploaded image, keyed by (merchant, SHA-256 of the
@@ -36,10 +46,15 @@
 
 use std::fmt;
 use std::future::Future;
+use std::path::Path;
 use std::pin::Pin;
+use std::sync::Arc;
 
-pub mod conformance;
+pub mod migrations;
+pub mod postgres;
 pub mod sqlite;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
 
 /// The future every [`Store`] method returns. Boxed so the trait stays object-safe
 /// (`Arc<dyn Store>` in the app state) without an extra macro crate.
@@ -57,9 +72,77 @@ pub enum StoreError {
     /// The database was written by a newer binary; refusing to run on a schema we do not know.
     #[error("database schema version {found} is newer than the newest this binary knows ({known})")]
     SchemaTooNew { found: i64, known: i64 },
+    /// A failure that goes away by itself: the database is unreachable or restarting, the
+    /// pool is exhausted, or a transaction lost a serialization race or a deadlock. Retrying
+    /// later may well succeed; the API answers `503` with `Retry-After`.
+    #[error("storage temporarily unavailable: {0}")]
+    Unavailable(String),
+    /// The store cannot be opened as configured (bad database URL, unreadable CA file).
+    #[error("{0}")]
+    Config(String),
     /// Anything else from the backend (I/O, corruption, lock timeout). Logged, never shown.
     #[error("storage backend: {0}")]
     Backend(String),
+}
+
+impl StoreError {
+    /// Whether the same call may succeed if simply tried again later.
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, StoreError::Unavailable(_))
+    }
+}
+
+/// `Retry-After` (seconds) on a `503` for a [`StoreError::Unavailable`]: the pool reconnects
+/// on the next request, so a client coming back after a couple of seconds finds the database
+/// again if it is back.
+pub const RETRY_AFTER_SECS: &str = "2";
+
+/// Which store to open; built from `--data-dir`, `--database-url` and `--database-pool`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoreSettings {
+    /// `postgres://…` or `postgresql://…`; `None` = the embedded store in the data dir.
+    pub database_url: Option<String>,
+    /// Most PostgreSQL connections this process holds at once (requests beyond it wait).
+    pub pool_size: usize,
+}
+
+impl Default for StoreSettings {
+    fn default() -> Self {
+        StoreSettings {
+            database_url: None,
+            pool_size: postgres::DEFAULT_POOL_SIZE,
+        }
+    }
+}
+
+/// Opens the configured store and brings its schema up to date: PostgreSQL when a database
+/// URL is set, else the embedded store in `data_dir`. The one way `serve` and every
+/// subcommand reach storage.
+pub async fn open(data_dir: &Path, settings: &StoreSettings) -> Result<Arc<dyn Store>, StoreError> {
+    match &settings.database_url {
+        Some(url) => Ok(Arc::new(
+            postgres::PostgresStore::connect(url, settings.pool_size).await?,
+        )),
+        None => {
+            let dir = data_dir.to_owned();
+            let store = tokio::task::spawn_blocking(move || sqlite::SqliteStore::open_in_dir(&dir))
+                .await
+                .map_err(|e| StoreError::Backend(format!("store task failed: {e}")))??;
+            Ok(Arc::new(store))
+        }
+    }
+}
+
+/// What another process sharing the store changed, as told by [`Store::changes`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Change {
+    /// The short link with this code was created, retargeted or deleted.
+    Link(String),
+    /// New webhook events were enqueued, or a lane was freed.
+    Outbox,
+    /// Notifications may have been missed (the feed reconnected, or a receiver lagged): drop
+    /// everything cached.
+    Resync,
 }
 
 /// Which uniqueness rule a write ran into.
@@ -613,7 +696,8 @@ pub trait Store: Send + Sync + fmt::Debug {
         now_ms: i64,
     ) -> StoreFuture<'a, bool>;
 
-    /// A webhook's outbox events in delivery order (all states), for operators and tests.
+    /// A webhook's outbox events in delivery order (all states), for tests only.
+    #[cfg(any(test, feature = "testing"))]
     fn outbox_events<'a>(&'a self, webhook_id: &'a str) -> StoreFuture<'a, Vec<OutboxEvent>>;
 
     /// Queue depth and the age of its oldest entry.
@@ -653,4 +737,16 @@ pub trait Store: Send + Sync + fmt::Debug {
     /// `before_ms`, and scans whose customer token expired before it, so neither table grows
     /// without end. Pending events are never touched. Returns the outbox rows removed.
     fn prune_outbox(&self, before_ms: i64) -> StoreFuture<'_, u64>;
+
+    /// Whether the backend answered lately; `/readyz` turns 503 while it does not. The embedded
+    /// store is a local file and always is.
+    fn is_available(&self) -> bool {
+        true
+    }
+
+    /// A feed of what other processes sharing this store changed, or `None` when nothing
+    /// else can write to it (the embedded store).
+    fn changes(&self) -> Option<tokio::sync::broadcast::Receiver<Change>> {
+        None
+    }
 }

@@ -25,7 +25,7 @@ use super::{
     AccessGrant, CallbackQr, Conflict, Credential, DefaultStyle, Delivery, DeliveryResult, Link,
     LinkKind, LogoData, LogoInfo, Merchant, NewAccessToken, NewCallbackQr, NewLink, NewLogo,
     NewMerchant, NewScan, NewWebhook, OutboxEvent, OutboxStats, PutCallbackQr, Scan, ScanRecorded,
-    Store, StoreError, StoreFuture, Webhook,
+    Store, StoreError, StoreFuture, Webhook, migrations,
 };
 
 mod hooks;
@@ -36,34 +36,6 @@ pub const DB_FILE: &str = "qr-origin.sqlite3";
 
 /// How long a writer waits for another process's write lock before giving up.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
-
-/// One schema migration. Versions are applied in order, each once, recorded in
-/// `schema_migrations`; a PostgreSQL store applies the same numbered files.
-#[derive(Debug)]
-pub struct Migration {
-    pub version: i64,
-    pub name: &'static str,
-    pub sql: &'static str,
-}
-
-/// Every migration, oldest first. Append only; never edit one that has shipped.
-pub const MIGRATIONS: &[Migration] = &[
-    Migration {
-        version: 1,
-        name: "init",
-        sql: include_str!("migrations/0001_init.sql"),
-    },
-    Migration {
-        version: 2,
-        name: "callbacks_webhooks_outbox",
-        sql: include_str!("migrations/0002_callbacks_webhooks_outbox.sql"),
-    },
-    Migration {
-        version: 3,
-        name: "logos_styles",
-        sql: include_str!("migrations/0003_logos_styles.sql"),
-    },
-];
 
 /// Read-only connections kept open beside the writer. Two: reads are index lookups of a few
 /// microseconds, so more would only add file handles on a small machine.
@@ -205,14 +177,8 @@ fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
     let tx = conn
         .transaction_with_behavior(TransactionBehavior::Immediate)
         .map_err(backend)?;
-    tx.execute_batch(
-        "CREATE TABLE IF NOT EXISTS schema_migrations (
-             version    BIGINT PRIMARY KEY,
-             name       TEXT NOT NULL,
-             applied_at BIGINT NOT NULL
-         )",
-    )
-    .map_err(backend)?;
+    tx.execute_batch(migrations::CREATE_VERSION_TABLE)
+        .map_err(backend)?;
     let current: i64 = tx
         .query_row(
             "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
@@ -220,15 +186,8 @@ fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
             |r| r.get(0),
         )
         .map_err(backend)?;
-    let known = MIGRATIONS.last().map_or(0, |m| m.version);
-    if current > known {
-        return Err(StoreError::SchemaTooNew {
-            found: current,
-            known,
-        });
-    }
     let now_ms = crate::clock::Clock::now_ms(&crate::clock::SystemClock);
-    for m in MIGRATIONS.iter().filter(|m| m.version > current) {
+    for m in migrations::pending(current)? {
         tx.execute_batch(m.sql).map_err(|e| {
             StoreError::Backend(format!("migration {} ({}): {e}", m.version, m.name))
         })?;
@@ -748,7 +707,7 @@ impl Store for SqliteStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::conformance;
+    use crate::store::testing::conformance;
 
     #[tokio::test]
     async fn passes_the_store_conformance_suite() {
@@ -806,7 +765,7 @@ mod tests {
         let versions: i64 = conn
             .query_row("SELECT COUNT(*) FROM schema_migrations", [], |r| r.get(0))
             .expect("count");
-        assert_eq!(versions, MIGRATIONS.len() as i64);
+        assert_eq!(versions, migrations::MIGRATIONS.len() as i64);
         let mode: String = conn
             .query_row("PRAGMA journal_mode", [], |r| r.get(0))
             .expect("mode");

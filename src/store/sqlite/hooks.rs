@@ -274,6 +274,11 @@ pub(super) fn add_webhook(
         params![w.id, w.msn, w.url, w.secret, w.created_at_ms],
     )
     .map_err(backend)?;
+    tx.execute(
+        "INSERT INTO webhook_lanes (webhook_id, owner, lease_until) VALUES (?1, NULL, NULL)",
+        [&w.id],
+    )
+    .map_err(backend)?;
     for event in &w.events {
         tx.execute(
             "INSERT OR IGNORE INTO webhook_events (webhook_id, event) VALUES (?1, ?2)",
@@ -344,10 +349,15 @@ pub(super) fn delete_webhook(
     )
     .map_err(backend)?;
     tx.execute(
-        "UPDATE outbox SET state = 'dropped', finished_at = ?1, claim_id = NULL,
-                           claimed_until = NULL
+        "UPDATE outbox SET state = 'dropped', finished_at = ?1
          WHERE webhook_id = ?2 AND state = 'pending'",
         params![now_ms, id],
+    )
+    .map_err(backend)?;
+    // Freeing the lane fences off an attempt in flight: its result is no longer recorded.
+    tx.execute(
+        "UPDATE webhook_lanes SET owner = NULL, lease_until = NULL WHERE webhook_id = ?1",
+        [id],
     )
     .map_err(backend)?;
     tx.commit().map_err(backend)?;
@@ -362,18 +372,20 @@ pub(super) fn claim_deliveries(
 ) -> Result<Vec<Delivery>, StoreError> {
     let tx = write_tx(conn)?;
     let mut claimed: Vec<Delivery> = {
-        // Heads of line only: the lowest pending seq of each webhook, and only when it is due
-        // and not leased. A later event of a webhook thus waits for the earlier one to finish.
+        // Free lanes' heads only: the lowest pending seq of each webhook whose lane nobody
+        // holds (or whose holder's lease lapsed), and only when it is due. A later event of a
+        // webhook thus waits for the earlier one to finish.
         let mut stmt = tx
             .prepare(
                 "SELECT o.id, o.webhook_id, w.url, w.secret, o.event, o.body, o.created_at,
                         o.attempts
                  FROM outbox o JOIN webhooks w ON w.id = o.webhook_id
+                      JOIN webhook_lanes l ON l.webhook_id = o.webhook_id
                  WHERE o.state = 'pending' AND w.deleted_at IS NULL
                    AND o.seq = (SELECT MIN(p.seq) FROM outbox p
                                 WHERE p.webhook_id = o.webhook_id AND p.state = 'pending')
                    AND o.next_attempt_at <= ?1
-                   AND (o.claimed_until IS NULL OR o.claimed_until <= ?1)
+                   AND (l.lease_until IS NULL OR l.lease_until <= ?1)
                  ORDER BY o.next_attempt_at, o.created_at, o.id
                  LIMIT ?2",
             )
@@ -402,8 +414,8 @@ pub(super) fn claim_deliveries(
     for d in &mut claimed {
         d.claim_id = uuid::Uuid::new_v4().to_string();
         tx.execute(
-            "UPDATE outbox SET claim_id = ?1, claimed_until = ?2 WHERE id = ?3",
-            params![d.claim_id, until, d.id],
+            "UPDATE webhook_lanes SET owner = ?1, lease_until = ?2 WHERE webhook_id = ?3",
+            params![d.claim_id, until, d.webhook_id],
         )
         .map_err(backend)?;
     }
@@ -436,14 +448,25 @@ pub(super) fn finish_delivery(
             Some(now_ms),
         ),
     };
+    // Fenced on the lane: only the current holder's result counts, and recording it frees
+    // the lane for the next event.
+    let held = tx
+        .execute(
+            "UPDATE webhook_lanes SET owner = NULL, lease_until = NULL
+             WHERE webhook_id = ?1 AND owner = ?2",
+            params![d.webhook_id, d.claim_id],
+        )
+        .map_err(backend)?;
+    if held == 0 {
+        return Ok(false);
+    }
     let changed = tx
         .execute(
             "UPDATE outbox SET state = ?1, attempts = attempts + 1,
                                next_attempt_at = COALESCE(?2, next_attempt_at),
-                               last_error = ?3, finished_at = ?4,
-                               claim_id = NULL, claimed_until = NULL
-             WHERE id = ?5 AND claim_id = ?6 AND state = 'pending'",
-            params![state.as_str(), next, error, finished, d.id, d.claim_id],
+                               last_error = ?3, finished_at = ?4
+             WHERE id = ?5 AND state = 'pending'",
+            params![state.as_str(), next, error, finished, d.id],
         )
         .map_err(backend)?;
     tx.commit().map_err(backend)?;

@@ -10,7 +10,7 @@
 //! Cases use their own merchant serial numbers, so they never see each other's rows. A failed
 //! case panics with the rule it checks.
 
-use super::{
+use crate::store::{
     Conflict, DefaultStyle, DeliveryResult, LinkKind, LogoData, LogoFormat, NewAccessToken,
     NewCallbackQr, NewLink, NewLogo, NewMerchant, NewScan, NewWebhook, OutboxState, Store,
     StoreError,
@@ -1022,7 +1022,7 @@ async fn claims_follow_per_webhook_order_and_leases(store: &dyn Store) {
         .expect("live");
 
     // Other cases' events may be due too; look only at this case's webhooks.
-    let ours = |ds: Vec<super::Delivery>| -> Vec<super::Delivery> {
+    let ours = |ds: Vec<crate::store::Delivery>| -> Vec<crate::store::Delivery> {
         ds.into_iter()
             .filter(|d| d.webhook_id.starts_with("hook-980001"))
             .collect()

@@ -1,0 +1,262 @@
+//! The PostgreSQL side of merchants' logos and default styles (migration 0003).
+//!
+//! The same rules as the embedded store's `logos.rs`: a style names only its merchant's logos,
+//! and a named logo cannot be deleted. Across instances the merchant row is locked first in
+//! every write here, so two uploads of one merchant at once cannot both pass the limit, and a
+//! logo delete cannot slip between a style write's check and its insert.
+
+use deadpool_postgres::{Object, Transaction};
+use tokio_postgres::Row;
+
+use super::{pg, write_err};
+use crate::store::{Conflict, DefaultStyle, LogoData, LogoFormat, LogoInfo, NewLogo, StoreError};
+
+/// Columns of `logos` (without the bytes), in the order [`info_from_row`] reads them.
+macro_rules! info_columns {
+    () => {
+        "id, msn, content_type, octet_length(bytes)::BIGINT, width, height, created_at"
+    };
+}
+
+fn format_from(r: &Row, i: usize) -> Result<LogoFormat, StoreError> {
+    let s: String = r.try_get(i).map_err(pg)?;
+    LogoFormat::parse(&s)
+        .ok_or_else(|| StoreError::Backend(format!("unknown logo content type {s:?}")))
+}
+
+fn dimension(r: &Row, i: usize) -> Result<u32, StoreError> {
+    let v: i64 = r.try_get(i).map_err(pg)?;
+    u32::try_from(v).map_err(|_| StoreError::Backend(format!("logo dimension {v} out of range")))
+}
+
+fn info_from_row(r: &Row) -> Result<LogoInfo, StoreError> {
+    let len: i64 = r.try_get(3).map_err(pg)?;
+    Ok(LogoInfo {
+        id: r.try_get(0).map_err(pg)?,
+        msn: r.try_get(1).map_err(pg)?,
+        format: format_from(r, 2)?,
+        len: u64::try_from(len).unwrap_or(0),
+        width: dimension(r, 4)?,
+        height: dimension(r, 5)?,
+        created_at_ms: r.try_get(6).map_err(pg)?,
+    })
+}
+
+/// Locks the merchant's row for the rest of `tx`; `false` when there is no such merchant.
+async fn lock_merchant(tx: &Transaction<'_>, msn: &str) -> Result<bool, StoreError> {
+    let stmt = tx
+        .prepare_cached("SELECT 1 FROM merchants WHERE msn = $1 FOR UPDATE")
+        .await
+        .map_err(pg)?;
+    Ok(tx.query_opt(&stmt, &[&msn]).await.map_err(pg)?.is_some())
+}
+
+pub(super) async fn add_logo(
+    c: &mut Object,
+    logo: &NewLogo,
+    max_per_merchant: usize,
+) -> Result<bool, StoreError> {
+    let tx = c.transaction().await.map_err(pg)?;
+    if !lock_merchant(&tx, &logo.msn).await? {
+        return Err(StoreError::Missing("merchant"));
+    }
+    let stmt = tx
+        .prepare_cached("SELECT 1 FROM logos WHERE msn = $1 AND id = $2")
+        .await
+        .map_err(pg)?;
+    if tx
+        .query_opt(&stmt, &[&logo.msn, &logo.id])
+        .await
+        .map_err(pg)?
+        .is_some()
+    {
+        return Ok(false);
+    }
+    let stmt = tx
+        .prepare_cached("SELECT COUNT(*) FROM logos WHERE msn = $1")
+        .await
+        .map_err(pg)?;
+    let count: i64 = tx.query_one(&stmt, &[&logo.msn]).await.map_err(pg)?.get(0);
+    if count as u64 >= max_per_merchant as u64 {
+        return Err(StoreError::Conflict(Conflict::LogoLimit));
+    }
+    let stmt = tx
+        .prepare_cached(
+            "INSERT INTO logos (msn, id, content_type, bytes, width, height, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .await
+        .map_err(pg)?;
+    tx.execute(
+        &stmt,
+        &[
+            &logo.msn,
+            &logo.id,
+            &logo.format.as_str(),
+            &logo.bytes,
+            &i64::from(logo.width),
+            &i64::from(logo.height),
+            &logo.created_at_ms,
+        ],
+    )
+    .await
+    .map_err(|e| write_err(e, &[], Some("merchant")))?;
+    tx.commit().await.map_err(pg)?;
+    Ok(true)
+}
+
+pub(super) async fn merchant_logos(c: &Object, msn: &str) -> Result<Vec<LogoInfo>, StoreError> {
+    const SQL: &str = concat!(
+        "SELECT ",
+        info_columns!(),
+        " FROM logos WHERE msn = $1 ORDER BY created_at, id"
+    );
+    let stmt = c.prepare_cached(SQL).await.map_err(pg)?;
+    c.query(&stmt, &[&msn])
+        .await
+        .map_err(pg)?
+        .iter()
+        .map(info_from_row)
+        .collect()
+}
+
+pub(super) async fn merchant_logo(
+    c: &Object,
+    msn: &str,
+    id: &str,
+) -> Result<Option<LogoInfo>, StoreError> {
+    const SQL: &str = concat!(
+        "SELECT ",
+        info_columns!(),
+        " FROM logos WHERE msn = $1 AND id = $2"
+    );
+    let stmt = c.prepare_cached(SQL).await.map_err(pg)?;
+    c.query_opt(&stmt, &[&msn, &id])
+        .await
+        .map_err(pg)?
+        .map(|r| info_from_row(&r))
+        .transpose()
+}
+
+pub(super) async fn logo(c: &Object, id: &str) -> Result<Option<LogoData>, StoreError> {
+    // Every copy has the same bytes (the id is their digest), so any row will do.
+    let stmt = c
+        .prepare_cached("SELECT id, content_type, bytes FROM logos WHERE id = $1 LIMIT 1")
+        .await
+        .map_err(pg)?;
+    c.query_opt(&stmt, &[&id])
+        .await
+        .map_err(pg)?
+        .map(|r| {
+            Ok(LogoData {
+                id: r.try_get(0).map_err(pg)?,
+                format: format_from(&r, 1)?,
+                bytes: r.try_get(2).map_err(pg)?,
+            })
+        })
+        .transpose()
+}
+
+pub(super) async fn delete_logo(c: &mut Object, msn: &str, id: &str) -> Result<bool, StoreError> {
+    let tx = c.transaction().await.map_err(pg)?;
+    if !lock_merchant(&tx, msn).await? {
+        return Ok(false);
+    }
+    let stmt = tx
+        .prepare_cached("SELECT 1 FROM merchant_styles WHERE msn = $1 AND logo_id = $2")
+        .await
+        .map_err(pg)?;
+    if tx
+        .query_opt(&stmt, &[&msn, &id])
+        .await
+        .map_err(pg)?
+        .is_some()
+    {
+        return Err(StoreError::Conflict(Conflict::LogoInUse));
+    }
+    let stmt = tx
+        .prepare_cached("DELETE FROM logos WHERE msn = $1 AND id = $2")
+        .await
+        .map_err(pg)?;
+    let n = tx.execute(&stmt, &[&msn, &id]).await.map_err(pg)?;
+    tx.commit().await.map_err(pg)?;
+    Ok(n > 0)
+}
+
+pub(super) async fn put_default_style(
+    c: &mut Object,
+    style: &DefaultStyle,
+) -> Result<(), StoreError> {
+    let tx = c.transaction().await.map_err(pg)?;
+    if !lock_merchant(&tx, &style.msn).await? {
+        return Err(StoreError::Missing("merchant"));
+    }
+    if let Some(logo) = &style.logo {
+        let stmt = tx
+            .prepare_cached("SELECT 1 FROM logos WHERE msn = $1 AND id = $2")
+            .await
+            .map_err(pg)?;
+        if tx
+            .query_opt(&stmt, &[&style.msn, logo])
+            .await
+            .map_err(pg)?
+            .is_none()
+        {
+            return Err(StoreError::Missing("logo"));
+        }
+    }
+    let stmt = tx
+        .prepare_cached(
+            "INSERT INTO merchant_styles (msn, style, logo_id, logo_msn, updated_at)
+             VALUES ($1, $2, $3, $4, $5)
+             ON CONFLICT (msn) DO UPDATE SET style = excluded.style, logo_id = excluded.logo_id,
+                 logo_msn = excluded.logo_msn, updated_at = excluded.updated_at",
+        )
+        .await
+        .map_err(pg)?;
+    tx.execute(
+        &stmt,
+        &[
+            &style.msn,
+            &style.style,
+            &style.logo,
+            &style.logo.as_ref().map(|_| &style.msn),
+            &style.updated_at_ms,
+        ],
+    )
+    .await
+    .map_err(|e| write_err(e, &[], Some("logo")))?;
+    tx.commit().await.map_err(pg)
+}
+
+pub(super) async fn default_style(
+    c: &Object,
+    msn: &str,
+) -> Result<Option<DefaultStyle>, StoreError> {
+    let stmt = c
+        .prepare_cached(
+            "SELECT msn, style, logo_id, updated_at FROM merchant_styles WHERE msn = $1",
+        )
+        .await
+        .map_err(pg)?;
+    c.query_opt(&stmt, &[&msn])
+        .await
+        .map_err(pg)?
+        .map(|r| {
+            Ok(DefaultStyle {
+                msn: r.try_get(0).map_err(pg)?,
+                style: r.try_get(1).map_err(pg)?,
+                logo: r.try_get(2).map_err(pg)?,
+                updated_at_ms: r.try_get(3).map_err(pg)?,
+            })
+        })
+        .transpose()
+}
+
+pub(super) async fn delete_default_style(c: &Object, msn: &str) -> Result<bool, StoreError> {
+    let stmt = c
+        .prepare_cached("DELETE FROM merchant_styles WHERE msn = $1")
+        .await
+        .map_err(pg)?;
+    Ok(c.execute(&stmt, &[&msn]).await.map_err(pg)? > 0)
+}
