@@ -109,13 +109,18 @@ impl PostgresStore {
         let instance: Arc<str> = uuid::Uuid::new_v4().simple().to_string().into();
         let (changes, _) = broadcast::channel(1024);
         let available = Arc::new(AtomicBool::new(true));
+        let listening = Arc::new(tokio::sync::Notify::new());
         let listener = listen::spawn(listen::Listener {
             config: parsed.config,
             tls,
             instance: Arc::clone(&instance),
             changes: changes.clone(),
             available: Arc::clone(&available),
+            listening: Arc::clone(&listening),
         });
+        // Serve only once other instances' changes are heard (bounded: a listener that cannot
+        // connect keeps retrying, and /readyz says so).
+        let _ = tokio::time::timeout(POOL_TIMEOUT, listening.notified()).await;
         Ok(PostgresStore {
             pool,
             instance,

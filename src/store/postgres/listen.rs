@@ -32,6 +32,9 @@ pub(super) struct Listener {
     pub instance: Arc<str>,
     pub changes: broadcast::Sender<Change>,
     pub available: Arc<AtomicBool>,
+    /// Signalled once `LISTEN` is in place, so a freshly connected store hears every change
+    /// committed after `connect` returned.
+    pub listening: Arc<tokio::sync::Notify>,
 }
 
 /// Aborts the task when the store is dropped.
@@ -80,6 +83,7 @@ impl Listener {
             tracing::info!("PostgreSQL reachable again");
         }
         let _ = self.changes.send(Change::Resync);
+        self.listening.notify_one();
         let mut probe = tokio::time::interval(PROBE_EVERY);
         loop {
             tokio::select! {
