@@ -237,14 +237,44 @@ pub fn list_merchants(data_dir: &Path) -> Value {
     merchant_cli(data_dir, &["list"])
 }
 
+/// `qr-origin merchant add` on the PostgreSQL database at `database_url` (through
+/// `QR_ORIGIN_DATABASE_URL`, as an operator would set it).
+pub fn add_merchant_on(database_url: &str, msn: &str, name: &str) -> Credentials {
+    let dir = super::temp_dir("merchant-cli");
+    let v = merchant_cli_env(
+        &dir,
+        &["add", "--msn", msn, "--name", name],
+        &[("QR_ORIGIN_DATABASE_URL", database_url)],
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+    let s = |k: &str| {
+        v[k].as_str()
+            .unwrap_or_else(|| panic!("{k} in {v}"))
+            .to_owned()
+    };
+    Credentials {
+        client_id: s("client_id"),
+        client_secret: s("client_secret"),
+        subscription_key: s("subscription_key"),
+        msn: s("msn"),
+    }
+}
+
 /// Runs `qr-origin merchant <args> --data-dir <data_dir>`; asserts success and parses stdout.
 fn merchant_cli(data_dir: &Path, args: &[&str]) -> Value {
+    merchant_cli_env(data_dir, args, &[])
+}
+
+/// [`merchant_cli`] with environment variables set.
+fn merchant_cli_env(data_dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Value {
     let out = Command::new(BIN)
         .arg("merchant")
         .args(args)
         .arg("--data-dir")
         .arg(data_dir)
         .env_remove("QR_ORIGIN_DATA_DIR")
+        .env_remove("QR_ORIGIN_DATABASE_URL")
+        .envs(env.iter().copied())
         .output()
         .expect("run qr-origin merchant");
     assert!(
