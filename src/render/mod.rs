@@ -8,7 +8,7 @@
 //! - [`matrix`]: codewords → module matrix (function patterns, placement, mask choice).
 //! - [`penalty`]: the mask penalty score on bit-packed rows and columns.
 //! - [`raster`]: module → pixel geometry (whole pixels per module) and dark runs of a row.
-//! - [`png`] / [`svg`]: the image writers.
+//! - [`png`] / [`svg`]: the image writers; [`deflate`] codes the PNG writer's matches.
 //!
 //! `PERFORMANCE.md` beside this file has the design history and the bench figures.
 
@@ -16,6 +16,7 @@ use std::fmt;
 use std::str::FromStr;
 
 mod codewords;
+mod deflate;
 pub mod matrix;
 mod penalty;
 mod png;
@@ -24,7 +25,7 @@ mod svg;
 
 /// Bumped whenever the bytes produced for the same inputs change; part of every ETag, so a CDN
 /// never mixes images from two renderer versions under one validator.
-pub const RENDERER_VERSION: &str = "1";
+pub const RENDERER_VERSION: &str = "2";
 
 /// Smallest and largest image edge in pixels (as published for the QR API).
 pub const MIN_SIZE: u32 = 100;

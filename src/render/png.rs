@@ -2,12 +2,15 @@
 //!
 //! A QR image of `size` px has only `total` (≤ 209) distinct pixel rows, each repeated ⌊s⌋ or
 //! ⌈s⌉ times. So: 1 bit per pixel (greyscale for black on white, else a 2-entry palette), filter
-//! None, and a zlib stream that carries each distinct row once as a stored deflate block followed
-//! by a fixed-Huffman block of back-references (distance = one row) for its repeats. The
-//! Adler-32 of a repeated row is a closed-form update from the row's byte sum and weighted sum,
-//! so the ~80 KB of pixel data behind an 800 px image is never materialised.
+//! None, and one deflate block whose matches the writer knows without searching: a new row copies
+//! the spans it shares with the few distinct rows above it, runs of one byte copy the byte before,
+//! and a row's repeats copy the row (distance one row). The block's Huffman codes are built for
+//! those few symbols (`deflate.rs`). The Adler-32 of a repeated row is a closed-form update from
+//! the row's byte sum and weighted sum, so the ~80 KB of pixel data behind an 800 px image is
+//! never materialised.
 //! See `PERFORMANCE.md` for the measurements against the `png` crate.
 
+use super::deflate::{BitWriter, Tokens, WINDOW, dist_extra_bits};
 use super::matrix::{QrMatrix, WORDS};
 use super::raster::{Geometry, PixelStarts, dark_runs};
 use super::{RenderOptions, Rgb};
@@ -41,9 +44,6 @@ pub(crate) fn write(m: &QrMatrix, g: &Geometry, opts: &RenderOptions) -> Vec<u8>
     out.extend_from_slice(b"IDAT");
     out.extend_from_slice(&[0x78, 0x01]); // zlib: deflate, 32 KiB window, no dictionary
 
-    let mut row = vec![0u8; stride];
-    let mut adler = Adler::new();
-    let mut bits = BitWriter::default();
     let border = g.border as usize;
     let modules = g.modules as usize;
     let total = g.total as usize;
@@ -57,6 +57,9 @@ pub(crate) fn write(m: &QrMatrix, g: &Geometry, opts: &RenderOptions) -> Vec<u8>
     };
 
     let starts = g.pixel_starts();
+    let mut matcher = Matcher::new(stride, total);
+    let mut tokens = Tokens::with_capacity(total * (stride / 2 + 16));
+    let mut adler = Adler::new();
     let mut y = 0;
     while y < total {
         // Consecutive identical module rows (the quiet zone above and below, sometimes data
@@ -67,16 +70,14 @@ pub(crate) fn write(m: &QrMatrix, g: &Geometry, opts: &RenderOptions) -> Vec<u8>
             next += 1;
         }
         let count = starts.at(next) - starts.at(y);
-        let last = next == total;
-
-        fill_row(&mut row, line, &starts, border);
-        bits.stored_block(&mut out, &row, last && count == 1);
-        if count > 1 {
-            bits.repeat_block(&mut out, stride, (count - 1) * stride, last);
-        }
-        adler.rows(&row, count);
+        let row = matcher.next_row();
+        fill_row(row, line, &starts, border);
+        adler.rows(row, count);
+        matcher.tokenize(&mut tokens, count);
         y = next;
     }
+    let mut bits = BitWriter::default();
+    tokens.write_block(&mut bits, &mut out, true);
     bits.flush(&mut out);
     out.extend_from_slice(&adler.value().to_be_bytes());
 
@@ -86,6 +87,221 @@ pub(crate) fn write(m: &QrMatrix, g: &Geometry, opts: &RenderOptions) -> Vec<u8>
     out.extend_from_slice(&crc.to_be_bytes());
     chunk(&mut out, b"IEND", &[]);
     out
+}
+
+/// How many of the distinct rows just above a new row are tried at the same column first: QR
+/// rows resemble their neighbours (a module column that keeps its colour is the same bytes).
+const ABOVE: usize = 4;
+/// A same-column match this long is taken without searching the hash chains.
+const GOOD_MATCH: usize = 16;
+/// Chain entries tried per searched position. Most bytes are `0x00`/`0xFF`, so chains are long
+/// and their newest entries the nearest.
+const CHAIN: usize = 32;
+const HASH_BITS: u32 = 12;
+const NONE: u32 = u32::MAX;
+
+/// LZ77 over the distinct pixel rows. They are held back to back in `rows`; in the stream each
+/// is followed by its repeats, so a byte of row `r` is `row_at[r]` (its last copy) plus its
+/// column, and a match never crosses the end of its source row.
+struct Matcher {
+    stride: usize,
+    rows: Vec<u8>,
+    /// Stream offset of each finished row's last copy.
+    row_at: Vec<usize>,
+    /// Stream bytes before the row being tokenized.
+    pos: usize,
+    /// Newest position (index into `rows`) per hash of three bytes, and each position's
+    /// previous one with the same hash.
+    head: Vec<u32>,
+    prev: Vec<u32>,
+}
+
+impl Matcher {
+    fn new(stride: usize, total: usize) -> Matcher {
+        Matcher {
+            stride,
+            rows: vec![0; (total + 1) * stride],
+            row_at: Vec::with_capacity(total),
+            pos: 0,
+            head: vec![NONE; 1 << HASH_BITS],
+            prev: vec![NONE; total * stride],
+        }
+    }
+
+    /// The slot the caller fills with the next distinct row.
+    fn next_row(&mut self) -> &mut [u8] {
+        let start = self.row_at.len() * self.stride;
+        &mut self.rows[start..start + self.stride]
+    }
+
+    #[inline]
+    fn hash(&self, j: usize) -> usize {
+        let r = &self.rows[j..j + 3];
+        let v = u32::from(r[0]) | u32::from(r[1]) << 8 | u32::from(r[2]) << 16;
+        (v.wrapping_mul(0x9E37_79B1) >> (32 - HASH_BITS)) as usize
+    }
+
+    fn insert(&mut self, j: usize) {
+        let h = self.hash(j);
+        self.prev[j] = self.head[h];
+        self.head[h] = j as u32;
+    }
+
+    /// Tokenizes the row in the `next_row` slot followed by `count - 1` copies of it. Greedy:
+    /// at each byte the longest match found (same column of the rows just above, a run of the
+    /// previous byte, then the hash chain), else a literal.
+    fn tokenize(&mut self, tokens: &mut Tokens, count: usize) {
+        let n = self.stride;
+        let cur = self.row_at.len();
+        let base = cur * n;
+        let mut i = 0;
+        while i < n {
+            let Best {
+                len: best,
+                dist,
+                gain,
+                ..
+            } = self.longest(cur, i, tokens.pending_distance());
+            // Lazy: a literal here pays if the match one byte on gains more than it costs.
+            let defer = best > 0 && best < GOOD_MATCH && i + 1 < n && i + 3 <= n && {
+                self.insert(base + i);
+                // after a literal no copy is pending
+                let next = self.longest(cur, i + 1, 0);
+                next.gain > gain + LITERAL_BITS
+            };
+            if best == 0 || defer {
+                tokens.literal(self.rows[base + i]);
+                if i + 3 <= n && !defer {
+                    self.insert(base + i);
+                }
+                i += 1;
+                continue;
+            }
+            let first = if i + 3 <= n && best < GOOD_MATCH && i + 1 < n {
+                i + 1 // position i went in for the lazy look
+            } else {
+                i
+            };
+            for k in first..(i + best).min(n.saturating_sub(2)) {
+                self.insert(base + k);
+            }
+            i += best;
+            tokens.copy(dist, best);
+        }
+        if count > 1 {
+            // the repeats copy the row above; `Tokens` merges this with a copy from the row
+            // above that ended the row and one that starts the next row
+            tokens.copy(n, (count - 1) * n);
+        }
+        self.finish(count);
+    }
+
+    /// The longest match (length, distance) for column `i` of row `cur`; nearer wins ties.
+    /// `pending` is the distance of the copy the last token continues (0: none).
+    fn longest(&self, cur: usize, i: usize, pending: usize) -> Best {
+        let n = self.stride;
+        let base = cur * n;
+        let here = &self.rows[base + i..base + n];
+        let mut best = Best {
+            pending,
+            ..Best::default()
+        };
+        for r in (cur.saturating_sub(ABOVE)..cur).rev() {
+            let d = self.pos - self.row_at[r];
+            if d > WINDOW {
+                break;
+            }
+            best.consider(common_prefix(here, &self.rows[r * n + i..r * n + n]), d);
+        }
+        if i > 0 {
+            let prev = self.rows[base + i - 1];
+            best.consider(here.iter().take_while(|&&b| b == prev).count(), 1);
+        }
+        if best.len >= GOOD_MATCH || best.len == here.len() || here.len() < 3 {
+            return best;
+        }
+        let mut j = self.head[self.hash(base + i)];
+        for _ in 0..CHAIN {
+            if j == NONE {
+                break;
+            }
+            let jj = j as usize;
+            let (r, col) = (jj / n, jj % n);
+            let at = if r == cur { self.pos } else { self.row_at[r] } + col;
+            let d = self.pos + i - at;
+            if d > WINDOW {
+                break;
+            }
+            let end = if r == cur { base + n } else { r * n + n };
+            best.consider(common_prefix(here, &self.rows[jj..end]), d);
+            j = self.prev[jj];
+        }
+        best
+    }
+
+    /// Closes the row just tokenized: its last copy is the stream's last `stride` bytes.
+    fn finish(&mut self, count: usize) {
+        self.pos += count * self.stride;
+        self.row_at.push(self.pos - self.stride);
+    }
+}
+
+/// The best match so far by [`match_gain`]; a later candidate must gain strictly more, so the
+/// nearer (tried first) wins ties.
+#[derive(Default)]
+struct Best {
+    len: usize,
+    dist: usize,
+    gain: isize,
+    /// The distance of the pending copy: continuing it costs no new match.
+    pending: usize,
+}
+
+impl Best {
+    #[inline]
+    fn consider(&mut self, len: usize, dist: usize) {
+        let gain = if dist == self.pending {
+            LITERAL_BITS * len as isize
+        } else {
+            match_gain(len, dist)
+        };
+        if gain > self.gain {
+            (self.len, self.dist, self.gain) = (len, dist, gain);
+        }
+    }
+}
+
+/// Estimated bits of a literal.
+const LITERAL_BITS: isize = 2;
+
+/// Estimated bits a match of `len` at `dist` saves over literals (≤ 0: not worth it). Literals
+/// of a QR raster cost ~3 bits (few distinct bytes); a match's two symbols ~6 plus the
+/// distance's extra bits, so a short match far back costs more than it saves.
+#[inline]
+fn match_gain(len: usize, dist: usize) -> isize {
+    if len < 3 {
+        return 0;
+    }
+    LITERAL_BITS * len as isize - 6 - dist_extra_bits(dist) as isize
+}
+
+/// Length of the common prefix of `a` and `b`, eight bytes at a time.
+#[inline]
+fn common_prefix(a: &[u8], b: &[u8]) -> usize {
+    let n = a.len().min(b.len());
+    let mut i = 0;
+    while i + 8 <= n {
+        let x = u64::from_le_bytes(a[i..i + 8].try_into().expect("8 bytes"))
+            ^ u64::from_le_bytes(b[i..i + 8].try_into().expect("8 bytes"));
+        if x != 0 {
+            return i + (x.trailing_zeros() / 8) as usize;
+        }
+        i += 8;
+    }
+    while i < n && a[i] == b[i] {
+        i += 1;
+    }
+    i
 }
 
 /// One pixel row of the module row `line`: filter byte 0, then 1 bit per pixel, MSB first,
@@ -160,137 +376,6 @@ impl Adler {
     }
 }
 
-/// LSB-first bit packer for the deflate stream.
-#[derive(Default)]
-struct BitWriter {
-    acc: u64,
-    n: u32,
-}
-
-impl BitWriter {
-    /// Appends the low `count` (≤ 32) bits of `bits`. Branch-free: always stores 8 bytes
-    /// and keeps the whole ones, so fewer than 8 bits stay pending.
-    #[inline(always)]
-    fn put(&mut self, out: &mut Vec<u8>, bits: u32, count: u32) {
-        self.acc |= (bits as u64) << self.n;
-        self.n += count;
-        let len = out.len();
-        out.extend_from_slice(&self.acc.to_le_bytes());
-        let whole = self.n / 8; // ≤ 4: n < 8 before, count ≤ 32
-        out.truncate(len + whole as usize);
-        self.acc >>= whole * 8;
-        self.n &= 7;
-    }
-
-    /// Pads with zero bits to a byte boundary and writes out what is pending.
-    fn flush(&mut self, out: &mut Vec<u8>) {
-        while self.n > 0 {
-            out.push(self.acc as u8);
-            self.acc >>= 8;
-            self.n = self.n.saturating_sub(8);
-        }
-        self.acc = 0;
-    }
-
-    /// A stored (uncompressed) block holding `data` (≤ 65535 bytes).
-    fn stored_block(&mut self, out: &mut Vec<u8>, data: &[u8], last: bool) {
-        self.put(out, u32::from(last), 3); // BFINAL, BTYPE = 00
-        self.flush(out);
-        let len = data.len() as u16;
-        out.extend_from_slice(&len.to_le_bytes());
-        out.extend_from_slice(&(!len).to_le_bytes());
-        out.extend_from_slice(data);
-    }
-
-    /// Back-references copying the previous `distance` bytes until `len` (≥ 3) bytes are
-    /// produced.
-    fn matches(&mut self, out: &mut Vec<u8>, distance: usize, mut len: usize) {
-        let (dist_bits, dist_count) = distance_code(distance);
-        while len > 0 {
-            let mut piece = len.min(258);
-            if len - piece > 0 && len - piece < 3 {
-                piece = len - 3; // a match is at least 3 bytes: leave exactly 3
-            }
-            let (bits, count) = length_code(piece);
-            self.put(out, bits | (dist_bits << count), count + dist_count);
-            len -= piece;
-        }
-    }
-
-    /// A fixed-Huffman block of back-references copying the previous `distance` bytes until
-    /// `len` bytes are produced.
-    fn repeat_block(&mut self, out: &mut Vec<u8>, distance: usize, len: usize, last: bool) {
-        self.put(out, u32::from(last) | 0b010, 3); // BFINAL, BTYPE = 01
-        self.matches(out, distance, len);
-        self.put(out, 0, 7); // end of block: symbol 256 = 0000000
-    }
-}
-
-/// Base lengths of symbols 257..=285 and their extra bits (RFC 1951 §3.2.5).
-const LENGTH_BASE: [u16; 29] = [
-    3, 4, 5, 6, 7, 8, 9, 10, 11, 13, 15, 17, 19, 23, 27, 31, 35, 43, 51, 59, 67, 83, 99, 115, 131,
-    163, 195, 227, 258,
-];
-const LENGTH_EXTRA: [u8; 29] = [
-    0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3, 4, 4, 4, 4, 5, 5, 5, 5, 0,
-];
-/// Base distances of codes 0..=29 and their extra bits.
-const DIST_BASE: [u16; 30] = [
-    1, 2, 3, 4, 5, 7, 9, 13, 17, 25, 33, 49, 65, 97, 129, 193, 257, 385, 513, 769, 1025, 1537,
-    2049, 3073, 4097, 6145, 8193, 12289, 16385, 24577,
-];
-const DIST_EXTRA: [u8; 30] = [
-    0, 0, 0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7, 8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13,
-    13,
-];
-
-/// Reverses the low `n` bits: Huffman codes go into the stream MSB first.
-fn reverse(code: u32, n: u32) -> u32 {
-    code.reverse_bits() >> (32 - n)
-}
-
-/// Fixed-Huffman code of match length `len` (3..=258) with its extra bits, as stream bits and
-/// their count; a table lookup (a scan of the length bases per match cost a third of the
-/// writer's time in the run-compressing variant, perf).
-#[inline(always)]
-fn length_code(len: usize) -> (u32, u32) {
-    LENGTH_CODES[len]
-}
-
-const LENGTH_CODES: [(u32, u32); 259] = {
-    let mut t = [(0u32, 0u32); 259];
-    let mut len = 3;
-    while len <= 258 {
-        let mut i = 28;
-        while LENGTH_BASE[i] as usize > len {
-            i -= 1;
-        }
-        let sym = 257 + i as u32;
-        // Symbols 256..=279 have 7-bit codes 0..=23; 280..=287 have 8-bit codes 0xC0..=0xC7.
-        let (code, n) = if sym < 280 {
-            ((sym - 256).reverse_bits() >> 25, 7)
-        } else {
-            ((sym - 280 + 0xC0).reverse_bits() >> 24, 8)
-        };
-        let extra = LENGTH_EXTRA[i] as u32;
-        let value = (len - LENGTH_BASE[i] as usize) as u32;
-        t[len] = (code | (value << n), n + extra);
-        len += 1;
-    }
-    t
-};
-
-/// Fixed 5-bit distance code of `dist` (1..=32768) with its extra bits.
-fn distance_code(dist: usize) -> (u32, u32) {
-    let i = DIST_BASE
-        .iter()
-        .rposition(|&b| b as usize <= dist)
-        .unwrap_or(0);
-    let extra = DIST_EXTRA[i] as u32;
-    let value = (dist - DIST_BASE[i] as usize) as u32;
-    (reverse(i as u32, 5) | (value << 5), 5 + extra)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -325,18 +410,5 @@ mod tests {
             b = (b + a) % 65521;
         }
         assert_eq!(fast.value(), (b << 16) | a);
-    }
-
-    #[test]
-    fn length_and_distance_codes() {
-        // 258 is symbol 285 = 8-bit code 11000101, no extra bits.
-        assert_eq!(length_code(258), (reverse(0b1100_0101, 8), 8));
-        // 3 is symbol 257 = 7-bit code 0000001.
-        assert_eq!(length_code(3), (reverse(1, 7), 7));
-        // 13 is symbol 266 (base 13, 1 extra bit = 0).
-        assert_eq!(length_code(14), (reverse(10, 7) | (1 << 7), 8));
-        // Distance 101: code 13 (base 97, 5 extra bits = 4).
-        assert_eq!(distance_code(101), (reverse(13, 5) | (4 << 5), 10));
-        assert_eq!(distance_code(1), (0, 5));
     }
 }

@@ -1,0 +1,460 @@
+//! Deflate (RFC 1951) for the image writers: a list of literals and back-references, coded as
+//! one block with Huffman codes built for exactly that list.
+//!
+//! The PNG writer knows where the repeats of a QR raster are (rows equal to the row above,
+//! runs of one byte), so it finds the matches itself; this module only turns them into bits.
+//! A QR raster uses few distinct bytes (`0x00`, `0xFF`, and a handful of edge bytes) and few
+//! distances (one row, one byte), so codes built for them beat the fixed code by far: most
+//! symbols cost one to three bits.
+
+/// Literal/length alphabet size: 256 literals, end of block, 29 length symbols.
+const LITLEN: usize = 286;
+/// Distance alphabet size.
+const DISTS: usize = 30;
+/// End-of-block symbol.
+const EOB: usize = 256;
+/// Longest and shortest match.
+const MAX_MATCH: usize = 258;
+const MIN_MATCH: usize = 3;
+/// Farthest back a match may reach.
+pub(crate) const WINDOW: usize = 32768;
+
+/// A match token has this bit set; its length is in the low 9 bits and its distance above.
+const MATCH: u32 = 1 << 31;
+
+/// The token list of one block and its symbol counts.
+pub(crate) struct Tokens {
+    toks: Vec<u32>,
+    /// The copy not yet split into matches: consecutive copies from one distance are one copy
+    /// (a row's repeats and the start of the next row both copy the row above).
+    pending: (usize, usize),
+    lit: [u32; LITLEN],
+    dist: [u32; DISTS],
+}
+
+impl Tokens {
+    pub fn with_capacity(n: usize) -> Tokens {
+        Tokens {
+            toks: Vec::with_capacity(n),
+            pending: (0, 0),
+            lit: [0; LITLEN],
+            dist: [0; DISTS],
+        }
+    }
+
+    #[inline]
+    pub fn literal(&mut self, b: u8) {
+        self.split_pending();
+        self.toks.push(u32::from(b));
+        self.lit[b as usize] += 1;
+    }
+
+    /// Copies `len` bytes from `dist` (1..=32768) back: at least 3, unless it extends the
+    /// pending copy (see [`Tokens::pending_distance`]).
+    #[inline]
+    pub fn copy(&mut self, dist: usize, len: usize) {
+        debug_assert!(len >= MIN_MATCH || dist == self.pending.1);
+        debug_assert!((1..=WINDOW).contains(&dist));
+        if self.pending.1 == dist {
+            self.pending.0 += len;
+        } else {
+            self.split_pending();
+            self.pending = (len, dist);
+        }
+    }
+
+    /// The distance of the copy a `copy` from it would extend (0: none); such an extension
+    /// may be shorter than 3 bytes.
+    pub fn pending_distance(&self) -> usize {
+        self.pending.1
+    }
+
+    /// Emits the pending copy as matches of at most 258 bytes.
+    fn split_pending(&mut self) {
+        let (mut len, dist) = std::mem::take(&mut self.pending);
+        if len == 0 {
+            return;
+        }
+        let dsym = dist_symbol(dist).0;
+        while len > 0 {
+            let mut piece = len.min(MAX_MATCH);
+            if len - piece > 0 && len - piece < MIN_MATCH {
+                piece = len - MIN_MATCH; // leave a last piece of exactly 3 bytes
+            }
+            self.toks.push(MATCH | piece as u32 | (dist as u32) << 9);
+            self.lit[257 + LEN_SYMBOL[piece].0 as usize] += 1;
+            self.dist[dsym] += 1;
+            len -= piece;
+        }
+    }
+
+    /// Writes the tokens as one dynamic-Huffman block (the last one when `last`).
+    pub fn write_block(&mut self, bits: &mut BitWriter, out: &mut Vec<u8>, last: bool) {
+        self.split_pending();
+        self.lit[EOB] = 1;
+        let mut lit_len = [0u8; LITLEN];
+        let mut dist_len = [0u8; DISTS];
+        code_lengths(&self.lit, 15, &mut lit_len);
+        code_lengths(&self.dist, 15, &mut dist_len);
+        let lit_code = canonical(&lit_len);
+        let dist_code = canonical(&dist_len);
+
+        bits.put(out, u32::from(last) | 0b100, 3); // BFINAL, BTYPE = 10
+        write_header(bits, out, &lit_len, &dist_len);
+        for &t in &self.toks {
+            if t & MATCH == 0 {
+                let s = t as usize;
+                bits.put(out, lit_code[s], u32::from(lit_len[s]));
+                continue;
+            }
+            let len = (t & 0x1FF) as usize;
+            let dist = ((t & !MATCH) >> 9) as usize;
+            let (sym, extra) = LEN_SYMBOL[len];
+            let s = 257 + sym as usize;
+            let value = (len - LENGTH_BASE[sym as usize] as usize) as u32;
+            let n = u32::from(lit_len[s]);
+            bits.put(out, lit_code[s] | value << n, n + u32::from(extra));
+            let (d, extra, value) = dist_symbol(dist);
+            let n = u32::from(dist_len[d]);
+            bits.put(out, dist_code[d] | value << n, n + extra);
+        }
+        bits.put(out, lit_code[EOB], u32::from(lit_len[EOB]));
+    }
+}
+
+/// Order in which the code-length code's lengths are sent (RFC 1951 §3.2.7).
+const CL_ORDER: [usize; 19] = [
+    16, 17, 18, 0, 8, 7, 9, 6, 10, 5, 11, 4, 12, 3, 13, 2, 14, 1, 15,
+];
+
+/// The dynamic block header: alphabet sizes, the code-length code, then both codes' lengths
+/// run-length coded with it.
+fn write_header(bits: &mut BitWriter, out: &mut Vec<u8>, lit_len: &[u8], dist_len: &[u8]) {
+    let hlit = 257
+        + lit_len[257..]
+            .iter()
+            .rposition(|&l| l > 0)
+            .map_or(0, |i| i + 1);
+    let hdist = 1 + dist_len[1..]
+        .iter()
+        .rposition(|&l| l > 0)
+        .map_or(0, |i| i + 1);
+    let mut seq = [0u8; LITLEN + DISTS];
+    seq[..hlit].copy_from_slice(&lit_len[..hlit]);
+    seq[hlit..hlit + hdist].copy_from_slice(&dist_len[..hdist]);
+    let seq = &seq[..hlit + hdist];
+
+    // (symbol, extra bits value); symbols 16/17/18 repeat the previous length or zeros.
+    let mut ops = [(0u8, 0u8); LITLEN + DISTS];
+    let mut n_ops = 0;
+    let mut freq = [0u32; 19];
+    let mut emit = |sym: u8, extra: u8| {
+        ops[n_ops] = (sym, extra);
+        n_ops += 1;
+        freq[sym as usize] += 1;
+    };
+    let mut i = 0;
+    while i < seq.len() {
+        let v = seq[i];
+        let mut run = seq[i..].iter().take_while(|&&l| l == v).count();
+        i += run;
+        if v == 0 {
+            while run >= 11 {
+                let r = run.min(138);
+                emit(18, (r - 11) as u8);
+                run -= r;
+            }
+            if run >= 3 {
+                emit(17, (run - 3) as u8);
+                run = 0;
+            }
+        } else {
+            emit(v, 0);
+            run -= 1;
+            while run >= 3 {
+                let r = run.min(6);
+                emit(16, (r - 3) as u8);
+                run -= r;
+            }
+        }
+        for _ in 0..run {
+            emit(v, 0);
+        }
+    }
+
+    let mut cl_len = [0u8; 19];
+    code_lengths(&freq, 7, &mut cl_len);
+    let cl_code = canonical(&cl_len);
+    let hclen = 4.max(1 + CL_ORDER.iter().rposition(|&s| cl_len[s] > 0).unwrap_or(0));
+    bits.put(out, (hlit - 257) as u32, 5);
+    bits.put(out, (hdist - 1) as u32, 5);
+    bits.put(out, (hclen - 4) as u32, 4);
+    for &s in &CL_ORDER[..hclen] {
+        bits.put(out, u32::from(cl_len[s]), 3);
+    }
+    for &(sym, extra) in &ops[..n_ops] {
+        let s = sym as usize;
+        let n = u32::from(cl_len[s]);
+        let extra_bits = match sym {
+            16 => 2,
+            17 => 3,
+            18 => 7,
+            _ => 0,
+        };
+        bits.put(out, cl_code[s] | u32::from(extra) << n, n + extra_bits);
+    }
+}
+
+/// Huffman code lengths for `freq` (0 = unused), none longer than `limit`. The code is always
+/// complete (zlib refuses incomplete literal/length codes): a lone used symbol gets a one-bit
+/// partner. Too deep a tree is rebuilt from flattened counts, halved towards 1 until it fits;
+/// counts of 1 and 2 give depth ≤ ⌈log₂ n⌉ + 1, within every limit deflate sets.
+fn code_lengths(freq: &[u32], limit: u8, out: &mut [u8]) {
+    out.fill(0);
+    // (count, symbol), at most 286 symbols
+    let mut leaves = [(0u32, 0u16); LITLEN];
+    let mut n = 0;
+    for (s, &f) in freq.iter().enumerate() {
+        if f > 0 {
+            leaves[n] = (f, s as u16);
+            n += 1;
+        }
+    }
+    if n < 2 {
+        // zero or one symbol: two one-bit codes (symbol 0 or 1 as the spare)
+        let used = if n == 1 { leaves[0].1 as usize } else { 0 };
+        out[used] = 1;
+        out[usize::from(used == 0)] = 1;
+        return;
+    }
+    let leaves = &mut leaves[..n];
+    leaves.sort_unstable();
+    loop {
+        if huffman_depths(leaves, limit, out) {
+            return;
+        }
+        for l in leaves.iter_mut() {
+            l.0 = (l.0 >> 1) + 1;
+        }
+    }
+}
+
+/// Two-queue Huffman construction over `leaves` sorted by count: internal nodes are made in
+/// non-decreasing weight order, so the two lightest nodes are always at the queue heads.
+/// Writes each leaf's depth to `out[symbol]`; false if some depth exceeds `limit`.
+fn huffman_depths(leaves: &[(u32, u16)], limit: u8, out: &mut [u8]) -> bool {
+    let n = leaves.len();
+    let mut weight = [0u64; 2 * LITLEN];
+    let mut parent = [0u16; 2 * LITLEN];
+    for (w, l) in weight.iter_mut().zip(leaves) {
+        *w = u64::from(l.0);
+    }
+    let (mut leaf, mut node) = (0, n);
+    for k in n..2 * n - 1 {
+        let mut pick = || {
+            if leaf < n && (node >= k || weight[leaf] <= weight[node]) {
+                leaf += 1;
+                leaf - 1
+            } else {
+                node += 1;
+                node - 1
+            }
+        };
+        let (a, b) = (pick(), pick());
+        weight[k] = weight[a] + weight[b];
+        parent[a] = k as u16;
+        parent[b] = k as u16;
+    }
+    // A parent's index is above its children's: one downward pass gives every depth.
+    let mut depth = [0u8; 2 * LITLEN];
+    for k in (0..2 * n - 2).rev() {
+        depth[k] = depth[parent[k] as usize] + 1;
+    }
+    let mut fits = true;
+    for (i, l) in leaves.iter().enumerate() {
+        out[l.1 as usize] = depth[i];
+        fits &= depth[i] <= limit;
+    }
+    fits
+}
+
+/// Canonical codes of `lens` (RFC 1951 §3.2.2), bit-reversed for the LSB-first stream.
+fn canonical<const N: usize>(lens: &[u8; N]) -> [u32; N] {
+    let mut count = [0u32; 16];
+    for &l in lens {
+        count[l as usize] += 1;
+    }
+    count[0] = 0;
+    let mut next = [0u32; 16];
+    let mut code = 0;
+    for bits in 1..16 {
+        code = (code + count[bits - 1]) << 1;
+        next[bits] = code;
+    }
+    let mut codes = [0u32; N];
+    for (c, &l) in codes.iter_mut().zip(lens) {
+        if l > 0 {
+            *c = next[l as usize].reverse_bits() >> (32 - u32::from(l));
+            next[l as usize] += 1;
+        }
+    }
+    codes
+}
+
+/// Base lengths of symbols 257..=285 (RFC 1951 §3.2.5).
+const LENGTH_BASE: [u16; 29] = [
+    3, 4, 5, 6, 7, 8, 9, 10, 11, 13, 15, 17, 19, 23, 27, 31, 35, 43, 51, 59, 67, 83, 99, 115, 131,
+    163, 195, 227, 258,
+];
+const LENGTH_EXTRA: [u8; 29] = [
+    0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3, 4, 4, 4, 4, 5, 5, 5, 5, 0,
+];
+/// Base distances of codes 0..=29.
+const DIST_BASE: [u16; 30] = [
+    1, 2, 3, 4, 5, 7, 9, 13, 17, 25, 33, 49, 65, 97, 129, 193, 257, 385, 513, 769, 1025, 1537,
+    2049, 3073, 4097, 6145, 8193, 12289, 16385, 24577,
+];
+
+/// Match length → (length symbol − 257, extra bit count), a table: a scan of the bases per
+/// match cost a third of an earlier writer's time (perf).
+const LEN_SYMBOL: [(u8, u8); 259] = {
+    let mut t = [(0u8, 0u8); 259];
+    let mut len = MIN_MATCH;
+    while len <= MAX_MATCH {
+        let mut i = 28;
+        while LENGTH_BASE[i] as usize > len {
+            i -= 1;
+        }
+        t[len] = (i as u8, LENGTH_EXTRA[i]);
+        len += 1;
+    }
+    t
+};
+
+/// Distance → (code, extra bit count, extra bits value). Codes past 3 come in pairs per power
+/// of two: code 2·⌊log₂(d−1)⌋ + the next bit down of d − 1.
+#[inline]
+fn dist_symbol(dist: usize) -> (usize, u32, u32) {
+    let d1 = (dist - 1) as u32;
+    if d1 < 4 {
+        return (d1 as usize, 0, 0);
+    }
+    let top = 31 - d1.leading_zeros();
+    let code = (2 * top + ((d1 >> (top - 1)) & 1)) as usize;
+    (code, top - 1, dist as u32 - u32::from(DIST_BASE[code]))
+}
+
+/// Extra bits a match at `dist` carries.
+#[inline]
+pub(crate) fn dist_extra_bits(dist: usize) -> u32 {
+    dist_symbol(dist).1
+}
+
+/// LSB-first bit packer for the deflate stream.
+#[derive(Default)]
+pub(crate) struct BitWriter {
+    acc: u64,
+    n: u32,
+}
+
+impl BitWriter {
+    /// Appends the low `count` (≤ 32) bits of `bits`. Branch-free: always stores 8 bytes
+    /// and keeps the whole ones, so fewer than 8 bits stay pending.
+    #[inline(always)]
+    pub fn put(&mut self, out: &mut Vec<u8>, bits: u32, count: u32) {
+        self.acc |= u64::from(bits) << self.n;
+        self.n += count;
+        let len = out.len();
+        out.extend_from_slice(&self.acc.to_le_bytes());
+        let whole = self.n / 8; // ≤ 4: n < 8 before, count ≤ 32
+        out.truncate(len + whole as usize);
+        self.acc >>= whole * 8;
+        self.n &= 7;
+    }
+
+    /// Pads with zero bits to a byte boundary and writes out what is pending.
+    pub fn flush(&mut self, out: &mut Vec<u8>) {
+        while self.n > 0 {
+            out.push(self.acc as u8);
+            self.acc >>= 8;
+            self.n = self.n.saturating_sub(8);
+        }
+        self.acc = 0;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn distance_symbols_match_the_table() {
+        const DIST_EXTRA: [u32; 30] = [
+            0, 0, 0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7, 8, 8, 9, 9, 10, 10, 11, 11, 12,
+            12, 13, 13,
+        ];
+        for dist in 1..=WINDOW {
+            let i = DIST_BASE.iter().rposition(|&b| b as usize <= dist).unwrap();
+            let want = (i, DIST_EXTRA[i], (dist - DIST_BASE[i] as usize) as u32);
+            assert_eq!(dist_symbol(dist), want, "distance {dist}");
+        }
+    }
+
+    #[test]
+    fn length_symbols_cover_their_ranges() {
+        for (len, &(sym, extra)) in LEN_SYMBOL.iter().enumerate().skip(MIN_MATCH) {
+            let base = LENGTH_BASE[sym as usize] as usize;
+            assert!(
+                base <= len && len - base < 1 << extra || len == 258,
+                "length {len}"
+            );
+        }
+        assert_eq!(LEN_SYMBOL[258], (28, 0));
+        assert_eq!(LEN_SYMBOL[257], (27, 5));
+    }
+
+    /// Kraft sum of `lens` in units of 2^-15: exactly 2^15 for a complete code.
+    fn kraft(lens: &[u8]) -> u32 {
+        lens.iter()
+            .filter(|&&l| l > 0)
+            .map(|&l| 1u32 << (15 - l))
+            .sum()
+    }
+
+    #[test]
+    fn codes_are_complete_and_limited() {
+        // Fibonacci counts make the deepest possible tree: 30 symbols would need 29 bits.
+        let mut fib = [0u32; 30];
+        let (mut a, mut b) = (1u32, 1u32);
+        for f in fib.iter_mut() {
+            *f = a;
+            (a, b) = (b, a + b);
+        }
+        for (freq, limit) in [
+            (&fib[..], 15u8),
+            (&fib[..19], 7),
+            (&[0, 0, 5, 0][..], 15),
+            (&[0, 0, 0][..], 15),
+            (&[3, 3, 3, 3, 3][..], 7),
+        ] {
+            let mut lens = vec![0u8; freq.len().max(2)];
+            let mut f = freq.to_vec();
+            f.resize(lens.len(), 0);
+            code_lengths(&f, limit, &mut lens);
+            assert!(lens.iter().all(|&l| l <= limit), "{lens:?}");
+            assert_eq!(kraft(&lens), 1 << 15, "{freq:?} → {lens:?}");
+            for (s, &c) in f.iter().enumerate() {
+                assert!(c == 0 || lens[s] > 0, "used symbol {s} has a code");
+            }
+        }
+    }
+
+    #[test]
+    fn huffman_lengths_are_optimal_when_unconstrained() {
+        let freq = [45u32, 13, 12, 16, 9, 5];
+        let mut lens = [0u8; 6];
+        code_lengths(&freq, 15, &mut lens);
+        let cost: u32 = freq.iter().zip(lens).map(|(&f, l)| f * u32::from(l)).sum();
+        assert_eq!(cost, 224); // the textbook example's optimum
+    }
+}
