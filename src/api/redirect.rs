@@ -9,7 +9,7 @@ use http::{HeaderMap, StatusCode};
 
 use super::dto::{self, CreateRedirectRequest, RedirectResponse, UpdateRedirectRequest};
 use super::request::{self, ApiBody, ImageRequest};
-use super::{ApiError, ApiState, expires_in, image_url, path_param, with_fresh_code};
+use super::{ApiError, ApiState, expires_in, image_url, with_fresh_code};
 use crate::http::{self as resp, Resp};
 use crate::store::{Conflict, Link, LinkKind, NewLink, StoreError};
 
@@ -123,11 +123,15 @@ pub async fn delete(state: &ApiState, headers: &HeaderMap, raw_id: &str) -> Resu
     Ok(resp::status_only(StatusCode::OK))
 }
 
-/// Decodes and checks an id taken from the path (the published id rule).
+/// Decodes an id taken from the path. An id no QR can have (not percent-decodable, or outside
+/// the published id rule) is a `404`, as for any id the merchant has no QR under: the published
+/// GET and DELETE list no `400`, and "no such QR" is the truth.
 fn path_id(raw: &str) -> Result<String, ApiError> {
-    let id = path_param(raw, "id")?;
-    dto::validate_id(&id).map_err(|p| ApiError::Invalid(vec![p]))?;
-    Ok(id)
+    match request::decode_path_segment(raw) {
+        Some(id) if dto::validate_id(&id).is_ok() => Ok(id),
+        Some(id) => Err(not_found(&id)),
+        None => Err(not_found(raw)),
+    }
 }
 
 fn not_found(id: &str) -> ApiError {
