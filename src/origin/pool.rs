@@ -76,10 +76,13 @@ impl RenderPool {
         let depth = Arc::clone(&self.depth);
         let job: Job = Box::new(move || {
             // The request was cancelled (client gone, or its flight taken over): no render.
-            if !tx.is_closed() {
-                let _ = tx.send(f());
-            }
+            let out = (!tx.is_closed()).then(f);
+            // Off the depth before the result is sent, so a caller that has its result never
+            // sees its own job still counted (the pool test raced on that).
             depth.fetch_sub(1, Ordering::Relaxed);
+            if let Some(out) = out {
+                let _ = tx.send(out);
+            }
         });
         self.depth.fetch_add(1, Ordering::Relaxed);
         match self.queue.try_send(job) {
