@@ -81,9 +81,22 @@ pub async fn probe_store_writes(state: std::sync::Arc<AppState>, every: Duration
     }
 }
 
+/// The API document, compiled in: what a client fetches is what this binary implements.
+const OPENAPI_YAML: &str = include_str!("../openapi.yaml");
+
+/// `/openapi.yaml`.
+pub fn openapi() -> Resp {
+    let mut resp = text(StatusCode::OK, OPENAPI_YAML);
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/yaml"),
+    );
+    resp
+}
+
 /// `/metrics`: Prometheus text format.
-pub fn metrics(state: &AppState) -> Resp {
-    let mut body = state.metrics.encode(state.origin.cache_gauges());
+pub async fn metrics(state: &AppState) -> Resp {
+    let mut body = state.metrics.encode(state.origin.cache_gauges().await);
     state.deliverer.stats().encode(&mut body);
     body.push_str(&format!(
         "# HELP qr_origin_render_queue_depth Renders queued or running on the render pool.\n\

@@ -26,6 +26,7 @@ pub enum Route {
     Healthz,
     Readyz,
     Metrics,
+    OpenApi,
     RedirectLink,
     PaymentLink,
     CallbackLink,
@@ -42,6 +43,7 @@ impl Route {
             Route::Healthz => "healthz",
             Route::Readyz => "readyz",
             Route::Metrics => "metrics",
+            Route::OpenApi => "openapi",
             Route::RedirectLink => "link_redirect",
             Route::PaymentLink => "link_payment",
             Route::CallbackLink => "link_callback",
@@ -201,6 +203,14 @@ pub static PATHS: &[PathSpec] = &[
         allow: "GET",
         methods: &[(Method::GET, Route::Metrics)],
     },
+    PathSpec {
+        template: "/openapi.yaml",
+        allow: "GET, HEAD",
+        methods: &[
+            (Method::GET, Route::OpenApi),
+            (Method::HEAD, Route::OpenApi),
+        ],
+    },
 ];
 
 /// Why a request matched no route.
@@ -296,7 +306,8 @@ pub async fn route(state: &Arc<AppState>, req: Request<ReqBody>) -> (&'static st
         }
         Route::Healthz => ops::healthz(),
         Route::Readyz => ops::readyz(state),
-        Route::Metrics => ops::metrics(state),
+        Route::Metrics => ops::metrics(state).await,
+        Route::OpenApi => ops::openapi(),
         Route::RedirectLink => state.links.respond(LinkKind::Redirect, param).await,
         Route::PaymentLink => state.links.respond(LinkKind::Payment, param).await,
         Route::CallbackLink => state.links.scan(param).await,

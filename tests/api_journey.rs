@@ -295,6 +295,8 @@ async fn one_time_payment_redirects_until_expiry_then_404s() {
     .await;
     let payment_url =
         "https://pay.example/dwo-api-application/v1/deeplink/vippsgateway?v=2&token=eyJraWQ.x-y_z";
+    // Mid-second, where rounding the link's expiry up once gave the image `max-age=601`.
+    srv.clock.advance_ms(500);
     let r = api
         .call(
             Method::POST,
@@ -310,6 +312,15 @@ async fn one_time_payment_redirects_until_expiry_then_404s() {
 
     let image = common::get(&image_url).await;
     assert_eq!(image.status, 200);
+    let max_age: i64 = image
+        .header("cache-control")
+        .strip_prefix("public, max-age=")
+        .and_then(|n| n.parse().ok())
+        .expect("a max-age");
+    assert!(
+        (1..=599).contains(&max_age),
+        "no cached image outlives its 600 s link: max-age={max_age}"
+    );
     let short = common::decode_png(&image.body);
     assert!(short.starts_with(&format!("{}/p/", srv.base)), "{short}");
     let link = srv.url(&path_of(&short));

@@ -276,3 +276,12 @@ async fn metrics_expose_the_expected_series() {
     let bytes: u64 = bytes_line.split(' ').nth(1).unwrap().parse().unwrap();
     assert!(bytes > 0, "{bytes_line}");
 }
+
+#[tokio::test]
+async fn the_openapi_document_is_served_from_the_binary() {
+    let srv = common::start().await;
+    let r = common::get(&srv.url("/openapi.yaml")).await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.header("content-type"), "application/yaml");
+    assert_eq!(r.body.as_ref(), include_bytes!("../openapi.yaml"));
+}

@@ -259,7 +259,10 @@ fn image_url_for(state: &ApiState, content: String, link: &Link, image: ImageReq
         format: image.format,
         size: image.size,
         issued_at: link.created_at_ms.div_euclid(1000),
-        expires_at: link.expires_at_ms.map(|e| (e + 999).div_euclid(1000)),
+        // The origin answers `max-age = exp - now` in whole seconds, `now` rounded down; with
+        // `exp` one second below the link's expiry (rounded down), no cached copy outlives the
+        // link (a payment QR answered `expiresIn: 600` with `max-age=601`).
+        expires_at: link.expires_at_ms.map(|e| e.div_euclid(1000) - 1),
     })
 }
 

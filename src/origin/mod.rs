@@ -111,8 +111,8 @@ impl Origin {
         self.pool.depth()
     }
 
-    pub fn cache_gauges(&self) -> CacheGauges {
-        self.cache.gauges()
+    pub async fn cache_gauges(&self) -> CacheGauges {
+        self.cache.gauges().await
     }
 
     /// Applies the cache's pending bookkeeping (for exact figures in tests).
