@@ -24,8 +24,8 @@ use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
 use super::{
     AccessGrant, CallbackQr, Conflict, Credential, DefaultStyle, Delivery, DeliveryResult, Link,
     LinkKind, LogoData, LogoInfo, Merchant, NewAccessToken, NewCallbackQr, NewLink, NewLogo,
-    NewMerchant, NewScan, NewWebhook, OutboxEvent, OutboxStats, PutCallbackQr, Scan, ScanRecorded,
-    Store, StoreError, StoreFuture, Webhook, migrations,
+    NewMerchant, NewScan, NewWebhook, OutboxStats, PutCallbackQr, Scan, ScanRecorded, Store,
+    StoreError, StoreFuture, Webhook, migrations,
 };
 
 mod hooks;
@@ -650,7 +650,11 @@ impl Store for SqliteStore {
         self.call(move |conn| hooks::finish_delivery(conn, &delivery, &result, now_ms))
     }
 
-    fn outbox_events<'a>(&'a self, webhook_id: &'a str) -> StoreFuture<'a, Vec<OutboxEvent>> {
+    #[cfg(any(test, feature = "testing"))]
+    fn outbox_events<'a>(
+        &'a self,
+        webhook_id: &'a str,
+    ) -> StoreFuture<'a, Vec<crate::store::OutboxEvent>> {
         let webhook_id = webhook_id.to_owned();
         self.call(move |conn| hooks::outbox_events(conn, &webhook_id))
     }

@@ -10,7 +10,7 @@ use rusqlite::{Connection, OptionalExtension, Row, Transaction, TransactionBehav
 use super::{LINK_COLUMNS, LIVE, backend, exists, link_from_row};
 use crate::store::{
     CallbackQr, Conflict, Delivery, DeliveryResult, LinkKind, NewCallbackQr, NewScan, NewWebhook,
-    OutboxEvent, OutboxState, OutboxStats, PutCallbackQr, Scan, ScanRecorded, StoreError, Webhook,
+    OutboxState, OutboxStats, PutCallbackQr, Scan, ScanRecorded, StoreError, Webhook,
 };
 
 fn write_tx(conn: &mut Connection) -> Result<Transaction<'_>, StoreError> {
@@ -473,10 +473,11 @@ pub(super) fn finish_delivery(
     Ok(changed == 1)
 }
 
+#[cfg(any(test, feature = "testing"))]
 pub(super) fn outbox_events(
     conn: &mut Connection,
     webhook_id: &str,
-) -> Result<Vec<OutboxEvent>, StoreError> {
+) -> Result<Vec<crate::store::OutboxEvent>, StoreError> {
     let mut stmt = conn
         .prepare(
             "SELECT id, webhook_id, seq, event, body, created_at, state, attempts,
@@ -494,7 +495,7 @@ pub(super) fn outbox_events(
                     format!("unknown outbox state {state:?}").into(),
                 )
             })?;
-            Ok(OutboxEvent {
+            Ok(crate::store::OutboxEvent {
                 id: r.get(0)?,
                 webhook_id: r.get(1)?,
                 seq: r.get(2)?,
