@@ -86,6 +86,6 @@ run() { # document-name schema base-url [extra schemathesis args...]
   fi
 }
 run published "$published" "$base/qr"
-run ours "$root/openapi.yaml" "$base" --exclude-operation-id RegisterWebhook
+run ours "$root/openapi.yaml" "$base" --exclude-operation-id RegisterWebhook --exclude-operation-id openapi
 kill -0 "$server_pid" 2>/dev/null || { echo "the server died during the run"; cat "$work/server.log"; status=1; }
 exit "$status"
