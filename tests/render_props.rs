@@ -51,7 +51,7 @@ proptest! {
         (dark, light) in colours(),
     ) {
         let format = if png { Format::Png } else { Format::Svg };
-        let opts = RenderOptions { format, size, ecc, border, dark, light };
+        let opts = RenderOptions { format, size, ecc, border, dark, light, style: Default::default() };
         match render(&content, &opts) {
             Ok(r) => {
                 let total = (encode(&content, ecc).expect("rendered").size() as u32 + 2 * border) as usize;

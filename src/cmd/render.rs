@@ -36,6 +36,7 @@ pub fn run(args: RenderArgs) -> anyhow::Result<()> {
         border: args.look.border,
         dark: args.look.fg,
         light: args.look.bg,
+        style: Default::default(),
     };
     let rendered = render::render(args.url.as_bytes(), &opts).context("cannot render")?;
     if args.out.as_os_str() == "-" {

@@ -12,7 +12,7 @@ use std::hash::{Hash, Hasher};
 
 use sha2::{Digest, Sha256};
 
-use crate::render::{Ecc, Format, RENDERER_VERSION, RenderOptions};
+use crate::render::{Ecc, Eyes, Format, LogoRef, RENDERER_VERSION, RenderOptions, Shape, Style};
 
 /// What determines the rendered bytes, with [`RENDERER_VERSION`].
 #[derive(Debug, Clone, Eq)]
@@ -77,23 +77,68 @@ fn digest(version: &str, content: &str, o: &RenderOptions) -> [u8; 16] {
     h.update(version.as_bytes());
     h.update((content.len() as u64).to_be_bytes());
     h.update(content.as_bytes());
-    let format: u8 = match o.format {
+    // Destructured, not read field by field: a render option added to `RenderOptions` or
+    // `Style` without a line here is a compile error, so the key can never miss one.
+    let RenderOptions {
+        format,
+        size,
+        ecc,
+        border,
+        dark,
+        light,
+        style,
+    } = *o;
+    let Style {
+        shape,
+        eyes,
+        eye_color,
+        logo,
+        transparent,
+        invert,
+    } = style;
+    let format: u8 = match format {
         Format::Png => 1,
         Format::Svg => 2,
         Format::Text => 3,
     };
-    let ecc: u8 = match o.ecc {
+    let ecc: u8 = match ecc {
         Ecc::L => 1,
         Ecc::M => 2,
         Ecc::Q => 3,
         Ecc::H => 4,
     };
     h.update([format, ecc]);
-    h.update(o.size.to_be_bytes());
-    h.update(o.border.to_be_bytes());
-    h.update([
-        o.dark.0, o.dark.1, o.dark.2, o.light.0, o.light.1, o.light.2,
-    ]);
+    h.update(size.to_be_bytes());
+    h.update(border.to_be_bytes());
+    h.update([dark.0, dark.1, dark.2, light.0, light.1, light.2]);
+    // The plain style adds nothing, so every plain image keeps the digest (and ETag) it had
+    // before styles existed.
+    if !style.is_plain() {
+        let shape: u8 = match shape {
+            Shape::Square => 1,
+            Shape::Rounded => 2,
+            Shape::Dots => 3,
+        };
+        let eyes: u8 = match eyes {
+            Eyes::Square => 1,
+            Eyes::Rounded => 2,
+            Eyes::Circle => 3,
+        };
+        h.update(b"\0style");
+        h.update([shape, eyes, u8::from(transparent), u8::from(invert)]);
+        match eye_color {
+            Some(c) => h.update([1, c.0, c.1, c.2]),
+            None => h.update([0]),
+        }
+        match logo {
+            Some(LogoRef { id, size_permille }) => {
+                h.update([1]);
+                h.update(id);
+                h.update(size_permille.to_be_bytes());
+            }
+            None => h.update([0]),
+        }
+    }
     let full = h.finalize();
     let mut out = [0u8; 16];
     out.copy_from_slice(&full[..16]);
@@ -123,12 +168,41 @@ mod tests {
             key("https://x/1", |o| o.border = 5),
             key("https://x/1", |o| o.dark = crate::render::Rgb(1, 0, 0)),
             key("https://x/1", |o| o.light = crate::render::Rgb(1, 1, 1)),
+            key("https://x/1", |o| o.style.shape = Shape::Rounded),
+            key("https://x/1", |o| o.style.shape = Shape::Dots),
+            key("https://x/1", |o| o.style.eyes = Eyes::Circle),
+            key("https://x/1", |o| {
+                o.style.eye_color = Some(crate::render::Rgb(0, 0, 1))
+            }),
+            key("https://x/1", |o| o.style.transparent = true),
+            key("https://x/1", |o| o.style.invert = true),
+            key("https://x/1", |o| o.style.logo = Some(logo([1; 32], 200))),
+            key("https://x/1", |o| o.style.logo = Some(logo([2; 32], 200))),
+            key("https://x/1", |o| o.style.logo = Some(logo([1; 32], 201))),
             RenderKey::for_version("other", "https://x/1".into(), RenderOptions::default()),
         ];
         for other in &others {
             assert_ne!(a.digest(), other.digest(), "{other:?}");
             assert_ne!(&a, other);
         }
+        let distinct: HashSet<[u8; 16]> = others.iter().map(|k| *k.digest()).collect();
+        assert_eq!(
+            distinct.len(),
+            others.len(),
+            "two option sets share a digest"
+        );
+    }
+
+    /// Plain images keep the digest they had before styles existed (their ETags must not move).
+    #[test]
+    fn the_plain_digest_is_pinned() {
+        let k = RenderKey::for_version("2", "https://x/1".into(), RenderOptions::default());
+        let hex: String = k.digest().iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(hex, "86d40bb76493b18fee83bdf32c74df34");
+    }
+
+    fn logo(id: [u8; 32], size_permille: u16) -> LogoRef {
+        LogoRef { id, size_permille }
     }
 
     #[test]

@@ -21,7 +21,10 @@ pub mod matrix;
 mod penalty;
 mod png;
 mod raster;
+pub mod style;
 mod svg;
+
+pub use style::{Eyes, LogoRef, Shape, Style};
 
 /// Bumped whenever the bytes produced for the same inputs change; part of every ETag, so a CDN
 /// never mixes images from two renderer versions under one validator.
@@ -144,6 +147,8 @@ pub struct RenderOptions {
     pub border: u32,
     pub dark: Rgb,
     pub light: Rgb,
+    /// Branded-code extras; the default is the plain square code.
+    pub style: Style,
 }
 
 impl Default for RenderOptions {
@@ -155,6 +160,7 @@ impl Default for RenderOptions {
             border: DEFAULT_BORDER,
             dark: Rgb::BLACK,
             light: Rgb::WHITE,
+            style: Style::default(),
         }
     }
 }
@@ -174,7 +180,7 @@ impl RenderOptions {
                 allowed: "0..=16 modules",
             });
         }
-        Ok(())
+        self.style.check_colours(self.dark, self.light)
     }
 }
 
@@ -192,6 +198,31 @@ pub enum RenderError {
     ContentTooLong { len: usize, max: usize, ecc: Ecc },
     #[error("the QR code needs {modules} modules but {size} px cannot give each module a pixel")]
     TooSmall { modules: u32, size: u32 },
+    /// Styled rendering is not built yet (the interface below is what callers code against).
+    #[error("{0} is not supported yet")]
+    Unsupported(&'static str),
+    #[error(
+        "{name} {dark} on {light} has a contrast ratio of {}; at least 3:1 is needed to scan",
+        style::Ratio(*ratio_centi)
+    )]
+    LowContrast {
+        name: &'static str,
+        dark: Rgb,
+        light: Rgb,
+        ratio_centi: u32,
+    },
+    #[error(
+        "{name} {dark} is {} than {light}: {}",
+        if *invert { "darker" } else { "lighter" },
+        if *invert { "invert: true needs light modules on a dark ground" }
+        else { "an inverted code (light on dark) needs invert: true" }
+    )]
+    Inversion {
+        name: &'static str,
+        dark: Rgb,
+        light: Rgb,
+        invert: bool,
+    },
 }
 
 /// A rendered image and its MIME type.
@@ -229,6 +260,33 @@ pub fn render_matrix(m: &matrix::QrMatrix, opts: &RenderOptions) -> Result<Rende
             content_type: Format::Png.content_type(),
         },
     })
+}
+
+/// The side in pixels of the square a style's logo is drawn into, for this content and these
+/// options (`None` without a logo). The caller scales the logo to it and passes the pixmap to
+/// [`render_with_logo`]. Checks every rule first, so a logo too large for the correction budget
+/// is refused here, before any logo is fetched.
+pub fn logo_side(_content: &[u8], opts: &RenderOptions) -> Result<Option<u32>, RenderError> {
+    opts.validate()?;
+    match opts.style.logo {
+        None => Ok(None),
+        Some(_) => Err(RenderError::Unsupported("a logo")),
+    }
+}
+
+/// [`render`] for a style that names a logo: `logo` is the uploaded logo scaled to
+/// [`logo_side`] (premultiplied RGBA). Without a logo in the style, `logo` is ignored.
+pub fn render_with_logo(
+    content: &[u8],
+    opts: &RenderOptions,
+    logo: Option<&tiny_skia::Pixmap>,
+) -> Result<Rendered, RenderError> {
+    let _ = logo;
+    if !opts.style.is_plain() {
+        opts.validate()?;
+        return Err(RenderError::Unsupported("a styled code"));
+    }
+    render(content, opts)
 }
 
 /// Most content bytes that fit a QR code at `ecc` (a version-40 symbol in byte mode).

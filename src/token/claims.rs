@@ -104,6 +104,7 @@ impl ImageClaims {
             border: self.border,
             dark: self.dark,
             light: self.light,
+            style: crate::render::Style::default(),
         }
     }
 

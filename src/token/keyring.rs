@@ -474,6 +474,7 @@ mod tests {
                     border: 4,
                     dark: Rgb::BLACK,
                     light: Rgb::WHITE,
+                    style: Default::default(),
                 }
             );
         }
@@ -495,6 +496,7 @@ mod tests {
                 border: 1,
                 dark: Rgb(0x10, 0x20, 0x30),
                 light: Rgb(0xfa, 0xfa, 0xfa),
+                style: Default::default(),
             }
         );
         assert_eq!((c.url.as_str(), c.exp), ("WIFI:S:cafe;;", None));

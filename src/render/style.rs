@@ -1,0 +1,271 @@
+//! The branded-code style model: module shape, eye shape and colour, a centre logo, a
+//! transparent background, inversion. [`Style::default`] is the plain code every existing token
+//! and API call means; a style only ever adds to [`super::RenderOptions`].
+//!
+//! The rules a style must keep to scan that need no symbol (colour contrast, inversion) are
+//! checked here; the ones that depend on the encoded symbol (logo area against the correction
+//! budget, pixels per dot) are checked where the symbol is known.
+
+use std::fmt;
+use std::str::FromStr;
+
+use super::{RenderError, Rgb};
+
+/// How each dark data module is drawn.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Shape {
+    #[default]
+    Square,
+    /// A module's corners round off where it has no dark neighbour, so runs read as bars.
+    Rounded,
+    /// Circles.
+    Dots,
+}
+
+/// How the three 7×7 finder patterns ("eyes") are drawn: outer ring and inner ball as one
+/// shape each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Eyes {
+    #[default]
+    Square,
+    Rounded,
+    Circle,
+}
+
+/// Share of the symbol's width a logo takes when the style names none, in thousandths.
+pub const DEFAULT_LOGO_PERMILLE: u16 = 200;
+/// Smallest luminance contrast ratio (WCAG's definition) between dark and light modules, and
+/// between the eyes and the light modules, that phone cameras read reliably.
+pub const MIN_CONTRAST: f64 = 3.0;
+
+/// A centre logo: which upload, and how wide.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct LogoRef {
+    /// The SHA-256 of the uploaded bytes (the logo's id in hex), so the render key, and with it
+    /// the ETag, covers the logo's content.
+    pub id: [u8; 32],
+    /// Width of the logo's square as a share of the symbol's width (quiet zone excluded), in
+    /// thousandths: 200 = 0.2.
+    pub size_permille: u16,
+}
+
+impl LogoRef {
+    /// The id as tokens, the API and the store spell it: lower-case hex.
+    pub fn id_hex(&self) -> String {
+        let mut s = String::with_capacity(64);
+        for b in self.id {
+            s.push_str(&format!("{b:02x}"));
+        }
+        s
+    }
+
+    /// Parses a 64-hex-digit logo id.
+    pub fn parse_id(hex: &str) -> Option<[u8; 32]> {
+        if hex.len() != 64 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return None;
+        }
+        let mut id = [0u8; 32];
+        for (i, out) in id.iter_mut().enumerate() {
+            *out = u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).ok()?;
+        }
+        Some(id)
+    }
+}
+
+/// Everything about a branded code besides the two colours, size, ECC and border.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct Style {
+    pub shape: Shape,
+    pub eyes: Eyes,
+    /// Colour of the three eyes; `None` draws them in the dark colour.
+    pub eye_color: Option<Rgb>,
+    pub logo: Option<LogoRef>,
+    /// No background: PNG with alpha, SVG without a background rectangle. The light colour is
+    /// still what the contrast rule measures against (the surface the code is printed on).
+    pub transparent: bool,
+    /// Light modules on a dark ground. Refused unless asked for: many older readers do not
+    /// decode inverted codes.
+    pub invert: bool,
+}
+
+impl Style {
+    /// True for the plain square code (the one-pass 1-bit writers draw it).
+    pub fn is_plain(&self) -> bool {
+        *self == Style::default()
+    }
+
+    /// The colour rules: `dark` must differ from `light` by [`MIN_CONTRAST`], and be the darker
+    /// of the two unless `invert`; the same for the eye colour.
+    pub fn check_colours(&self, dark: Rgb, light: Rgb) -> Result<(), RenderError> {
+        check_pair("fg", dark, light, self.invert)?;
+        if let Some(eye) = self.eye_color {
+            check_pair("eyeColor", eye, light, self.invert)?;
+        }
+        Ok(())
+    }
+}
+
+fn check_pair(name: &'static str, dark: Rgb, light: Rgb, invert: bool) -> Result<(), RenderError> {
+    let (ld, ll) = (dark.luminance(), light.luminance());
+    let ratio = contrast_ratio(ld, ll);
+    if ratio < MIN_CONTRAST {
+        return Err(RenderError::LowContrast {
+            name,
+            dark,
+            light,
+            ratio_centi: (ratio * 100.0) as u32,
+        });
+    }
+    if (ld > ll) != invert {
+        return Err(RenderError::Inversion {
+            name,
+            dark,
+            light,
+            invert,
+        });
+    }
+    Ok(())
+}
+
+/// WCAG 2 contrast ratio of two relative luminances: (lighter + 0.05) / (darker + 0.05).
+fn contrast_ratio(a: f64, b: f64) -> f64 {
+    let (hi, lo) = if a > b { (a, b) } else { (b, a) };
+    (hi + 0.05) / (lo + 0.05)
+}
+
+impl Rgb {
+    /// Relative luminance (sRGB → linear, Rec. 709 weights), 0 for black to 1 for white.
+    pub fn luminance(self) -> f64 {
+        fn linear(c: u8) -> f64 {
+            let c = f64::from(c) / 255.0;
+            if c <= 0.04045 {
+                c / 12.92
+            } else {
+                ((c + 0.055) / 1.055).powf(2.4)
+            }
+        }
+        0.2126 * linear(self.0) + 0.7152 * linear(self.1) + 0.0722 * linear(self.2)
+    }
+}
+
+/// A ratio in hundredths, printed as `2.41:1`.
+pub struct Ratio(pub u32);
+
+impl fmt::Display for Ratio {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}.{:02}:1", self.0 / 100, self.0 % 100)
+    }
+}
+
+impl FromStr for Shape {
+    type Err = RenderError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "square" => Ok(Shape::Square),
+            "rounded" => Ok(Shape::Rounded),
+            "dots" => Ok(Shape::Dots),
+            _ => Err(RenderError::InvalidOption {
+                name: "shape",
+                allowed: "square | rounded | dots",
+            }),
+        }
+    }
+}
+
+impl FromStr for Eyes {
+    type Err = RenderError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "square" => Ok(Eyes::Square),
+            "rounded" => Ok(Eyes::Rounded),
+            "circle" => Ok(Eyes::Circle),
+            _ => Err(RenderError::InvalidOption {
+                name: "eyes",
+                allowed: "square | rounded | circle",
+            }),
+        }
+    }
+}
+
+impl Shape {
+    /// The name tokens, the API and the CLI use.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Shape::Square => "square",
+            Shape::Rounded => "rounded",
+            Shape::Dots => "dots",
+        }
+    }
+}
+
+impl Eyes {
+    /// The name tokens, the API and the CLI use.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Eyes::Square => "square",
+            Eyes::Rounded => "rounded",
+            Eyes::Circle => "circle",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn black_on_white_is_21_to_1_and_passes() {
+        let r = contrast_ratio(Rgb::BLACK.luminance(), Rgb::WHITE.luminance());
+        assert!((r - 21.0).abs() < 1e-9, "{r}");
+        Style::default()
+            .check_colours(Rgb::BLACK, Rgb::WHITE)
+            .unwrap();
+    }
+
+    #[test]
+    fn low_contrast_is_refused_with_the_colours_and_the_ratio() {
+        let err = Style::default()
+            .check_colours(Rgb(0x77, 0x77, 0x77), Rgb(0x99, 0x99, 0x99))
+            .unwrap_err();
+        let msg = err.to_string();
+        assert!(msg.contains("#777777") && msg.contains("#999999"), "{msg}");
+        assert!(msg.contains("1.5"), "{msg}");
+    }
+
+    #[test]
+    fn light_on_dark_needs_invert() {
+        let err = Style::default()
+            .check_colours(Rgb::WHITE, Rgb::BLACK)
+            .unwrap_err();
+        assert!(matches!(err, RenderError::Inversion { .. }), "{err}");
+        let inverted = Style {
+            invert: true,
+            ..Style::default()
+        };
+        inverted.check_colours(Rgb::WHITE, Rgb::BLACK).unwrap();
+        // invert on a normal code is as wrong as a silent inversion.
+        assert!(inverted.check_colours(Rgb::BLACK, Rgb::WHITE).is_err());
+    }
+
+    #[test]
+    fn the_eye_colour_keeps_contrast_too() {
+        let style = Style {
+            eye_color: Some(Rgb(0xdd, 0xdd, 0xdd)),
+            ..Style::default()
+        };
+        let err = style.check_colours(Rgb::BLACK, Rgb::WHITE).unwrap_err();
+        assert!(err.to_string().contains("eyeColor"), "{err}");
+    }
+
+    #[test]
+    fn logo_ids_round_trip_through_hex() {
+        let id = [0xab; 32];
+        let logo = LogoRef {
+            id,
+            size_permille: DEFAULT_LOGO_PERMILLE,
+        };
+        assert_eq!(LogoRef::parse_id(&logo.id_hex()), Some(id));
+        assert_eq!(LogoRef::parse_id("ab"), None);
+        assert_eq!(LogoRef::parse_id(&"g".repeat(64)), None);
+    }
+}
