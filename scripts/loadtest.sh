@@ -17,7 +17,10 @@
 # evicts an old image and reuses its memory) rather than the heap growing by page faults.
 #
 # Usage: scripts/loadtest.sh            (env: DURATION=10s CONNS=16 SIZE=800 FORMAT=png;
-#        PAIRS=N adds N alternating hit/bare runs of PAIR_DURATION=8s and their median ratio)
+#        PAIRS=N adds N alternating hit/bare runs of PAIR_DURATION=8s and their median ratio;
+#        ACCESS_LOG_PAIRS=N adds N alternating hit runs against the origin and a second one
+#        started with --access-log (its log written to a file), and their median ratio: the
+#        access log's cost on the cheapest request there is)
 # Run it on a quiet machine: other load on the two cores skews every figure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -29,6 +32,7 @@ FORMAT=${FORMAT:-png}
 PORT=${PORT:-18080}
 BARE_PORT=${BARE_PORT:-18081}
 BUSY_PORT=${BUSY_PORT:-18082}
+ACCESS_PORT=${ACCESS_PORT:-18083}
 SERVER_CPU=${SERVER_CPU:-0}
 LOAD_CPU=${LOAD_CPU:-1}
 KEY="loadtest=loadtest-secret-0123456789-abcdefghijklmnop"
@@ -134,8 +138,10 @@ RENDER_US=$(python3 -c "print(round(($S1 - $S0) / max($R1 - $R0, 1) * 1e6, 1))")
 [ "$((START + RENDERS))" -ge "$N" ] && echo "  warning: the token list wrapped; raise UNIQUE_TOKENS" >&2
 
 PAIRS=${PAIRS:-0}
-# With PAIRS the origin stays up (idle, it costs nothing) for the paired runs below.
-if [ "$PAIRS" -eq 0 ]; then
+ACCESS_LOG_PAIRS=${ACCESS_LOG_PAIRS:-0}
+# With PAIRS or ACCESS_LOG_PAIRS the origin stays up (idle, it costs nothing) for the paired
+# runs below.
+if [ "$PAIRS" -eq 0 ] && [ "$ACCESS_LOG_PAIRS" -eq 0 ]; then
   kill "${PIDS[0]}"; wait "${PIDS[0]}" 2>/dev/null || true
 fi
 
@@ -156,7 +162,7 @@ echo "-- scenario 4: bare hyper busy-waiting ${RENDER_US} us per request, unique
 read -r BUSY_RPS BUSY_P99 < <(PATHS_FILE="$WORK/paths.txt" START=0 run_wrk -s "$WORK/unique.lua" "http://127.0.0.1:$BUSY_PORT")
 kill "${PIDS[-1]}"
 
-# 5. (PAIRS=N) N alternating short runs of scenario 1 and 3. On this VM one run of either
+# 5. (PAIRS=N) N alternating short runs of scenario 1 and 3. On a 2-core machine one run of either
 # moves by about ±10 %, so the median ratio of adjacent pairs is the steadier figure.
 PAIR_RATIOS=()
 for _ in $(seq 1 "$PAIRS"); do
@@ -165,6 +171,28 @@ for _ in $(seq 1 "$PAIRS"); do
   PAIR_RATIOS+=("$(python3 -c "print($P_HIT / $P_BARE)")")
   echo "   pair: hits $P_HIT req/s, bare $P_BARE req/s" >&2
 done
+
+# 6. (ACCESS_LOG_PAIRS=N) the access log's cost: the same hit URL against the origin above and
+# a second origin with --access-log, alternating, on the same core. Its log goes to a file, as
+# under a log collector; the first request there renders, the measured ones are all hits.
+ACCESS_RATIOS=()
+if [ "$ACCESS_LOG_PAIRS" -gt 0 ]; then
+  taskset -c "$SERVER_CPU" "$BIN" serve --listen "127.0.0.1:$ACCESS_PORT" --data-dir "$WORK/data-access" \
+    --ops-listen off --signing-key "$KEY" --shutdown-delay 0s --access-log 2>"$WORK/access.log" &
+  PIDS+=($!)
+  wait_up "$ACCESS_PORT"
+  ACCESS_URL="http://127.0.0.1:$ACCESS_PORT${HIT_URL#http://127.0.0.1:$PORT}"
+  curl -fs -o /dev/null "$ACCESS_URL"
+  echo "-- scenario 6: cache hits without / with --access-log, $ACCESS_LOG_PAIRS pairs" >&2
+  for _ in $(seq 1 "$ACCESS_LOG_PAIRS"); do
+    read -r A_OFF _ < <(DURATION=${PAIR_DURATION:-8s} run_wrk "$HIT_URL")
+    read -r A_ON _ < <(DURATION=${PAIR_DURATION:-8s} run_wrk "$ACCESS_URL")
+    ACCESS_RATIOS+=("$(python3 -c "print($A_ON / $A_OFF)")")
+    echo "   pair: without $A_OFF req/s, with $A_ON req/s" >&2
+  done
+  LINES=$(grep -c 'qr_origin::access' "$WORK/access.log" || true)
+  echo "   access log: $LINES lines, $(( $(stat -c %s "$WORK/access.log") / (LINES > 0 ? LINES : 1) )) bytes a line" >&2
+fi
 
 python3 - "$HIT_RPS" "$HIT_P99" "$UNI_RPS" "$UNI_P99" "$BARE_RPS" "$BARE_P99" "$RENDER_US" "$RENDERS" "$BUSY_RPS" "$BUSY_P99" <<'PY'
 import sys
@@ -192,5 +220,14 @@ if [ "${#PAIR_RATIOS[@]}" -gt 0 ]; then
 import statistics, sys
 r = sorted(float(x) * 100 for x in sys.argv[1:])
 print(f"hits / bare over {len(r)} pairs: median {statistics.median(r):.1f} % (min {r[0]:.1f}, max {r[-1]:.1f})")
+PY
+fi
+if [ "${#ACCESS_RATIOS[@]}" -gt 0 ]; then
+  python3 - "${ACCESS_RATIOS[@]}" <<'PY'
+import statistics, sys
+r = sorted(float(x) * 100 for x in sys.argv[1:])
+m = statistics.median(r)
+print(f"hits with / without --access-log over {len(r)} pairs: median {m:.1f} % "
+      f"(min {r[0]:.1f}, max {r[-1]:.1f}): the log costs {100 - m:.1f} % of hit throughput")
 PY
 fi

@@ -106,6 +106,12 @@ pub struct ServeArgs {
     #[arg(long, env = "QR_ORIGIN_PAYMENT_TTL", default_value = "600s", value_parser = parse_duration)]
     pub payment_ttl: Duration,
 
+    /// Log one line per request (method, route, status, duration, body bytes, cache HIT/MISS,
+    /// request id) at info level, target `qr_origin::access`. Off by default: it costs every
+    /// request a formatted write to stderr (README: the measured cost).
+    #[arg(long, env = "QR_ORIGIN_ACCESS_LOG")]
+    pub access_log: bool,
+
     #[command(flatten)]
     pub webhooks: WebhookArgs,
 
@@ -299,6 +305,8 @@ pub struct Config {
     pub drain_timeout: Duration,
     /// Lifetime of one-time payment QRs (published default: 600 s).
     pub payment_ttl: Duration,
+    /// One `qr_origin::access` log line per request ([`crate::access_log`]).
+    pub access_log: bool,
     /// Webhook registration rules and the delivery worker's pacing.
     pub webhooks: WebhookSettings,
     /// The embedded store or a PostgreSQL database.
@@ -332,6 +340,7 @@ impl Config {
             shutdown_delay: Duration::ZERO,
             drain_timeout: Duration::from_secs(30),
             payment_ttl: DEFAULT_PAYMENT_TTL,
+            access_log: false,
             webhooks: WebhookSettings::default(),
             store: crate::store::StoreSettings::default(),
         }
@@ -383,6 +392,7 @@ impl ServeArgs {
             shutdown_delay,
             drain_timeout,
             payment_ttl,
+            access_log,
             webhooks,
             database,
         } = self;
@@ -421,6 +431,7 @@ impl ServeArgs {
         }
         Ok(Config {
             payment_ttl,
+            access_log,
             webhooks,
             store,
             listen,

@@ -21,7 +21,8 @@
 //! - [`api`]: the QR API v1 (access tokens, one-time payment, merchant-redirect and
 //!   merchant-callback QRs, MobilePay beacons) and the Webhooks API.
 //! - [`config`]: flags and env vars, validated once at start-up; [`keys`] loads signing keys.
-//! - [`metrics`]: Prometheus counters and histograms.
+//! - [`metrics`]: Prometheus counters and histograms; [`access_log`]: the per-request log line
+//!   (`--access-log`) and request ids.
 //! - [`origin`]: the image origin (`/qr-generator/v1`): verify → cache → render → headers.
 //! - [`ops`]: `/healthz`, `/readyz`, `/metrics`.
 //! - [`state`]: the shared `AppState`; [`router`]: (method, path) → handler.
@@ -32,6 +33,7 @@
 //!   hyper's own answers to unparsable request heads (`400`, `414`, `431`).
 //! - [`cmd`]: the command-line subcommands (`serve`, `token`, `render`, `merchant`, `logo`).
 
+pub mod access_log;
 pub mod api;
 pub mod body;
 pub mod clock;

@@ -44,6 +44,7 @@ use hyper_util::server::conn::auto::Builder;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
+use crate::access_log::Started;
 use crate::body::ReqBody;
 use crate::clock::SharedClock;
 use crate::config::Config;
@@ -284,6 +285,12 @@ async fn serve_connection(
             let state = state.clone();
             async move {
                 let start = Instant::now();
+                let logged = state.access_log.as_ref().map(|log| Started {
+                    id: log.request_id(req.headers()),
+                    method: req.method().clone(),
+                    version: req.version(),
+                    peer,
+                });
                 let req = req.map(|b| ReqBody::new(b, state.config.body_read_timeout));
                 let (route, resp) = match kind {
                     Kind::Public => router::route(&state, req).await,
@@ -291,9 +298,11 @@ async fn serve_connection(
                     Kind::Ops => router::route_ops(&state, req).await,
                 };
                 let (status, resp) = finish(&state, resp, guard, is_h2);
-                state
-                    .metrics
-                    .observe_request(route, status, start.elapsed());
+                let elapsed = start.elapsed();
+                state.metrics.observe_request(route, status, elapsed);
+                if let Some(logged) = logged {
+                    logged.finish(route, &resp, elapsed);
+                }
                 Ok::<_, Infallible>(resp)
             }
         })

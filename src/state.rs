@@ -6,6 +6,7 @@ use std::sync::{Arc, Mutex};
 
 use anyhow::Context;
 
+use crate::access_log::AccessLog;
 use crate::api::{ApiConfig, ApiState, ImageSigner, ImageSpec};
 use crate::clock::SharedClock;
 use crate::config::Config;
@@ -51,6 +52,8 @@ pub struct AppState {
     pub ops_listener: Mutex<Option<tokio::net::TcpListener>>,
     /// Where the operator listener is bound (`None`: no separate listener).
     pub ops_addr: Option<std::net::SocketAddr>,
+    /// `Some` with `--access-log`: the request-id source, and the switch the server reads.
+    pub access_log: Option<AccessLog>,
 }
 
 impl AppState {
@@ -98,6 +101,7 @@ impl AppState {
             inflight,
             ops_listener: Mutex::new(None),
             ops_addr: None,
+            access_log: config.access_log.then(AccessLog::new),
             config,
             public_url,
             keyring,

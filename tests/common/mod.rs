@@ -296,6 +296,21 @@ pub fn spawn_binary_with_env(
     env: &[(&str, &str)],
     data_dir: &std::path::Path,
 ) -> (std::process::Child, SocketAddr) {
+    let (child, addr, _log) = spawn_binary_logged(args, env, data_dir);
+    (child, addr)
+}
+
+/// [`spawn_binary_with_env`] that also hands back every stderr line (the child's log), in
+/// order, from its first line on.
+pub fn spawn_binary_logged(
+    args: &[&str],
+    env: &[(&str, &str)],
+    data_dir: &std::path::Path,
+) -> (
+    std::process::Child,
+    SocketAddr,
+    std::sync::mpsc::Receiver<String>,
+) {
     use std::io::{BufRead, BufReader};
     use std::process::{Command, Stdio};
     let mut child = Command::new(env!("CARGO_BIN_EXE_qr-origin"))
@@ -313,6 +328,7 @@ pub fn spawn_binary_with_env(
         .expect("the binary starts");
     let stderr = child.stderr.take().expect("piped stderr");
     let (tx, rx) = std::sync::mpsc::channel();
+    let (log_tx, log_rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         let marker = "listening on http://";
         for line in BufReader::new(stderr).lines().map_while(Result::ok) {
@@ -323,6 +339,8 @@ pub fn spawn_binary_with_env(
                     .collect();
                 let _ = tx.send(addr);
             }
+            // Nobody listening (the caller dropped the receiver) is fine: keep draining.
+            let _ = log_tx.send(line);
         }
     });
     let addr = rx
@@ -330,7 +348,7 @@ pub fn spawn_binary_with_env(
         .expect("the server logs its address")
         .parse()
         .expect("a socket address");
-    (child, addr)
+    (child, addr, log_rx)
 }
 
 /// A `qr-origin serve` child on `data_dir` with the test signing key, on a fresh loopback port.
