@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Attack and overload campaign against the release server on loopback (issue 14). Scenarios:
+# Attack and overload campaign against the release server on loopback. Scenarios:
 #   1. slowloris    - slowhttptest -H: connections that send their head a byte at a time;
 #   2. idle-10k     - 10 000 connections that send nothing (re-opened when closed);
 #   3. slow-read    - slowhttptest -X: clients that read responses a few bytes at a time;

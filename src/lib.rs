@@ -2,7 +2,7 @@
 //!
 //! Merchants create QR codes through the QR API, phones open the short links those codes hold,
 //! and a high-throughput image origin renders the QR images a CDN serves from HMAC-signed URLs.
-//! `../shared/DESIGN.md` (and `README.md`) is the contract.
+//! `docs/DESIGN.md` explains how it is built and why; `README.md` is the user's guide.
 //!
 //! # Layout
 //! Modules in dependency order: each uses only those above it.

@@ -1,5 +1,5 @@
-//! Drop-in compatibility with the published QR API v1 (`../shared/reference/`), row by row of
-//! issue 13's table: each test makes the call a client of the published document makes, on the
+//! Drop-in compatibility with the published QR API v1 (its OpenAPI document), one behaviour at a
+//! time: each test makes the call a client of the published document makes, on the
 //! real server over a real socket, and asserts the published status, headers and body.
 
 mod common;

@@ -1,4 +1,4 @@
-//! Attack and overload over real sockets, one test per finding of issue 14: a render flood, HTTP/2
+//! Attack and overload over real sockets, one test per attack found: a render flood, HTTP/2
 //! connections that only answer pings, a flood of the public port, file-descriptor exhaustion,
 //! large unfinished request heads, keep-alive clients across SIGTERM, a store that cannot be
 //! written, and slow request bodies. Limits are small so each test takes a few seconds.

@@ -16,7 +16,8 @@ use render_common::text;
 const SHORT: &str = "https://qr.example.com/r/DI5bjNA0";
 const LONG: &str = "https://api.vipps.no/dwo-api-application/v1/deeplink/vippsgateway?v=2&token=eyJraWQiOiJqd3RrZXkiLCJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhY21lLXNob3AtMTIzLW9yZGVyMTIzYWJjIn0.c2lnbmF0dXJl";
 
-/// Our bytes may be at most this many times zopflipng's (issue 12).
+/// Our bytes may be at most this many times zopflipng's (the design's budget for
+/// bytes on the wire).
 const MAX_RATIO: f64 = 1.2;
 
 fn zopflipng_available() -> bool {

@@ -1,4 +1,4 @@
-//! Merchants' logos (an extension of the published API, issue 10): `POST/GET /qr/v1/logos` and
+//! Merchants' logos (an extension of the published API): `POST/GET /qr/v1/logos` and
 //! `DELETE /qr/v1/logos/{id}`.
 //!
 //! The body of an upload is the image itself (`image/png` or `image/svg+xml`, at most

@@ -133,7 +133,7 @@ pub enum ApiRoute {
     CreateWebhook,
     ListWebhooks,
     DeleteWebhook,
-    /// Logos and the default style (extensions of the published API, issue 10).
+    /// Logos and the default style (extensions of the published API).
     CreateLogo,
     ListLogos,
     DeleteLogo,

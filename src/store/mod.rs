@@ -35,7 +35,7 @@
 //! ([`Store::changes`]): PostgreSQL through `LISTEN/NOTIFY`, so link caches drop a changed row
 //! at once and idle delivery workers wake for new events.
 //!
-//! # Logos and default styles (issue 10)
+//! # Logos and default styles
 //! - A logo row is one merchant's copy of an uploaded image, keyed by (merchant, SHA-256 of the
 //!   bytes): immutable, so an image URL naming it means one picture for as long as a CDN keeps
 //!   it. The origin reads logos by id alone ([`Store::logo`]); the API checked ownership when
@@ -241,7 +241,7 @@ pub enum LinkKind {
     Redirect,
     /// One-time payment (`/p/{code}`): 302 to the payment URL until it expires.
     Payment,
-    /// Merchant callback (`/c/{code}`): a scan notifies the merchant (issue 5).
+    /// Merchant callback (`/c/{code}`): a scan notifies the merchant.
     Callback,
 }
 

@@ -32,7 +32,7 @@ CREATE INDEX access_tokens_by_expiry ON access_tokens (expires_at);
 
 -- Every QR's short link. A row is never deleted, only marked (`deleted_at`), so the primary key
 -- keeps a printed code from ever being handed out again.
---   kind    'redirect' (/r/), 'payment' (/p/), 'callback' (/c/, issue 5)
+--   kind    'redirect' (/r/), 'payment' (/p/), 'callback' (/c/)
 --   qr_id   the merchant's own id (NULL for one-time payments)
 --   target  where the link redirects (NULL for callback QRs)
 CREATE TABLE links (

@@ -1,4 +1,4 @@
--- 0002: merchant-callback QRs, webhook registrations, scans and the webhook outbox (issue 5).
+-- 0002: merchant-callback QRs, webhook registrations, scans and the webhook outbox.
 --
 -- Portable SQL as in 0001. Times are milliseconds since the Unix epoch, from the caller's clock.
 

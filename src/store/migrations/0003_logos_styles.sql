@@ -1,4 +1,4 @@
--- 0003: merchants' logos and default styles (issue 10, branded QR codes).
+-- 0003: merchants' logos and default styles (branded QR codes).
 --
 -- Portable SQL as in 0001, except `bytes`: BLOB here, BYTEA in PostgreSQL. Times are
 -- milliseconds since the Unix epoch, from the caller's clock.

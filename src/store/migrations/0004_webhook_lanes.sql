@@ -1,4 +1,4 @@
--- 0004: one delivery lane per webhook (issue 11).
+-- 0004: one delivery lane per webhook (per-webhook order across workers and instances).
 --
 -- A lane is the unit a delivery worker claims: whoever holds a webhook's lane is the only one
 -- delivering its events, and only the oldest undelivered event of the lane at a time, so the
