@@ -32,6 +32,7 @@ fuzz_target!(|input: Input| {
         border: u32::from(input.border),
         dark: Rgb(input.dark.0, input.dark.1, input.dark.2),
         light: Rgb(input.light.0, input.light.1, input.light.2),
+        style: Default::default(),
     };
     let Ok(r) = render(&input.content, &opts) else {
         return;
