@@ -45,6 +45,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::access_log::Started;
+use crate::api::error::Instance;
 use crate::body::ReqBody;
 use crate::clock::SharedClock;
 use crate::config::Config;
@@ -291,7 +292,11 @@ async fn serve_connection(
                     version: req.version(),
                     peer,
                 });
-                let req = req.map(|b| ReqBody::new(b, state.config.body_read_timeout));
+                let mut req = req.map(|b| ReqBody::new(b, state.config.body_read_timeout));
+                if let Some(logged) = &logged {
+                    // The API's problem documents name the same id as the log line.
+                    req.extensions_mut().insert(Instance(logged.id.to_string()));
+                }
                 let (route, resp) = match kind {
                     Kind::Public => router::route(&state, req).await,
                     Kind::Reserve => router::route_reserve(&state, req).await,

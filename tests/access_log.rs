@@ -1,6 +1,6 @@
 //! The access log of the real binary: with `--access-log` (JSON log format) one line per
-//! request with method, route, status, duration, body bytes, cache HIT/MISS and a request id;
-//! without it, none. Every line is read from the child's stderr after it exited, so nothing
+//! request with method, route, status, duration, body bytes, cache HIT/MISS and a request id
+//! (also the `instance` of an API problem document); without it, none. Every line is read from the child's stderr after it exited, so nothing
 //! here waits on a timer.
 
 mod common;
@@ -112,6 +112,9 @@ async fn one_line_per_request_with_every_field() {
     distinct.sort();
     distinct.dedup();
     assert_eq!(distinct.len(), made.len(), "{made:?}");
+    // The 401's problem document names the id of its log line, for support tickets.
+    let problem: Value = serde_json::from_slice(&denied.body).expect("a problem document");
+    assert_eq!(problem["instance"], field(4, "request_id"));
     // No path or query: the token is a capability and stays out of the log.
     let everything = lines.iter().map(Value::to_string).collect::<String>();
     assert!(!everything.contains("token="), "{everything}");

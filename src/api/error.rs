@@ -1,8 +1,10 @@
 //! The QR API's errors and the one place they become HTTP responses.
 //!
 //! Bodies are RFC 7807 problem documents in the published shape
-//! `{type, title, detail, instance, invalidParams:[{name, reason}]}`; `instance` is a fresh UUID
-//! per failed request, also logged, so a merchant's support ticket can be matched to the log.
+//! `{type, title, detail, instance, invalidParams:[{name, reason}]}`; `instance` is the request's
+//! id when the access log is on ([`Instance`], the same id as its access-log line), else a fresh
+//! UUID per failed request (logged with storage failures), so a merchant's support ticket can be
+//! matched to the log.
 //! They are sent as `Content-Type: application/json`, as published (not RFC 7807's
 //! `application/problem+json`, which clients that check the published type refuse).
 
@@ -30,6 +32,11 @@ impl InvalidParam {
         }
     }
 }
+
+/// The `instance` of this request's problem documents, set by the server as a request extension
+/// when the access log is on: the request id its access-log line carries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Instance(pub String);
 
 /// Everything a QR API call can fail with.
 #[derive(Debug, thiserror::Error)]
@@ -133,10 +140,19 @@ impl ApiError {
         }
     }
 
-    /// Renders the problem response. The single mapping from API errors to HTTP.
+    /// Renders the problem response with a fresh `instance`. The single mapping from API errors
+    /// to HTTP.
     pub fn into_response(self) -> Resp {
+        self.into_response_for(None)
+    }
+
+    /// [`ApiError::into_response`] with the request's [`Instance`] when it has one.
+    pub fn into_response_for(self, instance: Option<&Instance>) -> Resp {
         let status = self.status();
-        let instance = uuid::Uuid::new_v4().to_string();
+        let instance = match instance {
+            Some(Instance(id)) => id.clone(),
+            None => uuid::Uuid::new_v4().to_string(),
+        };
         let (detail, invalid_params, id) = match self {
             ApiError::Unauthorized => (
                 "missing or invalid credentials or access token".to_owned(),

@@ -199,7 +199,7 @@ where
         ApiRoute::ListLogos => logos::list(state, headers).await,
         ApiRoute::DeleteLogo => logos::delete(state, headers, param).await,
     };
-    result.unwrap_or_else(ApiError::into_response)
+    result.unwrap_or_else(|e| e.into_response_for(parts.extensions.get::<error::Instance>()))
 }
 
 /// Who is calling: the access token and subscription key, checked.
