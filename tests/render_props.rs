@@ -93,6 +93,9 @@ proptest! {
                 prop_assert_eq!(modules, m.size() as u32 + 2 * border);
                 prop_assert!(modules > s && s == size);
             }
+            // The colour pairs drawn here all keep the contrast rule, and the style is plain:
+            // any other refusal is a bug.
+            Err(other) => prop_assert!(false, "unexpected refusal: {}", other),
         }
     }
 }

@@ -6,6 +6,7 @@
 #![allow(dead_code)]
 
 pub mod api;
+pub mod pg_cluster;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
