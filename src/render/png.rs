@@ -2,13 +2,14 @@
 //!
 //! A QR image of `size` px has only `total` (≤ 209) distinct pixel rows, each repeated ⌊s⌋ or
 //! ⌈s⌉ times. So: 1 bit per pixel (greyscale for black on white, else a 2-entry palette), filter
-//! None, and one deflate block whose matches the writer knows without searching: a new row copies
-//! the spans it shares with the few distinct rows above it, runs of one byte copy the byte before,
-//! and a row's repeats copy the row (distance one row). The block's Huffman codes are built for
-//! those few symbols (`deflate.rs`). The Adler-32 of a repeated row is a closed-form update from
-//! the row's byte sum and weighted sum, so the ~80 KB of pixel data behind an 800 px image is
-//! never materialised.
-//! See `PERFORMANCE.md` for the measurements against the `png` crate.
+//! None, and one deflate block whose matches come mostly from the structure: a new row copies
+//! the spans it shares with the few distinct rows above it (found by word-wide compares, as bit
+//! masks), runs of one byte copy the byte before, and a row's repeats copy the row (distance one
+//! row); only what those miss is looked up in a small hash table. The block's Huffman codes are
+//! built for those few symbols (`deflate.rs`). The Adler-32 of a repeated row is a closed-form
+//! update from the row's byte sum and weighted sum, so the ~80 KB of pixel data behind an
+//! 800 px image is never materialised.
+//! See `PERFORMANCE.md` for the measurements.
 
 use super::deflate::{BitWriter, Tokens, WINDOW, dist_extra_bits};
 use super::matrix::{QrMatrix, WORDS};
@@ -89,20 +90,147 @@ pub(crate) fn write(m: &QrMatrix, g: &Geometry, opts: &RenderOptions) -> Vec<u8>
     out
 }
 
-/// How many of the distinct rows just above a new row are tried at the same column first: QR
+/// How many of the distinct rows just above a new row are compared with it column by column: QR
 /// rows resemble their neighbours (a module column that keeps its colour is the same bytes).
 const ABOVE: usize = 4;
-/// A same-column match this long is taken without searching the hash chains.
-const GOOD_MATCH: usize = 16;
-/// Chain entries tried per searched position. Most bytes are `0x00`/`0xFF`, so chains are long
-/// and their newest entries the nearest.
-const CHAIN: usize = 32;
-const HASH_BITS: u32 = 12;
+/// A match from the rows above or a run this long is taken without looking in the hash table.
+/// 6 against 16: the same bytes within 0.1 % (`tests/png_size.rs` cases), ~2 % fewer
+/// instructions.
+const GOOD_MATCH: usize = 6;
+/// Bytes hashed per table entry. A match from the table reaches back hundreds of bytes, where
+/// it must be ~7 bytes long to beat literals (see [`match_gain`]); hashing 8 bytes keeps the
+/// chains to real candidates. A 3-byte hash filled the chains with `00 00 00`/`FF FF FF` (and a
+/// 32-entry walk cost 76 % of the writer, perf); 8 bytes and 8 entries give the same bytes
+/// within 2 %.
+const HASH_LEN: usize = 8;
+/// Chain entries tried per searched position (measured: 4 → worst case 1.198× zopflipng, 8 →
+/// 1.186×, 32 → 1.176×).
+const CHAIN: usize = 8;
+/// A small table: 4 KiB to reset per image (a 16 KiB one re-zeroed per image was 8 % of the
+/// writer's time). Only non-uniform columns go in (see `Matcher::hashed`), a few thousand per
+/// 800 px image.
+const HASH_BITS: u32 = 10;
 const NONE: u32 = u32::MAX;
+/// Bytes of a row a [`Mask`] covers: a 2000 px row is 251.
+const MASK_WORDS: usize = 4;
+
+/// One bit per byte of a row.
+#[derive(Clone, Copy, Default)]
+struct Mask([u64; MASK_WORDS]);
+
+impl Mask {
+    /// Bit i: `a[i] == b[i]`, for i < a.len() ≤ b.len(). Eight bytes at a time: the high bit of
+    /// each nonzero byte of a ^ b, gathered into one byte by a multiply.
+    fn equal(a: &[u8], b: &[u8]) -> Mask {
+        const LOW7: u64 = 0x7F7F_7F7F_7F7F_7F7F;
+        let mut m = Mask::default();
+        let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
+        let tail = ca.len() * 8;
+        for (c, (x, y)) in ca.zip(cb).enumerate() {
+            let x = u64::from_le_bytes(x.try_into().expect("8 bytes"))
+                ^ u64::from_le_bytes(y.try_into().expect("8 bytes"));
+            let nonzero = (((x & LOW7).wrapping_add(LOW7) | x) & !LOW7) >> 7;
+            let ne = nonzero.wrapping_mul(0x0102_0408_1020_4080) >> 56;
+            m.0[c / 8] |= (!ne & 0xFF) << (8 * (c % 8));
+        }
+        for i in tail..a.len() {
+            m.0[i / 64] |= u64::from(a[i] == b[i]) << (i % 64);
+        }
+        m
+    }
+
+    /// Bits `[0, n)` set.
+    fn below(n: usize) -> Mask {
+        let mut m = Mask::default();
+        for (w, word) in m.0.iter_mut().enumerate() {
+            let lo = w * 64;
+            *word = if n >= lo + 64 {
+                !0
+            } else if n > lo {
+                (1u64 << (n - lo)) - 1
+            } else {
+                0
+            };
+        }
+        m
+    }
+
+    /// Bit i of the result is bit i + s of `self` (s < 64).
+    fn shr(&self, s: usize) -> Mask {
+        let mut m = Mask::default();
+        for w in 0..MASK_WORDS {
+            let hi = if w + 1 < MASK_WORDS && s > 0 {
+                self.0[w + 1] << (64 - s)
+            } else {
+                0
+            };
+            m.0[w] = self.0[w] >> s | hi;
+        }
+        m
+    }
+
+    /// Bit i of the result is bit i − 1 of `self`.
+    fn shl1(&self) -> Mask {
+        let mut m = Mask::default();
+        let mut carry = 0;
+        for w in 0..MASK_WORDS {
+            m.0[w] = self.0[w] << 1 | carry;
+            carry = self.0[w] >> 63;
+        }
+        m
+    }
+
+    fn and(&self, o: &Mask) -> Mask {
+        let mut m = *self;
+        for (a, b) in m.0.iter_mut().zip(o.0) {
+            *a &= b;
+        }
+        m
+    }
+
+    fn and_not(&self, o: &Mask) -> Mask {
+        let mut m = *self;
+        for (a, b) in m.0.iter_mut().zip(o.0) {
+            *a &= !b;
+        }
+        m
+    }
+
+    /// How many bits from `i` on are set.
+    #[inline]
+    fn ones_from(&self, i: usize) -> usize {
+        let (mut w, b) = (i / 64, i % 64);
+        let first = (self.0[w] >> b).trailing_ones() as usize;
+        if first < 64 - b {
+            return first;
+        }
+        let mut n = 64 - b;
+        w += 1;
+        while w < MASK_WORDS {
+            let t = self.0[w].trailing_ones() as usize;
+            n += t;
+            if t < 64 {
+                break;
+            }
+            w += 1;
+        }
+        n
+    }
+
+    #[inline]
+    fn bit(&self, i: usize) -> bool {
+        self.0[i / 64] >> (i % 64) & 1 == 1
+    }
+}
 
 /// LZ77 over the distinct pixel rows. They are held back to back in `rows`; in the stream each
 /// is followed by its repeats, so a byte of row `r` is `row_at[r]` (its last copy) plus its
-/// column, and a match never crosses the end of its source row.
+/// column, and what follows a row's last copy is the next row's first: `rows` in order.
+///
+/// Per new row, word-wide compares give bit masks of the columns equal to each of the rows just
+/// above and to the byte before (a run); a match from those is a count of set bits. Only the
+/// columns those miss are looked up in a hash table of earlier columns (same bytes elsewhere:
+/// finder and timing patterns, repeated module sequences at the same bit phase).
 struct Matcher {
     stride: usize,
     rows: Vec<u8>,
@@ -110,21 +238,34 @@ struct Matcher {
     row_at: Vec<usize>,
     /// Stream bytes before the row being tokenized.
     pos: usize,
-    /// Newest position (index into `rows`) per hash of three bytes, and each position's
-    /// previous one with the same hash.
-    head: Vec<u32>,
-    prev: Vec<u32>,
+    /// Bit i: column i of the current row equals column i − 1 (a distance-1 copy continues).
+    same_prev: Mask,
+    /// Columns of the current row that go into the hash table.
+    hashed: Mask,
+    /// Per row just above (nearest first): columns equal to the current row, and distance.
+    above: [(Mask, usize); ABOVE],
+    n_above: usize,
+    /// Newest entry per hash of [`HASH_LEN`] bytes; entries are (row << 16 | column) and
+    /// `link` holds each entry's previous one with the same hash.
+    head: [u32; 1 << HASH_BITS],
+    entries: Vec<u32>,
+    link: Vec<u32>,
 }
 
 impl Matcher {
     fn new(stride: usize, total: usize) -> Matcher {
         Matcher {
             stride,
-            rows: vec![0; (total + 1) * stride],
+            rows: vec![0; (total + 1) * stride + 8],
             row_at: Vec::with_capacity(total),
             pos: 0,
-            head: vec![NONE; 1 << HASH_BITS],
-            prev: vec![NONE; total * stride],
+            same_prev: Mask::default(),
+            hashed: Mask::default(),
+            above: [(Mask::default(), 0); ABOVE],
+            n_above: 0,
+            head: [NONE; 1 << HASH_BITS],
+            entries: Vec::with_capacity(total * stride / 2),
+            link: Vec::with_capacity(total * stride / 2),
         }
     }
 
@@ -136,24 +277,58 @@ impl Matcher {
 
     #[inline]
     fn hash(&self, j: usize) -> usize {
-        let r = &self.rows[j..j + 3];
-        let v = u32::from(r[0]) | u32::from(r[1]) << 8 | u32::from(r[2]) << 16;
-        (v.wrapping_mul(0x9E37_79B1) >> (32 - HASH_BITS)) as usize
+        let v = u64::from_le_bytes(self.rows[j..j + 8].try_into().expect("8 bytes"))
+            << (64 - 8 * HASH_LEN);
+        (v.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - HASH_BITS)) as usize
     }
 
-    fn insert(&mut self, j: usize) {
-        let h = self.hash(j);
-        self.prev[j] = self.head[h];
-        self.head[h] = j as u32;
+    /// Hashes the columns `[from, to)` of the current row that are in `hashed`.
+    #[inline]
+    fn insert(&mut self, cur: usize, from: usize, to: usize) {
+        let mut w = from / 64;
+        while w * 64 < to {
+            let lo = w * 64;
+            let mut bits = self.hashed.0[w];
+            if from > lo {
+                bits &= !0u64 << (from - lo);
+            }
+            if to < lo + 64 {
+                bits &= (1u64 << (to - lo)) - 1;
+            }
+            while bits != 0 {
+                let i = lo + bits.trailing_zeros() as usize;
+                bits &= bits - 1;
+                let h = self.hash(cur * self.stride + i);
+                self.link.push(self.head[h]);
+                self.head[h] = self.entries.len() as u32;
+                self.entries.push((cur as u32) << 16 | i as u32);
+            }
+            w += 1;
+        }
     }
 
-    /// Tokenizes the row in the `next_row` slot followed by `count - 1` copies of it. Greedy:
-    /// at each byte the longest match found (same column of the rows just above, a run of the
-    /// previous byte, then the hash chain), else a literal.
+    /// Tokenizes the row in the `next_row` slot followed by `count - 1` copies of it. Greedy
+    /// by estimated bits saved, one step lazy.
     fn tokenize(&mut self, tokens: &mut Tokens, count: usize) {
         let n = self.stride;
         let cur = self.row_at.len();
         let base = cur * n;
+        let row = &self.rows[base..base + n];
+        self.same_prev = Mask::equal(&row[1..], &row[..n - 1]).shl1();
+        self.n_above = 0;
+        for r in (cur.saturating_sub(ABOVE)..cur).rev() {
+            let d = self.pos - self.row_at[r];
+            if d > WINDOW {
+                break;
+            }
+            let m = Mask::equal(&self.rows[base..base + n], &self.rows[r * n..r * n + n]);
+            self.above[self.n_above] = (m, d);
+            self.n_above += 1;
+        }
+        // Three equal bytes are the run's (distance 1): hashing them filled the chains with
+        // useless `00`/`FF` candidates. A column needs HASH_LEN bytes of the row to hash.
+        let uniform = self.same_prev.shr(1).and(&self.same_prev.shr(2));
+        self.hashed = Mask::below((n + 1).saturating_sub(HASH_LEN)).and_not(&uniform);
         let mut i = 0;
         while i < n {
             let Best {
@@ -163,28 +338,25 @@ impl Matcher {
                 ..
             } = self.longest(cur, i, tokens.pending_distance());
             // Lazy: a literal here pays if the match one byte on gains more than it costs.
-            let defer = best > 0 && best < GOOD_MATCH && i + 1 < n && i + 3 <= n && {
-                self.insert(base + i);
-                // after a literal no copy is pending
+            let defer = best > 0 && best < GOOD_MATCH && i + 1 < n && {
+                self.insert(cur, i, i + 1);
                 let next = self.longest(cur, i + 1, 0);
                 next.gain > gain + LITERAL_BITS
             };
             if best == 0 || defer {
                 tokens.literal(self.rows[base + i]);
-                if i + 3 <= n && !defer {
-                    self.insert(base + i);
+                if !defer {
+                    self.insert(cur, i, i + 1);
                 }
                 i += 1;
                 continue;
             }
-            let first = if i + 3 <= n && best < GOOD_MATCH && i + 1 < n {
-                i + 1 // position i went in for the lazy look
+            let first = if best < GOOD_MATCH && i + 1 < n {
+                i + 1 // column i went in for the lazy look
             } else {
                 i
             };
-            for k in first..(i + best).min(n.saturating_sub(2)) {
-                self.insert(base + k);
-            }
+            self.insert(cur, first, i + best);
             i += best;
             tokens.copy(dist, best);
         }
@@ -196,45 +368,45 @@ impl Matcher {
         self.finish(count);
     }
 
-    /// The longest match (length, distance) for column `i` of row `cur`; nearer wins ties.
-    /// `pending` is the distance of the copy the last token continues (0: none).
+    /// The best match for column `i` of row `cur`; nearer wins ties. `pending` is the distance
+    /// of the copy the last token continues (0: none).
     fn longest(&self, cur: usize, i: usize, pending: usize) -> Best {
         let n = self.stride;
         let base = cur * n;
-        let here = &self.rows[base + i..base + n];
+        let left = n - i;
         let mut best = Best {
             pending,
             ..Best::default()
         };
-        for r in (cur.saturating_sub(ABOVE)..cur).rev() {
-            let d = self.pos - self.row_at[r];
-            if d > WINDOW {
-                break;
-            }
-            best.consider(common_prefix(here, &self.rows[r * n + i..r * n + n]), d);
+        for (m, d) in &self.above[..self.n_above] {
+            best.consider(m.ones_from(i).min(left), *d);
         }
-        if i > 0 {
-            let prev = self.rows[base + i - 1];
-            best.consider(here.iter().take_while(|&&b| b == prev).count(), 1);
-        }
-        if best.len >= GOOD_MATCH || best.len == here.len() || here.len() < 3 {
+        best.consider(self.same_prev.ones_from(i).min(left), 1);
+        if best.len >= GOOD_MATCH || best.len == left || !self.hashed.bit(i) {
             return best;
         }
-        let mut j = self.head[self.hash(base + i)];
+        let here = &self.rows[base + i..base + n];
+        let mut e = self.head[self.hash(base + i)];
         for _ in 0..CHAIN {
-            if j == NONE {
+            if e == NONE {
                 break;
             }
-            let jj = j as usize;
-            let (r, col) = (jj / n, jj % n);
+            let entry = self.entries[e as usize];
+            let (r, col) = ((entry >> 16) as usize, (entry & 0xFFFF) as usize);
             let at = if r == cur { self.pos } else { self.row_at[r] } + col;
             let d = self.pos + i - at;
             if d > WINDOW {
                 break;
             }
-            let end = if r == cur { base + n } else { r * n + n };
-            best.consider(common_prefix(here, &self.rows[jj..end]), d);
-            j = self.prev[jj];
+            let src = &self.rows[r * n + col..];
+            // a farther candidate must be longer to gain more: one byte rejects most
+            if src[best.len] == here[best.len] {
+                best.consider(common_prefix(here, src), d);
+                if best.len == left {
+                    break;
+                }
+            }
+            e = self.link[e as usize];
         }
         best
     }
@@ -391,6 +563,40 @@ mod tests {
         let mut px = [0xFFu8; 2];
         clear_bits(&mut px, 0, 16);
         assert_eq!(px, [0, 0]);
+    }
+
+    #[test]
+    fn masks_match_bytewise_comparisons() {
+        let mut s = 0x2545_F491_4F6C_DD1Du64;
+        let mut byte = || {
+            s ^= s << 13;
+            s ^= s >> 7;
+            s ^= s << 17;
+            [0x00, 0xFF, 0x0F, 0xF0][(s % 4) as usize]
+        };
+        for n in [1, 7, 8, 9, 63, 64, 65, 101, 200, 251] {
+            let a: Vec<u8> = (0..n).map(|_| byte()).collect();
+            let b: Vec<u8> = (0..n).map(|_| byte()).collect();
+            let m = Mask::equal(&a, &b);
+            for i in 0..MASK_WORDS * 64 {
+                assert_eq!(m.bit(i), i < n && a[i] == b[i], "n {n} bit {i}");
+            }
+            for i in 0..n {
+                let run = (i..n).take_while(|&k| a[k] == b[k]).count();
+                assert_eq!(m.ones_from(i), run, "n {n} from {i}");
+                for sh in [1, 2, 7].into_iter().filter(|s| i + s < MASK_WORDS * 64) {
+                    assert_eq!(m.shr(sh).bit(i), m.bit(i + sh), "n {n} shr {sh} bit {i}");
+                }
+                assert_eq!(m.shl1().bit(i + 1), m.bit(i));
+            }
+            let below = Mask::below(n);
+            assert_eq!(below.ones_from(0), n);
+            assert_eq!(m.and(&below).ones_from(0), m.ones_from(0));
+            assert_eq!(m.and_not(&m).ones_from(0), 0);
+        }
+        let full = Mask::equal(&[7; 251], &[7; 251]);
+        assert_eq!(full.ones_from(0), 251);
+        assert_eq!(full.ones_from(64), 187);
     }
 
     #[test]
