@@ -96,6 +96,10 @@ pub enum HttpError {
     /// The route exists; `allow` lists the methods it takes.
     #[error("method not allowed")]
     MethodNotAllowed { allow: &'static str },
+    /// The token's logo cannot be drawn: unknown (400), or the store is down and the logo not
+    /// in memory (503, retry shortly).
+    #[error("{0}")]
+    Logo(#[from] crate::origin::logos::LogoFailure),
     /// Too much work queued (renders or connections); the client should retry shortly.
     #[error("overloaded: {0}")]
     Overloaded(&'static str),
@@ -124,6 +128,9 @@ impl HttpError {
             HttpError::NotFound => StatusCode::NOT_FOUND,
             HttpError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             HttpError::Overloaded(_) => StatusCode::SERVICE_UNAVAILABLE,
+            HttpError::Logo(e) => {
+                StatusCode::from_u16(e.status()).unwrap_or(StatusCode::SERVICE_UNAVAILABLE)
+            }
             HttpError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -158,6 +165,12 @@ impl HttpError {
             HttpError::Overloaded(_) => {
                 resp.headers_mut()
                     .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+            }
+            HttpError::Logo(crate::origin::logos::LogoFailure::Unavailable) => {
+                resp.headers_mut().insert(
+                    header::RETRY_AFTER,
+                    HeaderValue::from_static(crate::store::RETRY_AFTER_SECS),
+                );
             }
             _ => {}
         }

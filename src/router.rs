@@ -186,6 +186,15 @@ pub static PATHS: &[PathSpec] = &[
         methods: &[(Method::DELETE, Route::Api(ApiRoute::DeleteLogo))],
     },
     PathSpec {
+        template: "/qr/v1/style",
+        allow: "GET, PUT, DELETE",
+        methods: &[
+            (Method::GET, Route::Api(ApiRoute::GetStyle)),
+            (Method::PUT, Route::Api(ApiRoute::PutStyle)),
+            (Method::DELETE, Route::Api(ApiRoute::DeleteStyle)),
+        ],
+    },
+    PathSpec {
         template: "/healthz",
         allow: "GET, HEAD",
         methods: &[

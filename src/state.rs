@@ -127,6 +127,7 @@ impl AppState {
 fn image_signer(public_url: String, keyring: Keyring) -> ImageSigner {
     Arc::new(move |spec: &ImageSpec| {
         let mut claims = ImageClaims::new(spec.content.clone(), spec.format, spec.size);
+        spec.style.apply(&mut claims);
         claims.iss = Some("qr-origin".to_owned());
         claims.iat = Some(spec.issued_at);
         claims.nbf = Some(spec.issued_at);

@@ -4,32 +4,9 @@
 
 mod common;
 
-use common::api::{Api, add_merchant};
+use common::api::{Api, add_merchant, png_logo};
 use http::Method;
 use sha2::{Digest, Sha256};
-
-/// A `w`×`h` RGBA PNG: an opaque blue square with a transparent corner.
-pub fn png_logo(w: u32, h: u32) -> Vec<u8> {
-    let mut out = Vec::new();
-    let mut e = png::Encoder::new(&mut out, w, h);
-    e.set_color(png::ColorType::Rgba);
-    e.set_depth(png::BitDepth::Eight);
-    let mut writer = e.write_header().expect("header");
-    let mut data = Vec::new();
-    for y in 0..h {
-        for x in 0..w {
-            let corner = x < w / 4 && y < h / 4;
-            data.extend_from_slice(if corner {
-                &[0, 0, 0, 0]
-            } else {
-                &[20, 40, 200, 255]
-            });
-        }
-    }
-    writer.write_image_data(&data).expect("data");
-    writer.finish().expect("finish");
-    out
-}
 
 const SVG_LOGO: &str = r##"<svg xmlns="http://www.w3.org/2000/svg" width="120" height="60" viewBox="0 0 12 6"><circle cx="3" cy="3" r="3" fill="#c00"/><rect x="6" width="6" height="6" fill="#00c"/></svg>"##;
 

@@ -14,6 +14,7 @@ use serde_json::{Map, Value};
 use super::auth::{self, Caller};
 use super::error::{ApiError, InvalidParam};
 use super::request::{ApiBody, ImageRequest, OtherAccept};
+use super::style::{self, CallStyle};
 use super::{ApiState, path_param, request, with_fresh_code};
 use crate::http::{self as resp, Resp};
 use crate::links;
@@ -166,14 +167,19 @@ fn not_found(id: &str) -> ApiError {
     ApiError::NotFound(format!("no merchant callback QR with merchantQrId {id:?}"))
 }
 
-fn response(state: &ApiState, qr: &CallbackQr, image: ImageRequest) -> CallbackQrResponse {
-    CallbackQrResponse {
+fn response(
+    state: &ApiState,
+    qr: &CallbackQr,
+    image: ImageRequest,
+    style: &CallStyle,
+) -> Result<CallbackQrResponse, ApiError> {
+    Ok(CallbackQrResponse {
         merchant_serial_number: qr.link.msn.clone(),
         merchant_qr_id: qr.link.qr_id.clone().unwrap_or_default(),
         location_description: qr.location_description.clone(),
-        qr_image_url: super::image_url(state, &qr.link, image),
+        qr_image_url: super::image_url(state, &qr.link, image, style)?,
         qr_content: links::short_url(&state.config.public_url, LinkKind::Callback, &qr.link.code),
-    }
+    })
 }
 
 /// The checked `merchantQrId` (or beacon id) and body of a `PUT`, with both failures reported
@@ -239,7 +245,11 @@ pub async fn get(
         .callback_qr(&caller.msn, &id, state.clock.now_ms())
         .await?
         .ok_or_else(|| not_found(&id))?;
-    Ok(resp::json(StatusCode::OK, &response(state, &qr, image)))
+    let style = style::for_call(state, &caller.msn, None).await?;
+    Ok(resp::json(
+        StatusCode::OK,
+        &response(state, &qr, image, &style)?,
+    ))
 }
 
 /// `GET /qr/v1/merchant-callback`: all the merchant's callback QRs, oldest first, as a JSON
@@ -252,7 +262,11 @@ pub async fn list(state: &ApiState, headers: &HeaderMap, uri: &Uri) -> Result<Re
         .store
         .callback_qrs(&caller.msn, state.clock.now_ms())
         .await?;
-    let answer: Vec<_> = all.iter().map(|qr| response(state, qr, image)).collect();
+    let style = style::for_call(state, &caller.msn, None).await?;
+    let answer = all
+        .iter()
+        .map(|qr| response(state, qr, image, &style))
+        .collect::<Result<Vec<_>, _>>()?;
     Ok(resp::json(StatusCode::OK, &answer))
 }
 

@@ -11,7 +11,8 @@
 //! they share: the state, the route list, authentication and the short-link helpers.
 //!
 //! Image URLs in answers are origin URLs signed by whatever [`ImageSigner`] the server plugs in,
-//! so this module depends on neither the token format nor the origin.
+//! so this module depends on neither the token's wire format nor the origin; a branded-code
+//! [`style`] is read with the token's claim rules, so the two can never disagree.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -34,6 +35,7 @@ pub mod logos;
 pub mod payment;
 pub mod redirect;
 pub mod request;
+pub mod style;
 pub mod url;
 pub mod webhooks;
 
@@ -50,6 +52,8 @@ pub struct ImageSpec {
     pub format: Format,
     /// PNG edge in pixels.
     pub size: u32,
+    /// Colours, shapes, logo: the call's style, the merchant's default, or the plain code.
+    pub style: style::ImageStyle,
     /// Token `iat`/`nbf`: the QR's creation, so the same QR always gets the same URL.
     pub issued_at: i64,
     /// Token `exp` (Unix seconds); `None` for QRs that never expire.
@@ -137,6 +141,9 @@ pub enum ApiRoute {
     CreateLogo,
     ListLogos,
     DeleteLogo,
+    PutStyle,
+    GetStyle,
+    DeleteStyle,
 }
 
 impl ApiRoute {
@@ -163,6 +170,9 @@ impl ApiRoute {
             ApiRoute::CreateLogo => "api_create_logo",
             ApiRoute::ListLogos => "api_list_logos",
             ApiRoute::DeleteLogo => "api_delete_logo",
+            ApiRoute::PutStyle => "api_put_style",
+            ApiRoute::GetStyle => "api_get_style",
+            ApiRoute::DeleteStyle => "api_delete_style",
         }
     }
 }
@@ -198,6 +208,9 @@ where
         ApiRoute::CreateLogo => logos::create(state, headers, body).await,
         ApiRoute::ListLogos => logos::list(state, headers).await,
         ApiRoute::DeleteLogo => logos::delete(state, headers, param).await,
+        ApiRoute::PutStyle => style::put(state, headers, body).await,
+        ApiRoute::GetStyle => style::get(state, headers).await,
+        ApiRoute::DeleteStyle => style::delete(state, headers).await,
     };
     result.unwrap_or_else(|e| e.into_response_for(parts.extensions.get::<error::Instance>()))
 }
@@ -249,27 +262,41 @@ fn expires_in(link: &Link, now_ms: i64) -> i64 {
     }
 }
 
-/// The image URL of a QR holding `content`, or with `text/targetUrl` the content itself.
-fn image_url_for(state: &ApiState, content: String, link: &Link, image: ImageRequest) -> String {
+/// The image URL of a QR holding `content`, or with `text/targetUrl` the content itself. A
+/// style that cannot be drawn at the size asked for is a 400, never a URL that will not render.
+fn image_url_for(
+    state: &ApiState,
+    content: String,
+    link: &Link,
+    image: ImageRequest,
+    style: &style::CallStyle,
+) -> Result<String, ApiError> {
     if image.format == Format::Text {
-        return content;
+        return Ok(content);
     }
-    (state.images)(&ImageSpec {
+    style.check_for(&content, image.format, image.size)?;
+    Ok((state.images)(&ImageSpec {
         content,
         format: image.format,
         size: image.size,
+        style: style.style,
         issued_at: link.created_at_ms.div_euclid(1000),
         // The origin answers `max-age = exp - now` in whole seconds, `now` rounded down; with
         // `exp` one second below the link's expiry (rounded down), no cached copy outlives the
         // link (a payment QR answered `expiresIn: 600` with `max-age=601`).
         expires_at: link.expires_at_ms.map(|e| e.div_euclid(1000) - 1),
-    })
+    }))
 }
 
 /// The `url` of an answer for a QR that encodes its short link.
-fn image_url(state: &ApiState, link: &Link, image: ImageRequest) -> String {
+fn image_url(
+    state: &ApiState,
+    link: &Link,
+    image: ImageRequest,
+    style: &style::CallStyle,
+) -> Result<String, ApiError> {
     let content = links::short_url(&state.config.public_url, link.kind, &link.code);
-    image_url_for(state, content, link, image)
+    image_url_for(state, content, link, image, style)
 }
 
 #[cfg(test)]

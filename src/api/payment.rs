@@ -1,12 +1,14 @@
 //! One-time payment QRs: `POST /qr/v1`.
 //!
 //! The QR encodes a `/p/{code}` short link that redirects to the payment landing page until the
-//! QR expires (600 s unless configured otherwise); the image URL expires with it.
+//! QR expires (600 s unless configured otherwise); the image URL expires with it. The body may
+//! name a branded-code `style` ([`super::style`]); without one the merchant's default applies.
 
 use http::{HeaderMap, StatusCode};
 
 use super::dto::{OneTimePaymentRequest, OneTimePaymentResponse};
 use super::request::{self, ApiBody};
+use super::style;
 use super::{ApiError, ApiState, expires_in, image_url, with_fresh_code};
 use crate::http::{self as resp, Resp};
 use crate::store::{LinkKind, NewLink};
@@ -18,7 +20,10 @@ where
 {
     let caller = super::caller(state, headers).await?;
     let image = request::image_request(headers)?;
-    let req = OneTimePaymentRequest::from_json(&request::json_object(headers, body).await?)?;
+    let body = request::json_object(headers, body).await?;
+    let req = OneTimePaymentRequest::from_json(&body)?;
+    let named = style::named_in(state, &caller.msn, LinkKind::Payment, &body).await?;
+    let style = style::for_call(state, &caller.msn, named).await?;
     let now = state.clock.now_ms();
     let ttl_ms = state.config.payment_ttl_secs.saturating_mul(1000);
     let template = NewLink {
@@ -40,7 +45,7 @@ where
     .await?;
     state.links.remember(&link).await;
     let answer = OneTimePaymentResponse {
-        url: image_url(state, &link, image),
+        url: image_url(state, &link, image, &style)?,
         expires_in: expires_in(&link, now),
     };
     Ok(resp::json(StatusCode::OK, &answer))

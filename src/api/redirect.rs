@@ -9,6 +9,7 @@ use http::{HeaderMap, StatusCode};
 
 use super::dto::{self, CreateRedirectRequest, RedirectResponse, UpdateRedirectRequest};
 use super::request::{self, ApiBody, ImageRequest};
+use super::style::{self, CallStyle};
 use super::{ApiError, ApiState, expires_in, image_url, with_fresh_code};
 use crate::http::{self as resp, Resp};
 use crate::store::{Conflict, Link, LinkKind, NewLink, StoreError};
@@ -22,8 +23,11 @@ pub async fn list(state: &ApiState, headers: &HeaderMap) -> Result<Resp, ApiErro
         .store
         .merchant_links(&caller.msn, LinkKind::Redirect, now)
         .await?;
-    let answer: Vec<RedirectResponse> =
-        all.iter().map(|l| response(state, l, image, now)).collect();
+    let style = style::for_call(state, &caller.msn, None).await?;
+    let answer = all
+        .iter()
+        .map(|l| response(state, l, image, now, &style))
+        .collect::<Result<Vec<_>, _>>()?;
     Ok(resp::json(StatusCode::OK, &answer))
 }
 
@@ -58,9 +62,10 @@ where
         other => other,
     })?;
     state.links.remember(&link).await;
+    let style = style::for_call(state, &link.msn, None).await?;
     Ok(resp::json(
         StatusCode::OK,
-        &response(state, &link, image, now),
+        &response(state, &link, image, now, &style)?,
     ))
 }
 
@@ -75,9 +80,10 @@ pub async fn get(state: &ApiState, headers: &HeaderMap, raw_id: &str) -> Result<
         .merchant_link(&caller.msn, LinkKind::Redirect, &id, now)
         .await?
         .ok_or_else(|| not_found(&id))?;
+    let style = style::for_call(state, &link.msn, None).await?;
     Ok(resp::json(
         StatusCode::OK,
-        &response(state, &link, image, now),
+        &response(state, &link, image, now, &style)?,
     ))
 }
 
@@ -102,9 +108,10 @@ where
         .await?
         .ok_or_else(|| not_found(&id))?;
     state.links.remember(&link).await;
+    let style = style::for_call(state, &link.msn, None).await?;
     Ok(resp::json(
         StatusCode::OK,
-        &response(state, &link, image, now),
+        &response(state, &link, image, now, &style)?,
     ))
 }
 
@@ -138,11 +145,17 @@ fn not_found(id: &str) -> ApiError {
     ApiError::NotFound(format!("no merchant redirect QR with id {id:?}"))
 }
 
-fn response(state: &ApiState, link: &Link, image: ImageRequest, now_ms: i64) -> RedirectResponse {
-    RedirectResponse {
+fn response(
+    state: &ApiState,
+    link: &Link,
+    image: ImageRequest,
+    now_ms: i64,
+    style: &CallStyle,
+) -> Result<RedirectResponse, ApiError> {
+    Ok(RedirectResponse {
         id: link.qr_id.clone().unwrap_or_default(),
-        url: image_url(state, link, image),
+        url: image_url(state, link, image, style)?,
         redirect_url: link.target.clone().unwrap_or_default(),
         expires_in: expires_in(link, now_ms),
-    }
+    })
 }

@@ -73,6 +73,8 @@ enum RenderFailure {
     Overloaded,
     /// A render thread panicked or the pool is shutting down.
     PoolGone,
+    /// The token's logo is unknown (400) or cannot be read now (503).
+    Logo(logos::LogoFailure),
 }
 
 impl From<RenderFailure> for HttpError {
@@ -81,6 +83,7 @@ impl From<RenderFailure> for HttpError {
             RenderFailure::Invalid(e) => HttpError::Render(e),
             RenderFailure::Overloaded => HttpError::Overloaded("too many renders queued"),
             RenderFailure::PoolGone => HttpError::Internal("the render pool has stopped".into()),
+            RenderFailure::Logo(e) => HttpError::Logo(e),
         }
     }
 }
@@ -208,18 +211,46 @@ impl Origin {
 
     /// Renders `key` on the render pool (never on the async worker that asked), or refuses at
     /// once when the pool's queue is full. Moving off the reactor costs a thread hop per miss;
-    /// what it buys is that a flood of slow renders delays only other renders.
+    /// what it buys is that a flood of slow renders delays only other renders. Styled renders
+    /// take the same path and the same queue, so they can only ever delay other renders.
+    ///
+    /// A style naming a logo first asks the renderer how large the logo is drawn (which also
+    /// refuses a logo too large for the content, before any logo is read), then fetches the
+    /// logo scaled to that side from the logo cache. Only misses come here: a cache hit never
+    /// touches the logo store.
     async fn render(
         &self,
         metrics: &Metrics,
         key: &RenderKey,
     ) -> Result<CachedImage, RenderFailure> {
+        let logo = match key.opts().style.logo {
+            None => None,
+            Some(logo) => {
+                // Arithmetic on the content length and the options (no encoding), so it runs
+                // here rather than costing a second trip to the pool.
+                let side = render::logo_side(key.content().as_bytes(), key.opts())
+                    .map_err(RenderFailure::Invalid)?;
+                match side {
+                    Some(side) => Some(
+                        self.logos
+                            .scaled(&logo.id_hex(), side)
+                            .await
+                            .map_err(RenderFailure::Logo)?,
+                    ),
+                    None => None,
+                }
+            }
+        };
         let job_key = key.clone();
         let (rendered, took) = self
             .pool
             .run(move || {
                 let start = Instant::now();
-                let r = render::render(job_key.content().as_bytes(), job_key.opts());
+                let r = render::render_with_logo(
+                    job_key.content().as_bytes(),
+                    job_key.opts(),
+                    logo.as_deref(),
+                );
                 (r, start.elapsed())
             })
             .await

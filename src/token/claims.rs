@@ -2,9 +2,10 @@
 //!
 //! The wire shape is the seed API's, e.g.
 //! `{"format":"image/png","size":"800","url":"https://qr.example.com/r/DI5bjNA0","iss":"qr-origin","nbf":1648598709,"exp":1648602309,"iat":1648598709}`,
-//! plus optional style extensions `ecc`, `border`, `fg`, `bg`. Unknown claims (`jti`, `sub`, …)
-//! are ignored so other issuers' tokens still render; a claim we know with the wrong type is an
-//! error, never silently dropped.
+//! plus optional extensions `ecc`, `border`, `fg`, `bg`, and the branded-code style (issue 10):
+//! `shape`, `eyes`, `eyeColor`, `logo`, `logoSize`, `bg: "transparent"`, `invert`. Unknown
+//! claims (`jti`, `sub`, …) are ignored so other issuers' tokens still render; a claim we know
+//! with the wrong type is an error, never silently dropped.
 
 use std::borrow::Cow;
 use std::fmt;
@@ -15,8 +16,10 @@ use serde::Deserialize;
 use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
 use super::TokenError;
+use crate::render::style::DEFAULT_LOGO_PERMILLE;
 use crate::render::{
-    DEFAULT_BORDER, DEFAULT_SIZE, Ecc, Format, MAX_BORDER, MAX_SIZE, MIN_SIZE, RenderOptions, Rgb,
+    DEFAULT_BORDER, DEFAULT_SIZE, Ecc, Eyes, Format, LogoRef, MAX_BORDER, MAX_SIZE, MIN_SIZE,
+    RenderOptions, Rgb, Shape, Style,
 };
 
 /// Longest `url` accepted, in bytes: the byte-mode capacity of the largest QR symbol (version 40,
@@ -39,7 +42,12 @@ pub struct ImageClaims {
     /// Quiet zone in modules, `0..=16`.
     pub border: u32,
     pub dark: Rgb,
+    /// The light colour; with `style.transparent` always white (the wire form `bg:"transparent"`
+    /// carries no colour, and the contrast rule measures against a white surface).
     pub light: Rgb,
+    /// Module and eye shapes, eye colour, logo, transparency, inversion; the default is the
+    /// plain code, and adds nothing to the wire form.
+    pub style: Style,
     /// Issuer, informational (the origin trusts the key, not this claim).
     pub iss: Option<String>,
     /// Not before, seconds since the Unix epoch.
@@ -88,6 +96,7 @@ impl ImageClaims {
             border: DEFAULT_BORDER,
             dark: Rgb::BLACK,
             light: Rgb::WHITE,
+            style: Style::default(),
             iss: None,
             nbf: None,
             exp: None,
@@ -104,7 +113,7 @@ impl ImageClaims {
             border: self.border,
             dark: self.dark,
             light: self.light,
-            style: crate::render::Style::default(),
+            style: self.style,
         }
     }
 
@@ -121,6 +130,14 @@ impl ImageClaims {
             BORDER_RANGE,
             BORDER_REASON,
         )?;
+        if self.style.transparent && self.light != Rgb::WHITE {
+            return Err(invalid("bg", TRANSPARENT_REASON));
+        }
+        if let Some(logo) = self.style.logo
+            && !(1..=1000).contains(&logo.size_permille)
+        {
+            return Err(invalid("logoSize", LOGO_SIZE_REASON));
+        }
         Ok(())
     }
 
@@ -152,9 +169,23 @@ impl ImageClaims {
     }
 
     /// The payload JSON [`Keyring::sign`](super::Keyring::sign) signs: the seed API's shape
-    /// (`size` as a string), style extensions only when they differ from the defaults.
+    /// (`size` as a string), style extensions only when they differ from the defaults, so a
+    /// plain token keeps the bytes it had before styles existed.
     pub(crate) fn to_json(&self) -> Vec<u8> {
         let def = ImageClaims::new("", self.format, self.size);
+        let Style {
+            shape,
+            eyes,
+            eye_color,
+            logo,
+            transparent,
+            invert,
+        } = self.style;
+        let bg = if transparent {
+            Some(TRANSPARENT.to_owned())
+        } else {
+            (self.light != def.light).then(|| self.light.to_string())
+        };
         let wire = WireClaims {
             format: self.format.content_type(),
             size: self.size.to_string(),
@@ -162,7 +193,15 @@ impl ImageClaims {
             ecc: (self.ecc != def.ecc).then(|| ecc_str(self.ecc)),
             border: (self.border != def.border).then_some(self.border),
             fg: (self.dark != def.dark).then(|| self.dark.to_string()),
-            bg: (self.light != def.light).then(|| self.light.to_string()),
+            bg,
+            shape: (shape != Shape::default()).then(|| shape.as_str()),
+            eyes: (eyes != Eyes::default()).then(|| eyes.as_str()),
+            eye_color: eye_color.map(|c| c.to_string()),
+            logo: logo.map(|l| l.id_hex()),
+            logo_size: logo
+                .filter(|l| l.size_permille != DEFAULT_LOGO_PERMILLE)
+                .map(|l| f64::from(l.size_permille) / 1000.0),
+            invert: invert.then_some(true),
             iss: self.iss.as_deref(),
             nbf: self.nbf,
             exp: self.exp,
@@ -178,6 +217,19 @@ const BORDER_RANGE: RangeInclusive<i64> = 0..=MAX_BORDER as i64;
 const BORDER_REASON: &str = "must be an integer 0..=16 (JSON number or decimal string)";
 const TIME_REASON: &str = "must be a JSON number (seconds since the Unix epoch)";
 const FORMAT_REASON: &str = "must be \"image/png\" or \"image/svg+xml\"";
+const COLOUR_REASON: &str = "must be a colour \"#rrggbb\"";
+const BG_REASON: &str = "must be a colour \"#rrggbb\" or \"transparent\"";
+const TRANSPARENT_REASON: &str =
+    "\"transparent\" carries no colour: the light colour must be white";
+const SHAPE_REASON: &str = "must be \"square\", \"rounded\" or \"dots\"";
+const EYES_REASON: &str = "must be \"square\", \"rounded\" or \"circle\"";
+const LOGO_REASON: &str = "must be a logo id: 64 hex digits (the SHA-256 of the logo)";
+const LOGO_SIZE_REASON: &str =
+    "must be a number greater than 0 and at most 1 (the logo's share of the symbol's width)";
+const LOGO_SIZE_ALONE: &str = "needs a logo: name one with the logo claim";
+const INVERT_REASON: &str = "must be true or false";
+/// `bg`'s value for no background.
+const TRANSPARENT: &str = "transparent";
 
 fn first_non_space(bytes: &[u8]) -> Option<u8> {
     bytes
@@ -247,6 +299,18 @@ struct WireClaims<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     bg: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    shape: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    eyes: Option<&'static str>,
+    #[serde(rename = "eyeColor", skip_serializing_if = "Option::is_none")]
+    eye_color: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    logo: Option<String>,
+    #[serde(rename = "logoSize", skip_serializing_if = "Option::is_none")]
+    logo_size: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    invert: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     iss: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     nbf: Option<i64>,
@@ -275,6 +339,18 @@ struct RawClaims<'a> {
     fg: Json<'a>,
     #[serde(default, borrow)]
     bg: Json<'a>,
+    #[serde(default, borrow)]
+    shape: Json<'a>,
+    #[serde(default, borrow)]
+    eyes: Json<'a>,
+    #[serde(default, borrow, rename = "eyeColor")]
+    eye_color: Json<'a>,
+    #[serde(default, borrow)]
+    logo: Json<'a>,
+    #[serde(default, borrow, rename = "logoSize")]
+    logo_size: Json<'a>,
+    #[serde(default, borrow)]
+    invert: Json<'a>,
     #[serde(default, borrow)]
     iss: Json<'a>,
     #[serde(default, borrow)]
@@ -320,7 +396,27 @@ impl RawClaims<'_> {
             _ => return Err(invalid("ecc", "must be \"L\", \"M\", \"Q\" or \"H\"")),
         };
         let dark = colour("fg", self.fg, Rgb::BLACK)?;
-        let light = colour("bg", self.bg, Rgb::WHITE)?;
+        let (light, transparent) = match self.bg {
+            Json::Str(s) if s == TRANSPARENT => (Rgb::WHITE, true),
+            Json::Str(s) => (s.parse().map_err(|_| invalid("bg", BG_REASON))?, false),
+            Json::Absent => (Rgb::WHITE, false),
+            _ => return Err(invalid("bg", BG_REASON)),
+        };
+        let style = Style {
+            shape: named("shape", self.shape, SHAPE_REASON)?,
+            eyes: named("eyes", self.eyes, EYES_REASON)?,
+            eye_color: match self.eye_color {
+                Json::Absent => None,
+                v => Some(colour("eyeColor", v, Rgb::BLACK)?),
+            },
+            logo: logo_ref(self.logo, self.logo_size)?,
+            transparent,
+            invert: match self.invert {
+                Json::Absent => false,
+                Json::Bool(b) => b,
+                _ => return Err(invalid("invert", INVERT_REASON)),
+            },
+        };
         let iss = match self.iss {
             Json::Absent => None,
             Json::Str(s) => Some(s.into_owned()),
@@ -334,6 +430,7 @@ impl RawClaims<'_> {
             border,
             dark,
             light,
+            style,
             iss,
             // Fractions round towards the narrower window: valid no earlier, expired no later.
             nbf: numeric_date("nbf", self.nbf, f64::ceil)?,
@@ -382,15 +479,67 @@ fn int_or_decimal(
     in_range(name, n, range, reason)
 }
 
-/// `fg`/`bg`: `"#rrggbb"` (the `#` optional).
+/// `fg`/`eyeColor`: `"#rrggbb"` (the `#` optional).
 fn colour(name: &'static str, v: Json<'_>, default: Rgb) -> Result<Rgb, TokenError> {
     match v {
         Json::Absent => Ok(default),
-        Json::Str(s) => s
-            .parse()
-            .map_err(|_| invalid(name, "must be a colour \"#rrggbb\"")),
-        _ => Err(invalid(name, "must be a colour \"#rrggbb\"")),
+        Json::Str(s) => s.parse().map_err(|_| invalid(name, COLOUR_REASON)),
+        _ => Err(invalid(name, COLOUR_REASON)),
     }
+}
+
+/// `shape`/`eyes`: one of the names [`Shape::as_str`] / [`Eyes::as_str`] spell; absent is
+/// the default.
+fn named<T: std::str::FromStr + Default>(
+    name: &'static str,
+    v: Json<'_>,
+    reason: &'static str,
+) -> Result<T, TokenError> {
+    match v {
+        Json::Absent => Ok(T::default()),
+        Json::Str(s) => s.parse().map_err(|_| invalid(name, reason)),
+        _ => Err(invalid(name, reason)),
+    }
+}
+
+/// `logo` (64 hex digits) and `logoSize` (0 < x ≤ 1, kept in thousandths: a finer size would
+/// not change a pixel and would split the cache).
+fn logo_ref(logo: Json<'_>, size: Json<'_>) -> Result<Option<LogoRef>, TokenError> {
+    let id = match logo {
+        Json::Absent => {
+            return match size {
+                Json::Absent => Ok(None),
+                _ => Err(invalid("logoSize", LOGO_SIZE_ALONE)),
+            };
+        }
+        Json::Str(s) => LogoRef::parse_id(&s).ok_or_else(|| invalid("logo", LOGO_REASON))?,
+        _ => return Err(invalid("logo", LOGO_REASON)),
+    };
+    let share = match size {
+        Json::Absent => {
+            return Ok(Some(LogoRef {
+                id,
+                size_permille: DEFAULT_LOGO_PERMILLE,
+            }));
+        }
+        Json::Int(n) => n as f64,
+        Json::Fraction(f) => f,
+        _ => return Err(invalid("logoSize", LOGO_SIZE_REASON)),
+    };
+    match permille(share) {
+        Some(size_permille) => Ok(Some(LogoRef { id, size_permille })),
+        None => Err(invalid("logoSize", LOGO_SIZE_REASON)),
+    }
+}
+
+/// A share in (0, 1] as thousandths 1..=1000, or `None` outside that range (also when it rounds
+/// to 0).
+pub fn permille(share: f64) -> Option<u16> {
+    if !(share > 0.0 && share <= 1.0) {
+        return None;
+    }
+    let p = (share * 1000.0).round() as u16;
+    (p >= 1).then_some(p)
 }
 
 /// One JSON value, reduced to what claim checks need. Arrays and objects are skipped without
@@ -400,7 +549,7 @@ enum Json<'a> {
     #[default]
     Absent,
     Null,
-    Bool,
+    Bool(bool),
     /// An integer that fits `i64`.
     Int(i64),
     /// A fraction well within `i64` range (|x| < 2^62).
@@ -431,8 +580,8 @@ impl<'de: 'a, 'a> Visitor<'de> for JsonVisitor<'a> {
     fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
         Ok(Json::Null)
     }
-    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
-        Ok(Json::Bool)
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
+        Ok(Json::Bool(v))
     }
     fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
         Ok(Json::Int(v))
@@ -735,6 +884,145 @@ mod tests {
         c.light = Rgb(250, 251, 252);
         c.format = Format::Svg;
         assert_eq!(ImageClaims::from_json(&c.to_json()).unwrap(), c);
+    }
+
+    const LOGO: &str = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
+
+    #[test]
+    fn style_claims_parse() {
+        let c = parse(&with(&format!(
+            r##""shape":"dots","eyes":"circle","eyeColor":"#aa0000","logo":"{}","logoSize":0.25,"bg":"transparent","invert":false"##,
+            LOGO.to_uppercase()
+        )))
+        .unwrap();
+        let logo = c.style.logo.expect("a logo");
+        assert_eq!(logo.id_hex(), LOGO, "ids compare in lower case");
+        assert_eq!(logo.size_permille, 250);
+        assert_eq!(
+            (c.style.shape, c.style.eyes, c.style.eye_color),
+            (Shape::Dots, Eyes::Circle, Some(Rgb(0xaa, 0, 0)))
+        );
+        assert!(c.style.transparent && !c.style.invert);
+        assert_eq!(c.light, Rgb::WHITE);
+        assert_eq!(c.render_options().style, c.style);
+
+        let d = parse(&with(&format!(r#""logo":"{LOGO}","invert":true"#))).unwrap();
+        assert_eq!(
+            d.style.logo.map(|l| l.size_permille),
+            Some(DEFAULT_LOGO_PERMILLE)
+        );
+        assert!(d.style.invert);
+        let whole = parse(&with(&format!(r#""logo":"{LOGO}","logoSize":1"#))).unwrap();
+        assert_eq!(whole.style.logo.map(|l| l.size_permille), Some(1000));
+        assert!(parse(SEED).unwrap().style.is_plain());
+    }
+
+    #[test]
+    fn bad_style_claims_are_refused_with_their_name_and_reason() {
+        let logo = |size: &str| format!(r#""logo":"{LOGO}","logoSize":{size}"#);
+        let cases = [
+            (r#""shape":"circle""#.to_owned(), "shape", SHAPE_REASON),
+            (r#""shape":1"#.to_owned(), "shape", SHAPE_REASON),
+            (r#""eyes":"dots""#.to_owned(), "eyes", EYES_REASON),
+            (r#""eyes":null"#.to_owned(), "eyes", EYES_REASON),
+            (r#""eyeColor":"red""#.to_owned(), "eyeColor", COLOUR_REASON),
+            (r#""eyeColor":null"#.to_owned(), "eyeColor", COLOUR_REASON),
+            (r#""logo":"abc""#.to_owned(), "logo", LOGO_REASON),
+            (format!(r#""logo":"{}g""#, &LOGO[1..]), "logo", LOGO_REASON),
+            (r#""logo":5"#.to_owned(), "logo", LOGO_REASON),
+            (logo("0"), "logoSize", LOGO_SIZE_REASON),
+            (logo("0.0004"), "logoSize", LOGO_SIZE_REASON),
+            (logo("-0.2"), "logoSize", LOGO_SIZE_REASON),
+            (logo("1.01"), "logoSize", LOGO_SIZE_REASON),
+            (logo(r#""0.2""#), "logoSize", LOGO_SIZE_REASON),
+            (logo("1e30"), "logoSize", LOGO_SIZE_REASON),
+            (r#""logoSize":0.2"#.to_owned(), "logoSize", LOGO_SIZE_ALONE),
+            (r#""bg":"Transparent""#.to_owned(), "bg", BG_REASON),
+            (r#""bg":false"#.to_owned(), "bg", BG_REASON),
+            (r#""invert":"true""#.to_owned(), "invert", INVERT_REASON),
+            (r#""invert":1"#.to_owned(), "invert", INVERT_REASON),
+            (r#""invert":null"#.to_owned(), "invert", INVERT_REASON),
+        ];
+        for (claim, name, reason) in cases {
+            assert_eq!(
+                parse(&with(&claim)).map(|_| ()),
+                Err(invalid(name, reason)),
+                "{claim}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_writer_adds_only_style_fields_that_differ_from_the_plain_code() {
+        let plain = ImageClaims::new("https://x.test/r/1", Format::Png, 800);
+        let plain_json = String::from_utf8(plain.to_json()).unwrap();
+        assert_eq!(
+            plain_json,
+            r#"{"format":"image/png","size":"800","url":"https://x.test/r/1"}"#
+        );
+        let mut c = plain.clone();
+        c.style = Style {
+            shape: Shape::Rounded,
+            eyes: Eyes::Rounded,
+            eye_color: Some(Rgb(0x12, 0x34, 0x56)),
+            logo: Some(LogoRef {
+                id: LogoRef::parse_id(LOGO).unwrap(),
+                size_permille: 125,
+            }),
+            transparent: true,
+            invert: false,
+        };
+        let json = String::from_utf8(c.to_json()).unwrap();
+        assert_eq!(
+            json,
+            format!(
+                r##"{{"format":"image/png","size":"800","url":"https://x.test/r/1","bg":"transparent","shape":"rounded","eyes":"rounded","eyeColor":"#123456","logo":"{LOGO}","logoSize":0.125}}"##
+            )
+        );
+        assert_eq!(ImageClaims::from_json(json.as_bytes()).unwrap(), c);
+        // The default logo size is left out; `invert` appears only when true.
+        c.style.logo = c.style.logo.map(|l| LogoRef {
+            size_permille: DEFAULT_LOGO_PERMILLE,
+            ..l
+        });
+        c.style.transparent = false;
+        c.style.invert = true;
+        c.light = Rgb::BLACK;
+        c.dark = Rgb::WHITE;
+        let json = String::from_utf8(c.to_json()).unwrap();
+        assert!(
+            !json.contains("logoSize") && json.contains(r#""invert":true"#),
+            "{json}"
+        );
+        assert_eq!(ImageClaims::from_json(json.as_bytes()).unwrap(), c);
+        for p in [1u16, 3, 199, 201, 333, 999, 1000] {
+            c.style.logo = c.style.logo.map(|l| LogoRef {
+                size_permille: p,
+                ..l
+            });
+            let back = ImageClaims::from_json(&c.to_json()).unwrap();
+            assert_eq!(back.style.logo.map(|l| l.size_permille), Some(p));
+        }
+    }
+
+    #[test]
+    fn validate_refuses_styles_the_wire_cannot_carry() {
+        let mut c = ImageClaims::new("x", Format::Png, 800);
+        c.style.transparent = true;
+        assert_eq!(c.validate(), Ok(()));
+        c.light = Rgb(1, 2, 3);
+        assert_eq!(c.validate(), Err(invalid("bg", TRANSPARENT_REASON)));
+        c.light = Rgb::WHITE;
+        c.style.logo = Some(LogoRef {
+            id: [0; 32],
+            size_permille: 0,
+        });
+        assert_eq!(c.validate(), Err(invalid("logoSize", LOGO_SIZE_REASON)));
+        assert_eq!(permille(0.2), Some(200));
+        assert_eq!(
+            (permille(0.0), permille(f64::NAN), permille(1.0005)),
+            (None, None, None)
+        );
     }
 
     #[test]

@@ -917,6 +917,28 @@ mod tests {
         assert!(Keyring::new(vec![again]).unwrap().verify(&t, NOW).is_ok());
     }
 
+    /// Any style the claims can carry (transparency forces a white light colour, as on the
+    /// wire).
+    fn arb_style() -> impl Strategy<Value = crate::render::Style> {
+        use crate::render::{Eyes, LogoRef, Shape, Style};
+        (
+            prop_oneof![Just(Shape::Square), Just(Shape::Rounded), Just(Shape::Dots)],
+            prop_oneof![Just(Eyes::Square), Just(Eyes::Rounded), Just(Eyes::Circle)],
+            proptest::option::of(any::<(u8, u8, u8)>()),
+            proptest::option::of((any::<[u8; 32]>(), 1u16..=1000)),
+            any::<bool>(),
+            any::<bool>(),
+        )
+            .prop_map(|(shape, eyes, eye, logo, transparent, invert)| Style {
+                shape,
+                eyes,
+                eye_color: eye.map(|(r, g, b)| Rgb(r, g, b)),
+                logo: logo.map(|(id, size_permille)| LogoRef { id, size_permille }),
+                transparent,
+                invert,
+            })
+    }
+
     fn arb_claims() -> impl Strategy<Value = ImageClaims> {
         (
             "\\PC{1,120}",
@@ -929,9 +951,22 @@ mod tests {
             proptest::option::of(-1_000_000i64..=0),
             proptest::option::of(100i64..=i64::MAX / 2),
             proptest::option::of(any::<i64>()),
+            arb_style(),
         )
             .prop_map(
-                |(url, format, size, ecc, border, (r, g, b, r2, g2, b2), iss, nbf, exp, iat)| {
+                |(
+                    url,
+                    format,
+                    size,
+                    ecc,
+                    border,
+                    (r, g, b, r2, g2, b2),
+                    iss,
+                    nbf,
+                    exp,
+                    iat,
+                    style,
+                )| {
                     ImageClaims {
                         url,
                         format,
@@ -939,7 +974,12 @@ mod tests {
                         ecc,
                         border,
                         dark: Rgb(r, g, b),
-                        light: Rgb(r2, g2, b2),
+                        light: if style.transparent {
+                            Rgb::WHITE
+                        } else {
+                            Rgb(r2, g2, b2)
+                        },
+                        style,
                         iss,
                         nbf: nbf.map(|d| NOW + d),
                         exp: exp.map(|d| NOW + d),
@@ -960,6 +1000,12 @@ mod tests {
             Just("border"),
             Just("fg"),
             Just("bg"),
+            Just("shape"),
+            Just("eyes"),
+            Just("eyeColor"),
+            Just("logo"),
+            Just("logoSize"),
+            Just("invert"),
             Just("iss"),
             Just("nbf"),
             Just("exp"),
@@ -972,6 +1018,12 @@ mod tests {
             Just("\"image/svg+xml\"".to_owned()),
             Just("\"#00ff00\"".to_owned()),
             Just("\"H\"".to_owned()),
+            Just("\"transparent\"".to_owned()),
+            Just("\"dots\"".to_owned()),
+            Just("\"circle\"".to_owned()),
+            Just("true".to_owned()),
+            Just("0.25".to_owned()),
+            Just(format!("\"{}\"", "ab".repeat(32))),
             Just("null".to_owned()),
             Just("[]".to_owned()),
             Just("{}".to_owned()),

@@ -284,3 +284,41 @@ fn merchant_cli_env(data_dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Val
     );
     serde_json::from_slice(&out.stdout).expect("merchant prints JSON")
 }
+
+/// The claims inside an image URL's token (`…/qr-generator/v1?token=h.p.s`), decoded without
+/// checking the signature (the origin tests check that).
+pub fn token_claims(image_url: &str) -> Value {
+    use base64::Engine;
+    let token = image_url
+        .split_once("token=")
+        .unwrap_or_else(|| panic!("no token in {image_url}"))
+        .1;
+    let payload = token.split('.').nth(1).expect("three parts");
+    let json = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload)
+        .expect("base64url payload");
+    serde_json::from_slice(&json).expect("JSON payload")
+}
+
+/// A `w`×`h` RGBA PNG: an opaque blue square with a transparent corner.
+pub fn png_logo(w: u32, h: u32) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut e = png::Encoder::new(&mut out, w, h);
+    e.set_color(png::ColorType::Rgba);
+    e.set_depth(png::BitDepth::Eight);
+    let mut writer = e.write_header().expect("header");
+    let mut data = Vec::new();
+    for y in 0..h {
+        for x in 0..w {
+            let corner = x < w / 4 && y < h / 4;
+            data.extend_from_slice(if corner {
+                &[0, 0, 0, 0]
+            } else {
+                &[20, 40, 200, 255]
+            });
+        }
+    }
+    writer.write_image_data(&data).expect("data");
+    writer.finish().expect("finish");
+    out
+}

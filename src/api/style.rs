@@ -1,0 +1,383 @@
+//! Branded-code styles in the QR API (an extension of the published API, issue 10): the
+//! `style` object a call may name, and the merchant's default style,
+//! `PUT/GET/DELETE /qr/v1/style`, used for every image URL the API hands the merchant when the
+//! call names no style of its own.
+//!
+//! A style object uses the image-token claim names (`fg`, `bg`, `ecc`, `border`, `shape`,
+//! `eyes`, `eyeColor`, `logo`, `logoSize`, `invert`) and is read by the token's own claim
+//! parser, so the API and the origin can never disagree about what a field means. It is checked
+//! once, where it enters: the fields, the contrast rules ([`RenderOptions::validate`]), the logo
+//! being one of the merchant's own, and the renderer's rules for the content the QR will hold
+//! ([`render::logo_side`], e.g. a logo too large for the correction budget).
+
+use http::{HeaderMap, StatusCode};
+use serde_json::{Map, Value};
+
+use super::request::{self, ApiBody};
+use super::{ApiError, ApiState, InvalidParam};
+use crate::http::{self as resp, Resp};
+use crate::links;
+use crate::render::{self, Format, MAX_SIZE, RenderError, RenderOptions};
+use crate::store::{DefaultStyle, LinkKind, StoreError};
+use crate::token::{ImageClaims, TokenError};
+
+/// The fields a style object may have: the image-token claims that change the look.
+pub const FIELDS: [&str; 10] = [
+    "fg", "bg", "ecc", "border", "shape", "eyes", "eyeColor", "logo", "logoSize", "invert",
+];
+
+/// What a style sets: everything about an image but its content, format and size. The default
+/// is the plain code (black squares on white, ECC M, 4-module quiet zone).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ImageStyle {
+    opts: RenderOptions,
+}
+
+impl Default for ImageStyle {
+    fn default() -> ImageStyle {
+        ImageStyle {
+            opts: RenderOptions::default(),
+        }
+    }
+}
+
+impl ImageStyle {
+    /// Reads a style object; `name` is what a 400 calls it (`style` in a body, `body` for
+    /// `PUT /qr/v1/style`), and a bad field is named `{name}.{field}`. Checks the fields and
+    /// the colour rules, not the logo's owner (see [`checked`]).
+    pub fn from_json(name: &str, v: &Value) -> Result<ImageStyle, InvalidParam> {
+        let Value::Object(obj) = v else {
+            return Err(InvalidParam::new(name, "must be a JSON object"));
+        };
+        if let Some(k) = obj.keys().find(|k| !FIELDS.contains(&k.as_str())) {
+            return Err(InvalidParam::new(
+                &format!("{name}.{k}"),
+                format!("is not a style field (allowed: {})", FIELDS.join(", ")),
+            ));
+        }
+        // The claim parser wants a whole claims set: any url and format complete it.
+        let mut claims = obj.clone();
+        claims.insert("url".into(), "x".into());
+        claims.insert("format".into(), "image/png".into());
+        let bytes = serde_json::to_vec(&claims).expect("a JSON map always serialises");
+        let field = |e: TokenError| match e {
+            TokenError::InvalidClaim { name: f, reason } => {
+                InvalidParam::new(&format!("{name}.{f}"), reason)
+            }
+            other => InvalidParam::new(name, other.to_string()),
+        };
+        let parsed = ImageClaims::from_json(&bytes).map_err(field)?;
+        parsed.validate().map_err(field)?;
+        let style = ImageStyle {
+            opts: parsed.render_options(),
+        };
+        style
+            .opts
+            .validate()
+            .map_err(|e| render_param(name, &e, ""))?;
+        Ok(style)
+    }
+
+    /// The canonical object: only the fields that differ from the plain code, spelt as the
+    /// token writer spells them (what `GET /qr/v1/style` shows and the store keeps).
+    pub fn to_json(&self) -> Map<String, Value> {
+        let mut claims = ImageClaims::new("x", Format::Png, render::DEFAULT_SIZE);
+        self.apply(&mut claims);
+        let mut obj = match serde_json::from_slice(&claims.to_json()) {
+            Ok(Value::Object(obj)) => obj,
+            _ => unreachable!("the claim writer writes a JSON object"),
+        };
+        obj.retain(|k, _| FIELDS.contains(&k.as_str()));
+        obj
+    }
+
+    /// Sets these fields in an image token's claims.
+    pub fn apply(&self, claims: &mut ImageClaims) {
+        let RenderOptions {
+            ecc,
+            border,
+            dark,
+            light,
+            style,
+            format: _,
+            size: _,
+        } = self.opts;
+        claims.ecc = ecc;
+        claims.border = border;
+        claims.dark = dark;
+        claims.light = light;
+        claims.style = style;
+    }
+
+    /// The logo's id (lower-case hex), if the style names one.
+    pub fn logo_id(&self) -> Option<String> {
+        self.opts.style.logo.map(|l| l.id_hex())
+    }
+
+    /// The renderer's rules for `content` drawn as `format` at `size` px: a style that would not
+    /// scan there is refused before any URL is handed out.
+    pub fn check_for(&self, content: &str, format: Format, size: u32) -> Result<(), RenderError> {
+        let opts = RenderOptions {
+            format,
+            size,
+            ..self.opts
+        };
+        render::logo_side(content.as_bytes(), &opts).map(|_| ())
+    }
+}
+
+/// A renderer refusal as an `invalidParams` entry: `{name}.{field}` when it names a field.
+fn render_param(name: &str, e: &RenderError, prefix: &str) -> InvalidParam {
+    let field = match e {
+        RenderError::LowContrast { name, .. }
+        | RenderError::Inversion { name, .. }
+        | RenderError::InvalidOption { name, .. } => Some(*name),
+        _ => None,
+    };
+    let name = match field {
+        Some(f) if FIELDS.contains(&f) => format!("{name}.{f}"),
+        _ => name.to_owned(),
+    };
+    InvalidParam::new(&name, format!("{prefix}{e}"))
+}
+
+/// A style a call names, fully checked for the merchant `msn` and QRs of `kind`: its logo must
+/// be one of the merchant's, and it must suit the content such a QR holds (every short link of
+/// a kind has the same length, so a placeholder code stands in for the one not drawn yet).
+pub async fn checked(
+    state: &ApiState,
+    msn: &str,
+    kind: LinkKind,
+    name: &str,
+    v: &Value,
+) -> Result<ImageStyle, ApiError> {
+    let style = ImageStyle::from_json(name, v).map_err(|p| ApiError::Invalid(vec![p]))?;
+    if let Some(id) = style.logo_id()
+        && state.store.merchant_logo(msn, &id).await?.is_none()
+    {
+        return Err(not_yours(name, &id));
+    }
+    let sample = links::short_url(&state.config.public_url, kind, &"0".repeat(links::CODE_LEN));
+    // The largest size: only the size-independent rules can refuse here; a size too small
+    // for the style is refused on the call that asks for it.
+    style
+        .check_for(&sample, Format::Png, MAX_SIZE)
+        .map_err(|e| ApiError::Invalid(vec![render_param(name, &e, "")]))?;
+    Ok(style)
+}
+
+fn not_yours(name: &str, id: &str) -> ApiError {
+    ApiError::Invalid(vec![InvalidParam::new(
+        &format!("{name}.logo"),
+        format!("you have no logo with id {id}: upload it first (POST /qr/v1/logos)"),
+    )])
+}
+
+/// The style of the image URLs one call hands out, and where it came from (for a 400 that
+/// names the right thing).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CallStyle {
+    pub style: ImageStyle,
+    /// `true` for the merchant's default style, `false` for one the call named (or none).
+    pub default: bool,
+}
+
+impl CallStyle {
+    /// [`ImageStyle::check_for`], as a 400 naming `style` (with the default style named as such).
+    pub fn check_for(&self, content: &str, format: Format, size: u32) -> Result<(), ApiError> {
+        if format == Format::Text {
+            return Ok(());
+        }
+        let prefix = if self.default {
+            "your default style (PUT /qr/v1/style): "
+        } else {
+            ""
+        };
+        self.style
+            .check_for(content, format, size)
+            .map_err(|e| ApiError::Invalid(vec![render_param("style", &e, prefix)]))
+    }
+}
+
+/// The style for a call: the one it names (already [`checked`]), else the merchant's default,
+/// else the plain code.
+pub async fn for_call(
+    state: &ApiState,
+    msn: &str,
+    named: Option<ImageStyle>,
+) -> Result<CallStyle, ApiError> {
+    if let Some(style) = named {
+        return Ok(CallStyle {
+            style,
+            default: false,
+        });
+    }
+    Ok(match default_style(state, msn).await? {
+        Some(style) => CallStyle {
+            style,
+            default: true,
+        },
+        None => CallStyle {
+            style: ImageStyle::default(),
+            default: false,
+        },
+    })
+}
+
+/// The merchant's stored default style, parsed.
+async fn default_style(state: &ApiState, msn: &str) -> Result<Option<ImageStyle>, ApiError> {
+    let Some(stored) = state.store.default_style(msn).await? else {
+        return Ok(None);
+    };
+    let parsed = serde_json::from_str::<Value>(&stored.style)
+        .map_err(|e| e.to_string())
+        .and_then(|v| ImageStyle::from_json("style", &v).map_err(|p| p.reason));
+    // What the API stored it validated; a stored style that no longer reads is a bug or a
+    // newer, stricter binary, never the merchant's doing.
+    parsed.map(Some).map_err(|e| {
+        StoreError::Backend(format!(
+            "the stored default style of {msn} does not read: {e}"
+        ))
+        .into()
+    })
+}
+
+/// `PUT /qr/v1/style`: the body is the style object. `200` with the style as stored.
+pub async fn put<B>(state: &ApiState, headers: &HeaderMap, body: B) -> Result<Resp, ApiError>
+where
+    B: ApiBody,
+{
+    let caller = super::caller(state, headers).await?;
+    let body = Value::Object(request::json_object(headers, body).await?);
+    // Every kind of short link has the same length; a payment link stands for all of them.
+    let style = checked(state, &caller.msn, LinkKind::Payment, "body", &body).await?;
+    let canonical = style.to_json();
+    let stored = DefaultStyle {
+        msn: caller.msn.clone(),
+        style: Value::Object(canonical.clone()).to_string(),
+        logo: style.logo_id(),
+        updated_at_ms: state.clock.now_ms(),
+    };
+    match state.store.put_default_style(&stored).await {
+        Ok(()) => Ok(resp::json(StatusCode::OK, &canonical)),
+        // The logo was deleted between the check and the write.
+        Err(StoreError::Missing(_)) if stored.logo.is_some() => Err(not_yours(
+            "body",
+            stored.logo.as_deref().unwrap_or_default(),
+        )),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// `GET /qr/v1/style`: the merchant's default style, `404` without one.
+pub async fn get(state: &ApiState, headers: &HeaderMap) -> Result<Resp, ApiError> {
+    let caller = super::caller(state, headers).await?;
+    match default_style(state, &caller.msn).await? {
+        Some(style) => Ok(resp::json(StatusCode::OK, &style.to_json())),
+        None => Err(no_default()),
+    }
+}
+
+/// `DELETE /qr/v1/style`: `204`; image URLs handed out from now on are plain again.
+pub async fn delete(state: &ApiState, headers: &HeaderMap) -> Result<Resp, ApiError> {
+    let caller = super::caller(state, headers).await?;
+    if state.store.delete_default_style(&caller.msn).await? {
+        Ok(resp::status_only(StatusCode::NO_CONTENT))
+    } else {
+        Err(no_default())
+    }
+}
+
+fn no_default() -> ApiError {
+    ApiError::NotFound("no default style: set one with PUT /qr/v1/style".to_owned())
+}
+
+/// The optional `style` field of a create call's body, checked for the merchant and QR kind.
+pub async fn named_in(
+    state: &ApiState,
+    msn: &str,
+    kind: LinkKind,
+    body: &Map<String, Value>,
+) -> Result<Option<ImageStyle>, ApiError> {
+    match body.get("style") {
+        None | Some(Value::Null) => Ok(None),
+        Some(v) => checked(state, msn, kind, "style", v).await.map(Some),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::render::{Eyes, Rgb, Shape};
+    use serde_json::json;
+
+    fn parse(v: Value) -> Result<ImageStyle, (String, String)> {
+        ImageStyle::from_json("style", &v).map_err(|p| (p.name, p.reason))
+    }
+
+    #[test]
+    fn a_style_reads_like_the_claims_and_writes_only_what_differs() {
+        let s = parse(json!({
+            "shape": "dots", "eyes": "rounded", "eyeColor": "#aa0000", "fg": "#112233",
+            "bg": "transparent", "ecc": "Q", "border": 2
+        }))
+        .expect("valid");
+        assert_eq!(s.opts.style.shape, Shape::Dots);
+        assert_eq!(s.opts.style.eyes, Eyes::Rounded);
+        assert_eq!(s.opts.dark, Rgb(0x11, 0x22, 0x33));
+        assert!(s.opts.style.transparent);
+        assert_eq!(
+            Value::Object(s.to_json()),
+            json!({
+                "ecc": "Q", "border": 2, "fg": "#112233", "bg": "transparent",
+                "shape": "dots", "eyes": "rounded", "eyeColor": "#aa0000"
+            })
+        );
+        assert_eq!(
+            ImageStyle::from_json("style", &Value::Object(s.to_json())),
+            Ok(s),
+            "the canonical form reads back"
+        );
+        let plain = parse(json!({})).expect("empty is plain");
+        assert_eq!(plain, ImageStyle::default());
+        assert!(plain.to_json().is_empty());
+        let mut claims = ImageClaims::new("x", Format::Png, 800);
+        s.apply(&mut claims);
+        assert_eq!(
+            (claims.ecc, claims.border, claims.style),
+            (render::Ecc::Q, 2, s.opts.style)
+        );
+    }
+
+    #[test]
+    fn bad_styles_name_the_field() {
+        for (v, name) in [
+            (json!([]), "style"),
+            (json!("dots"), "style"),
+            (json!({"size": 800}), "style.size"),
+            (json!({"url": "https://x"}), "style.url"),
+            (json!({"shape": "star"}), "style.shape"),
+            (json!({"eyes": 1}), "style.eyes"),
+            (json!({"logo": "abc"}), "style.logo"),
+            (json!({"logoSize": 0.2}), "style.logoSize"),
+            (
+                json!({"logo": "ab".repeat(32), "logoSize": 2}),
+                "style.logoSize",
+            ),
+            (json!({"invert": "yes"}), "style.invert"),
+            (json!({"border": 17}), "style.border"),
+            (json!({"fg": "#777777", "bg": "#999999"}), "style.fg"),
+            (json!({"fg": "#ffffff", "bg": "#000000"}), "style.fg"),
+            (json!({"eyeColor": "#eeeeee"}), "style.eyeColor"),
+        ] {
+            let (got, reason) = parse(v.clone()).expect_err("invalid");
+            assert_eq!(got, name, "{v}: {reason}");
+        }
+        let (_, reason) = parse(json!({"fg": "#777777", "bg": "#999999"})).expect_err("low");
+        assert!(
+            reason.contains("#777777") && reason.contains("3:1"),
+            "{reason}"
+        );
+        parse(json!({"fg": "#ffffff", "bg": "#000000", "invert": true})).expect("inverted");
+    }
+}
