@@ -226,9 +226,14 @@ impl Origin {
         let logo = match key.opts().style.logo {
             None => None,
             Some(logo) => {
-                // Arithmetic on the content length and the options (no encoding), so it runs
-                // here rather than costing a second trip to the pool.
-                let side = render::logo_side(key.content().as_bytes(), key.opts())
+                // The rules encode the symbol (CPU work), so they run on the pool as well: a
+                // second trip there, for logo tokens only, and only on a miss.
+                let job_key = key.clone();
+                let side = self
+                    .on_pool(move || {
+                        render::logo_side(job_key.content().as_bytes(), job_key.opts())
+                    })
+                    .await?
                     .map_err(RenderFailure::Invalid)?;
                 match side {
                     Some(side) => Some(
@@ -243,8 +248,7 @@ impl Origin {
         };
         let job_key = key.clone();
         let (rendered, took) = self
-            .pool
-            .run(move || {
+            .on_pool(move || {
                 let start = Instant::now();
                 let r = render::render_with_logo(
                     job_key.content().as_bytes(),
@@ -253,11 +257,7 @@ impl Origin {
                 );
                 (r, start.elapsed())
             })
-            .await
-            .map_err(|e| match e {
-                PoolError::Full => RenderFailure::Overloaded,
-                PoolError::Gone => RenderFailure::PoolGone,
-            })?;
+            .await?;
         let rendered = rendered.map_err(RenderFailure::Invalid)?;
         metrics.observe_render(key.opts().format, took);
         Ok(CachedImage {
@@ -265,6 +265,18 @@ impl Origin {
             // would otherwise sit in the cache uncounted (shrinking in place is a cheap realloc).
             bytes: Bytes::from(rendered.bytes.into_boxed_slice()),
             content_type: rendered.content_type,
+        })
+    }
+
+    /// Runs `job` on the render pool; a full queue is [`RenderFailure::Overloaded`] at once.
+    async fn on_pool<T, F>(&self, job: F) -> Result<T, RenderFailure>
+    where
+        T: Send + 'static,
+        F: FnOnce() -> T + Send + 'static,
+    {
+        self.pool.run(job).await.map_err(|e| match e {
+            PoolError::Full => RenderFailure::Overloaded,
+            PoolError::Gone => RenderFailure::PoolGone,
         })
     }
 }
