@@ -28,17 +28,10 @@ pub const FIELDS: [&str; 10] = [
 
 /// What a style sets: everything about an image but its content, format and size. The default
 /// is the plain code (black squares on white, ECC M, 4-module quiet zone).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct ImageStyle {
+    /// Format and size are the call's; the rest is the style.
     opts: RenderOptions,
-}
-
-impl Default for ImageStyle {
-    fn default() -> ImageStyle {
-        ImageStyle {
-            opts: RenderOptions::default(),
-        }
-    }
 }
 
 impl ImageStyle {
