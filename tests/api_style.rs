@@ -289,3 +289,73 @@ async fn a_style_may_name_only_the_merchants_own_logos() {
     );
     srv.stop().await;
 }
+
+#[tokio::test]
+#[ignore = "needs the styled renderer (issue-10-render): render::logo_side refuses logos on main; passes on main + issue-10-render 0879494"]
+async fn a_default_style_naming_a_logo_reaches_the_token_and_holds_the_logo() {
+    let srv = common::start().await;
+    let api = login(&srv, "510006").await;
+    let r = api
+        .upload_logo("image/png", &common::api::png_logo(64, 64))
+        .await;
+    assert_eq!(r.status, 201);
+    let id = r.json()["id"].as_str().expect("id").to_owned();
+    let r = api
+        .call(
+            Method::PUT,
+            "/qr/v1/style",
+            None,
+            Some(json!({"logo": id, "logoSize": 0.15, "shape": "rounded"})),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    let want = json!({"logo": id, "logoSize": 0.15, "shape": "rounded"});
+    assert_eq!(r.json(), want);
+    let url = payment_url(&api, json!({ "url": PAY })).await;
+    assert_eq!(
+        style_of(&token_claims(&url)),
+        want,
+        "the default style's logo in the token"
+    );
+
+    // The logo cannot be deleted under the style; once the style lets go of it, it can.
+    let path = format!("/qr/v1/logos/{id}");
+    let r = api.call(Method::DELETE, &path, None, None, &[]).await;
+    assert_eq!(r.status, 409, "{}", String::from_utf8_lossy(&r.body));
+    assert!(
+        r.json()["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("default style"))
+    );
+    let r = api
+        .call(
+            Method::PUT,
+            "/qr/v1/style",
+            None,
+            Some(json!({"shape": "dots"})),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, 200);
+    let r = api.call(Method::DELETE, &path, None, None, &[]).await;
+    assert_eq!(r.status, 204);
+
+    // A logo larger than the correction budget allows is refused with the largest allowed.
+    let r = api
+        .upload_logo("image/png", &common::api::png_logo(32, 32))
+        .await;
+    let id = r.json()["id"].as_str().expect("id").to_owned();
+    let r = api
+        .call(
+            Method::POST,
+            "/qr/v1",
+            None,
+            Some(json!({"url": PAY, "style": {"logo": id, "logoSize": 0.9}})),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, 400, "{}", String::from_utf8_lossy(&r.body));
+    assert_eq!(r.invalid_params(), ["style"]);
+    srv.stop().await;
+}

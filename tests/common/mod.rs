@@ -217,6 +217,23 @@ pub fn decode_png(png: &[u8]) -> String {
     decode_luma(img.width() as usize, img.height() as usize, img.as_raw())
 }
 
+/// Decodes the single QR code in a PNG as it looks printed on white paper: transparent pixels
+/// (a `bg: "transparent"` code) count as white, not as the black their colour channels hold.
+pub fn decode_png_on_white(png: &[u8]) -> String {
+    let img = image::load_from_memory_with_format(png, image::ImageFormat::Png)
+        .expect("valid PNG")
+        .to_rgba8();
+    let luma: Vec<u8> = img
+        .pixels()
+        .map(|p| {
+            let grey = (u32::from(p[0]) + u32::from(p[1]) + u32::from(p[2])) / 3;
+            let a = u32::from(p[3]);
+            ((grey * a + 255 * (255 - a)) / 255) as u8
+        })
+        .collect();
+    decode_luma(img.width() as usize, img.height() as usize, &luma)
+}
+
 /// Rasterises an SVG (resvg) and decodes the QR code in it.
 pub fn decode_svg(svg: &[u8]) -> String {
     let tree =
