@@ -103,6 +103,68 @@ pub fn choose_version(len: usize, ecc: Ecc) -> Option<u8> {
     (1..=MAX_VERSION).find(|&v| byte_capacity(v, ecc) >= len)
 }
 
+/// How a `version`/`ecc` symbol's codewords are split into Reed–Solomon blocks, to find the
+/// block an interleaved codeword belongs to and how many damaged codewords a block survives.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Blocks {
+    /// Number of blocks.
+    pub count: usize,
+    /// ECC codewords per block.
+    pub ecc_len: usize,
+    /// Blocks holding one data codeword less than the rest (they come first).
+    short: usize,
+    /// Data codewords of a short block.
+    short_data: usize,
+    /// Misdecode-protection codewords (ISO/IEC 18004 table 9, `p`): ECC codewords of the
+    /// smallest symbols reserved for detecting, not correcting, errors.
+    protection: usize,
+}
+
+impl Blocks {
+    pub fn new(version: u8, ecc: Ecc) -> Blocks {
+        let l = level(ecc);
+        let v = version as usize;
+        let total = raw_data_modules(version) / 8;
+        let count = NUM_BLOCKS[l][v] as usize;
+        let ecc_len = ECC_PER_BLOCK[l][v] as usize;
+        let protection = match (version, ecc) {
+            (1, Ecc::L) => 3,
+            (1, Ecc::M) | (2, Ecc::L) => 2,
+            (1, _) | (3, Ecc::L) => 1,
+            _ => 0,
+        };
+        Blocks {
+            count,
+            ecc_len,
+            short: count - total % count,
+            short_data: total / count - ecc_len,
+            protection,
+        }
+    }
+
+    /// The block of codeword `i` of the interleaved sequence ([`encode`]'s output order), `None`
+    /// for the remainder bits past the last codeword.
+    pub fn block_of(&self, i: usize) -> Option<usize> {
+        let head = self.short_data * self.count; // data codewords every block has
+        let data = head + (self.count - self.short);
+        if i < head {
+            Some(i % self.count)
+        } else if i < data {
+            Some(self.short + (i - head))
+        } else if i < data + self.ecc_len * self.count {
+            Some((i - data) % self.count)
+        } else {
+            None
+        }
+    }
+
+    /// Wrong codewords one block can correct: half its ECC codewords, less the misdecode
+    /// protection.
+    pub fn correctable(&self) -> usize {
+        (self.ecc_len - self.protection) / 2
+    }
+}
+
 /// GF(256) with the QR field polynomial x⁸ + x⁴ + x³ + x² + 1 (0x11D): antilog table, doubled so
 /// `EXP[log a + log b]` needs no reduction.
 const EXP: [u8; 512] = {

@@ -26,7 +26,7 @@ impl Grid {
     const EMPTY: Grid = Grid([[0; WORDS]; MAX_MODULES]);
 
     #[inline]
-    fn get(&self, x: usize, y: usize) -> bool {
+    pub(crate) fn get(&self, x: usize, y: usize) -> bool {
         (self.0[y][x / 64] >> (x % 64)) & 1 != 0
     }
 
@@ -203,37 +203,15 @@ impl Builder {
         }
     }
 
-    /// Places the codewords MSB first in the standard's zig-zag: two-module columns from the
-    /// right, alternately upwards and downwards, skipping function modules and column 6.
+    /// Places the codewords MSB first in the standard's zig-zag ([`data_modules`]).
     fn place(&mut self, data: &[u8]) {
-        let size = self.size;
+        let rows = &mut self.rows;
         let mut i = 0; // bit index into `data`; past its end come the 0..7 light remainder bits
-        let mut right = size - 1;
-        loop {
-            if right == 6 {
-                right = 5;
-            }
-            let upward = (right + 1) & 2 == 0;
-            let columns = [
-                (right / 64, right % 64),
-                ((right - 1) / 64, (right - 1) % 64),
-            ];
-            for vert in 0..size {
-                let y = if upward { size - 1 - vert } else { vert };
-                let (row, func) = (&mut self.rows.0[y], &self.func.0[y]);
-                for (w, b) in columns {
-                    if (func[w] >> b) & 1 == 0 {
-                        let byte = data.get(i >> 3).copied().unwrap_or(0);
-                        row[w] |= u64::from((byte >> (7 - (i & 7))) & 1) << b;
-                        i += 1;
-                    }
-                }
-            }
-            if right < 2 {
-                break;
-            }
-            right -= 2;
-        }
+        data_modules(self.size, &self.func, |x, y| {
+            let byte = data.get(i >> 3).copied().unwrap_or(0);
+            rows.0[y][x / 64] |= u64::from((byte >> (7 - (i & 7))) & 1) << (x % 64);
+            i += 1;
+        });
         debug_assert!(i >= data.len() * 8 && i < data.len() * 8 + 8);
     }
 
@@ -299,6 +277,53 @@ impl Builder {
             rows: self.rows,
         }
     }
+}
+
+/// Calls `f(x, y)` for every data module of a `size`-module symbol whose function modules are
+/// `func`, in placement order (bit `i` of the codeword sequence goes to the `i`-th call): the
+/// standard's zig-zag of two-module columns from the right, alternately upwards and downwards,
+/// skipping function modules and the timing column 6. One walk for placing codewords and for
+/// finding which codeword a module carries ([`module_codewords`]), so the two cannot disagree.
+#[inline]
+fn data_modules(size: usize, func: &Grid, mut f: impl FnMut(usize, usize)) {
+    let mut right = size - 1;
+    loop {
+        if right == 6 {
+            right = 5;
+        }
+        let upward = (right + 1) & 2 == 0;
+        for vert in 0..size {
+            let y = if upward { size - 1 - vert } else { vert };
+            for x in [right, right - 1] {
+                if (func.0[y][x / 64] >> (x % 64)) & 1 == 0 {
+                    f(x, y);
+                }
+            }
+        }
+        if right < 2 {
+            break;
+        }
+        right -= 2;
+    }
+}
+
+/// The function modules (finders with separators, timing, alignment, format and version areas)
+/// of a `version` symbol: the modules no data lives in and no style may remove.
+pub(crate) fn function_modules(version: u8) -> Box<Grid> {
+    let mut b = Builder::new(version);
+    b.draw_function_patterns();
+    b.func
+}
+
+/// Calls `f(x, y, codeword)` for every data module of a `version` symbol with the index of the
+/// codeword (in the interleaved sequence) whose bit it carries; the remainder bits after the last
+/// codeword get an index ≥ the codeword count. `func` is [`function_modules`] of `version`.
+pub(crate) fn module_codewords(version: u8, func: &Grid, mut f: impl FnMut(usize, usize, usize)) {
+    let mut i = 0;
+    data_modules(17 + 4 * version as usize, func, |x, y| {
+        f(x, y, i / 8);
+        i += 1;
+    });
 }
 
 /// Writes the column-major copy of the first `size` lines of `rows` into `out`, one 64×64 bit

@@ -9,6 +9,8 @@
 //! - [`penalty`]: the mask penalty score on bit-packed rows and columns.
 //! - [`raster`]: module → pixel geometry (whole pixels per module) and dark runs of a row.
 //! - [`png`] / [`svg`]: the image writers; [`deflate`] codes the PNG writer's matches.
+//! - [`styled`]: branded codes (shapes, eyes, logo, transparency) and the rules that keep
+//!   them scannable; [`render`] sends every non-plain [`Style`] there.
 //!
 //! `PERFORMANCE.md` beside this file has the design history and the bench figures.
 
@@ -22,6 +24,7 @@ mod penalty;
 mod png;
 mod raster;
 pub mod style;
+mod styled;
 mod svg;
 
 pub use style::{Eyes, LogoRef, Shape, Style};
@@ -198,6 +201,43 @@ pub enum RenderError {
     ContentTooLong { len: usize, max: usize, ecc: Ecc },
     #[error("the QR code needs {modules} modules but {size} px cannot give each module a pixel")]
     TooSmall { modules: u32, size: u32 },
+    /// Dots below [`styled::rules::DOT_MIN_PX`] px per module do not binarise reliably.
+    #[error(
+        "dots need at least 4 px per module: {modules} modules (quiet zone included) at \
+         {size} px give fewer; use a size of at least {min_size} px, a smaller border, or \
+         shape square or rounded"
+    )]
+    DotsTooSmall {
+        modules: u32,
+        size: u32,
+        min_size: u32,
+    },
+    /// The logo's square would damage more codewords than half the correction capacity of
+    /// some block allows; `largest` is what this content does allow.
+    #[error(
+        "logoSize {} is too large for this content (version {version}, ECC {ecc:?}): the \
+         largest logo that keeps it scannable is logoSize {}",
+        style::Permille(*requested),
+        style::Permille(*largest)
+    )]
+    LogoTooLarge {
+        requested: u16,
+        largest: u16,
+        version: u8,
+        ecc: Ecc,
+    },
+    /// Not even the smallest logo fits: an alignment pattern sits at the symbol's centre, or
+    /// the correction capacity cannot spare the codewords of a single module and its margin.
+    #[error(
+        "this content leaves no room for a logo: its version {version} symbol at ECC {ecc:?} {}",
+        if *centre_pattern { "has an alignment pattern at its centre, which must stay" }
+        else { "cannot spare the codewords even the smallest logo removes" }
+    )]
+    NoRoomForLogo {
+        version: u8,
+        ecc: Ecc,
+        centre_pattern: bool,
+    },
     /// Styled rendering is not built yet (the interface below is what callers code against).
     #[error("{0} is not supported yet")]
     Unsupported(&'static str),
@@ -266,12 +306,24 @@ pub fn render_matrix(m: &matrix::QrMatrix, opts: &RenderOptions) -> Result<Rende
 /// options (`None` without a logo). The caller scales the logo to it and passes the pixmap to
 /// [`render_with_logo`]. Checks every rule first, so a logo too large for the correction budget
 /// is refused here, before any logo is fetched.
-pub fn logo_side(_content: &[u8], opts: &RenderOptions) -> Result<Option<u32>, RenderError> {
-    opts.validate()?;
-    match opts.style.logo {
-        None => Ok(None),
-        Some(_) => Err(RenderError::Unsupported("a logo")),
+pub fn logo_side(content: &[u8], opts: &RenderOptions) -> Result<Option<u32>, RenderError> {
+    if opts.style.is_plain() {
+        opts.validate()?;
+        return Ok(None);
     }
+    Ok(styled::Plan::new(content, opts)?.logo_side())
+}
+
+/// The largest `logoSize`, in thousandths of the symbol's width, that a code of `content` with
+/// these options may carry (the style's own logo size is ignored), or `None` when the content
+/// leaves no room for any logo. A logo forces ECC Q, or H above 0.2, so this may be larger
+/// than what Q alone allows.
+pub fn largest_logo_permille(
+    content: &[u8],
+    opts: &RenderOptions,
+) -> Result<Option<u16>, RenderError> {
+    opts.validate()?;
+    styled::rules::largest_permille(content, opts.ecc)
 }
 
 /// [`render`] for a style that names a logo: `logo` is the uploaded logo scaled to
@@ -283,7 +335,7 @@ pub fn render_with_logo(
 ) -> Result<Rendered, RenderError> {
     let _ = logo;
     if !opts.style.is_plain() {
-        opts.validate()?;
+        styled::Plan::new(content, opts)?;
         return Err(RenderError::Unsupported("a styled code"));
     }
     render(content, opts)

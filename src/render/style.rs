@@ -157,6 +157,15 @@ impl fmt::Display for Ratio {
     }
 }
 
+/// A share in thousandths, printed as a fraction: `0.185`.
+pub struct Permille(pub u16);
+
+impl fmt::Display for Permille {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}.{:03}", self.0 / 1000, self.0 % 1000)
+    }
+}
+
 impl FromStr for Shape {
     type Err = RenderError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {

@@ -1,0 +1,175 @@
+//! Branded codes: rounded or dot modules, drawn eyes, an eye colour, a centre logo, a
+//! transparent background. The plain square code never comes here (its one-pass 1-bit writers
+//! in [`super::png`] and [`super::svg`] keep their bytes and speed); [`super::render`] dispatches
+//! on [`super::Style::is_plain`].
+//!
+//! # Layout (data flow order)
+//! - [`rules`]: the scan rules that need the symbol (the ECC a logo forces, the modules it may
+//!   remove, pixels per dot) → a [`Plan`].
+
+use super::matrix::{self, QrMatrix};
+use super::raster::Geometry;
+use super::{RenderError, RenderOptions, Shape};
+
+pub(crate) mod rules;
+
+use rules::LogoArea;
+
+/// A styled code that passed every rule: the symbol (built at the ECC the style forces), its
+/// pixel geometry and the modules a logo replaces.
+pub(crate) struct Plan {
+    #[cfg_attr(
+        not(test),
+        expect(dead_code, reason = "the styled writers (next commit) draw it")
+    )]
+    pub matrix: QrMatrix,
+    pub geometry: Geometry,
+    pub logo: Option<LogoArea>,
+}
+
+impl Plan {
+    /// Checks `opts` and every rule for `content`, and encodes the symbol.
+    pub fn new(content: &[u8], opts: &RenderOptions) -> Result<Plan, RenderError> {
+        opts.validate()?;
+        let mut ecc = opts.ecc;
+        if let Some(logo) = opts.style.logo {
+            rules::check_permille(logo.size_permille)?;
+            ecc = rules::logo_ecc(ecc, logo.size_permille);
+        }
+        let matrix = matrix::encode(content, ecc)?;
+        let geometry = Geometry::new(&matrix, opts.border, opts.size)?;
+        if opts.style.shape == Shape::Dots && opts.size / geometry.total < rules::DOT_MIN_PX {
+            return Err(RenderError::DotsTooSmall {
+                modules: geometry.total,
+                size: opts.size,
+                min_size: geometry.total * rules::DOT_MIN_PX,
+            });
+        }
+        let logo = match opts.style.logo {
+            None => None,
+            Some(logo) => {
+                let area = LogoArea::new(geometry.modules, logo.size_permille);
+                let budget = rules::max_radius(matrix.version(), ecc);
+                if area.radius() > budget.radius {
+                    return Err(match rules::largest_permille(content, opts.ecc)? {
+                        Some(largest) => RenderError::LogoTooLarge {
+                            requested: logo.size_permille,
+                            largest,
+                            version: matrix.version(),
+                            ecc,
+                        },
+                        None => RenderError::NoRoomForLogo {
+                            version: matrix.version(),
+                            ecc,
+                            centre_pattern: budget.function_bound,
+                        },
+                    });
+                }
+                Some(area)
+            }
+        };
+        Ok(Plan {
+            matrix,
+            geometry,
+            logo,
+        })
+    }
+
+    /// The logo square's side in pixels: the span of its modules (whole pixels, like every
+    /// module's).
+    pub fn logo_side(&self) -> Option<u32> {
+        let area = self.logo?;
+        let starts = self.geometry.pixel_starts();
+        let first = (self.geometry.border + area.start) as usize;
+        Some((starts.at(first + area.side as usize) - starts.at(first)) as u32)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::render::{Ecc, LogoRef, Style};
+
+    const SHORT: &[u8] = b"https://qr.example.com/r/DI5bjNA0";
+
+    fn with_logo(permille: u16) -> RenderOptions {
+        RenderOptions {
+            style: Style {
+                logo: Some(LogoRef {
+                    id: [7; 32],
+                    size_permille: permille,
+                }),
+                ..Style::default()
+            },
+            ..RenderOptions::default()
+        }
+    }
+
+    #[test]
+    fn a_logo_plans_at_q_or_h_and_sizes_its_square() {
+        let largest = rules::largest_permille(SHORT, Ecc::M).unwrap().unwrap();
+        let plan = Plan::new(SHORT, &with_logo(100)).unwrap();
+        assert_eq!(plan.matrix.ecc(), Ecc::Q);
+        let side = plan.logo_side().unwrap();
+        assert!(side > 0 && side < 800 / 4, "{side}");
+        let plan = Plan::new(SHORT, &with_logo(largest)).unwrap();
+        assert!(plan.logo.is_some());
+        let err = Plan::new(SHORT, &with_logo(largest + 1)).err().unwrap();
+        assert!(
+            matches!(err, RenderError::LogoTooLarge { requested, largest: l, .. }
+                if requested == largest + 1 && l == largest),
+            "{err}"
+        );
+        assert!(
+            err.to_string()
+                .contains(&format!("{}", crate::render::style::Permille(largest)))
+        );
+        assert!(matches!(
+            Plan::new(SHORT, &with_logo(0)).err().unwrap(),
+            RenderError::InvalidOption {
+                name: "logoSize",
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn dots_need_four_pixels_per_module() {
+        let opts = |size| RenderOptions {
+            size,
+            style: Style {
+                shape: Shape::Dots,
+                ..Style::default()
+            },
+            ..RenderOptions::default()
+        };
+        // Version 3 at ECC M: 29 + 8 modules, so 148 px is exactly 4 px each.
+        assert!(Plan::new(SHORT, &opts(148)).is_ok());
+        let err = Plan::new(SHORT, &opts(147)).err().unwrap();
+        assert_eq!(
+            err,
+            RenderError::DotsTooSmall {
+                modules: 37,
+                size: 147,
+                min_size: 148
+            }
+        );
+        assert!(err.to_string().contains("at least 148 px"), "{err}");
+    }
+
+    #[test]
+    fn content_with_a_centre_alignment_pattern_has_no_room() {
+        // 100 bytes at ECC Q need version 8 (and 9 at H): an alignment pattern on the centre.
+        let content = [b'a'; 100];
+        let err = Plan::new(&content, &with_logo(100)).err().unwrap();
+        assert_eq!(
+            err,
+            RenderError::NoRoomForLogo {
+                version: 8,
+                ecc: Ecc::Q,
+                centre_pattern: true
+            }
+        );
+        assert!(err.to_string().contains("alignment pattern"), "{err}");
+    }
+}

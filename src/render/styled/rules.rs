@@ -1,0 +1,294 @@
+//! The scan rules of a styled code that need the encoded symbol: the ECC a logo forces, the
+//! square of modules a logo removes and the correction budget it must stay within, and the
+//! pixels a dot needs.
+//!
+//! A removed module reads as light, so each one is a possible error in the codeword it carries.
+//! What decoders correct is whole codewords per Reed–Solomon block, so the excavation is counted
+//! that way: every codeword with at least one removed module counts as wrong, and no block may
+//! have more than half the codewords it can correct wrong. The other half is left for what a
+//! camera adds (blur, glare, a crease), so a logo never uses up the margin the ECC level was
+//! chosen for.
+
+use crate::render::codewords::{Blocks, raw_data_modules};
+use crate::render::matrix::{function_modules, module_codewords};
+use crate::render::{Ecc, RenderError};
+
+/// Fewest whole pixels per module for [`crate::render::Shape::Dots`]: below that a dot is a
+/// blob of anti-aliased pixels that decoders binarise unpredictably.
+pub(crate) const DOT_MIN_PX: u32 = 4;
+/// The widest logo, in thousandths of the symbol, that ECC Q carries; wider ones force H.
+pub(crate) const Q_LOGO_MAX_PERMILLE: u16 = 200;
+/// `logoSize` is a share of the symbol: at most all of it (the budget refuses far less).
+const MAX_PERMILLE: u16 = 1000;
+
+/// The ECC a code with a logo of `permille` is built with: the stronger of what was asked and
+/// Q (H above [`Q_LOGO_MAX_PERMILLE`]). Raised rather than refused, and from the options alone,
+/// so one token always means one image.
+pub(crate) fn logo_ecc(asked: Ecc, permille: u16) -> Ecc {
+    let floor = if permille > Q_LOGO_MAX_PERMILLE {
+        Ecc::H
+    } else {
+        Ecc::Q
+    };
+    if rank(asked) >= rank(floor) {
+        asked
+    } else {
+        floor
+    }
+}
+
+fn rank(e: Ecc) -> u8 {
+    match e {
+        Ecc::L => 0,
+        Ecc::M => 1,
+        Ecc::Q => 2,
+        Ecc::H => 3,
+    }
+}
+
+/// Checks `permille` is a share of the symbol at all (the budget decides how much).
+pub(crate) fn check_permille(permille: u16) -> Result<(), RenderError> {
+    if permille == 0 || permille > MAX_PERMILLE {
+        return Err(RenderError::InvalidOption {
+            name: "logoSize",
+            allowed: "greater than 0 and at most 1 (a share of the symbol's width)",
+        });
+    }
+    Ok(())
+}
+
+/// The centred square of modules a logo is drawn into, in module coordinates of the symbol
+/// (quiet zone excluded). Its side is odd, like every symbol's, so it is centred on a module.
+/// One light module round it is removed too (the margin that keeps the logo's edge off the
+/// neighbouring modules).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct LogoArea {
+    /// First module of the square, in x and in y.
+    pub start: u32,
+    /// Modules on a side of the square (odd).
+    pub side: u32,
+}
+
+impl LogoArea {
+    /// The square for a logo `permille` of a `modules`-wide symbol: the odd side nearest to
+    /// `modules · permille / 1000` (⌊t/2⌋·2 + 1 for t modules).
+    pub fn new(modules: u32, permille: u16) -> LogoArea {
+        let side = 2 * (modules * u32::from(permille) / 2000) + 1;
+        let side = side.min(modules);
+        LogoArea {
+            start: (modules - side) / 2,
+            side,
+        }
+    }
+
+    /// Chebyshev radius of the removed square, margin included: the removed modules are those
+    /// at most this far from the centre module in x and in y.
+    pub fn radius(&self) -> u32 {
+        self.side.div_ceil(2)
+    }
+
+    /// Whether module (`x`, `y`) of the symbol is removed (under the logo or its margin).
+    #[inline]
+    #[cfg_attr(
+        not(test),
+        expect(dead_code, reason = "the styled writers (next commit) use it")
+    )]
+    pub fn removes(&self, x: u32, y: u32) -> bool {
+        let (lo, hi) = (self.start.wrapping_sub(1), self.start + self.side);
+        (lo..=hi).contains(&x) && (lo..=hi).contains(&y)
+    }
+}
+
+/// The largest `logoSize` (thousandths) whose square keeps to [`max_radius`] in a
+/// `modules`-wide symbol: the largest p with ⌊modules·p/2000⌋ ≤ radius − 1.
+fn largest_permille_for(modules: u32, radius: u32) -> Option<u16> {
+    if radius == 0 {
+        return None;
+    }
+    let side = 2 * radius - 1;
+    let p = ((side + 1) * 1000 - 1) / modules;
+    Some(p.min(u32::from(MAX_PERMILLE)) as u16)
+}
+
+/// What limits the excavation of a `version`/`ecc` symbol.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Budget {
+    /// Largest radius ([`LogoArea::radius`]) that may be removed; 0 when not even the centre
+    /// module may go.
+    pub radius: u32,
+    /// Whether a function pattern (an alignment pattern at the centre) set the limit, rather
+    /// than the correction capacity.
+    pub function_bound: bool,
+}
+
+/// The largest centred square that keeps clear of every function module and leaves each
+/// block at most ⌊correctable/2⌋ damaged codewords. One walk over the data modules: each
+/// codeword's nearest module (Chebyshev distance from the centre) decides from which radius on
+/// it is damaged, so per block the (budget+1)-th nearest codeword bounds the radius.
+pub(crate) fn max_radius(version: u8, ecc: Ecc) -> Budget {
+    let modules = 17 + 4 * u32::from(version);
+    let c = modules / 2;
+    let dist = |x: usize, y: usize| (x as u32).abs_diff(c).max((y as u32).abs_diff(c));
+    let func = function_modules(version);
+    let mut function_min = u32::MAX;
+    for y in 0..modules as usize {
+        for x in 0..modules as usize {
+            if func.get(x, y) {
+                function_min = function_min.min(dist(x, y));
+            }
+        }
+    }
+    let blocks = Blocks::new(version, ecc);
+    // One slot per codeword, plus one for the remainder bits (in no block).
+    let mut nearest = vec![u32::MAX; raw_data_modules(version) / 8 + 1];
+    module_codewords(version, &func, |x, y, i| {
+        nearest[i] = nearest[i].min(dist(x, y));
+    });
+    let budget = blocks.correctable() / 2;
+    let mut per_block: Vec<Vec<u32>> = vec![Vec::new(); blocks.count];
+    for (i, &d) in nearest.iter().enumerate() {
+        if let Some(b) = blocks.block_of(i) {
+            per_block[b].push(d);
+        }
+    }
+    // A block with more codewords than its budget: the radius must stay below the distance of
+    // its (budget+1)-th nearest codeword.
+    let correction_bound = per_block
+        .iter_mut()
+        .filter(|d| d.len() > budget)
+        .map(|d| *d.select_nth_unstable(budget).1)
+        .min()
+        .unwrap_or(u32::MAX);
+    let function_bound = function_min <= correction_bound;
+    // A square of radius r removes every module at distance ≤ r from the centre.
+    let radius = function_min.min(correction_bound).saturating_sub(1);
+    Budget {
+        radius,
+        function_bound,
+    }
+}
+
+/// The largest `logoSize` (thousandths) a code of `content` with these options may carry, or
+/// `None` when it leaves no room for any logo. Tries both ECC classes a logo can force: up to
+/// [`Q_LOGO_MAX_PERMILLE`] at the stronger of `asked` and Q, above it at H (a bigger symbol,
+/// maybe a larger logo).
+pub(crate) fn largest_permille(content: &[u8], asked: Ecc) -> Result<Option<u16>, RenderError> {
+    let class = |permille: u16| -> Result<Option<u16>, RenderError> {
+        let ecc = logo_ecc(asked, permille);
+        let version = crate::render::matrix::version_for(content, ecc)?;
+        let modules = 17 + 4 * u32::from(version);
+        Ok(largest_permille_for(
+            modules,
+            max_radius(version, ecc).radius,
+        ))
+    };
+    let q = class(1)?.map(|p| p.min(Q_LOGO_MAX_PERMILLE));
+    // Content that does not fit at H still may at Q: only then is the H class absent.
+    let h = class(MAX_PERMILLE)
+        .unwrap_or(None)
+        .filter(|&p| p > Q_LOGO_MAX_PERMILLE);
+    Ok(q.max(h))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_logo_raises_the_ecc_never_lowers_it() {
+        assert_eq!(logo_ecc(Ecc::L, 100), Ecc::Q);
+        assert_eq!(logo_ecc(Ecc::M, 200), Ecc::Q);
+        assert_eq!(logo_ecc(Ecc::M, 201), Ecc::H);
+        assert_eq!(logo_ecc(Ecc::H, 100), Ecc::H);
+        assert_eq!(logo_ecc(Ecc::Q, 300), Ecc::H);
+    }
+
+    #[test]
+    fn the_logo_square_is_odd_and_centred() {
+        for modules in [21u32, 33, 57, 177] {
+            for p in [1u16, 100, 200, 333, 1000] {
+                let a = LogoArea::new(modules, p);
+                assert_eq!(a.side % 2, 1);
+                assert_eq!(2 * a.start + a.side, modules, "{modules} {p}");
+            }
+        }
+        // 0.2 of 33 modules is 6.6: the odd side nearest is 7.
+        assert_eq!(LogoArea::new(33, 200), LogoArea { start: 13, side: 7 });
+        let a = LogoArea::new(33, 200);
+        assert!(a.removes(12, 12) && a.removes(20, 20) && !a.removes(11, 16));
+        assert_eq!(a.radius(), 4);
+    }
+
+    #[test]
+    fn largest_permille_inverts_the_square() {
+        for modules in [21u32, 45, 177] {
+            for radius in 1..10 {
+                let p = largest_permille_for(modules, radius).unwrap();
+                assert!(LogoArea::new(modules, p).radius() <= radius);
+                if p < MAX_PERMILLE {
+                    assert!(LogoArea::new(modules, p + 1).radius() > radius);
+                }
+            }
+        }
+        assert_eq!(largest_permille_for(21, 0), None);
+    }
+
+    /// Counts the damaged codewords per block of a removed square the slow way: module by
+    /// module, against the budget.
+    fn within_budget(version: u8, ecc: Ecc, radius: u32) -> bool {
+        let modules = 17 + 4 * u32::from(version);
+        let c = modules / 2;
+        let func = function_modules(version);
+        let mut hit = std::collections::BTreeSet::new();
+        let mut clear = true;
+        for y in 0..modules {
+            for x in 0..modules {
+                if x.abs_diff(c).max(y.abs_diff(c)) <= radius && func.get(x as usize, y as usize) {
+                    clear = false;
+                }
+            }
+        }
+        module_codewords(version, &func, |x, y, i| {
+            if (x as u32).abs_diff(c).max((y as u32).abs_diff(c)) <= radius {
+                hit.insert(i);
+            }
+        });
+        let blocks = Blocks::new(version, ecc);
+        let mut per = vec![0; blocks.count];
+        for i in hit {
+            if let Some(b) = blocks.block_of(i) {
+                per[b] += 1;
+            }
+        }
+        clear && per.iter().all(|&n| n <= blocks.correctable() / 2)
+    }
+
+    #[test]
+    fn the_radius_is_the_largest_within_budget() {
+        for version in 1..=40u8 {
+            for ecc in [Ecc::L, Ecc::M, Ecc::Q, Ecc::H] {
+                let b = max_radius(version, ecc);
+                if b.radius > 0 {
+                    assert!(within_budget(version, ecc, b.radius), "v{version} {ecc:?}");
+                }
+                assert!(
+                    !within_budget(version, ecc, b.radius + 1),
+                    "v{version} {ecc:?} {b:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn centre_alignment_patterns_leave_no_room() {
+        // Version 7 has an alignment pattern on its centre module; version 14 has none there.
+        assert_eq!(
+            max_radius(7, Ecc::H),
+            Budget {
+                radius: 0,
+                function_bound: true
+            }
+        );
+        assert!(max_radius(14, Ecc::H).radius > 0);
+    }
+}
