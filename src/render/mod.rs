@@ -238,9 +238,6 @@ pub enum RenderError {
         ecc: Ecc,
         centre_pattern: bool,
     },
-    /// Styled rendering is not built yet (the interface below is what callers code against).
-    #[error("{0} is not supported yet")]
-    Unsupported(&'static str),
     #[error(
         "{name} {dark} on {light} has a contrast ratio of {}; at least 3:1 is needed to scan",
         style::Ratio(*ratio_centi)
@@ -281,6 +278,7 @@ pub fn render(content: &[u8], opts: &RenderOptions) -> Result<Rendered, RenderEr
             bytes: content.to_vec(),
             content_type: Format::Text.content_type(),
         }),
+        Format::Png | Format::Svg if !opts.style.is_plain() => styled::render(content, opts, None),
         Format::Png | Format::Svg => render_matrix(&matrix::encode(content, opts.ecc)?, opts),
     }
 }
@@ -333,12 +331,10 @@ pub fn render_with_logo(
     opts: &RenderOptions,
     logo: Option<&tiny_skia::Pixmap>,
 ) -> Result<Rendered, RenderError> {
-    let _ = logo;
-    if !opts.style.is_plain() {
-        styled::Plan::new(content, opts)?;
-        return Err(RenderError::Unsupported("a styled code"));
+    if opts.style.is_plain() || opts.format == Format::Text {
+        return render(content, opts);
     }
-    render(content, opts)
+    styled::render(content, opts, logo)
 }
 
 /// Most content bytes that fit a QR code at `ecc` (a version-40 symbol in byte mode).

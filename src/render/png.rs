@@ -503,7 +503,7 @@ fn clear_bits(px: &mut [u8], start: usize, end: usize) {
 }
 
 /// Appends a PNG chunk with its length and CRC.
-fn chunk(out: &mut Vec<u8>, kind: &[u8; 4], data: &[u8]) {
+pub(crate) fn chunk(out: &mut Vec<u8>, kind: &[u8; 4], data: &[u8]) {
     out.extend_from_slice(&(data.len() as u32).to_be_bytes());
     let start = out.len();
     out.extend_from_slice(kind);
@@ -513,13 +513,13 @@ fn chunk(out: &mut Vec<u8>, kind: &[u8; 4], data: &[u8]) {
 }
 
 /// Running Adler-32 of the uncompressed stream, advanced a whole row at a time.
-struct Adler {
+pub(crate) struct Adler {
     a: u64,
     b: u64,
 }
 
 impl Adler {
-    fn new() -> Adler {
+    pub(crate) fn new() -> Adler {
         Adler { a: 1, b: 0 }
     }
 
@@ -528,7 +528,7 @@ impl Adler {
     /// b + k·n·a + k·w + n·s·k(k−1)/2. One reduction per group of rows: a first version
     /// reduced per repeated row, and its 1 600 64-bit divisions per 800 px image dominated
     /// the writer (perf).
-    fn rows(&mut self, row: &[u8], count: usize) {
+    pub(crate) fn rows(&mut self, row: &[u8], count: usize) {
         let n = row.len() as u64;
         // u32 sums vectorise; 255 · Σ(n − i) < 2³² for rows up to 2¹² bytes.
         let (mut s, mut w) = (0u32, 0u32);
@@ -543,7 +543,7 @@ impl Adler {
         self.a = (self.a + k * s) % ADLER_MOD;
     }
 
-    fn value(&self) -> u32 {
+    pub(crate) fn value(&self) -> u32 {
         ((self.b << 16) | self.a) as u32
     }
 }

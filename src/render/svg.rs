@@ -51,7 +51,7 @@ pub(crate) fn write(m: &QrMatrix, g: &Geometry, opts: &RenderOptions) -> Vec<u8>
 /// Appends `n` (< 10 000: module counts and pixel sizes) in decimal, one push per digit —
 /// a slice copy per number compiled to a `memcpy` call and took 13 % of the SVG time (perf).
 #[inline]
-fn num(out: &mut Vec<u8>, n: u32) {
+pub(crate) fn num(out: &mut Vec<u8>, n: u32) {
     debug_assert!(n < 10_000);
     let digit = |d: u32| b'0' + (d % 10) as u8;
     if n >= 1000 {
@@ -67,7 +67,7 @@ fn num(out: &mut Vec<u8>, n: u32) {
 }
 
 /// Appends `#rrggbb`.
-fn colour(out: &mut Vec<u8>, c: super::Rgb) {
+pub(crate) fn colour(out: &mut Vec<u8>, c: super::Rgb) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     out.push(b'#');
     for v in [c.0, c.1, c.2] {

@@ -170,3 +170,36 @@ pub fn read_qr_any(width: usize, luma: &[u8], total: usize) -> Vec<Vec<u8>> {
         .collect();
     read_qr(side, side, &grid)
 }
+
+/// Decodes any PNG (palette, grey, RGB, with or without alpha) with the `image` crate to luma,
+/// transparent pixels composited over white (the paper a transparent code is printed on).
+pub fn png_luma(bytes: &[u8]) -> (u32, u32, Vec<u8>) {
+    let img = image::load_from_memory_with_format(bytes, image::ImageFormat::Png)
+        .expect("image crate decodes the PNG")
+        .to_rgba8();
+    let (w, h) = img.dimensions();
+    let luma = img
+        .pixels()
+        .map(|p| {
+            let a = u32::from(p[3]);
+            let mix = |v: u8| (u32::from(v) * a + 255 * (255 - a)) / 255;
+            ((mix(p[0]) * 299 + mix(p[1]) * 587 + mix(p[2]) * 114) / 1000) as u8
+        })
+        .collect();
+    (w, h, luma)
+}
+
+/// Decodes a QR code from a luma image with `rxing` (a port of ZXing, independent of `rqrr`):
+/// the content, or `None` when it finds none.
+pub fn read_rxing(width: u32, height: u32, luma: Vec<u8>) -> Option<Vec<u8>> {
+    let mut hints = rxing::DecodeHints::default().with(rxing::DecodeHintValue::TryHarder(true));
+    rxing::helpers::detect_in_luma_with_hints(
+        luma,
+        width,
+        height,
+        Some(rxing::BarcodeFormat::QR_CODE),
+        &mut hints,
+    )
+    .ok()
+    .map(|r| r.getText().as_bytes().to_vec())
+}

@@ -6,22 +6,53 @@
 //! # Layout (data flow order)
 //! - [`rules`]: the scan rules that need the symbol (the ECC a logo forces, the modules it may
 //!   remove, pixels per dot) → a [`Plan`].
+//! - [`palette`]: the few colour levels of the anti-aliased raster.
+//! - [`stamps`] → [`canvas`]: module stamps and eyes drawn into a frame of palette levels.
+//! - [`png`]: the frame as a 4-bit palette PNG (RGB/RGBA with a logo composited in).
+//! - [`svg`]: the same code as one module path, one eye path and an embedded logo.
 
 use super::matrix::{self, QrMatrix};
 use super::raster::Geometry;
-use super::{RenderError, RenderOptions, Shape};
+use super::{Format, RenderError, RenderOptions, Rendered, Shape};
 
+mod canvas;
+mod lz;
+mod palette;
+mod png;
 pub(crate) mod rules;
+mod stamps;
+mod svg;
+
+/// Renders a styled code as PNG or SVG (`Text` draws the PNG, like [`super::render_matrix`]),
+/// `logo` already scaled to [`Plan::logo_side`]. Without a pixmap the logo's square stays
+/// empty: the code scans the same.
+pub(crate) fn render(
+    content: &[u8],
+    opts: &RenderOptions,
+    logo: Option<&tiny_skia::Pixmap>,
+) -> Result<Rendered, RenderError> {
+    let plan = Plan::new(content, opts)?;
+    Ok(match opts.format {
+        Format::Svg => Rendered {
+            bytes: svg::write(&plan, opts, logo),
+            content_type: Format::Svg.content_type(),
+        },
+        Format::Png | Format::Text => {
+            let palette = palette::Palette::new(opts);
+            let canvas = canvas::Canvas::paint(&plan, &opts.style, &palette);
+            Rendered {
+                bytes: png::write(&plan, &canvas, &palette, logo),
+                content_type: Format::Png.content_type(),
+            }
+        }
+    })
+}
 
 use rules::LogoArea;
 
 /// A styled code that passed every rule: the symbol (built at the ECC the style forces), its
 /// pixel geometry and the modules a logo replaces.
 pub(crate) struct Plan {
-    #[cfg_attr(
-        not(test),
-        expect(dead_code, reason = "the styled writers (next commit) draw it")
-    )]
     pub matrix: QrMatrix,
     pub geometry: Geometry,
     pub logo: Option<LogoArea>,
@@ -78,10 +109,17 @@ impl Plan {
     /// The logo square's side in pixels: the span of its modules (whole pixels, like every
     /// module's).
     pub fn logo_side(&self) -> Option<u32> {
+        self.logo_box().map(|(_, _, side)| side as u32)
+    }
+
+    /// The logo square in pixels: first column, first row and side (the same in x and y: one
+    /// table of module edges serves both).
+    pub fn logo_box(&self) -> Option<(usize, usize, usize)> {
         let area = self.logo?;
         let starts = self.geometry.pixel_starts();
         let first = (self.geometry.border + area.start) as usize;
-        Some((starts.at(first + area.side as usize) - starts.at(first)) as u32)
+        let (lo, hi) = (starts.at(first), starts.at(first + area.side as usize));
+        Some((lo, lo, hi - lo))
     }
 }
 

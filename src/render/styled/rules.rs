@@ -89,10 +89,6 @@ impl LogoArea {
 
     /// Whether module (`x`, `y`) of the symbol is removed (under the logo or its margin).
     #[inline]
-    #[cfg_attr(
-        not(test),
-        expect(dead_code, reason = "the styled writers (next commit) use it")
-    )]
     pub fn removes(&self, x: u32, y: u32) -> bool {
         let (lo, hi) = (self.start.wrapping_sub(1), self.start + self.side);
         (lo..=hi).contains(&x) && (lo..=hi).contains(&y)

@@ -1,0 +1,84 @@
+//! The plain square code keeps its exact bytes: SHA-256 digests of the plain PNG and SVG output.
+//! The SVG digests were computed with main's `qr-origin render --out - | sha256sum` before the
+//! styled writers existed (commit 9715c02); the PNG digests are those of the plain PNG writer of
+//! RENDERER_VERSION 3 (commit 6d7460c, which changed the plain PNG bytes on purpose). A styled
+//! change that reaches the plain path fails here; a deliberate change to plain bytes updates
+//! these together with RENDERER_VERSION.
+
+use qr_origin::render::{Ecc, Format, RenderOptions, Rgb, render};
+use sha2::{Digest, Sha256};
+
+const SHORT: &str = "https://qr.example.com/r/DI5bjNA0";
+const LONG: &str = "https://api.vipps.no/dwo-api-application/v1/deeplink/vippsgateway?v=2&token=eyJraWQiOiJqd3RrZXkiLCJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhY21lLXNob3AtMTIzLW9yZGVyMTIzYWJjIn0.c2lnbmF0dXJl";
+
+fn digest(content: &str, opts: RenderOptions) -> String {
+    let bytes = render(content.as_bytes(), &opts).expect("renders").bytes;
+    Sha256::digest(&bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+#[test]
+fn plain_output_is_pinned() {
+    let d = RenderOptions::default();
+    let cases = [
+        (
+            SHORT,
+            d,
+            "8dc43a33dbbe46c677bcbdd7dc4f419911fa394cdfb2045d2d1b3d62abe230ff",
+        ),
+        (
+            SHORT,
+            RenderOptions {
+                format: Format::Svg,
+                ..d
+            },
+            "3eb121c6d9bed6a32c3b1351d0bfc2a4ad957fe0f9bbb03f4f635bc8eebcba6f",
+        ),
+        (
+            LONG,
+            RenderOptions {
+                size: 333,
+                ecc: Ecc::Q,
+                border: 2,
+                dark: Rgb(0x1a, 0x3c, 0x8c),
+                light: Rgb(0xff, 0xf8, 0xe7),
+                ..d
+            },
+            "f12935352c21989b00b5a8b2c50f1e4ba936f9bd9decfb7980a49f2f35ac5775",
+        ),
+        (
+            LONG,
+            RenderOptions {
+                format: Format::Svg,
+                size: 101,
+                ecc: Ecc::H,
+                ..d
+            },
+            "8b2a9b7635d2aa537f339a78d26ee087b87cd2c9fde5e78e9165cf397179db5c",
+        ),
+        (
+            LONG,
+            RenderOptions {
+                size: 2000,
+                ecc: Ecc::L,
+                border: 0,
+                ..d
+            },
+            "0f39ab0b3151c2ffbbb06777fd0c81cf6b885775f123ddd23a09b8561fb7cf60",
+        ),
+    ];
+    let wrong: Vec<String> = cases
+        .iter()
+        .filter_map(|&(content, opts, want)| {
+            let got = digest(content, opts);
+            (got != want).then(|| format!("{opts:?}: {got}, pinned {want}"))
+        })
+        .collect();
+    assert!(
+        wrong.is_empty(),
+        "plain output changed:\n{}",
+        wrong.join("\n")
+    );
+}
