@@ -291,7 +291,6 @@ async fn a_style_may_name_only_the_merchants_own_logos() {
 }
 
 #[tokio::test]
-#[ignore = "needs the styled renderer (issue-10-render): render::logo_side refuses logos on main; passes on main + issue-10-render 0879494"]
 async fn a_default_style_naming_a_logo_reaches_the_token_and_holds_the_logo() {
     let srv = common::start().await;
     let api = login(&srv, "510006").await;

@@ -128,7 +128,6 @@ async fn bad_style_claims_are_400_naming_the_claim() {
 }
 
 #[tokio::test]
-#[ignore = "needs the styled renderer (issue-10-render): render::logo_side refuses logos on main; passes on main + issue-10-render 0879494"]
 async fn a_token_naming_an_unknown_logo_is_400_and_a_store_outage_503() {
     let srv = start().await;
     let r = get(&srv.url(&image_path(&token(
@@ -161,7 +160,6 @@ async fn a_token_naming_an_unknown_logo_is_400_and_a_store_outage_503() {
 }
 
 #[tokio::test]
-#[ignore = "needs the styled renderer (issue-10-render): render::logo_side refuses logos on main; passes on main + issue-10-render 0879494"]
 async fn a_token_naming_a_stored_logo_renders_and_decodes() {
     let srv = start().await;
     let creds = common::api::add_merchant(&srv.state.config.data_dir, "520001", "Logo AS");
