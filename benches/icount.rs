@@ -215,6 +215,7 @@ fn cached_link() -> LinkCase {
                 ),
                 created_at_ms: now_ms,
                 expires_at_ms: None,
+                style: None,
             },
             now_ms,
         ))

@@ -66,6 +66,7 @@ fn bench_store(c: &mut Criterion, rt: &tokio::runtime::Runtime, name: &str, stor
         target: Some("https://example.com/a/fairly/typical/landing/page?campaign=tv".into()),
         created_at_ms: now,
         expires_at_ms: None,
+        style: None,
     };
     let link = rt
         .block_on(store.create_link(&new_link(Some("hot".into())), now))

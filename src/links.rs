@@ -607,6 +607,7 @@ mod tests {
                 LinkKind::Redirect,
                 "sign",
                 "https://example.com/new",
+                &crate::store::StyleChange::Keep,
                 6_000,
             )
             .await

@@ -358,3 +358,436 @@ async fn a_default_style_naming_a_logo_reaches_the_token_and_holds_the_logo() {
     assert_eq!(r.invalid_params(), ["style"]);
     srv.stop().await;
 }
+
+/// The image URL of a redirect answer and its style claims.
+fn url_style(answer: &Value) -> (String, Value) {
+    let url = answer["url"].as_str().expect("url").to_owned();
+    let style = style_of(&token_claims(&url));
+    (url, style)
+}
+
+async fn put_default(api: &Api, style: Value) {
+    let r = api
+        .call(Method::PUT, "/qr/v1/style", None, Some(style), &[])
+        .await;
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+}
+
+async fn get_redirect(api: &Api, id: &str) -> Value {
+    let r = api
+        .call(
+            Method::GET,
+            &format!("/qr/v1/merchant-redirect/{id}"),
+            Some("image/png"),
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    r.json()
+}
+
+async fn put_redirect(api: &Api, id: &str, body: Value) -> common::Reply {
+    api.call(
+        Method::PUT,
+        &format!("/qr/v1/merchant-redirect/{id}"),
+        Some("image/png"),
+        Some(body),
+        &[],
+    )
+    .await
+}
+
+#[tokio::test]
+async fn a_redirect_qr_keeps_the_style_it_was_created_with() {
+    let srv = common::start().await;
+    let api = login(&srv, "510101").await;
+    let r = api
+        .upload_logo("image/png", &common::api::png_logo(64, 64))
+        .await;
+    assert_eq!(r.status, 201);
+    let logo = r.json()["id"].as_str().expect("id").to_owned();
+    put_default(&api, json!({"shape": "rounded"})).await;
+
+    let own = json!({"shape": "dots", "eyes": "rounded", "logo": logo, "logoSize": 0.15});
+    let r = api
+        .create_redirect(
+            "image/png",
+            json!({"id": "poster", "redirectUrl": "https://shop.example/a", "style": own}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    let created = r.json();
+    let (url, style) = url_style(&created);
+    assert_eq!(style, own, "the image URL carries the QR's own style");
+    assert_eq!(created["style"], own, "and the answer shows it as stored");
+    // The stored style, logo and all, renders and decodes at the origin.
+    let img = common::get(&url).await;
+    assert_eq!(img.status, 200, "{}", String::from_utf8_lossy(&img.body));
+    assert_eq!(
+        common::decode_png_on_white(&img.body),
+        token_claims(&url)["url"].as_str().expect("content")
+    );
+
+    let r = api
+        .create_redirect(
+            "image/png",
+            json!({"id": "plain", "redirectUrl": "https://shop.example/b"}),
+        )
+        .await;
+    assert_eq!(r.status, 200);
+    assert_eq!(url_style(&r.json()).1, json!({"shape": "rounded"}));
+    assert!(r.json().get("style").is_none(), "no style of its own");
+
+    // The default changes: the styled QR keeps its look, the other follows the default.
+    put_default(&api, json!({"eyes": "circle"})).await;
+    let poster = get_redirect(&api, "poster").await;
+    assert_eq!(url_style(&poster), (url.clone(), own.clone()), "same URL");
+    assert_eq!(poster["style"], own);
+    assert_eq!(
+        url_style(&get_redirect(&api, "plain").await).1,
+        json!({"eyes": "circle"})
+    );
+    let listed = api
+        .call(
+            Method::GET,
+            "/qr/v1/merchant-redirect",
+            Some("image/png"),
+            None,
+            &[],
+        )
+        .await;
+    // Both were created in the same millisecond, so the list's order between them is the
+    // codes' (random): compare by id.
+    let listed: std::collections::BTreeMap<String, Value> = listed
+        .json()
+        .as_array()
+        .expect("array")
+        .iter()
+        .map(|qr| (qr["id"].as_str().expect("id").to_owned(), url_style(qr).1))
+        .collect();
+    assert_eq!(
+        listed,
+        [
+            ("plain".to_owned(), json!({"eyes": "circle"})),
+            ("poster".to_owned(), own.clone())
+        ]
+        .into_iter()
+        .collect()
+    );
+
+    // An update without `style` keeps it; with one replaces it; with null follows the default.
+    let r = put_redirect(
+        &api,
+        "poster",
+        json!({"redirectUrl": "https://shop.example/c"}),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    assert_eq!(
+        url_style(&r.json()).1,
+        own,
+        "kept by a published-API update"
+    );
+    assert_eq!(url_style(&get_redirect(&api, "poster").await).1, own);
+    let navy = json!({"fg": "#1a237e", "shape": "rounded"});
+    let r = put_redirect(
+        &api,
+        "poster",
+        json!({"redirectUrl": "https://shop.example/d", "style": {"fg": "#1A237E", "shape": "rounded"}}),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    assert_eq!(
+        (url_style(&r.json()).1, r.json()["style"].clone()),
+        (navy.clone(), navy.clone())
+    );
+    let poster = get_redirect(&api, "poster").await;
+    assert_eq!(url_style(&poster).1, navy, "replaced");
+    assert_eq!(poster["redirectUrl"], "https://shop.example/d");
+    let r = put_redirect(
+        &api,
+        "poster",
+        json!({"redirectUrl": "https://shop.example/e", "style": null}),
+    )
+    .await;
+    assert_eq!(r.status, 200);
+    let poster = get_redirect(&api, "poster").await;
+    assert_eq!(
+        url_style(&poster).1,
+        json!({"eyes": "circle"}),
+        "follows the default"
+    );
+    assert!(poster.get("style").is_none());
+    srv.stop().await;
+}
+
+#[tokio::test]
+async fn a_callback_qr_keeps_its_stored_style_across_description_changes() {
+    let srv = common::start().await;
+    let api = login(&srv, "510102").await;
+    let msn = [("merchant-serial-number", api.creds.msn.as_str())];
+    put_default(&api, json!({"shape": "rounded"})).await;
+    let put = |body: Value| {
+        let api = api.clone();
+        async move {
+            let msn = [("merchant-serial-number", api.creds.msn.as_str())];
+            api.call(
+                Method::PUT,
+                "/qr/v1/merchant-callback/kiosk-7",
+                None,
+                Some(body),
+                &msn,
+            )
+            .await
+        }
+    };
+    let get = || async {
+        let r = api
+            .call(
+                Method::GET,
+                "/qr/v1/merchant-callback/kiosk-7?QrImageFormat=PNG",
+                None,
+                None,
+                &msn,
+            )
+            .await;
+        assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+        let qr = r.json();
+        let url = qr["qrImageUrl"].as_str().expect("url").to_owned();
+        (style_of(&token_claims(&url)), qr)
+    };
+    let own = json!({"shape": "dots", "eyeColor": "#b71c1c"});
+    let r = put(json!({"locationDescription": "Kiosk 7", "style": own})).await;
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    let (style, qr) = get().await;
+    assert_eq!((style, qr["style"].clone()), (own.clone(), own.clone()));
+
+    put_default(&api, json!({"eyes": "circle"})).await;
+    let r = put(json!({"locationDescription": "Kiosk 7, by the door"})).await;
+    assert_eq!(r.status, 200);
+    let (style, qr) = get().await;
+    assert_eq!(style, own, "a published-API update keeps the stored style");
+    assert_eq!(qr["locationDescription"], "Kiosk 7, by the door");
+    let listed = api
+        .call(
+            Method::GET,
+            "/qr/v1/merchant-callback?QrImageFormat=SVG",
+            None,
+            None,
+            &msn,
+        )
+        .await;
+    let url = listed.json()[0]["qrImageUrl"]
+        .as_str()
+        .expect("url")
+        .to_owned();
+    assert_eq!(style_of(&token_claims(&url)), own, "the list too");
+
+    let r = put(json!({"locationDescription": "Kiosk 7", "style": null})).await;
+    assert_eq!(r.status, 200);
+    let (style, qr) = get().await;
+    assert_eq!(
+        style,
+        json!({"eyes": "circle"}),
+        "follows the default again"
+    );
+    assert!(qr.get("style").is_none());
+    srv.stop().await;
+}
+
+#[tokio::test]
+async fn bad_styles_on_redirect_and_callback_qrs_are_400_and_store_nothing() {
+    let srv = common::start().await;
+    let api = login(&srv, "510103").await;
+    let other = login(&srv, "510104").await;
+    let theirs = other
+        .upload_logo("image/png", &common::api::png_logo(64, 64))
+        .await
+        .json()["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let r = api
+        .upload_logo("image/png", &common::api::png_logo(32, 32))
+        .await;
+    let own = r.json()["id"].as_str().expect("id").to_owned();
+    let cases = [
+        (
+            json!({"fg": "#777777", "bg": "#999999"}),
+            "style.fg",
+            "contrast ratio of 1.",
+        ),
+        (
+            json!({"logo": "ab".repeat(32)}),
+            "style.logo",
+            "you have no logo with id abababab",
+        ),
+        (
+            json!({"logo": theirs}),
+            "style.logo",
+            "you have no logo with id",
+        ),
+        (json!({"logo": own, "logoSize": 0.9}), "style", "logoSize"),
+        (json!({"size": 800}), "style.size", "is not a style field"),
+    ];
+    let msn = [("merchant-serial-number", api.creds.msn.as_str())];
+    let reason = |r: &common::Reply| {
+        r.json()["invalidParams"][0]["reason"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    };
+    for (style, name, why) in &cases {
+        let r = api
+            .create_redirect(
+                "image/png",
+                json!({"id": "refused", "redirectUrl": "https://shop.example/", "style": style}),
+            )
+            .await;
+        assert_eq!(
+            (r.status.as_u16(), r.invalid_params()),
+            (400, vec![name.to_string()]),
+            "{style}"
+        );
+        assert!(reason(&r).contains(why), "{style}: {}", reason(&r));
+        let r = api
+            .call(
+                Method::PUT,
+                "/qr/v1/merchant-callback/refused",
+                None,
+                Some(json!({"locationDescription": "Kiosk", "style": style})),
+                &msn,
+            )
+            .await;
+        assert_eq!(
+            (r.status.as_u16(), r.invalid_params()),
+            (400, vec![name.to_string()]),
+            "{style}"
+        );
+        assert!(reason(&r).contains(why), "{style}: {}", reason(&r));
+    }
+    let r = api
+        .call(
+            Method::GET,
+            "/qr/v1/merchant-redirect/refused",
+            None,
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, 404, "no redirect QR was created");
+    let r = api
+        .call(
+            Method::GET,
+            "/qr/v1/merchant-callback/refused",
+            None,
+            None,
+            &msn,
+        )
+        .await;
+    assert_eq!(r.status, 404, "no callback QR was created");
+
+    // A refused update changes neither the target nor the stored style.
+    let r = api
+        .create_redirect(
+            "image/png",
+            json!({"id": "kept", "redirectUrl": "https://shop.example/kept", "style": {"shape": "dots"}}),
+        )
+        .await;
+    assert_eq!(r.status, 200);
+    for (style, name, _) in &cases {
+        let r = put_redirect(
+            &api,
+            "kept",
+            json!({"redirectUrl": "https://shop.example/changed", "style": style}),
+        )
+        .await;
+        assert_eq!(
+            (r.status.as_u16(), r.invalid_params()),
+            (400, vec![name.to_string()]),
+            "{style}"
+        );
+    }
+    let kept = get_redirect(&api, "kept").await;
+    assert_eq!(
+        (url_style(&kept).1, kept["redirectUrl"].clone()),
+        (json!({"shape": "dots"}), json!("https://shop.example/kept"))
+    );
+    srv.stop().await;
+}
+
+#[tokio::test]
+async fn a_logo_a_live_qrs_stored_style_names_cannot_be_deleted() {
+    let srv = common::start().await;
+    let api = login(&srv, "510105").await;
+    let msn = [("merchant-serial-number", api.creds.msn.as_str())];
+    let r = api
+        .upload_logo("image/png", &common::api::png_logo(64, 64))
+        .await;
+    let logo = r.json()["id"].as_str().expect("id").to_owned();
+    let path = format!("/qr/v1/logos/{logo}");
+    let style = json!({"logo": logo, "logoSize": 0.1});
+    let r = api
+        .create_redirect(
+            "image/png",
+            json!({"id": "door", "redirectUrl": "https://shop.example/", "style": style}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    let r = api
+        .call(
+            Method::PUT,
+            "/qr/v1/merchant-callback/till",
+            None,
+            Some(json!({"locationDescription": "Till", "style": style})),
+            &msn,
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+
+    let refused = |r: common::Reply| {
+        assert_eq!(r.status, 409, "{}", String::from_utf8_lossy(&r.body));
+        let detail = r.json()["detail"].as_str().unwrap_or_default().to_owned();
+        assert!(
+            detail.contains("merchant-redirect or merchant-callback"),
+            "{detail}"
+        );
+        assert_eq!(r.json()["id"], json!(logo));
+    };
+    refused(api.call(Method::DELETE, &path, None, None, &[]).await);
+    // The redirect QR lets go of it (a style of its own without the logo); the callback QR
+    // still holds it.
+    let r = put_redirect(
+        &api,
+        "door",
+        json!({"redirectUrl": "https://shop.example/", "style": {"shape": "dots"}}),
+    )
+    .await;
+    assert_eq!(r.status, 200);
+    refused(api.call(Method::DELETE, &path, None, None, &[]).await);
+    let r = api
+        .call(
+            Method::DELETE,
+            "/qr/v1/merchant-callback/till",
+            None,
+            None,
+            &msn,
+        )
+        .await;
+    assert_eq!(r.status, 200);
+    let r = api.call(Method::DELETE, &path, None, None, &[]).await;
+    assert_eq!(r.status, 204, "{}", String::from_utf8_lossy(&r.body));
+    // Naming the deleted logo now is the 400 of an unknown logo.
+    let r = put_redirect(
+        &api,
+        "door",
+        json!({"redirectUrl": "https://shop.example/", "style": style}),
+    )
+    .await;
+    assert_eq!(
+        (r.status.as_u16(), r.invalid_params()),
+        (400, vec!["style.logo".to_owned()])
+    );
+    srv.stop().await;
+}

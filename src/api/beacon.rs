@@ -19,7 +19,7 @@ use super::request::{self, ApiBody};
 use super::{ApiState, path_param};
 use crate::http::{self as resp, Resp};
 use crate::links;
-use crate::store::{Conflict, NewCallbackQr, StoreError};
+use crate::store::{Conflict, NewCallbackQr, StoreError, StyleChange};
 
 /// `PUT /qr/v1/merchant-callback/mobilepay/{beaconId}`: maps the beacon to the caller, or
 /// changes its description. `200` without a body, as published.
@@ -53,6 +53,8 @@ where
         qr_id: id.clone(),
         location_description: req.location_description,
         created_at_ms: now,
+        // A printed MobilePay sticker has no image of ours to style.
+        style: StyleChange::Keep,
     };
     match state.store.put_callback_qr(&new, now).await {
         Ok(put) => {

@@ -6,6 +6,10 @@
 //! id; the code is ours and never changes, so a printed QR keeps working while only its
 //! `locationDescription` is edited. Every call needs the `Merchant-Serial-Number` header, and it
 //! must name the merchant the access token belongs to.
+//!
+//! The `PUT` may name a branded-code `style` (an extension): it is stored with the QR and the
+//! GET calls draw the QR's image URL that way ([`style`] has the update rules); a QR without
+//! one follows the merchant's default style.
 
 use http::{HeaderMap, StatusCode, Uri};
 use serde::Serialize;
@@ -37,6 +41,9 @@ pub struct CallbackQrResponse {
     pub qr_image_url: String,
     /// The `/c/` short link the QR encodes.
     pub qr_content: String,
+    /// The style stored with the QR (an extension); absent when it follows the default style.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub style: Option<Map<String, Value>>,
 }
 
 /// `PUT` body.
@@ -179,6 +186,7 @@ fn response(
         location_description: qr.location_description.clone(),
         qr_image_url: super::image_url(state, &qr.link, image, style)?,
         qr_content: links::short_url(&state.config.public_url, LinkKind::Callback, &qr.link.code),
+        style: style::shown(&qr.link)?,
     })
 }
 
@@ -198,9 +206,10 @@ pub(super) fn put_input<Id>(
     }
 }
 
-/// `PUT /qr/v1/merchant-callback/{merchantQrId}`: creates the QR, or changes only its
-/// description. Answers `200` without a body either way, as published: the QR itself comes
-/// from the GET calls.
+/// `PUT /qr/v1/merchant-callback/{merchantQrId}`: creates the QR, or changes its description
+/// (and, with `style`, its stored style: absent keeps it, `null` removes it, an object replaces
+/// it). Answers `200` without a body either way, as published: the QR itself comes from the
+/// GET calls.
 pub async fn put<B>(
     state: &ApiState,
     headers: &HeaderMap,
@@ -212,8 +221,9 @@ where
 {
     let caller = callback_caller(state, headers).await?;
     let id = qr_id(raw_id);
-    let body = PutCallbackRequest::from_json(&request::json_object(headers, body).await?);
-    let (id, req) = put_input(id, body)?;
+    let body = request::json_object(headers, body).await?;
+    let (id, req) = put_input(id, PutCallbackRequest::from_json(&body))?;
+    let change = style::change_in(state, &caller.msn, LinkKind::Callback, &body).await?;
     let now = state.clock.now_ms();
     let put = with_fresh_code(|code| {
         let new = NewCallbackQr {
@@ -222,10 +232,15 @@ where
             qr_id: id.clone(),
             location_description: req.location_description.clone(),
             created_at_ms: now,
+            style: change.clone(),
         };
         async move { state.store.put_callback_qr(&new, now).await }
     })
-    .await?;
+    .await
+    .map_err(|e| match e {
+        ApiError::Store(e) => style::logo_gone(e, &change),
+        other => other,
+    })?;
     state.links.remember(&put.qr.link).await;
     Ok(resp::status_only(StatusCode::OK))
 }
@@ -245,7 +260,7 @@ pub async fn get(
         .callback_qr(&caller.msn, &id, state.clock.now_ms())
         .await?
         .ok_or_else(|| not_found(&id))?;
-    let style = style::for_call(state, &caller.msn, None).await?;
+    let style = style::for_link(state, &qr.link).await?;
     Ok(resp::json(
         StatusCode::OK,
         &response(state, &qr, image, &style)?,
@@ -262,10 +277,10 @@ pub async fn list(state: &ApiState, headers: &HeaderMap, uri: &Uri) -> Result<Re
         .store
         .callback_qrs(&caller.msn, state.clock.now_ms())
         .await?;
-    let style = style::for_call(state, &caller.msn, None).await?;
+    let fallback = style::for_call(state, &caller.msn, None).await?;
     let answer = all
         .iter()
-        .map(|qr| response(state, qr, image, &style))
+        .map(|qr| response(state, qr, image, &style::of_link(&qr.link, &fallback)?))
         .collect::<Result<Vec<_>, _>>()?;
     Ok(resp::json(StatusCode::OK, &answer))
 }

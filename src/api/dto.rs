@@ -62,6 +62,9 @@ pub struct RedirectResponse {
     pub redirect_url: String,
     /// Seconds until expiry; `-1` for a QR without `ttl`.
     pub expires_in: i64,
+    /// The style stored with the QR (an extension); absent when it follows the default style.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub style: Option<Map<String, Value>>,
 }
 
 impl OneTimePaymentRequest {

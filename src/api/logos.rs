@@ -128,11 +128,16 @@ pub async fn list(state: &ApiState, headers: &HeaderMap) -> Result<Resp, ApiErro
 /// `DELETE /qr/v1/logos/{id}`: `204`. Image URLs already handed out that name the logo stop
 /// rendering at the origin, but copies already cached (by a CDN, a browser, or an origin
 /// instance's memory) may be served until their `max-age` ends. Refused (`409`) while the
-/// merchant's default style names the logo.
+/// merchant's default style, or the stored style of one of its live QRs, names the logo: a
+/// printed QR's image URL must keep rendering.
 pub async fn delete(state: &ApiState, headers: &HeaderMap, raw_id: &str) -> Result<Resp, ApiError> {
     let caller = super::caller(state, headers).await?;
     let id = logo_id(raw_id)?;
-    match state.store.delete_logo(&caller.msn, &id).await {
+    match state
+        .store
+        .delete_logo(&caller.msn, &id, state.clock.now_ms())
+        .await
+    {
         Ok(true) => Ok(resp::status_only(StatusCode::NO_CONTENT)),
         Ok(false) => Err(ApiError::NotFound(format!("no logo with id {id:?}"))),
         Err(StoreError::Conflict(Conflict::LogoInUse)) => Err(ApiError::Taken {
@@ -140,6 +145,14 @@ pub async fn delete(state: &ApiState, headers: &HeaderMap, raw_id: &str) -> Resu
             id: id.clone(),
             detail: "your default style names this logo: change or delete the style \
                          (PUT or DELETE /qr/v1/style) first"
+                .to_owned(),
+        }),
+        Err(StoreError::Conflict(Conflict::LogoOnQr)) => Err(ApiError::Taken {
+            name: "id",
+            id: id.clone(),
+            detail: "the stored style of one of your live merchant-redirect or merchant-callback \
+                     QRs names this logo: give the QR another style (PUT it with \"style\", or \
+                     \"style\": null for your default style) or delete it first"
                 .to_owned(),
         }),
         Err(e) => Err(e.into()),

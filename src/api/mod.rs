@@ -315,6 +315,7 @@ mod tests {
             updated_at_ms: 0,
             expires_at_ms: None,
             deleted_at_ms: None,
+            style: None,
         };
         assert_eq!(expires_in(&link, 5), -1);
         link.expires_at_ms = Some(600_000);

@@ -34,6 +34,8 @@ where
         target: Some(req.url),
         created_at_ms: now,
         expires_at_ms: Some(now.saturating_add(ttl_ms)),
+        // A one-time QR is shown once, in the answer: its style is the call's, not stored.
+        style: None,
     };
     let link = with_fresh_code(|code| {
         let new = NewLink {

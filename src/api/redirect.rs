@@ -4,6 +4,10 @@
 //! The QR encodes a `/r/{code}` short link whose target the merchant can change at any time
 //! without reprinting; deleting the QR kills the printed code for good (codes are never reused,
 //! even when the id is).
+//!
+//! A create or update may name a branded-code `style` (an extension): it is stored with the QR,
+//! and every later answer about the QR draws its image URL that way ([`style`] has the update
+//! rules); a QR without one follows the merchant's default style.
 
 use http::{HeaderMap, StatusCode};
 
@@ -12,7 +16,7 @@ use super::request::{self, ApiBody, ImageRequest};
 use super::style::{self, CallStyle};
 use super::{ApiError, ApiState, expires_in, image_url, with_fresh_code};
 use crate::http::{self as resp, Resp};
-use crate::store::{Conflict, Link, LinkKind, NewLink, StoreError};
+use crate::store::{Conflict, Link, LinkKind, NewLink, StoreError, StyleChange};
 
 /// `GET /qr/v1/merchant-redirect`: all the merchant's live redirect QRs, oldest first.
 pub async fn list(state: &ApiState, headers: &HeaderMap) -> Result<Resp, ApiError> {
@@ -23,10 +27,10 @@ pub async fn list(state: &ApiState, headers: &HeaderMap) -> Result<Resp, ApiErro
         .store
         .merchant_links(&caller.msn, LinkKind::Redirect, now)
         .await?;
-    let style = style::for_call(state, &caller.msn, None).await?;
+    let fallback = style::for_call(state, &caller.msn, None).await?;
     let answer = all
         .iter()
-        .map(|l| response(state, l, image, now, &style))
+        .map(|l| response(state, l, image, now, &style::of_link(l, &fallback)?))
         .collect::<Result<Vec<_>, _>>()?;
     Ok(resp::json(StatusCode::OK, &answer))
 }
@@ -38,7 +42,10 @@ where
 {
     let caller = super::caller(state, headers).await?;
     let image = request::image_request(headers)?;
-    let req = CreateRedirectRequest::from_json(&request::json_object(headers, body).await?)?;
+    let body = request::json_object(headers, body).await?;
+    let req = CreateRedirectRequest::from_json(&body)?;
+    let named = style::named_in(state, &caller.msn, LinkKind::Redirect, &body).await?;
+    let change = named.map_or(StyleChange::Keep, |s| StyleChange::Set(s.stored()));
     let now = state.clock.now_ms();
     let template = NewLink {
         code: String::new(),
@@ -48,6 +55,7 @@ where
         target: Some(req.redirect_url),
         created_at_ms: now,
         expires_at_ms: req.ttl.map(|t| now.saturating_add(t.saturating_mul(1000))),
+        style: change.for_new().cloned(),
     };
     let link = with_fresh_code(|code| {
         let new = NewLink {
@@ -59,10 +67,11 @@ where
     .await
     .map_err(|e| match e {
         ApiError::Store(StoreError::Conflict(Conflict::QrId)) => ApiError::DuplicateId(req.id),
+        ApiError::Store(e) => style::logo_gone(e, &change),
         other => other,
     })?;
     state.links.remember(&link).await;
-    let style = style::for_call(state, &link.msn, None).await?;
+    let style = style::for_link(state, &link).await?;
     Ok(resp::json(
         StatusCode::OK,
         &response(state, &link, image, now, &style)?,
@@ -80,14 +89,15 @@ pub async fn get(state: &ApiState, headers: &HeaderMap, raw_id: &str) -> Result<
         .merchant_link(&caller.msn, LinkKind::Redirect, &id, now)
         .await?
         .ok_or_else(|| not_found(&id))?;
-    let style = style::for_call(state, &link.msn, None).await?;
+    let style = style::for_link(state, &link).await?;
     Ok(resp::json(
         StatusCode::OK,
         &response(state, &link, image, now, &style)?,
     ))
 }
 
-/// `PUT /qr/v1/merchant-redirect/{id}`: a new target; the code and image stay the same.
+/// `PUT /qr/v1/merchant-redirect/{id}`: a new target; the code stays the same. With `style`
+/// the stored style changes too (absent keeps it, `null` removes it, an object replaces it).
 pub async fn update<B>(
     state: &ApiState,
     headers: &HeaderMap,
@@ -100,15 +110,25 @@ where
     let caller = super::caller(state, headers).await?;
     let image = request::image_request(headers)?;
     let id = path_id(raw_id)?;
-    let req = UpdateRedirectRequest::from_json(&request::json_object(headers, body).await?)?;
+    let body = request::json_object(headers, body).await?;
+    let req = UpdateRedirectRequest::from_json(&body)?;
+    let change = style::change_in(state, &caller.msn, LinkKind::Redirect, &body).await?;
     let now = state.clock.now_ms();
     let link = state
         .store
-        .set_link_target(&caller.msn, LinkKind::Redirect, &id, &req.redirect_url, now)
-        .await?
+        .set_link_target(
+            &caller.msn,
+            LinkKind::Redirect,
+            &id,
+            &req.redirect_url,
+            &change,
+            now,
+        )
+        .await
+        .map_err(|e| style::logo_gone(e, &change))?
         .ok_or_else(|| not_found(&id))?;
     state.links.remember(&link).await;
-    let style = style::for_call(state, &link.msn, None).await?;
+    let style = style::for_link(state, &link).await?;
     Ok(resp::json(
         StatusCode::OK,
         &response(state, &link, image, now, &style)?,
@@ -157,5 +177,6 @@ fn response(
         url: image_url(state, link, image, style)?,
         redirect_url: link.target.clone().unwrap_or_default(),
         expires_in: expires_in(link, now_ms),
+        style: style::shown(link)?,
     })
 }

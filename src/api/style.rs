@@ -3,6 +3,13 @@
 //! `PUT/GET/DELETE /qr/v1/style`, used for every image URL the API hands the merchant when the
 //! call names no style of its own.
 //!
+//! A merchant-redirect or merchant-callback QR is printed and lives for years, so a style its
+//! create or update names is stored with it ([`StoredStyle`]): every later answer about that QR
+//! draws its image URLs that way, whatever the default style becomes; a QR without one follows
+//! the default. On an update, a body without `style` keeps the stored one (a client of the
+//! published API, which knows no `style`, never wipes it), `"style": null` removes it (the QR
+//! follows the default again), and a style object replaces it whole.
+//!
 //! A style object uses the image-token claim names (`fg`, `bg`, `ecc`, `border`, `shape`,
 //! `eyes`, `eyeColor`, `logo`, `logoSize`, `invert`) and is read by the token's own claim
 //! parser, so the API and the origin can never disagree about what a field means. It is checked
@@ -18,7 +25,7 @@ use super::{ApiError, ApiState, InvalidParam};
 use crate::http::{self as resp, Resp};
 use crate::links;
 use crate::render::{self, Format, MAX_SIZE, RenderError, RenderOptions};
-use crate::store::{DefaultStyle, LinkKind, StoreError};
+use crate::store::{DefaultStyle, Link, LinkKind, StoreError, StoredStyle, StyleChange};
 use crate::token::{ImageClaims, TokenError};
 
 /// The fields a style object may have: the image-token claims that change the look.
@@ -82,6 +89,14 @@ impl ImageStyle {
         };
         obj.retain(|k, _| FIELDS.contains(&k.as_str()));
         obj
+    }
+
+    /// The style as a QR stores it: the canonical object, and the logo it names.
+    pub fn stored(&self) -> StoredStyle {
+        StoredStyle {
+            style: Value::Object(self.to_json()).to_string(),
+            logo: self.logo_id(),
+        }
     }
 
     /// Sets these fields in an image token's claims.
@@ -159,6 +174,15 @@ pub async fn checked(
     Ok(style)
 }
 
+/// A store write's refusal of a QR style whose logo was deleted between the check and the
+/// write, as the 400 the check would have given; any other error as it is.
+pub fn logo_gone(e: StoreError, change: &StyleChange) -> ApiError {
+    match (e, change.logo()) {
+        (StoreError::Missing("logo"), Some(id)) => not_yours("style", id),
+        (e, _) => e.into(),
+    }
+}
+
 fn not_yours(name: &str, id: &str) -> ApiError {
     ApiError::Invalid(vec![InvalidParam::new(
         &format!("{name}.logo"),
@@ -166,13 +190,23 @@ fn not_yours(name: &str, id: &str) -> ApiError {
     )])
 }
 
+/// Where the style of a call's image URLs came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StyleSource {
+    /// The call named it, or (without a default) the plain code.
+    Call,
+    /// Stored with the QR.
+    Stored,
+    /// The merchant's default style.
+    Default,
+}
+
 /// The style of the image URLs one call hands out, and where it came from (for a 400 that
 /// names the right thing).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CallStyle {
     pub style: ImageStyle,
-    /// `true` for the merchant's default style, `false` for one the call named (or none).
-    pub default: bool,
+    pub source: StyleSource,
 }
 
 impl CallStyle {
@@ -181,10 +215,10 @@ impl CallStyle {
         if format == Format::Text {
             return Ok(());
         }
-        let prefix = if self.default {
-            "your default style (PUT /qr/v1/style): "
-        } else {
-            ""
+        let prefix = match self.source {
+            StyleSource::Call => "",
+            StyleSource::Stored => "this QR's stored style: ",
+            StyleSource::Default => "your default style (PUT /qr/v1/style): ",
         };
         self.style
             .check_for(content, format, size)
@@ -202,19 +236,69 @@ pub async fn for_call(
     if let Some(style) = named {
         return Ok(CallStyle {
             style,
-            default: false,
+            source: StyleSource::Call,
         });
     }
     Ok(match default_style(state, msn).await? {
         Some(style) => CallStyle {
             style,
-            default: true,
+            source: StyleSource::Default,
         },
         None => CallStyle {
             style: ImageStyle::default(),
-            default: false,
+            source: StyleSource::Call,
         },
     })
+}
+
+/// The style of a stored QR's image URLs: its own, else `fallback` (what [`for_call`] gives
+/// for a call naming none), so a list reads the default style once.
+pub fn of_link(link: &Link, fallback: &CallStyle) -> Result<CallStyle, ApiError> {
+    match stored_style(link)? {
+        Some(style) => Ok(CallStyle {
+            style,
+            source: StyleSource::Stored,
+        }),
+        None => Ok(*fallback),
+    }
+}
+
+/// [`of_link`] for one QR: the default style is read only when the QR has no style of its own.
+pub async fn for_link(state: &ApiState, link: &Link) -> Result<CallStyle, ApiError> {
+    match stored_style(link)? {
+        Some(style) => Ok(CallStyle {
+            style,
+            source: StyleSource::Stored,
+        }),
+        None => for_call(state, &link.msn, None).await,
+    }
+}
+
+/// The style stored with a QR, parsed; `None` when it follows the default.
+pub fn stored_style(link: &Link) -> Result<Option<ImageStyle>, ApiError> {
+    let Some(stored) = &link.style else {
+        return Ok(None);
+    };
+    parse_stored(&stored.style).map(Some).map_err(|e| {
+        StoreError::Backend(format!(
+            "the stored style of QR {} does not read: {e}",
+            link.code
+        ))
+        .into()
+    })
+}
+
+/// The canonical object of a QR's stored style, for the answers that show it.
+pub fn shown(link: &Link) -> Result<Option<Map<String, Value>>, ApiError> {
+    Ok(stored_style(link)?.map(|s| s.to_json()))
+}
+
+/// A style the API stored, read again. What the API stored it validated; a stored style that
+/// no longer reads is a bug or a newer, stricter binary, never the merchant's doing.
+fn parse_stored(stored: &str) -> Result<ImageStyle, String> {
+    serde_json::from_str::<Value>(stored)
+        .map_err(|e| e.to_string())
+        .and_then(|v| ImageStyle::from_json("style", &v).map_err(|p| p.reason))
 }
 
 /// The merchant's stored default style, parsed.
@@ -222,12 +306,7 @@ async fn default_style(state: &ApiState, msn: &str) -> Result<Option<ImageStyle>
     let Some(stored) = state.store.default_style(msn).await? else {
         return Ok(None);
     };
-    let parsed = serde_json::from_str::<Value>(&stored.style)
-        .map_err(|e| e.to_string())
-        .and_then(|v| ImageStyle::from_json("style", &v).map_err(|p| p.reason));
-    // What the API stored it validated; a stored style that no longer reads is a bug or a
-    // newer, stricter binary, never the merchant's doing.
-    parsed.map(Some).map_err(|e| {
+    parse_stored(&stored.style).map(Some).map_err(|e| {
         StoreError::Backend(format!(
             "the stored default style of {msn} does not read: {e}"
         ))
@@ -283,6 +362,25 @@ pub async fn delete(state: &ApiState, headers: &HeaderMap) -> Result<Resp, ApiEr
 
 fn no_default() -> ApiError {
     ApiError::NotFound("no default style: set one with PUT /qr/v1/style".to_owned())
+}
+
+/// The optional `style` field of an update's body (`PUT /qr/v1/merchant-redirect/{id}`,
+/// `PUT /qr/v1/merchant-callback/{id}`), checked for the merchant and QR kind: absent keeps the
+/// QR's stored style, `null` removes it (the QR follows the default style again), an object
+/// replaces it. On a create the same field stores the style (absent or `null`: none).
+pub async fn change_in(
+    state: &ApiState,
+    msn: &str,
+    kind: LinkKind,
+    body: &Map<String, Value>,
+) -> Result<StyleChange, ApiError> {
+    match body.get("style") {
+        None => Ok(StyleChange::Keep),
+        Some(Value::Null) => Ok(StyleChange::Clear),
+        Some(v) => checked(state, msn, kind, "style", v)
+            .await
+            .map(|s| StyleChange::Set(s.stored())),
+    }
 }
 
 /// The optional `style` field of a create call's body, checked for the merchant and QR kind.

@@ -40,6 +40,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "webhook_lanes",
         sql: include_str!("migrations/0004_webhook_lanes.sql"),
     },
+    Migration {
+        version: 5,
+        name: "qr_styles",
+        sql: include_str!("migrations/0005_qr_styles.sql"),
+    },
 ];
 
 /// The table recording applied versions; the same statement works on both stores.

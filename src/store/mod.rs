@@ -43,6 +43,11 @@
 //! - A merchant's [`DefaultStyle`] is a JSON object the store does not interpret, plus the logo
 //!   it names, so the store can hold "only the merchant's own logos" and refuse to delete a logo
 //!   the style still names ([`Conflict::LogoInUse`]).
+//! - A merchant-redirect or merchant-callback QR may store a style of its own
+//!   ([`StoredStyle`], on its link row): such a QR is printed and lives long, so it keeps its look
+//!   whatever the merchant's default does later. The same rules hold for it: it names only the
+//!   merchant's own logos, and a logo a live QR's style names cannot be deleted
+//!   ([`Conflict::LogoOnQr`]).
 
 use std::fmt;
 use std::future::Future;
@@ -164,6 +169,8 @@ pub enum Conflict {
     LogoLimit,
     /// The merchant's default style names this logo; change or delete the style first.
     LogoInUse,
+    /// A live QR's stored style names this logo; give the QR another style, or delete it, first.
+    LogoOnQr,
 }
 
 impl fmt::Display for Conflict {
@@ -177,6 +184,7 @@ impl fmt::Display for Conflict {
             Conflict::WebhookId => "webhook id already used",
             Conflict::LogoLimit => "too many logos stored",
             Conflict::LogoInUse => "logo is named by the default style",
+            Conflict::LogoOnQr => "logo is named by a live QR's style",
         })
     }
 }
@@ -278,6 +286,8 @@ pub struct NewLink {
     pub target: Option<String>,
     pub created_at_ms: i64,
     pub expires_at_ms: Option<i64>,
+    /// The QR's own style (merchant-redirect QRs); `None` follows the merchant's default.
+    pub style: Option<StoredStyle>,
 }
 
 /// A stored short link.
@@ -292,6 +302,55 @@ pub struct Link {
     pub updated_at_ms: i64,
     pub expires_at_ms: Option<i64>,
     pub deleted_at_ms: Option<i64>,
+    /// The style stored with the QR, if it has one of its own.
+    pub style: Option<StoredStyle>,
+}
+
+/// A style stored with one QR: its image URLs are drawn this way for as long as it lives,
+/// whatever the merchant's default style becomes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredStyle {
+    /// The style as the API validated it, a JSON object the store does not interpret.
+    pub style: String,
+    /// The logo it names, kept apart so the store holds the ownership rule (one of the
+    /// merchant's logos) and refuses to delete the logo while the QR lives.
+    pub logo: Option<String>,
+}
+
+/// What an update does to a QR's stored style.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum StyleChange {
+    /// Leave it as it is (a new QR: no style of its own).
+    #[default]
+    Keep,
+    /// Remove it: the QR follows the merchant's default style again.
+    Clear,
+    /// Store this one, replacing any.
+    Set(StoredStyle),
+}
+
+impl StyleChange {
+    /// The style a QR created with this change stores.
+    pub fn for_new(&self) -> Option<&StoredStyle> {
+        match self {
+            StyleChange::Set(s) => Some(s),
+            StyleChange::Keep | StyleChange::Clear => None,
+        }
+    }
+
+    /// The logo a write with this change must find among the merchant's logos.
+    pub fn logo(&self) -> Option<&str> {
+        self.for_new().and_then(|s| s.logo.as_deref())
+    }
+
+    /// `current` after the change.
+    pub fn apply(&self, current: Option<StoredStyle>) -> Option<StoredStyle> {
+        match self {
+            StyleChange::Keep => current,
+            StyleChange::Clear => None,
+            StyleChange::Set(s) => Some(s.clone()),
+        }
+    }
 }
 
 impl Link {
@@ -311,6 +370,8 @@ pub struct NewCallbackQr {
     pub qr_id: String,
     pub location_description: String,
     pub created_at_ms: i64,
+    /// The QR's own style: set on a create or an update, kept by [`StyleChange::Keep`].
+    pub style: StyleChange,
 }
 
 /// A stored merchant-callback QR: its short link and what it shows the user.
@@ -583,7 +644,8 @@ pub trait Store: Send + Sync + fmt::Debug {
     /// Creates a short link. When `qr_id` is set and the merchant has an expired (not deleted)
     /// QR of that kind and id, that one is retired first, so an expired id can be reused.
     /// [`Conflict::QrId`] for a live duplicate, [`Conflict::Code`] when the code was ever used,
-    /// [`StoreError::Missing`] for an unknown merchant.
+    /// [`StoreError::Missing`] for an unknown merchant, or for a style naming a logo that is not
+    /// one of the merchant's.
     fn create_link<'a>(&'a self, link: &'a NewLink, now_ms: i64) -> StoreFuture<'a, Link>;
 
     /// The link with this code, whatever its state (deleted and expired ones included), so the
@@ -607,14 +669,17 @@ pub trait Store: Send + Sync + fmt::Debug {
         now_ms: i64,
     ) -> StoreFuture<'a, Vec<Link>>;
 
-    /// Points the merchant's live link of this kind and id somewhere new; `None` if there is
-    /// no such live link. Returns the updated row.
+    /// Points the merchant's live link of this kind and id somewhere new and changes its style
+    /// as `style` says, in one write; `None` if there is no such live link. Returns the updated
+    /// row. [`StoreError::Missing`] (and nothing written) when the new style names a logo that
+    /// is not one of the merchant's.
     fn set_link_target<'a>(
         &'a self,
         msn: &'a str,
         kind: LinkKind,
         qr_id: &'a str,
         target: &'a str,
+        style: &'a StyleChange,
         now_ms: i64,
     ) -> StoreFuture<'a, Option<Link>>;
 
@@ -629,9 +694,10 @@ pub trait Store: Send + Sync + fmt::Debug {
     ) -> StoreFuture<'a, Option<Link>>;
 
     /// Creates the merchant's callback QR `qr_id` under `qr.code`, or, when a live one exists,
-    /// changes only its description (its code, and so its image, never change).
-    /// [`Conflict::Code`] when a new QR's code was ever used; [`StoreError::Missing`] for an
-    /// unknown merchant.
+    /// changes only its description and, as `qr.style` says, its style (its code, and so its
+    /// content, never change). [`Conflict::Code`] when a new QR's code was ever used;
+    /// [`StoreError::Missing`] for an unknown merchant, or for a style naming a logo that is
+    /// not one of the merchant's.
     fn put_callback_qr<'a>(
         &'a self,
         qr: &'a NewCallbackQr,
@@ -720,8 +786,10 @@ pub trait Store: Send + Sync + fmt::Debug {
     fn logo<'a>(&'a self, id: &'a str) -> StoreFuture<'a, Option<LogoData>>;
 
     /// Deletes one of the merchant's logos; `false` when it has no such logo.
-    /// [`Conflict::LogoInUse`] (and nothing deleted) when the merchant's default style names it.
-    fn delete_logo<'a>(&'a self, msn: &'a str, id: &'a str) -> StoreFuture<'a, bool>;
+    /// [`Conflict::LogoInUse`] (and nothing deleted) when the merchant's default style names it,
+    /// [`Conflict::LogoOnQr`] when the stored style of a QR live at `now_ms` does (deleted and
+    /// expired QRs never show an image again, so they hold nothing).
+    fn delete_logo<'a>(&'a self, msn: &'a str, id: &'a str, now_ms: i64) -> StoreFuture<'a, bool>;
 
     /// Sets (creating or replacing) the merchant's default style. [`StoreError::Missing`] when
     /// `style.logo` is not one of the merchant's logos, or the merchant is unknown.

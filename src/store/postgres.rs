@@ -31,7 +31,7 @@ use super::{
     AccessGrant, CallbackQr, Change, Conflict, Credential, DefaultStyle, Delivery, DeliveryResult,
     Link, LinkKind, LogoData, LogoInfo, Merchant, NewAccessToken, NewCallbackQr, NewLink, NewLogo,
     NewMerchant, NewScan, NewWebhook, OutboxStats, PutCallbackQr, Scan, ScanRecorded, Store,
-    StoreError, StoreFuture, Webhook, migrations,
+    StoreError, StoreFuture, StoredStyle, StyleChange, Webhook, migrations,
 };
 
 mod listen;
@@ -243,7 +243,8 @@ pub(crate) fn write_err(
 /// Columns of `links`, in the order [`link_from_row`] reads them.
 macro_rules! link_columns {
     () => {
-        "code, kind, msn, qr_id, target, created_at, updated_at, expires_at, deleted_at"
+        "code, kind, msn, qr_id, target, created_at, updated_at, expires_at, deleted_at, style, \
+         style_logo"
     };
 }
 pub(crate) use link_columns;
@@ -273,6 +274,13 @@ pub(crate) fn link_from_row(r: &Row) -> Result<Link, StoreError> {
         updated_at_ms: r.try_get(6).map_err(pg)?,
         expires_at_ms: r.try_get(7).map_err(pg)?,
         deleted_at_ms: r.try_get(8).map_err(pg)?,
+        style: match r.try_get::<_, Option<String>>(9).map_err(pg)? {
+            Some(style) => Some(StoredStyle {
+                style,
+                logo: r.try_get(10).map_err(pg)?,
+            }),
+            None => None,
+        },
     })
 }
 
@@ -492,6 +500,8 @@ impl Store for PostgresStore {
             if tx.query_opt(&stmt, &[&l.code]).await.map_err(pg)?.is_some() {
                 return Err(StoreError::Conflict(Conflict::Code));
             }
+            let style = l.style.as_ref();
+            logos::check_style_logo(&tx, &l.msn, style.and_then(|s| s.logo.as_deref())).await?;
             if let Some(qr_id) = &l.qr_id {
                 // An expired QR frees its id: retire it (as deleted at its expiry) first.
                 let stmt = tx
@@ -515,7 +525,7 @@ impl Store for PostgresStore {
             const INSERT: &str = concat!(
                 "INSERT INTO links (",
                 link_columns!(),
-                ") VALUES ($1, $2, $3, $4, $5, $6, $6, $7, NULL)"
+                ") VALUES ($1, $2, $3, $4, $5, $6, $6, $7, NULL, $8, $9)"
             );
             let stmt = tx.prepare_cached(INSERT).await.map_err(pg)?;
             // A concurrent create of the same id on another instance gets past the check
@@ -530,6 +540,8 @@ impl Store for PostgresStore {
                     &l.target,
                     &l.created_at_ms,
                     &l.expires_at_ms,
+                    &style.map(|s| &s.style),
+                    &style.and_then(|s| s.logo.as_ref()),
                 ],
             )
             .await
@@ -555,6 +567,7 @@ impl Store for PostgresStore {
                 updated_at_ms: l.created_at_ms,
                 expires_at_ms: l.expires_at_ms,
                 deleted_at_ms: None,
+                style: l.style.clone(),
             })
         })
     }
@@ -621,6 +634,7 @@ impl Store for PostgresStore {
         kind: LinkKind,
         qr_id: &'a str,
         target: &'a str,
+        style: &'a StyleChange,
         now_ms: i64,
     ) -> StoreFuture<'a, Option<Link>> {
         Box::pin(async move {
@@ -629,13 +643,28 @@ impl Store for PostgresStore {
             let Some(mut link) = live_link(&tx, msn, kind, qr_id, now_ms, true).await? else {
                 return Ok(None);
             };
+            logos::check_style_logo(&tx, msn, style.logo()).await?;
+            link.style = style.apply(link.style.take());
             let stmt = tx
-                .prepare_cached("UPDATE links SET target = $1, updated_at = $2 WHERE code = $3")
+                .prepare_cached(
+                    "UPDATE links SET target = $1, updated_at = $2, style = $3, style_logo = $4
+                     WHERE code = $5",
+                )
                 .await
                 .map_err(pg)?;
-            tx.execute(&stmt, &[&target, &now_ms, &link.code])
-                .await
-                .map_err(pg)?;
+            let stored = link.style.as_ref();
+            tx.execute(
+                &stmt,
+                &[
+                    &target,
+                    &now_ms,
+                    &stored.map(|s| &s.style),
+                    &stored.and_then(|s| s.logo.as_ref()),
+                    &link.code,
+                ],
+            )
+            .await
+            .map_err(pg)?;
             notify_link(&tx, &self.instance, &link.code).await?;
             tx.commit().await.map_err(pg)?;
             link.target = Some(target.to_owned());
@@ -814,10 +843,10 @@ impl Store for PostgresStore {
         Box::pin(async move { logos::logo(&self.conn().await?, id).await })
     }
 
-    fn delete_logo<'a>(&'a self, msn: &'a str, id: &'a str) -> StoreFuture<'a, bool> {
+    fn delete_logo<'a>(&'a self, msn: &'a str, id: &'a str, now_ms: i64) -> StoreFuture<'a, bool> {
         Box::pin(async move {
             let mut c = self.conn().await?;
-            logos::delete_logo(&mut c, msn, id).await
+            logos::delete_logo(&mut c, msn, id, now_ms).await
         })
     }
 
@@ -944,6 +973,7 @@ mod tests {
             LinkKind::Redirect,
             "q",
             "https://x.example/",
+            &StyleChange::Keep,
             2_000,
         )
         .await

@@ -25,7 +25,7 @@ use super::{
     AccessGrant, CallbackQr, Conflict, Credential, DefaultStyle, Delivery, DeliveryResult, Link,
     LinkKind, LogoData, LogoInfo, Merchant, NewAccessToken, NewCallbackQr, NewLink, NewLogo,
     NewMerchant, NewScan, NewWebhook, OutboxStats, PutCallbackQr, Scan, ScanRecorded, Store,
-    StoreError, StoreFuture, Webhook, migrations,
+    StoreError, StoreFuture, StoredStyle, StyleChange, Webhook, migrations,
 };
 
 mod hooks;
@@ -205,8 +205,8 @@ fn backend(e: rusqlite::Error) -> StoreError {
 }
 
 /// Columns of `links`, in the order [`link_from_row`] reads them.
-const LINK_COLUMNS: &str =
-    "code, kind, msn, qr_id, target, created_at, updated_at, expires_at, deleted_at";
+const LINK_COLUMNS: &str = "code, kind, msn, qr_id, target, created_at, updated_at, expires_at, \
+     deleted_at, style, style_logo";
 
 /// The "live" filter shared by every per-merchant link query (`?now` is the caller's clock).
 const LIVE: &str = "deleted_at IS NULL AND (expires_at IS NULL OR expires_at > :now)";
@@ -230,7 +230,34 @@ fn link_from_row(r: &Row<'_>) -> rusqlite::Result<Link> {
         updated_at_ms: r.get(6)?,
         expires_at_ms: r.get(7)?,
         deleted_at_ms: r.get(8)?,
+        style: r
+            .get::<_, Option<String>>(9)?
+            .map(|style| -> rusqlite::Result<StoredStyle> {
+                Ok(StoredStyle {
+                    style,
+                    logo: r.get(10)?,
+                })
+            })
+            .transpose()?,
     })
+}
+
+/// Holds the ownership rule of a write that stores a QR style naming `logo`: it must be one of
+/// the merchant's logos, checked in the writing transaction (logo deletes take the same write
+/// lock, so none can slip between this check and the write).
+fn check_style_logo(tx: &Connection, msn: &str, logo: Option<&str>) -> Result<(), StoreError> {
+    match logo {
+        Some(id)
+            if !exists(
+                tx,
+                "SELECT 1 FROM logos WHERE msn = ?1 AND id = ?2",
+                [msn, id],
+            )? =>
+        {
+            Err(StoreError::Missing("logo"))
+        }
+        _ => Ok(()),
+    }
 }
 
 fn exists(tx: &Connection, sql: &str, p: impl rusqlite::Params) -> Result<bool, StoreError> {
@@ -426,6 +453,11 @@ impl Store for SqliteStore {
             if exists(&tx, "SELECT 1 FROM links WHERE code = ?1", [&l.code])? {
                 return Err(StoreError::Conflict(Conflict::Code));
             }
+            check_style_logo(
+                &tx,
+                &l.msn,
+                l.style.as_ref().and_then(|s| s.logo.as_deref()),
+            )?;
             if let Some(qr_id) = &l.qr_id {
                 // An expired QR frees its id: retire it (as deleted at its expiry) first.
                 tx.execute(
@@ -441,7 +473,8 @@ impl Store for SqliteStore {
             }
             tx.execute(
                 &format!(
-                    "INSERT INTO links ({LINK_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?7, NULL)"
+                    "INSERT INTO links ({LINK_COLUMNS})
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?7, NULL, ?8, ?9)"
                 ),
                 params![
                     l.code,
@@ -450,7 +483,9 @@ impl Store for SqliteStore {
                     l.qr_id,
                     l.target,
                     l.created_at_ms,
-                    l.expires_at_ms
+                    l.expires_at_ms,
+                    l.style.as_ref().map(|s| &s.style),
+                    l.style.as_ref().and_then(|s| s.logo.as_ref()),
                 ],
             )
             .map_err(backend)?;
@@ -465,6 +500,7 @@ impl Store for SqliteStore {
                 updated_at_ms: l.created_at_ms,
                 expires_at_ms: l.expires_at_ms,
                 deleted_at_ms: None,
+                style: l.style,
             })
         })
     }
@@ -524,9 +560,11 @@ impl Store for SqliteStore {
         kind: LinkKind,
         qr_id: &'a str,
         target: &'a str,
+        style: &'a StyleChange,
         now_ms: i64,
     ) -> StoreFuture<'a, Option<Link>> {
         let (msn, qr_id, target) = (msn.to_owned(), qr_id.to_owned(), target.to_owned());
+        let style = style.clone();
         self.call(move |conn| {
             let tx = conn
                 .transaction_with_behavior(TransactionBehavior::Immediate)
@@ -534,9 +572,18 @@ impl Store for SqliteStore {
             let Some(mut link) = live_link(&tx, &msn, kind, &qr_id, now_ms)? else {
                 return Ok(None);
             };
+            check_style_logo(&tx, &msn, style.logo())?;
+            link.style = style.apply(link.style.take());
             tx.execute(
-                "UPDATE links SET target = ?1, updated_at = ?2 WHERE code = ?3",
-                params![target, now_ms, link.code],
+                "UPDATE links SET target = ?1, updated_at = ?2, style = ?3, style_logo = ?4
+                 WHERE code = ?5",
+                params![
+                    target,
+                    now_ms,
+                    link.style.as_ref().map(|s| &s.style),
+                    link.style.as_ref().and_then(|s| s.logo.as_ref()),
+                    link.code
+                ],
             )
             .map_err(backend)?;
             tx.commit().map_err(backend)?;
@@ -687,9 +734,9 @@ impl Store for SqliteStore {
         self.read(move |conn| logos::logo(conn, &id))
     }
 
-    fn delete_logo<'a>(&'a self, msn: &'a str, id: &'a str) -> StoreFuture<'a, bool> {
+    fn delete_logo<'a>(&'a self, msn: &'a str, id: &'a str, now_ms: i64) -> StoreFuture<'a, bool> {
         let (msn, id) = (msn.to_owned(), id.to_owned());
-        self.call(move |conn| logos::delete_logo(conn, &msn, &id))
+        self.call(move |conn| logos::delete_logo(conn, &msn, &id, now_ms))
     }
 
     fn put_default_style<'a>(&'a self, style: &'a DefaultStyle) -> StoreFuture<'a, ()> {

@@ -1,14 +1,14 @@
 //! The PostgreSQL side of merchants' logos and default styles (migration 0003).
 //!
-//! The same rules as the embedded store's `logos.rs`: a style names only its merchant's logos,
-//! and a named logo cannot be deleted. Across instances the merchant row is locked first in
+//! The same rules as the embedded store's `logos.rs`: a style (a default style, or a live QR's
+//! stored style) names only its merchant's logos, and a named logo cannot be deleted. Across instances the merchant row is locked first in
 //! every write here, so two uploads of one merchant at once cannot both pass the limit, and a
 //! logo delete cannot slip between a style write's check and its insert.
 
 use deadpool_postgres::{Object, Transaction};
 use tokio_postgres::Row;
 
-use super::{pg, write_err};
+use super::{live, pg, write_err};
 use crate::store::{Conflict, DefaultStyle, LogoData, LogoFormat, LogoInfo, NewLogo, StoreError};
 
 /// Columns of `logos` (without the bytes), in the order [`info_from_row`] reads them.
@@ -157,7 +157,37 @@ pub(super) async fn logo(c: &Object, id: &str) -> Result<Option<LogoData>, Store
         .transpose()
 }
 
-pub(super) async fn delete_logo(c: &mut Object, msn: &str, id: &str) -> Result<bool, StoreError> {
+/// Holds the ownership rule of a write that stores a QR style naming `logo`: it must be one of
+/// the merchant's logos. The merchant row is locked first, as in [`delete_logo`], so a logo
+/// delete on another instance either commits before this check (which then fails) or waits
+/// until this write commits (and then sees the QR naming the logo).
+pub(super) async fn check_style_logo(
+    tx: &Transaction<'_>,
+    msn: &str,
+    logo: Option<&str>,
+) -> Result<(), StoreError> {
+    let Some(id) = logo else {
+        return Ok(());
+    };
+    if !lock_merchant(tx, msn).await? {
+        return Err(StoreError::Missing("merchant"));
+    }
+    let stmt = tx
+        .prepare_cached("SELECT 1 FROM logos WHERE msn = $1 AND id = $2")
+        .await
+        .map_err(pg)?;
+    match tx.query_opt(&stmt, &[&msn, &id]).await.map_err(pg)? {
+        Some(_) => Ok(()),
+        None => Err(StoreError::Missing("logo")),
+    }
+}
+
+pub(super) async fn delete_logo(
+    c: &mut Object,
+    msn: &str,
+    id: &str,
+    now_ms: i64,
+) -> Result<bool, StoreError> {
     let tx = c.transaction().await.map_err(pg)?;
     if !lock_merchant(&tx, msn).await? {
         return Ok(false);
@@ -173,6 +203,20 @@ pub(super) async fn delete_logo(c: &mut Object, msn: &str, id: &str) -> Result<b
         .is_some()
     {
         return Err(StoreError::Conflict(Conflict::LogoInUse));
+    }
+    const ON_LIVE_QR: &str = concat!(
+        "SELECT 1 FROM links WHERE msn = $1 AND style_logo = $2 AND ",
+        live!("$3"),
+        " LIMIT 1"
+    );
+    let stmt = tx.prepare_cached(ON_LIVE_QR).await.map_err(pg)?;
+    if tx
+        .query_opt(&stmt, &[&msn, &id, &now_ms])
+        .await
+        .map_err(pg)?
+        .is_some()
+    {
+        return Err(StoreError::Conflict(Conflict::LogoOnQr));
     }
     let stmt = tx
         .prepare_cached("DELETE FROM logos WHERE msn = $1 AND id = $2")

@@ -34,7 +34,7 @@ fn callback_from_row(r: &Row) -> Result<CallbackQr, StoreError> {
     Ok(CallbackQr {
         link: link_from_row(r)?,
         location_description: r
-            .try_get::<_, Option<String>>(9)
+            .try_get::<_, Option<String>>(11)
             .map_err(pg)?
             .unwrap_or_default(),
     })
@@ -95,16 +95,27 @@ pub(super) async fn put_callback_qr(
             .map_err(pg)?
             .map(|r| callback_from_row(&r))
             .transpose()?;
+        super::logos::check_style_logo(&tx, &qr.msn, qr.style.logo()).await?;
         if let Some(mut existing) = existing {
+            existing.link.style = qr.style.apply(existing.link.style.take());
             let stmt = tx
                 .prepare_cached(
-                    "UPDATE links SET location_description = $1, updated_at = $2 WHERE code = $3",
+                    "UPDATE links SET location_description = $1, updated_at = $2, style = $3,
+                         style_logo = $4
+                     WHERE code = $5",
                 )
                 .await
                 .map_err(pg)?;
+            let style = existing.link.style.as_ref();
             tx.execute(
                 &stmt,
-                &[&qr.location_description, &now_ms, &existing.link.code],
+                &[
+                    &qr.location_description,
+                    &now_ms,
+                    &style.map(|s| &s.style),
+                    &style.and_then(|s| s.logo.as_ref()),
+                    &existing.link.code,
+                ],
             )
             .await
             .map_err(pg)?;
@@ -131,7 +142,8 @@ pub(super) async fn put_callback_qr(
         const INSERT: &str = concat!(
             "INSERT INTO links (",
             link_columns!(),
-            ", location_description) VALUES ($1, 'callback', $2, $3, NULL, $4, $4, NULL, NULL, $5)"
+            ", location_description)
+             VALUES ($1, 'callback', $2, $3, NULL, $4, $4, NULL, NULL, $6, $7, $5)"
         );
         let stmt = tx.prepare_cached(INSERT).await.map_err(pg)?;
         let inserted = tx
@@ -143,6 +155,8 @@ pub(super) async fn put_callback_qr(
                     &qr.qr_id,
                     &qr.created_at_ms,
                     &qr.location_description,
+                    &qr.style.for_new().map(|s| &s.style),
+                    &qr.style.logo(),
                 ],
             )
             .await;

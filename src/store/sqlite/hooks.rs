@@ -30,7 +30,7 @@ fn callback_select(filter: &str) -> String {
 fn callback_from_row(r: &Row<'_>) -> rusqlite::Result<CallbackQr> {
     Ok(CallbackQr {
         link: link_from_row(r)?,
-        location_description: r.get::<_, Option<String>>(9)?.unwrap_or_default(),
+        location_description: r.get::<_, Option<String>>(11)?.unwrap_or_default(),
     })
 }
 
@@ -55,10 +55,21 @@ pub(super) fn put_callback_qr(
     now_ms: i64,
 ) -> Result<PutCallbackQr, StoreError> {
     let tx = write_tx(conn)?;
+    super::check_style_logo(&tx, &qr.msn, qr.style.logo())?;
     if let Some(mut existing) = live_callback(&tx, &qr.msn, &qr.qr_id, now_ms)? {
+        existing.link.style = qr.style.apply(existing.link.style.take());
+        let style = existing.link.style.as_ref();
         tx.execute(
-            "UPDATE links SET location_description = ?1, updated_at = ?2 WHERE code = ?3",
-            params![qr.location_description, now_ms, existing.link.code],
+            "UPDATE links SET location_description = ?1, updated_at = ?2, style = ?3,
+                 style_logo = ?4
+             WHERE code = ?5",
+            params![
+                qr.location_description,
+                now_ms,
+                style.map(|s| &s.style),
+                style.and_then(|s| s.logo.as_ref()),
+                existing.link.code
+            ],
         )
         .map_err(backend)?;
         tx.commit().map_err(backend)?;
@@ -78,7 +89,7 @@ pub(super) fn put_callback_qr(
     tx.execute(
         &format!(
             "INSERT INTO links ({LINK_COLUMNS}, location_description)
-             VALUES (?1, ?2, ?3, ?4, NULL, ?5, ?5, NULL, NULL, ?6)"
+             VALUES (?1, ?2, ?3, ?4, NULL, ?5, ?5, NULL, NULL, ?6, ?7, ?8)"
         ),
         params![
             qr.code,
@@ -86,6 +97,8 @@ pub(super) fn put_callback_qr(
             qr.msn,
             qr.qr_id,
             qr.created_at_ms,
+            qr.style.for_new().map(|s| &s.style),
+            qr.style.logo(),
             qr.location_description
         ],
     )

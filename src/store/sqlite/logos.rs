@@ -1,13 +1,14 @@
 //! The SQLite side of merchants' logos and default styles (migration 0003).
 //!
 //! Free functions over a connection, like `hooks.rs`; `sqlite.rs` runs them on the blocking
-//! pool. The ownership rule (a default style names only its merchant's logos, and such a logo
-//! cannot be deleted) is checked here in the writing transaction, and held again by the
-//! composite foreign key of `merchant_styles`.
+//! pool. The ownership rule (a default style, or a live QR's stored style, names only its
+//! merchant's logos, and such a logo cannot be deleted) is checked here in the writing
+//! transaction, and for default styles held again by the composite foreign key of
+//! `merchant_styles`.
 
 use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
 
-use super::{backend, exists};
+use super::{LIVE, backend, exists};
 use crate::store::{Conflict, DefaultStyle, LogoData, LogoFormat, LogoInfo, NewLogo, StoreError};
 
 /// Columns of `logos` (without the bytes), in the order [`info_from_row`] reads them.
@@ -123,7 +124,12 @@ pub(super) fn logo(conn: &Connection, id: &str) -> Result<Option<LogoData>, Stor
     .map_err(backend)
 }
 
-pub(super) fn delete_logo(conn: &mut Connection, msn: &str, id: &str) -> Result<bool, StoreError> {
+pub(super) fn delete_logo(
+    conn: &mut Connection,
+    msn: &str,
+    id: &str,
+    now_ms: i64,
+) -> Result<bool, StoreError> {
     let tx = conn
         .transaction_with_behavior(TransactionBehavior::Immediate)
         .map_err(backend)?;
@@ -133,6 +139,13 @@ pub(super) fn delete_logo(conn: &mut Connection, msn: &str, id: &str) -> Result<
         [msn, id],
     )? {
         return Err(StoreError::Conflict(Conflict::LogoInUse));
+    }
+    if exists(
+        &tx,
+        &format!("SELECT 1 FROM links WHERE msn = :msn AND style_logo = :id AND {LIVE}"),
+        rusqlite::named_params! {":msn": msn, ":id": id, ":now": now_ms},
+    )? {
+        return Err(StoreError::Conflict(Conflict::LogoOnQr));
     }
     let n = tx
         .execute("DELETE FROM logos WHERE msn = ?1 AND id = ?2", [msn, id])

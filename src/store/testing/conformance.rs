@@ -13,7 +13,7 @@
 use crate::store::{
     Conflict, DefaultStyle, DeliveryResult, LinkKind, LogoData, LogoFormat, NewAccessToken,
     NewCallbackQr, NewLink, NewLogo, NewMerchant, NewScan, NewWebhook, OutboxState, Store,
-    StoreError,
+    StoreError, StoredStyle, StyleChange,
 };
 
 /// Runs every case against `store`, which must start empty.
@@ -40,6 +40,8 @@ pub async fn run_all(store: &dyn Store) {
     finished_events_are_pruned_pending_ones_kept(store).await;
     logos_are_stored_once_per_merchant_listed_and_deleted(store).await;
     default_styles_name_only_the_merchants_own_logos(store).await;
+    qr_styles_are_stored_changed_and_hold_their_logo(store).await;
+    callback_qr_styles_are_stored_and_changed(store).await;
 }
 
 /// A PNG logo for `msn` whose bytes (and so id) are derived from `n`. The bytes are not a real
@@ -87,6 +89,7 @@ pub fn callback(msn: &str, qr_id: &str, code: &str) -> NewCallbackQr {
         qr_id: qr_id.to_owned(),
         location_description: format!("Kiosk {qr_id}"),
         created_at_ms: 1_000,
+        style: StyleChange::Keep,
     }
 }
 
@@ -124,6 +127,18 @@ pub fn redirect(msn: &str, qr_id: &str, code: &str) -> NewLink {
         target: Some(format!("https://example.com/{code}")),
         created_at_ms: 1_000,
         expires_at_ms: None,
+        style: None,
+    }
+}
+
+/// A QR's stored style: dots, naming `logo`.
+pub fn qr_style(shape: &str, logo: Option<&str>) -> StoredStyle {
+    StoredStyle {
+        style: match logo {
+            Some(id) => format!("{{\"shape\":\"{shape}\",\"logo\":\"{id}\"}}"),
+            None => format!("{{\"shape\":\"{shape}\"}}"),
+        },
+        logo: logo.map(str::to_owned),
     }
 }
 
@@ -404,6 +419,7 @@ async fn targets_change_in_place(store: &dyn Store) {
             LinkKind::Redirect,
             "sign",
             "https://example.com/new",
+            &StyleChange::Keep,
             5_000,
         )
         .await
@@ -429,7 +445,8 @@ async fn targets_change_in_place(store: &dyn Store) {
                 LinkKind::Redirect,
                 "nope",
                 "https://x.example",
-                5_000
+                &StyleChange::Keep,
+                5_000,
             )
             .await
             .expect("update unknown"),
@@ -487,7 +504,8 @@ async fn deleted_links_are_gone_but_remembered(store: &dyn Store) {
                 LinkKind::Redirect,
                 "poster",
                 "https://x.example",
-                3_000
+                &StyleChange::Keep,
+                3_000,
             )
             .await
             .expect("update deleted"),
@@ -542,7 +560,8 @@ async fn expired_links_are_hidden_and_free_their_id(store: &dyn Store) {
                 LinkKind::Redirect,
                 "flyer",
                 "https://x.example",
-                10_000
+                &StyleChange::Keep,
+                10_000,
             )
             .await
             .expect("update expired"),
@@ -600,7 +619,14 @@ async fn merchants_only_reach_their_own_links(store: &dyn Store) {
     );
     assert_eq!(
         store
-            .set_link_target(b, LinkKind::Redirect, "mine", "https://evil.example", 2_000)
+            .set_link_target(
+                b,
+                LinkKind::Redirect,
+                "mine",
+                "https://evil.example",
+                &StyleChange::Keep,
+                2_000
+            )
             .await
             .expect("update"),
         None
@@ -632,6 +658,7 @@ async fn payment_links_need_no_id(store: &dyn Store) {
             target: Some("https://pay.example/deeplink?token=abc".into()),
             created_at_ms: 1_000,
             expires_at_ms: Some(601_000),
+            style: None,
         };
         store
             .create_link(&payment, 1_000)
@@ -1353,11 +1380,24 @@ async fn logos_are_stored_once_per_merchant_listed_and_deleted(store: &dyn Store
     assert_eq!(store.logo(&"ff".repeat(32)).await.expect("by id"), None);
 
     assert!(
-        !store.delete_logo("881002", &svg.id).await.expect("delete"),
+        !store
+            .delete_logo("881002", &svg.id, 10_000)
+            .await
+            .expect("delete"),
         "another merchant cannot delete it"
     );
-    assert!(store.delete_logo("881001", &a.id).await.expect("delete"));
-    assert!(!store.delete_logo("881001", &a.id).await.expect("again"));
+    assert!(
+        store
+            .delete_logo("881001", &a.id, 10_000)
+            .await
+            .expect("delete")
+    );
+    assert!(
+        !store
+            .delete_logo("881001", &a.id, 10_000)
+            .await
+            .expect("again")
+    );
     assert_eq!(
         store.merchant_logo("881001", &a.id).await.expect("one"),
         None
@@ -1367,7 +1407,12 @@ async fn logos_are_stored_once_per_merchant_listed_and_deleted(store: &dyn Store
         Some(b.bytes.clone()),
         "the other merchant's copy stays"
     );
-    assert!(store.delete_logo("881002", &b.id).await.expect("delete"));
+    assert!(
+        store
+            .delete_logo("881002", &b.id, 10_000)
+            .await
+            .expect("delete")
+    );
     assert_eq!(store.logo(&a.id).await.expect("by id"), None);
     assert!(
         store.add_logo(&logo("881001", 4), 3).await.expect("freed"),
@@ -1421,7 +1466,7 @@ async fn default_styles_name_only_the_merchants_own_logos(store: &dyn Store) {
     );
 
     assert_eq!(
-        conflict(store.delete_logo("882001", &own.id).await),
+        conflict(store.delete_logo("882001", &own.id, 10_000).await),
         Conflict::LogoInUse
     );
     assert!(
@@ -1436,7 +1481,282 @@ async fn default_styles_name_only_the_merchants_own_logos(store: &dyn Store) {
     assert!(!store.delete_default_style("882001").await.expect("again"));
     assert_eq!(store.default_style("882001").await.expect("get"), None);
     assert!(
-        store.delete_logo("882001", &own.id).await.expect("delete"),
+        store
+            .delete_logo("882001", &own.id, 10_000)
+            .await
+            .expect("delete"),
         "free once the style is gone"
     );
+}
+
+async fn qr_styles_are_stored_changed_and_hold_their_logo(store: &dyn Store) {
+    store.add_merchant(&merchant("883001")).await.expect("add");
+    store.add_merchant(&merchant("883002")).await.expect("add");
+    let own = logo("883001", 11);
+    let theirs = logo("883002", 12);
+    store.add_logo(&own, 10).await.expect("add");
+    store.add_logo(&theirs, 10).await.expect("add");
+    let now = 2_000;
+
+    let styled = qr_style("dots", Some(&own.id));
+    let created = store
+        .create_link(
+            &NewLink {
+                style: Some(styled.clone()),
+                ..redirect("883001", "poster", "StyLe00001")
+            },
+            now,
+        )
+        .await
+        .expect("create with a style");
+    assert_eq!(created.style, Some(styled.clone()));
+    let read = |qr_id: &'static str| async move {
+        store
+            .merchant_link("883001", LinkKind::Redirect, qr_id, now)
+            .await
+            .expect("get")
+            .expect("live")
+    };
+    assert_eq!(read("poster").await.style, Some(styled.clone()), "stored");
+    assert_eq!(
+        store
+            .link_by_code("StyLe00001")
+            .await
+            .expect("by code")
+            .map(|l| l.style),
+        Some(Some(styled.clone()))
+    );
+    store
+        .create_link(&redirect("883001", "plain", "StyLe00002"), now)
+        .await
+        .expect("create without");
+    let listed = store
+        .merchant_links("883001", LinkKind::Redirect, now)
+        .await
+        .expect("list");
+    let styles: Vec<_> = listed.iter().map(|l| l.style.clone()).collect();
+    assert_eq!(
+        styles,
+        [Some(styled.clone()), None],
+        "a list carries each QR's own"
+    );
+
+    // Only the merchant's own logos, and nothing written when refused.
+    for bad in [
+        qr_style("dots", Some(&theirs.id)),
+        qr_style("dots", Some(&"cd".repeat(32))),
+    ] {
+        let new = NewLink {
+            style: Some(bad.clone()),
+            ..redirect("883001", "refused", "StyLe00003")
+        };
+        assert!(
+            matches!(
+                store.create_link(&new, now).await,
+                Err(StoreError::Missing(_))
+            ),
+            "{bad:?}"
+        );
+        assert_eq!(
+            store
+                .merchant_link("883001", LinkKind::Redirect, "refused", now)
+                .await
+                .expect("get"),
+            None
+        );
+        assert!(
+            matches!(
+                store
+                    .set_link_target(
+                        "883001",
+                        LinkKind::Redirect,
+                        "poster",
+                        "https://example.com/refused",
+                        &StyleChange::Set(bad),
+                        now,
+                    )
+                    .await,
+                Err(StoreError::Missing(_))
+            ),
+            "an update naming another merchant's logo"
+        );
+    }
+    let poster = read("poster").await;
+    assert_eq!(
+        (poster.style, poster.target.as_deref()),
+        (Some(styled.clone()), Some("https://example.com/StyLe00001")),
+        "a refused update changes nothing"
+    );
+
+    // An update keeps, replaces or clears the stored style, with the target in one write.
+    let update = |qr_id: &'static str, change: StyleChange| async move {
+        store
+            .set_link_target(
+                "883001",
+                LinkKind::Redirect,
+                qr_id,
+                "https://example.com/moved",
+                &change,
+                now,
+            )
+            .await
+            .expect("update")
+            .expect("live")
+    };
+    let kept = update("poster", StyleChange::Keep).await;
+    assert_eq!(kept.style, Some(styled.clone()));
+    assert_eq!(read("poster").await.style, Some(styled.clone()), "kept");
+    let rounded = qr_style("rounded", None);
+    let replaced = update("plain", StyleChange::Set(rounded.clone())).await;
+    assert_eq!(replaced.style, Some(rounded.clone()));
+    assert_eq!(read("plain").await.style, Some(rounded), "replaced");
+    assert_eq!(update("plain", StyleChange::Clear).await.style, None);
+    assert_eq!(read("plain").await.style, None, "cleared");
+
+    // A logo a live QR's style names stays until the QR lets go of it or dies.
+    assert_eq!(
+        conflict(store.delete_logo("883001", &own.id, now).await),
+        Conflict::LogoOnQr
+    );
+    assert!(
+        store
+            .merchant_logo("883001", &own.id)
+            .await
+            .expect("get")
+            .is_some()
+    );
+    store
+        .delete_link("883001", LinkKind::Redirect, "poster", now)
+        .await
+        .expect("delete")
+        .expect("live");
+    // An expiring QR holds it only while it lives.
+    store
+        .create_link(
+            &NewLink {
+                style: Some(styled.clone()),
+                expires_at_ms: Some(now + 1_000),
+                ..redirect("883001", "short-lived", "StyLe00004")
+            },
+            now,
+        )
+        .await
+        .expect("create");
+    assert_eq!(
+        conflict(store.delete_logo("883001", &own.id, now).await),
+        Conflict::LogoOnQr
+    );
+    assert!(
+        store
+            .delete_logo("883001", &own.id, now + 1_000)
+            .await
+            .expect("delete"),
+        "free once no live QR names it"
+    );
+    assert!(
+        store
+            .merchant_logo("883002", &theirs.id)
+            .await
+            .expect("get")
+            .is_some(),
+        "another merchant's logo is untouched"
+    );
+}
+
+async fn callback_qr_styles_are_stored_and_changed(store: &dyn Store) {
+    store.add_merchant(&merchant("884001")).await.expect("add");
+    store.add_merchant(&merchant("884002")).await.expect("add");
+    let own = logo("884001", 13);
+    let theirs = logo("884002", 14);
+    store.add_logo(&own, 10).await.expect("add");
+    store.add_logo(&theirs, 10).await.expect("add");
+    let now = 2_000;
+    let styled = qr_style("dots", Some(&own.id));
+    let put = |change: StyleChange, description: &'static str| {
+        let new = NewCallbackQr {
+            style: change,
+            location_description: description.to_owned(),
+            ..callback("884001", "kiosk", "CbStyle001")
+        };
+        async move { store.put_callback_qr(&new, now).await }
+    };
+    let created = put(StyleChange::Set(styled.clone()), "Kiosk 1")
+        .await
+        .expect("create with a style");
+    assert!(created.created);
+    assert_eq!(created.qr.link.style, Some(styled.clone()));
+    assert_eq!(created.qr.location_description, "Kiosk 1");
+    let read = || async {
+        store
+            .callback_qr("884001", "kiosk", now)
+            .await
+            .expect("get")
+            .expect("live")
+    };
+    let got = read().await;
+    assert_eq!(
+        (got.link.style.clone(), got.location_description.as_str()),
+        (Some(styled.clone()), "Kiosk 1"),
+        "the style and the description each in their column"
+    );
+
+    let kept = put(StyleChange::Keep, "Kiosk 2").await.expect("update");
+    assert!(!kept.created);
+    assert_eq!(kept.qr.link.style, Some(styled.clone()));
+    assert_eq!(read().await.link.style, Some(styled.clone()), "kept");
+    assert!(
+        matches!(
+            put(
+                StyleChange::Set(qr_style("dots", Some(&theirs.id))),
+                "Kiosk 3"
+            )
+            .await,
+            Err(StoreError::Missing(_))
+        ),
+        "another merchant's logo"
+    );
+    let got = read().await;
+    assert_eq!(
+        (got.link.style, got.location_description.as_str()),
+        (Some(styled.clone()), "Kiosk 2"),
+        "a refused update changes nothing"
+    );
+    assert_eq!(
+        conflict(store.delete_logo("884001", &own.id, now).await),
+        Conflict::LogoOnQr
+    );
+    let rounded = qr_style("rounded", None);
+    let replaced = put(StyleChange::Set(rounded.clone()), "Kiosk 4")
+        .await
+        .expect("replace");
+    assert_eq!(replaced.qr.link.style, Some(rounded.clone()));
+    let listed = store.callback_qrs("884001", now).await.expect("list");
+    assert_eq!(
+        listed
+            .iter()
+            .map(|q| (q.link.style.clone(), q.location_description.clone()))
+            .collect::<Vec<_>>(),
+        [(Some(rounded), "Kiosk 4".to_owned())]
+    );
+    let cleared = put(StyleChange::Clear, "Kiosk 5").await.expect("clear");
+    assert_eq!(cleared.qr.link.style, None);
+    assert_eq!(read().await.link.style, None, "cleared");
+    assert!(
+        store
+            .delete_logo("884001", &own.id, now)
+            .await
+            .expect("delete"),
+        "free once the QR lets go of it"
+    );
+    // A scan of a styled QR reads the row as it always did.
+    put(StyleChange::Set(qr_style("dots", None)), "Kiosk 6")
+        .await
+        .expect("restyle");
+    let scanned = store
+        .record_scan(&scan("CbStyle001", "tok-style", now))
+        .await
+        .expect("scan")
+        .expect("live");
+    assert_eq!(scanned.qr.location_description, "Kiosk 6");
+    assert_eq!(scanned.qr.link.style, Some(qr_style("dots", None)));
 }
