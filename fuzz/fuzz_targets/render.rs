@@ -1,13 +1,24 @@
-//! Fuzz target `render`: arbitrary content and options.
+//! Fuzz target `render`: arbitrary content, options and branded-code style.
 //!
-//! Invariant: `render` never panics; `Ok` ⇒ a PNG decodes with the `png` crate to exactly
-//! size × size pixels at 1 bit per pixel, and an SVG is one well-formed `<svg>` document;
-//! `Err` ⇒ one of the typed errors.
+//! Invariant: neither `render` nor `render_with_logo` panics; `Ok` ⇒ a PNG decodes with the
+//! `png` crate to exactly size × size pixels (1 bit per pixel for a plain code, an alpha
+//! channel or a transparent palette entry for a transparent one), and an SVG is one
+//! well-formed `<svg>` document (a plain one a single `<path>`); `Err` ⇒ one of the typed
+//! errors. A styled input with a logo is drawn with the logo scaled as the origin scales it
+//! (to `logo_side`), with no pixmap at all, or with a pixmap of a wrong side, so a caller that
+//! gets the contract wrong still meets a typed error or an image.
 #![no_main]
+
+use std::sync::OnceLock;
 
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
-use qr_origin::render::{Ecc, Format, RenderOptions, Rgb, render};
+use qr_origin::logo::{self, DecodedLogo};
+use qr_origin::render::{
+    Ecc, Eyes, Format, LogoRef, RenderOptions, Rgb, Shape, Style, logo_side, render,
+    render_with_logo,
+};
+use qr_origin::store::LogoFormat;
 
 #[derive(Debug, Arbitrary)]
 struct Input {
@@ -17,10 +28,54 @@ struct Input {
     border: u8,
     dark: (u8, u8, u8),
     light: (u8, u8, u8),
+    styled: Option<StyleInput>,
     content: Vec<u8>,
 }
 
+#[derive(Debug, Arbitrary)]
+struct StyleInput {
+    shape: u8,
+    eyes: u8,
+    eye_color: Option<(u8, u8, u8)>,
+    /// `logoSize` in thousandths; out-of-range values must be refused, not drawn.
+    logo_size: Option<u16>,
+    /// 0: the pixmap scaled to `logo_side`; 1: no pixmap; otherwise a pixmap of this side.
+    logo_pixmap: u16,
+    transparent: bool,
+    invert: bool,
+}
+
+/// A logo with a transparent margin and a half-transparent disc, so compositing meets every
+/// alpha; decoded once, scaled per input as the origin does.
+fn test_logo() -> &'static DecodedLogo {
+    static LOGO: OnceLock<DecodedLogo> = OnceLock::new();
+    LOGO.get_or_init(|| {
+        let svg = br##"<svg xmlns="http://www.w3.org/2000/svg" width="40" height="30">
+            <rect x="4" y="4" width="32" height="22" fill="#1a73e8"/>
+            <circle cx="20" cy="15" r="9" fill="#ffcc00" fill-opacity="0.5"/></svg>"##;
+        logo::decode(LogoFormat::Svg, svg).expect("the fixed test logo decodes")
+    })
+}
+
+fn rgb((r, g, b): (u8, u8, u8)) -> Rgb {
+    Rgb(r, g, b)
+}
+
 fuzz_target!(|input: Input| {
+    let style = match &input.styled {
+        None => Style::default(),
+        Some(s) => Style {
+            shape: [Shape::Square, Shape::Rounded, Shape::Dots][usize::from(s.shape % 3)],
+            eyes: [Eyes::Square, Eyes::Rounded, Eyes::Circle][usize::from(s.eyes % 3)],
+            eye_color: s.eye_color.map(rgb),
+            logo: s.logo_size.map(|size_permille| LogoRef {
+                id: [7; 32],
+                size_permille,
+            }),
+            transparent: s.transparent,
+            invert: s.invert,
+        },
+    };
     let opts = RenderOptions {
         format: match input.format % 3 {
             0 => Format::Png,
@@ -30,26 +85,53 @@ fuzz_target!(|input: Input| {
         size: u32::from(input.size),
         ecc: [Ecc::L, Ecc::M, Ecc::Q, Ecc::H][usize::from(input.ecc % 4)],
         border: u32::from(input.border),
-        dark: Rgb(input.dark.0, input.dark.1, input.dark.2),
-        light: Rgb(input.light.0, input.light.1, input.light.2),
-        style: Default::default(),
+        dark: rgb(input.dark),
+        light: rgb(input.light),
+        style,
     };
-    let Ok(r) = render(&input.content, &opts) else {
+    let result = match (&input.styled, style.logo) {
+        (Some(s), Some(_)) => {
+            let side = match (s.logo_pixmap, logo_side(&input.content, &opts)) {
+                (_, Err(_)) => None,
+                (0, Ok(side)) => side,
+                (1, Ok(_)) => None,
+                // Up to a little beyond the largest logo square there can be (0.3 of 2000 px).
+                (n, Ok(_)) => Some(u32::from(n) % 700),
+            };
+            let pixmap = side.and_then(|side| test_logo().fit(side));
+            render_with_logo(&input.content, &opts, pixmap.as_ref())
+        }
+        _ => render(&input.content, &opts),
+    };
+    let Ok(r) = result else {
         return;
     };
     match opts.format {
         Format::Png => {
             let decoder = png::Decoder::new(std::io::Cursor::new(&r.bytes));
             let mut reader = decoder.read_info().expect("our PNG header decodes");
+            let transparent_palette = reader.info().trns.is_some();
             let mut buf = vec![0; reader.output_buffer_size().expect("fits memory")];
             let frame = reader.next_frame(&mut buf).expect("our PNG data decodes");
             assert_eq!((frame.width, frame.height), (opts.size, opts.size));
-            assert_eq!(frame.bit_depth, png::BitDepth::One);
+            if style.is_plain() {
+                assert_eq!(frame.bit_depth, png::BitDepth::One);
+            }
+            if style.transparent {
+                let alpha = matches!(
+                    frame.color_type,
+                    png::ColorType::Rgba | png::ColorType::GrayscaleAlpha
+                );
+                assert!(alpha || transparent_palette, "{:?}", frame.color_type);
+            }
         }
         Format::Svg => {
             let text = std::str::from_utf8(&r.bytes).expect("SVG is UTF-8");
             assert!(text.starts_with("<svg ") && text.ends_with("</svg>\n"));
-            assert_eq!(text.matches("<path").count(), 1);
+            assert_eq!(text.matches("<svg").count(), 1);
+            if style.is_plain() {
+                assert_eq!(text.matches("<path").count(), 1);
+            }
         }
         Format::Text => assert_eq!(r.bytes, input.content),
     }
