@@ -113,7 +113,13 @@ pub fn version_for(content: &[u8], ecc: Ecc) -> Result<u8, RenderError> {
 /// Encodes `content` in byte mode at `ecc`, using the smallest version that holds it and the
 /// mask with the lowest penalty score (the lowest-numbered one on ties).
 pub fn encode(content: &[u8], ecc: Ecc) -> Result<QrMatrix, RenderError> {
-    let version = version_for(content, ecc)?;
+    Ok(encode_at(content, ecc, version_for(content, ecc)?))
+}
+
+/// Encodes `content` like [`encode`] but in a symbol of `version`, which must hold it (at
+/// least [`version_for`]): a logo may need a larger symbol than the content does.
+pub(crate) fn encode_at(content: &[u8], ecc: Ecc, version: u8) -> QrMatrix {
+    debug_assert!(content.len() <= byte_capacity(version, ecc));
     let mut data = Vec::with_capacity(MAX_CODEWORDS);
     codewords::encode(content, version, ecc, &mut data);
 
@@ -121,7 +127,7 @@ pub fn encode(content: &[u8], ecc: Ecc) -> Result<QrMatrix, RenderError> {
     b.draw_function_patterns();
     b.place(&data);
     let mask = b.choose_mask(ecc);
-    Ok(b.finish(ecc, mask))
+    b.finish(ecc, mask)
 }
 
 /// Builds one symbol, row-major. Mask scoring also needs the columns as packed words: one
@@ -443,7 +449,7 @@ static MASK_COLS: [[Line; MASK_PERIOD]; 8] = mask_table(true);
 
 /// Alignment pattern centre coordinates of `version` (ISO/IEC 18004 annex E) and their count:
 /// evenly spaced from the far edge back to 6, with an even step.
-fn alignment_centres(version: u8) -> ([usize; 7], usize) {
+pub(crate) fn alignment_centres(version: u8) -> ([usize; 7], usize) {
     let mut out = [0usize; 7];
     if version == 1 {
         return (out, 0);

@@ -226,17 +226,17 @@ pub enum RenderError {
         version: u8,
         ecc: Ecc,
     },
-    /// Not even the smallest logo fits: an alignment pattern sits at the symbol's centre, or
-    /// the correction capacity cannot spare the codewords of a single module and its margin.
+    /// Not even the smallest logo fits: the correction capacity cannot spare the codewords of
+    /// a single module and its margin (or, in principle, a function pattern is that close).
     #[error(
         "this content leaves no room for a logo: its version {version} symbol at ECC {ecc:?} {}",
-        if *centre_pattern { "has an alignment pattern at its centre, which must stay" }
+        if *function_pattern { "has a finder, timing or alignment pattern there, which must stay" }
         else { "cannot spare the codewords even the smallest logo removes" }
     )]
     NoRoomForLogo {
         version: u8,
         ecc: Ecc,
-        centre_pattern: bool,
+        function_pattern: bool,
     },
     #[error(
         "{name} {dark} on {light} has a contrast ratio of {}; at least 3:1 is needed to scan",
@@ -310,6 +310,18 @@ pub fn logo_side(content: &[u8], opts: &RenderOptions) -> Result<Option<u32>, Re
         return Ok(None);
     }
     Ok(styled::Plan::new(content, opts)?.logo_side())
+}
+
+/// The width in modules, quiet zone included, of the symbol a code of `content` with these
+/// options is drawn as (a logo raises the ECC and may raise the version); `size` is ignored.
+/// `n` × this is the smallest size that gives every module `n` whole pixels.
+pub fn symbol_width(content: &[u8], opts: &RenderOptions) -> Result<u32, RenderError> {
+    let matrix = if opts.style.is_plain() {
+        matrix::encode(content, opts.ecc)?
+    } else {
+        styled::symbol(content, opts)?.0
+    };
+    Ok(matrix.size() as u32 + 2 * opts.border)
 }
 
 /// The largest `logoSize`, in thousandths of the symbol's width, that a code of `content` with

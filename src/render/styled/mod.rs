@@ -62,12 +62,7 @@ impl Plan {
     /// Checks `opts` and every rule for `content`, and encodes the symbol.
     pub fn new(content: &[u8], opts: &RenderOptions) -> Result<Plan, RenderError> {
         opts.validate()?;
-        let mut ecc = opts.ecc;
-        if let Some(logo) = opts.style.logo {
-            rules::check_permille(logo.size_permille)?;
-            ecc = rules::logo_ecc(ecc, logo.size_permille);
-        }
-        let matrix = matrix::encode(content, ecc)?;
+        let (matrix, logo) = symbol(content, opts)?;
         let geometry = Geometry::new(&matrix, opts.border, opts.size)?;
         if opts.style.shape == Shape::Dots && opts.size / geometry.total < rules::DOT_MIN_PX {
             return Err(RenderError::DotsTooSmall {
@@ -76,29 +71,6 @@ impl Plan {
                 min_size: geometry.total * rules::DOT_MIN_PX,
             });
         }
-        let logo = match opts.style.logo {
-            None => None,
-            Some(logo) => {
-                let area = LogoArea::new(geometry.modules, logo.size_permille);
-                let budget = rules::max_radius(matrix.version(), ecc);
-                if area.radius() > budget.radius {
-                    return Err(match rules::largest_permille(content, opts.ecc)? {
-                        Some(largest) => RenderError::LogoTooLarge {
-                            requested: logo.size_permille,
-                            largest,
-                            version: matrix.version(),
-                            ecc,
-                        },
-                        None => RenderError::NoRoomForLogo {
-                            version: matrix.version(),
-                            ecc,
-                            centre_pattern: budget.function_bound,
-                        },
-                    });
-                }
-                Some(area)
-            }
-        };
         Ok(Plan {
             matrix,
             geometry,
@@ -121,6 +93,39 @@ impl Plan {
         let (lo, hi) = (starts.at(first), starts.at(first + area.side as usize));
         Some((lo, lo, hi - lo))
     }
+}
+
+/// The symbol a code of `content` with this style is drawn as (a logo raises the ECC, maybe the
+/// version) and the square the logo removes; the size-independent part of [`Plan::new`].
+pub(crate) fn symbol(
+    content: &[u8],
+    opts: &RenderOptions,
+) -> Result<(QrMatrix, Option<LogoArea>), RenderError> {
+    Ok(match opts.style.logo {
+        None => (matrix::encode(content, opts.ecc)?, None),
+        Some(logo) => {
+            rules::check_permille(logo.size_permille)?;
+            let ecc = rules::logo_ecc(opts.ecc, logo.size_permille);
+            let Some((version, area)) = rules::logo_version(content, ecc, logo.size_permille)?
+            else {
+                let version = matrix::version_for(content, ecc)?;
+                return Err(match rules::largest_permille(content, opts.ecc)? {
+                    Some(largest) => RenderError::LogoTooLarge {
+                        requested: logo.size_permille,
+                        largest,
+                        version,
+                        ecc,
+                    },
+                    None => RenderError::NoRoomForLogo {
+                        version,
+                        ecc,
+                        function_pattern: rules::max_radius(version, ecc).function_bound,
+                    },
+                });
+            };
+            (matrix::encode_at(content, ecc, version), Some(area))
+        }
+    })
 }
 
 #[cfg(test)]
@@ -196,18 +201,14 @@ mod tests {
     }
 
     #[test]
-    fn content_with_a_centre_alignment_pattern_has_no_room() {
-        // 100 bytes at ECC Q need version 8 (and 9 at H): an alignment pattern on the centre.
+    fn content_with_a_centre_alignment_pattern_takes_a_logo_over_it() {
+        // 100 bytes at ECC Q need version 8: an alignment pattern on the centre module, which
+        // the logo's square covers.
         let content = [b'a'; 100];
-        let err = Plan::new(&content, &with_logo(100)).err().unwrap();
-        assert_eq!(
-            err,
-            RenderError::NoRoomForLogo {
-                version: 8,
-                ecc: Ecc::Q,
-                centre_pattern: true
-            }
-        );
-        assert!(err.to_string().contains("alignment pattern"), "{err}");
+        let plan = Plan::new(&content, &with_logo(100)).unwrap();
+        assert_eq!(plan.matrix.version(), 8);
+        let area = plan.logo.unwrap();
+        let c = plan.geometry.modules / 2;
+        assert!(area.removes(c - 2, c - 2) && area.removes(c + 2, c + 2));
     }
 }

@@ -10,7 +10,7 @@
 //! chosen for.
 
 use crate::render::codewords::{Blocks, raw_data_modules};
-use crate::render::matrix::{function_modules, module_codewords};
+use crate::render::matrix::{alignment_centres, function_modules, module_codewords, version_for};
 use crate::render::{Ecc, RenderError};
 
 /// Fewest whole pixels per module for [`crate::render::Shape::Dots`]: below that a dot is a
@@ -112,24 +112,51 @@ pub(crate) struct Budget {
     /// Largest radius ([`LogoArea::radius`]) that may be removed; 0 when not even the centre
     /// module may go.
     pub radius: u32,
-    /// Whether a function pattern (an alignment pattern at the centre) set the limit, rather
-    /// than the correction capacity.
+    /// Whether a function pattern set the limit, rather than the correction capacity.
     pub function_bound: bool,
 }
 
-/// The largest centred square that keeps clear of every function module and leaves each
-/// block at most ⌊correctable/2⌋ damaged codewords. One walk over the data modules: each
+/// The alignment pattern nearest the centre (versions 7 and up), which may go under a logo:
+/// decoders locate only the one at the bottom-right (ZXing and quirc alike; zxing-cpp
+/// interpolates a missing one from its neighbours), and its modules carry no data. Every other
+/// function module stays, the bottom-right pattern of versions 2–6 included.
+#[derive(Debug, Clone, Copy)]
+struct AlignmentPattern {
+    at: usize,
+}
+
+impl AlignmentPattern {
+    /// Whether module (`x`, `y`) is one of the pattern's 5×5.
+    fn holds(&self, x: usize, y: usize) -> bool {
+        x.abs_diff(self.at) <= 2 && y.abs_diff(self.at) <= 2
+    }
+}
+
+fn centre_alignment(version: u8) -> Option<AlignmentPattern> {
+    let c = (17 + 4 * usize::from(version)) / 2;
+    let (centres, n) = alignment_centres(version);
+    // Neither the first coordinate (6: the timing row, no pattern on the diagonal) nor the
+    // last (the bottom-right pattern decoders use); the grid is symmetric, so the nearest
+    // pattern sits on the diagonal.
+    let inner = centres.get(1..n.saturating_sub(1)).unwrap_or(&[]);
+    let at = inner.iter().copied().min_by_key(|&a| a.abs_diff(c))?;
+    Some(AlignmentPattern { at })
+}
+
+/// The largest centred square that keeps clear of every function module but a centre
+/// alignment pattern and leaves each block at most ⌊correctable/2⌋ damaged codewords. One walk over the data modules: each
 /// codeword's nearest module (Chebyshev distance from the centre) decides from which radius on
 /// it is damaged, so per block the (budget+1)-th nearest codeword bounds the radius.
 pub(crate) fn max_radius(version: u8, ecc: Ecc) -> Budget {
-    let modules = 17 + 4 * u32::from(version);
+    let modules = modules_of(version);
     let c = modules / 2;
     let dist = |x: usize, y: usize| (x as u32).abs_diff(c).max((y as u32).abs_diff(c));
     let func = function_modules(version);
+    let centre = centre_alignment(version);
     let mut function_min = u32::MAX;
     for y in 0..modules as usize {
         for x in 0..modules as usize {
-            if func.get(x, y) {
+            if func.get(x, y) && !centre.is_some_and(|p| p.holds(x, y)) {
                 function_min = function_min.min(dist(x, y));
             }
         }
@@ -164,19 +191,45 @@ pub(crate) fn max_radius(version: u8, ecc: Ecc) -> Budget {
     }
 }
 
+/// How many versions above the smallest that holds the content a logo may raise the symbol
+/// to: enough that the default `logoSize` (0.2) fits a short link (version 4 at Q takes at
+/// most 0.181, version 5 0.216), few enough that modules stay large.
+pub(crate) const MAX_VERSION_RAISE: u8 = 4;
+
+/// The versions a code of `content` at `ecc` with a logo may use, smallest first.
+fn logo_versions(content: &[u8], ecc: Ecc) -> Result<std::ops::RangeInclusive<u8>, RenderError> {
+    let smallest = version_for(content, ecc)?;
+    Ok(smallest..=(smallest + MAX_VERSION_RAISE).min(40))
+}
+
+fn modules_of(version: u8) -> u32 {
+    17 + 4 * u32::from(version)
+}
+
+/// The smallest version (within [`MAX_VERSION_RAISE`] of the smallest that holds `content`)
+/// whose correction budget takes a logo of `permille` at `ecc`, and the logo's square there;
+/// `None` when none does.
+pub(crate) fn logo_version(
+    content: &[u8],
+    ecc: Ecc,
+    permille: u16,
+) -> Result<Option<(u8, LogoArea)>, RenderError> {
+    Ok(logo_versions(content, ecc)?.find_map(|version| {
+        let area = LogoArea::new(modules_of(version), permille);
+        (area.radius() <= max_radius(version, ecc).radius).then_some((version, area))
+    }))
+}
+
 /// The largest `logoSize` (thousandths) a code of `content` with these options may carry, or
-/// `None` when it leaves no room for any logo. Tries both ECC classes a logo can force: up to
-/// [`Q_LOGO_MAX_PERMILLE`] at the stronger of `asked` and Q, above it at H (a bigger symbol,
-/// maybe a larger logo).
+/// `None` when it leaves no room for any logo: the most any version [`logo_version`] may pick
+/// takes. Tries both ECC classes a logo can force: up to [`Q_LOGO_MAX_PERMILLE`] at the
+/// stronger of `asked` and Q, above it at H (a bigger symbol, maybe a larger logo).
 pub(crate) fn largest_permille(content: &[u8], asked: Ecc) -> Result<Option<u16>, RenderError> {
     let class = |permille: u16| -> Result<Option<u16>, RenderError> {
         let ecc = logo_ecc(asked, permille);
-        let version = crate::render::matrix::version_for(content, ecc)?;
-        let modules = 17 + 4 * u32::from(version);
-        Ok(largest_permille_for(
-            modules,
-            max_radius(version, ecc).radius,
-        ))
+        Ok(logo_versions(content, ecc)?
+            .filter_map(|v| largest_permille_for(modules_of(v), max_radius(v, ecc).radius))
+            .max())
     };
     let q = class(1)?.map(|p| p.min(Q_LOGO_MAX_PERMILLE));
     // Content that does not fit at H still may at Q: only then is the H class absent.
@@ -239,7 +292,10 @@ mod tests {
         let mut clear = true;
         for y in 0..modules {
             for x in 0..modules {
-                if x.abs_diff(c).max(y.abs_diff(c)) <= radius && func.get(x as usize, y as usize) {
+                let d = x.abs_diff(c).max(y.abs_diff(c));
+                let (cx, cy) = (x as usize, y as usize);
+                let covered = centre_alignment(version).is_some_and(|p| p.holds(cx, cy));
+                if d <= radius && func.get(cx, cy) && !covered {
                     clear = false;
                 }
             }
@@ -276,15 +332,14 @@ mod tests {
     }
 
     #[test]
-    fn centre_alignment_patterns_leave_no_room() {
+    fn a_centre_alignment_pattern_may_go_under_the_logo() {
         // Version 7 has an alignment pattern on its centre module; version 14 has none there.
-        assert_eq!(
-            max_radius(7, Ecc::H),
-            Budget {
-                radius: 0,
-                function_bound: true
-            }
-        );
-        assert!(max_radius(14, Ecc::H).radius > 0);
+        // Both take a logo wider than that pattern; version 14's is bounded by the
+        // alignment patterns beside the centre, version 7's by the correction capacity.
+        for version in [7, 14, 40] {
+            let b = max_radius(version, Ecc::H);
+            assert!(b.radius > 2, "v{version} {b:?}");
+        }
+        assert!(!max_radius(7, Ecc::H).function_bound);
     }
 }
