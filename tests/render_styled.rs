@@ -144,11 +144,12 @@ fn assert_decoders(
     found == vec![content.to_vec()]
 }
 
-/// Codes rxing could not read in the matrix: measured 3, all circle eyes with the logo at 0.102
-/// on a version-30 symbol at 800 px PNG (their SVGs read; rqrr cannot read circle eyes, so
-/// nothing read these PNGs). This is an open defect, pinned so that the test fails if it grows. The cause is not yet known (the same symbols without the
-/// logo's pixels read fine, so the logo's orange disturbs the binariser beyond its margin).
-const KNOWN_MISSES: usize = 3;
+/// Codes rxing could not read in the matrix: measured 1, `PNG Dots/Circle/logo 0.267/L v28
+/// 1111px` (its SVG reads; rqrr cannot read circle eyes, so nothing read that PNG). Before
+/// logos could cover the centre alignment pattern and raise the version it was 3, all circle
+/// eyes with the logo at 0.102 on a version-30 symbol at 800 px. An open defect, pinned so that
+/// the test fails if it grows; its cause is not yet known.
+const KNOWN_MISSES: usize = 1;
 
 thread_local! {
     static MISSES: std::cell::RefCell<Vec<String>> = const { std::cell::RefCell::new(Vec::new()) };
