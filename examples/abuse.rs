@@ -1,8 +1,11 @@
 //! The attacker and the probe of `scripts/abuse.sh` (not part of the server).
 //!
 //! ```text
-//! abuse probe  PUBLIC OPS HIT_PATH SECS     healthz (ops port, a new connection each) and cache
-//!                                           hit (public port, keep-alive) latencies: p99s
+//! abuse probe  PUBLIC OPS HIT_PATH SECS WARMUP_MS
+//!                                           healthz (ops port, a new connection each) and cache
+//!                                           hit (public port, keep-alive) latencies: p99s; the
+//!                                           hit connection opens at once, measuring starts
+//!                                           WARMUP_MS later
 //! abuse idle   ADDR N SECS                  N connections that send nothing (re-opened when
 //!                                           closed)
 //! abuse h2ping ADDR N SECS KEY              N HTTP/2 connections: one request, then only pings;
@@ -84,7 +87,13 @@ fn p99_ms(mut v: Vec<Duration>) -> f64 {
     v[i.min(v.len() - 1)].as_secs_f64() * 1e3
 }
 
-async fn probe(public: SocketAddr, ops: SocketAddr, hit: String, secs: u64) {
+async fn probe(public: SocketAddr, ops: SocketAddr, hit: String, secs: u64, warmup_ms: u64) {
+    // The hit connection is open before the attack starts, as a CDN's pooled keep-alive
+    // connections to its origin are: a flood beyond --max-connections refuses new connections by
+    // design, so a probe that only connected during it would measure the refusal, not the hits.
+    let mut conn = h1(public).await;
+    eprintln!("probe: hit connection open");
+    tokio::time::sleep(Duration::from_millis(warmup_ms)).await;
     let end = Instant::now() + Duration::from_secs(secs);
     let health = tokio::spawn(async move {
         let (mut lat, mut failed) = (Vec::new(), 0u64);
@@ -108,7 +117,6 @@ async fn probe(public: SocketAddr, ops: SocketAddr, hit: String, secs: u64) {
     });
     let hits = tokio::spawn(async move {
         let (mut lat, mut failed) = (Vec::new(), 0u64);
-        let mut conn = h1(public).await;
         while Instant::now() < end {
             let t = Instant::now();
             let status = match conn.as_mut() {
@@ -302,7 +310,7 @@ async fn main() {
     let addr = |i: usize| -> SocketAddr { a(i).parse().expect("ADDR") };
     let num = |i: usize| -> u64 { a(i).parse().expect("a number") };
     match a(0).as_str() {
-        "probe" => probe(addr(1), addr(2), a(3), num(4)).await,
+        "probe" => probe(addr(1), addr(2), a(3), num(4), num(5)).await,
         "idle" => idle(addr(1), num(2) as usize, num(3)).await,
         "h2ping" => h2ping(addr(1), num(2) as usize, num(3), a(4)).await,
         "flood" => flood(addr(1), num(2) as usize, num(3), a(4)).await,
