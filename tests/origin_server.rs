@@ -151,6 +151,16 @@ async fn client_that_stops_reading_is_disconnected() {
             .connections_open
             .load(std::sync::atomic::Ordering::Relaxed)
     };
+    // First the server must have taken the connection: on a loaded machine the accept can
+    // come after the first look, which then saw no connection open and ended the wait at
+    // once (a CI run read all 300 responses that way).
+    tokio::time::timeout(PATIENCE, async {
+        while open() == 0 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await
+    .expect("the server accepts the pipelined connection");
     tokio::time::timeout(PATIENCE, async {
         while open() > 0 {
             tokio::time::sleep(Duration::from_millis(20)).await;
