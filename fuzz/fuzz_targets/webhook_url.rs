@@ -30,7 +30,11 @@ fuzz_target!(|data: &[u8]| {
         assert!(!host.is_empty(), "accepted a URL without a host: {url:?}");
         assert!(!host.contains('@'), "accepted credentials in {url:?}");
         if lower.starts_with("http://") {
-            let name = host.rsplit_once(':').map_or(host, |(h, _)| h);
+            // An IPv6 literal's own colons are no port separator: the name ends at its `]`.
+            let name = match host.strip_prefix('[') {
+                Some(_) => host.split_inclusive(']').next().unwrap_or(host),
+                None => host.rsplit_once(':').map_or(host, |(h, _)| h),
+            };
             assert!(
                 name == "localhost" || name.starts_with("127.") || name == "[::1]",
                 "accepted plain http to a non-loopback host: {url:?}"
