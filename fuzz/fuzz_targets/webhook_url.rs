@@ -1,8 +1,9 @@
 //! Fuzz target `webhook_url`: untrusted webhook URLs through the API's URL policy.
 //!
 //! Invariants: never panics; an accepted URL is `https://` with a host (or, only when insecure
-//! webhooks are allowed, `http://` to a loopback host), carries no credentials, and fits the
-//! length limit — the properties the deliverer relies on when it connects.
+//! webhooks are allowed, `http://` to a loopback host), an IPv6 literal followed by nothing but
+//! a port, carries no credentials, and fits the length limit — the properties the deliverer
+//! relies on when it connects.
 //!
 //! Run: `cargo +nightly fuzz run webhook_url`; build only: `cargo build --manifest-path fuzz/Cargo.toml`.
 #![no_main]
@@ -29,14 +30,28 @@ fuzz_target!(|data: &[u8]| {
         let host = authority.split(['/', '?', '#']).next().unwrap_or("");
         assert!(!host.is_empty(), "accepted a URL without a host: {url:?}");
         assert!(!host.contains('@'), "accepted credentials in {url:?}");
+        // An IPv6 literal's own colons are no port separator: it ends at its `]`, and only a
+        // port may follow.
+        let v6 = host.strip_prefix('[').map(|v6| {
+            let (inner, after) = v6.split_once(']').expect("an accepted literal closes");
+            assert!(
+                after.is_empty() || after.starts_with(':'),
+                "accepted text after an IPv6 literal: {url:?}"
+            );
+            inner
+        });
         if lower.starts_with("http://") {
-            // An IPv6 literal's own colons are no port separator: the name ends at its `]`.
-            let name = match host.strip_prefix('[') {
-                Some(_) => host.split_inclusive(']').next().unwrap_or(host),
-                None => host.rsplit_once(':').map_or(host, |(h, _)| h),
+            let loopback = match v6 {
+                Some(inner) => inner
+                    .parse::<std::net::Ipv6Addr>()
+                    .is_ok_and(|ip| ip.is_loopback()),
+                None => {
+                    let name = host.rsplit_once(':').map_or(host, |(h, _)| h);
+                    name == "localhost" || name.starts_with("127.")
+                }
             };
             assert!(
-                name == "localhost" || name.starts_with("127.") || name == "[::1]",
+                loopback,
                 "accepted plain http to a non-loopback host: {url:?}"
             );
         }

@@ -73,10 +73,13 @@ fn host_of(authority: &str) -> Option<&str> {
             && inner
                 .bytes()
                 .all(|b| b.is_ascii_hexdigit() || b":.".contains(&b));
-        (
-            ok.then_some(&authority[..inner.len() + 2])?,
-            after.strip_prefix(':'),
-        )
+        // After the `]` only a port may follow: `[::1]evil.example` is not the loopback host
+        // with junk ignored, it is no URL (and an HTTP client would read it otherwise).
+        let port = match after {
+            "" => None,
+            after => Some(after.strip_prefix(':')?),
+        };
+        (ok.then_some(&authority[..inner.len() + 2])?, port)
     } else {
         match authority.rsplit_once(':') {
             Some((host, port)) => (host, Some(port)),
@@ -157,6 +160,8 @@ mod tests {
             "https://a.example:port/",
             "https://a.example:/",
             "https://[zz]/",
+            "https://[::1]evil.example/",
+            "https://[::1]8443/",
             "https://exa mple.com",
             "https://example.com/\r\nSet-Cookie: x",
             "https://example.com/<script>",
@@ -175,6 +180,7 @@ mod tests {
             "http://127.0.0.1:9000/hook",
             "http://localhost:8080/",
             "http://[::1]:1/x",
+            "HTTP://[::01]",
         ] {
             assert_eq!(check(url, DEV), Ok(()), "{url}");
             assert!(check(url, HTTPS).is_err(), "{url}");
@@ -183,6 +189,9 @@ mod tests {
             "http://example.com/",
             "http://10.0.0.1/",
             "http://127.0.0.1.nip.io/",
+            // Found by the webhook_url fuzz target: text after an IPv6 literal was ignored.
+            "HTTP://[::01]T",
+            "http://[::1]evil.example/",
         ] {
             assert!(check(url, DEV).is_err(), "{url}");
         }
