@@ -1,5 +1,5 @@
-//! Branded-code styles in the QR API (an extension of the published API, issue 10): the
-//! `style` object a call may name, and the merchant's default style,
+//! Branded-code styles in the QR API (an extension of the published API; README "Branded QR
+//! codes"): the `style` object a call may name, and the merchant's default style,
 //! `PUT/GET/DELETE /qr/v1/style`, used for every image URL the API hands the merchant when the
 //! call names no style of its own.
 //!

@@ -2,7 +2,7 @@
 //!
 //! The wire shape is the seed API's, e.g.
 //! `{"format":"image/png","size":"800","url":"https://qr.example.com/r/DI5bjNA0","iss":"qr-origin","nbf":1648598709,"exp":1648602309,"iat":1648598709}`,
-//! plus optional extensions `ecc`, `border`, `fg`, `bg`, and the branded-code style (issue 10):
+//! plus optional extensions `ecc`, `border`, `fg`, `bg`, and the branded-code style (README "Branded QR codes"):
 //! `shape`, `eyes`, `eyeColor`, `logo`, `logoSize`, `bg: "transparent"`, `invert`. Unknown
 //! claims (`jti`, `sub`, …) are ignored so other issuers' tokens still render; a claim we know
 //! with the wrong type is an error, never silently dropped.
