@@ -1,8 +1,9 @@
 //! Branded codes round trip: every shape × eye shape × logo (none, 0.1, 0.2, the largest this
 //! content allows) × ECC level, over versions 1..=40 and sizes 100..=2000, rendered as PNG and
-//! as SVG (rasterised with resvg), decodes back to the exact content with two independent
-//! decoders, `rqrr` and `rxing` (a port of ZXing, the decoder most phones' scanners descend
-//! from). The logo is a real PNG upload decoded and scaled by `crate::logo`.
+//! as SVG (rasterised with resvg), decodes back to the exact content with independent decoders:
+//! zxing-cpp and `rxing` (two implementations of ZXing, the decoder most phones' scanners
+//! descend from) on every image, and `rqrr` (a port of quirc) too on square eyes, which are
+//! the only eyes it can locate. The logo is a real upload decoded and scaled by `crate::logo`.
 //!
 //! The full product is 144 style combinations × 40 versions × sizes; each combination is
 //! rendered at a version and size picked in turn from spread lists, so every version, every
@@ -65,14 +66,16 @@ fn render_both(content: &[u8], opts: &RenderOptions) -> Result<(Vec<u8>, Vec<u8>
     Ok((png.bytes, svg.bytes))
 }
 
-/// Asserts the decoders read `content` from the PNG and from the rasterised SVG: `rxing`
-/// always, `rqrr` for square eyes. Returns whether `rqrr` also read both with round eyes.
+/// Asserts the decoders read `content` from the PNG and from the rasterised SVG: zxing-cpp
+/// and `rxing` always but for their known misses, `rqrr` for square eyes. Returns whether
+/// `rqrr` also read both with round eyes.
 ///
 /// rqrr (a port of quirc) fits each finder's perspective to the four corners of its ring, so a
 /// circular ring, which has none, gives it a 45°-rotated square; rounded rings (corner radius
-/// one module) mostly pass, circles never do. ZXing-family decoders (rxing here, and the
-/// phone scanners descended from it) measure the 1:1:3:1:1 runs through the centre instead,
-/// which round eyes keep.
+/// one module) sometimes pass, circles never do. ZXing-family decoders (rxing, zxing-cpp, and
+/// the phone scanners descended from them) measure the 1:1:3:1:1 runs through the centre
+/// instead, which round eyes keep; zxing-cpp's detector is its own C++ rewrite, not rxing's
+/// Java port, so the two are independent readers of round-eyed codes.
 fn assert_scans(
     content: &[u8],
     png: &[u8],
@@ -132,6 +135,10 @@ fn assert_decoders(
     if eyes == Eyes::Square {
         assert_eq!(found, vec![content.to_vec()], "rqrr, {what}");
     }
+    if read_zxing(w, h, &luma).as_deref() != Some(content) {
+        // Open defect (see `ZXING_KNOWN_MISSES`), pinned so that it cannot grow unseen.
+        ZXING_MISSES.with(|m| m.borrow_mut().push(what.to_owned()));
+    }
     let rxing = read_rxing(w, h, luma);
     if rxing.as_deref() != Some(content) {
         // Known defect (see `KNOWN_MISSES`): a round-eyed code with the real logo drawn in.
@@ -151,7 +158,12 @@ fn assert_decoders(
 /// the test fails if it grows; its cause is not yet known.
 const KNOWN_MISSES: usize = 1;
 
+/// Codes zxing-cpp could not read in the matrix, first measured on 2026-12-02: 1, `PNG Rounded/Rounded/logo 0.200/H v13 800px` (rxing read it). An open
+/// defect, pinned so that the test fails if it grows; see the test's printed list.
+const ZXING_KNOWN_MISSES: usize = 1;
+
 thread_local! {
+    static ZXING_MISSES: std::cell::RefCell<Vec<String>> = const { std::cell::RefCell::new(Vec::new()) };
     static MISSES: std::cell::RefCell<Vec<String>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
@@ -188,14 +200,17 @@ fn every_style_decodes_with_two_decoders() {
         }
     }
     eprintln!(
-        "styled matrix: {decoded} combinations decoded (PNG + SVG; rxing all but the known misses, rqrr all square \
+        "styled matrix: {decoded} combinations decoded (PNG + SVG; zxing-cpp and rxing all but the known misses, rqrr all square \
          eyes and {} of {} round-eyed), {refused} refused with a typed error",
         rqrr_round[1],
         rqrr_round[0] + rqrr_round[1]
     );
     let misses = MISSES.with(|m| m.borrow().clone());
     eprintln!("rxing misses ({}): {misses:#?}", misses.len());
+    let zxing = ZXING_MISSES.with(|m| m.borrow().clone());
+    eprintln!("zxing-cpp misses ({}): {zxing:#?}", zxing.len());
     assert!(misses.len() <= KNOWN_MISSES, "{misses:#?}");
+    assert!(zxing.len() <= ZXING_KNOWN_MISSES, "{zxing:#?}");
     // 0.1 and 0.2 are refused where the content allows less (small symbols at H, checked
     // above to name the largest); every other combination renders.
     assert!(decoded >= 110, "{decoded} decoded, {refused} refused");

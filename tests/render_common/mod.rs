@@ -1,8 +1,12 @@
 //! Decoding helpers shared by the render tests: every rendered image goes back through
-//! independent decoders (`png`/`image` for the file format, `resvg` for SVG, `rqrr` for the QR).
+//! independent decoders (`png`/`image` for the file format, `resvg` for SVG, `rqrr`, `rxing` and
+//! zxing-cpp for the QR).
 #![allow(dead_code)] // each test binary uses a different subset
 
 use std::io::Cursor;
+
+mod zxing;
+pub use zxing::read_zxing;
 
 /// What the `png` crate reports about a PNG, plus its pixels as luma (0 dark … 255 light).
 pub struct DecodedPng {
