@@ -135,7 +135,7 @@ fn assert_decoders(
     if eyes == Eyes::Square {
         assert_eq!(found, vec![content.to_vec()], "rqrr, {what}");
     }
-    if read_zxing(w, h, &luma).as_deref() != Some(content) {
+    if zxing::read_zxing(w, h, &luma).as_deref() != Some(content) {
         // Open defect (see `ZXING_KNOWN_MISSES`), pinned so that it cannot grow unseen.
         ZXING_MISSES.with(|m| m.borrow_mut().push(what.to_owned()));
     }

@@ -5,8 +5,7 @@
 
 use std::io::Cursor;
 
-mod zxing;
-pub use zxing::read_zxing;
+pub mod zxing;
 
 /// What the `png` crate reports about a PNG, plus its pixels as luma (0 dark … 255 light).
 pub struct DecodedPng {
