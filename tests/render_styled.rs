@@ -11,14 +11,12 @@
 
 mod render_common;
 
-use qr_origin::logo;
 use qr_origin::render::matrix::byte_capacity;
 use qr_origin::render::style::Permille;
 use qr_origin::render::{
     Ecc, Eyes, Format, LogoRef, RenderError, RenderOptions, Rgb, Shape, Style,
     largest_logo_permille, logo_side, render, render_with_logo, symbol_width,
 };
-use qr_origin::store::LogoFormat;
 use render_common::*;
 
 const SHORT: &str = "https://qr.example.com/r/DI5bjNA0";
@@ -44,7 +42,7 @@ const LOGOS: [Logo; 4] = [
 /// The PNG and SVG of `content`, with the test logo when the style names one.
 fn render_both(content: &[u8], opts: &RenderOptions) -> Result<(Vec<u8>, Vec<u8>), RenderError> {
     let side = logo_side(content, opts)?;
-    let pixmap = side.map(|s| test_logo().fit(s).expect("a logo box is never empty"));
+    let pixmap = side.map(|s| example_logo().fit(s).expect("a logo box is never empty"));
     let png = render_with_logo(
         content,
         &RenderOptions {
@@ -461,11 +459,4 @@ fn the_styled_svg_is_one_module_path() {
             plain.len()
         );
     }
-}
-
-/// The test logo: `docs/logo-example.svg` (an orange badge, 240×200), decoded, screened and
-/// later rasterised to each logo square by `crate::logo`, like an upload.
-fn test_logo() -> logo::DecodedLogo {
-    logo::decode(LogoFormat::Svg, include_bytes!("../docs/logo-example.svg"))
-        .expect("the example logo is a valid upload")
 }

@@ -26,24 +26,14 @@ pub(crate) fn write(m: &QrMatrix, g: &Geometry, opts: &RenderOptions) -> Vec<u8>
     let greyscale = opts.dark == Rgb::BLACK && opts.light == Rgb::WHITE;
 
     let mut out = Vec::with_capacity(128 + g.total as usize * (stride + 40));
-    out.extend_from_slice(b"\x89PNG\r\n\x1a\n");
-    let mut ihdr = [0u8; 13];
-    ihdr[0..4].copy_from_slice(&g.size.to_be_bytes());
-    ihdr[4..8].copy_from_slice(&g.size.to_be_bytes());
-    ihdr[8] = 1; // bit depth
-    ihdr[9] = if greyscale { 0 } else { 3 }; // greyscale | indexed
-    chunk(&mut out, b"IHDR", &ihdr);
+    // bit depth 1, greyscale | indexed
+    signature_and_header(&mut out, g.size, 1, if greyscale { 0 } else { 3 });
     if !greyscale {
         // Index 0 is dark and 1 light, like black = 0 and white = 1 in 1-bit greyscale, so the
         // pixel data is the same either way.
         let (d, l) = (opts.dark, opts.light);
         chunk(&mut out, b"PLTE", &[d.0, d.1, d.2, l.0, l.1, l.2]);
     }
-
-    let idat_start = out.len();
-    out.extend_from_slice(&[0, 0, 0, 0]);
-    out.extend_from_slice(b"IDAT");
-    out.extend_from_slice(&[0x78, 0x01]); // zlib: deflate, 32 KiB window, no dictionary
 
     let border = g.border as usize;
     let modules = g.modules as usize;
@@ -77,16 +67,7 @@ pub(crate) fn write(m: &QrMatrix, g: &Geometry, opts: &RenderOptions) -> Vec<u8>
         matcher.tokenize(&mut tokens, count);
         y = next;
     }
-    let mut bits = BitWriter::default();
-    tokens.write_block(&mut bits, &mut out, true);
-    bits.flush(&mut out);
-    out.extend_from_slice(&adler.value().to_be_bytes());
-
-    let len = (out.len() - idat_start - 8) as u32;
-    out[idat_start..idat_start + 4].copy_from_slice(&len.to_be_bytes());
-    let crc = crc32fast::hash(&out[idat_start + 4..]);
-    out.extend_from_slice(&crc.to_be_bytes());
-    chunk(&mut out, b"IEND", &[]);
+    data_and_end(&mut out, &mut tokens, &adler);
     out
 }
 
@@ -500,6 +481,35 @@ fn clear_bits(px: &mut [u8], start: usize, end: usize) {
         px[first + 1..last].fill(0);
         px[last] &= !tail;
     }
+}
+
+/// Appends the PNG signature and the IHDR of a square `size`-px image (no interlace).
+pub(crate) fn signature_and_header(out: &mut Vec<u8>, size: u32, depth: u8, colour_type: u8) {
+    out.extend_from_slice(b"\x89PNG\r\n\x1a\n");
+    let mut ihdr = [0u8; 13];
+    ihdr[0..4].copy_from_slice(&size.to_be_bytes());
+    ihdr[4..8].copy_from_slice(&size.to_be_bytes());
+    ihdr[8] = depth;
+    ihdr[9] = colour_type;
+    chunk(out, b"IHDR", &ihdr);
+}
+
+/// Appends the IDAT (a zlib stream of one final deflate block of `tokens`, whose uncompressed
+/// bytes `adler` summed) and the IEND.
+pub(crate) fn data_and_end(out: &mut Vec<u8>, tokens: &mut Tokens, adler: &Adler) {
+    let idat_start = out.len();
+    out.extend_from_slice(&[0, 0, 0, 0]);
+    out.extend_from_slice(b"IDAT");
+    out.extend_from_slice(&[0x78, 0x01]); // zlib: deflate, 32 KiB window, no dictionary
+    let mut bits = BitWriter::default();
+    tokens.write_block(&mut bits, out, true);
+    bits.flush(out);
+    out.extend_from_slice(&adler.value().to_be_bytes());
+    let len = (out.len() - idat_start - 8) as u32;
+    out[idat_start..idat_start + 4].copy_from_slice(&len.to_be_bytes());
+    let crc = crc32fast::hash(&out[idat_start + 4..]);
+    out.extend_from_slice(&crc.to_be_bytes());
+    chunk(out, b"IEND", &[]);
 }
 
 /// Appends a PNG chunk with its length and CRC.

@@ -13,14 +13,7 @@ use super::raster::{Geometry, dark_runs};
 pub(crate) fn write(m: &QrMatrix, g: &Geometry, opts: &RenderOptions) -> Vec<u8> {
     // Measured on the long deeplink (version 9): ~520 runs × ≤ 16 bytes.
     let mut out = Vec::with_capacity(256 + m.size() * m.size() * 3);
-    out.extend_from_slice(b"<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"");
-    num(&mut out, g.size);
-    out.extend_from_slice(b"\" height=\"");
-    num(&mut out, g.size);
-    out.extend_from_slice(b"\" viewBox=\"0 0 ");
-    num(&mut out, g.total);
-    out.push(b' ');
-    num(&mut out, g.total);
+    open_svg(&mut out, g);
     out.extend_from_slice(
         b"\" shape-rendering=\"crispEdges\"><rect width=\"100%\" height=\"100%\" fill=\"",
     );
@@ -46,6 +39,19 @@ pub(crate) fn write(m: &QrMatrix, g: &Geometry, opts: &RenderOptions) -> Vec<u8>
     }
     out.extend_from_slice(b"\"/></svg>\n");
     out
+}
+
+/// Appends the `<svg` start tag up to its viewBox in modules (quiet zone included), the
+/// attribute's closing quote left to the caller: `g.size` px wide and high.
+pub(crate) fn open_svg(out: &mut Vec<u8>, g: &Geometry) {
+    out.extend_from_slice(b"<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"");
+    num(out, g.size);
+    out.extend_from_slice(b"\" height=\"");
+    num(out, g.size);
+    out.extend_from_slice(b"\" viewBox=\"0 0 ");
+    num(out, g.total);
+    out.push(b' ');
+    num(out, g.total);
 }
 
 /// Appends `n` (< 10 000: module counts and pixel sizes) in decimal, one push per digit —

@@ -99,8 +99,15 @@ pub fn image_dimensions(bytes: &[u8]) -> (u32, u32) {
     (img.width(), img.height())
 }
 
-/// Rasterises an SVG with `resvg` at its own width/height; returns (width, height, luma).
+/// Rasterises an SVG with `resvg` at its own width/height; returns (width, height, luma),
+/// transparent pixels over white.
 pub fn rasterise_svg(bytes: &[u8]) -> (u32, u32, Vec<u8>) {
+    rasterise_svg_over(bytes, WHITE)
+}
+
+/// [`rasterise_svg`] with transparent pixels over `ground` (RGB): the surface a code with a
+/// transparent background is printed on.
+pub fn rasterise_svg_over(bytes: &[u8], ground: [u8; 3]) -> (u32, u32, Vec<u8>) {
     let tree = resvg::usvg::Tree::from_data(bytes, &resvg::usvg::Options::default())
         .expect("usvg parses the SVG");
     let size = tree.size().to_int_size();
@@ -114,14 +121,35 @@ pub fn rasterise_svg(bytes: &[u8]) -> (u32, u32, Vec<u8>) {
         .pixels()
         .iter()
         .map(|p| {
-            // Unpremultiplied over white where transparent (there should be no transparency).
             let c = p.demultiply();
-            let a = c.alpha() as u32;
-            let mix = |v: u8| (v as u32 * a + 255 * (255 - a)) / 255;
-            ((mix(c.red()) * 299 + mix(c.green()) * 587 + mix(c.blue()) * 114) / 1000) as u8
+            luma_over([c.red(), c.green(), c.blue(), c.alpha()], ground)
         })
         .collect();
     (size.width(), size.height(), luma)
+}
+
+const WHITE: [u8; 3] = [255, 255, 255];
+
+/// Luma (Rec. 601 weights) of straight RGBA `p` composited over `ground`.
+fn luma_over(p: [u8; 4], ground: [u8; 3]) -> u8 {
+    let a = u32::from(p[3]);
+    let mix = |v: u8, g: u8| (u32::from(v) * a + u32::from(g) * (255 - a)) / 255;
+    let (r, g, b) = (
+        mix(p[0], ground[0]),
+        mix(p[1], ground[1]),
+        mix(p[2], ground[2]),
+    );
+    ((r * 299 + g * 587 + b * 114) / 1000) as u8
+}
+
+/// The example logo, `docs/logo-example.svg` (an orange badge, 240×200), decoded and screened
+/// like an upload; `crate::logo` rasterises it to each logo square.
+pub fn example_logo() -> qr_origin::logo::DecodedLogo {
+    qr_origin::logo::decode(
+        qr_origin::store::LogoFormat::Svg,
+        include_bytes!("../../docs/logo-example.svg"),
+    )
+    .expect("the example logo is a valid upload")
 }
 
 /// Decodes an SVG's QR code after rasterising; asserts exactly one and returns its content.
@@ -177,18 +205,16 @@ pub fn read_qr_any(width: usize, luma: &[u8], total: usize) -> Vec<Vec<u8>> {
 /// Decodes any PNG (palette, grey, RGB, with or without alpha) with the `image` crate to luma,
 /// transparent pixels composited over white (the paper a transparent code is printed on).
 pub fn png_luma(bytes: &[u8]) -> (u32, u32, Vec<u8>) {
+    png_luma_over(bytes, WHITE)
+}
+
+/// [`png_luma`] with transparent pixels over `ground` (RGB).
+pub fn png_luma_over(bytes: &[u8], ground: [u8; 3]) -> (u32, u32, Vec<u8>) {
     let img = image::load_from_memory_with_format(bytes, image::ImageFormat::Png)
         .expect("image crate decodes the PNG")
         .to_rgba8();
     let (w, h) = img.dimensions();
-    let luma = img
-        .pixels()
-        .map(|p| {
-            let a = u32::from(p[3]);
-            let mix = |v: u8| (u32::from(v) * a + 255 * (255 - a)) / 255;
-            ((mix(p[0]) * 299 + mix(p[1]) * 587 + mix(p[2]) * 114) / 1000) as u8
-        })
-        .collect();
+    let luma = img.pixels().map(|p| luma_over(p.0, ground)).collect();
     (w, h, luma)
 }
 

@@ -8,7 +8,8 @@
 //!   remove, pixels per dot) → a [`Plan`].
 //! - [`palette`]: the few colour levels of the anti-aliased raster.
 //! - [`stamps`] → [`canvas`]: module stamps and eyes drawn into a frame of palette levels.
-//! - [`png`]: the frame as a 4-bit palette PNG (RGB/RGBA with a logo composited in).
+//! - [`png`]: the frame as a palette PNG, 4 bits per pixel, 8 with a logo's colours added (RGB/RGBA
+//!   for a logo of more colours than a palette holds).
 //! - [`svg`]: the same code as one module path, one eye path and an embedded logo.
 
 use super::matrix::{self, QrMatrix};

@@ -1,18 +1,26 @@
-//! The styled PNG: the canvas as 4-bit palette pixels (the quantised edge shades; tRNS for a
-//! transparent ground), or as 8-bit RGB/RGBA when a full-colour logo is composited in.
+//! The styled PNG: palette pixels, 4 bits each (the quantised edge shades; tRNS for a
+//! transparent ground). A logo's composited colours join the palette after the levels, 8 bits
+//! per pixel when they need more than 16 entries; a logo with more colours than a palette holds
+//! (a photograph) makes the image 8-bit RGB/RGBA.
 //!
-//! The palette image goes through a row matcher ([`super::lz`]) and the plain writer's deflate: a stamped raster repeats the same bytes at the same column
-//! of the rows above (a module's rows) and one module row up (the same stamp), which is what
-//! that matcher tries first. Identical consecutive pixel rows are one row with a repeat count.
+//! The pixel rows go through a row matcher ([`super::lz`]) and the plain writer's deflate: a
+//! stamped raster repeats the same bytes at the same column of the rows above (a module's rows)
+//! and one module row up (the same stamp), which is what that matcher tries first. Identical
+//! consecutive pixel rows are one row with a repeat count.
 
-use tiny_skia::Pixmap;
+use std::collections::HashMap;
+
+use tiny_skia::{Pixmap, PremultipliedColorU8};
 
 use super::Plan;
 use super::canvas::Canvas;
 use super::lz::Matcher;
 use super::palette::Palette;
-use crate::render::deflate::{BitWriter, Tokens};
-use crate::render::png::{Adler, chunk};
+use crate::render::deflate::Tokens;
+use crate::render::png::{Adler, chunk, data_and_end, signature_and_header};
+
+/// Most entries a PNG palette holds.
+const PLTE_MAX: usize = 256;
 
 /// Writes the PNG of `canvas`, compositing `logo` into the plan's logo square.
 pub(crate) fn write(
@@ -22,37 +30,39 @@ pub(crate) fn write(
     logo: Option<&Pixmap>,
 ) -> Vec<u8> {
     let size = canvas.size;
-    let logo = logo.zip(plan.logo_box());
-    let (colour, channels, stride) = match logo {
-        None => (3u8, 0, 1 + size.div_ceil(2)),
-        Some(_) if palette.alpha => (6, 4, 1 + 4 * size),
-        Some(_) => (2, 3, 1 + 3 * size),
+    let pixels = match logo.zip(plan.logo_box()) {
+        None => Pixels::Indexed {
+            entries: palette.entries.clone(),
+            logo: None,
+        },
+        Some((pixmap, square)) => match LogoIndices::new(canvas, palette, pixmap, square) {
+            Some((entries, indices)) => Pixels::Indexed {
+                entries,
+                logo: Some(indices),
+            },
+            None => Pixels::Truecolour {
+                channels: if palette.alpha { 4 } else { 3 },
+                pixmap,
+                square,
+            },
+        },
     };
+    let (depth, colour, stride) = pixels.layout(size);
     let mut out = Vec::with_capacity(4096 + size * stride / 16);
-    out.extend_from_slice(b"\x89PNG\r\n\x1a\n");
-    let mut ihdr = [0u8; 13];
-    ihdr[0..4].copy_from_slice(&(size as u32).to_be_bytes());
-    ihdr[4..8].copy_from_slice(&(size as u32).to_be_bytes());
-    ihdr[8] = if channels == 0 { 4 } else { 8 };
-    ihdr[9] = colour;
-    chunk(&mut out, b"IHDR", &ihdr);
-    if channels == 0 {
-        let plte: Vec<u8> = palette
-            .entries
-            .iter()
-            .flat_map(|e| [e[0], e[1], e[2]])
-            .collect();
+    signature_and_header(&mut out, size as u32, depth, colour);
+    if let Pixels::Indexed { entries, .. } = &pixels {
+        let plte: Vec<u8> = entries.iter().flat_map(|e| [e[0], e[1], e[2]]).collect();
         chunk(&mut out, b"PLTE", &plte);
         if palette.alpha {
-            let trns: Vec<u8> = palette.entries.iter().map(|e| e[3]).collect();
+            // entries past the last translucent one are opaque without being listed
+            let listed = entries
+                .iter()
+                .rposition(|e| e[3] != 255)
+                .map_or(0, |i| i + 1);
+            let trns: Vec<u8> = entries[..listed].iter().map(|e| e[3]).collect();
             chunk(&mut out, b"tRNS", &trns);
         }
     }
-
-    let idat_start = out.len();
-    out.extend_from_slice(&[0, 0, 0, 0]);
-    out.extend_from_slice(b"IDAT");
-    out.extend_from_slice(&[0x78, 0x01]); // zlib: deflate, 32 KiB window, no dictionary
 
     let mut matcher = Matcher::new(stride, size);
     let mut tokens = Tokens::with_capacity(size * 64);
@@ -61,18 +71,10 @@ pub(crate) fn write(
     // tokenized, so a run of equal rows costs one row's matching.
     let mut pending = vec![0u8; stride];
     let mut row = vec![0u8; stride];
+    let mut scratch = vec![0u8; size];
     let mut count = 0;
     for y in 0..size {
-        let levels = &canvas.px[y * size..(y + 1) * size];
-        match logo {
-            None => pack_nibbles(levels, &mut row),
-            Some((pixmap, (x0, y0, side))) => {
-                truecolour(levels, palette, channels, &mut row);
-                if (y0..y0 + side).contains(&y) {
-                    composite(&mut row, channels, pixmap, x0, y - y0, side, palette.alpha);
-                }
-            }
-        }
+        pixels.row(canvas, palette, y, &mut scratch, &mut row);
         if count > 0 && row == pending {
             count += 1;
             continue;
@@ -84,17 +86,188 @@ pub(crate) fn write(
         count = 1;
     }
     flush(&mut matcher, &mut tokens, &mut adler, &pending, count);
-    let mut bits = BitWriter::default();
-    tokens.write_block(&mut bits, &mut out, true);
-    bits.flush(&mut out);
-    out.extend_from_slice(&adler.value().to_be_bytes());
-
-    let len = (out.len() - idat_start - 8) as u32;
-    out[idat_start..idat_start + 4].copy_from_slice(&len.to_be_bytes());
-    let crc = crc32fast::hash(&out[idat_start + 4..]);
-    out.extend_from_slice(&crc.to_be_bytes());
-    chunk(&mut out, b"IEND", &[]);
+    data_and_end(&mut out, &mut tokens, &adler);
     out
+}
+
+/// How the pixels go out.
+enum Pixels<'a> {
+    /// Palette indices: the canvas levels, and in the logo square its composited colours.
+    Indexed {
+        entries: Vec<[u8; 4]>,
+        logo: Option<LogoIndices>,
+    },
+    /// 8-bit RGB (`channels` 3) or RGBA, the logo composited row by row.
+    Truecolour {
+        channels: usize,
+        pixmap: &'a Pixmap,
+        square: (usize, usize, usize),
+    },
+}
+
+impl Pixels<'_> {
+    /// Bit depth, PNG colour type and bytes per row (filter byte included).
+    fn layout(&self, size: usize) -> (u8, u8, usize) {
+        match self {
+            Pixels::Indexed { entries, .. } if entries.len() <= 16 => (4, 3, 1 + size.div_ceil(2)),
+            Pixels::Indexed { .. } => (8, 3, 1 + size),
+            Pixels::Truecolour { channels: 4, .. } => (8, 6, 1 + 4 * size),
+            Pixels::Truecolour { channels, .. } => (8, 2, 1 + channels * size),
+        }
+    }
+
+    /// Fills `row` with pixel row `y` (filter byte 0 first); `scratch` holds one index per pixel.
+    fn row(
+        &self,
+        canvas: &Canvas,
+        palette: &Palette,
+        y: usize,
+        scratch: &mut [u8],
+        row: &mut [u8],
+    ) {
+        let size = canvas.size;
+        let levels = &canvas.px[y * size..(y + 1) * size];
+        row[0] = 0;
+        match self {
+            Pixels::Indexed { entries, logo } => {
+                let indices = match logo.as_ref().and_then(|l| l.row(y)) {
+                    Some((x0, logo_row)) => {
+                        scratch.copy_from_slice(levels);
+                        scratch[x0..x0 + logo_row.len()].copy_from_slice(logo_row);
+                        &*scratch
+                    }
+                    None => levels,
+                };
+                if entries.len() <= 16 {
+                    pack_nibbles(indices, &mut row[1..]);
+                } else {
+                    row[1..].copy_from_slice(indices);
+                }
+            }
+            &Pixels::Truecolour {
+                channels,
+                pixmap,
+                square: (x0, y0, side),
+            } => {
+                for (out, &l) in row[1..].chunks_exact_mut(channels).zip(levels) {
+                    out.copy_from_slice(&palette.entries[l as usize][..channels]);
+                }
+                if let Some((ox, src)) = logo_row(pixmap, side, y.wrapping_sub(y0)) {
+                    let dst = &mut row[1 + (x0 + ox) * channels..];
+                    for (d, &s) in dst.chunks_exact_mut(channels).zip(src) {
+                        let ground = [d[0], d[1], d[2], if channels == 4 { d[3] } else { 255 }];
+                        d.copy_from_slice(&over(s, ground)[..channels]);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The logo square as palette indices: the levels where the logo leaves the canvas showing,
+/// the composited colours (entries after the levels) where it covers it.
+struct LogoIndices {
+    x0: usize,
+    y0: usize,
+    side: usize,
+    indices: Vec<u8>,
+}
+
+impl LogoIndices {
+    /// The palette extended by the logo's composited colours and the square's indices, or
+    /// `None` when they do not fit in [`PLTE_MAX`] entries.
+    fn new(
+        canvas: &Canvas,
+        palette: &Palette,
+        pixmap: &Pixmap,
+        (x0, y0, side): (usize, usize, usize),
+    ) -> Option<(Vec<[u8; 4]>, LogoIndices)> {
+        let mut entries = palette.entries.clone();
+        let mut index: HashMap<[u8; 4], u8> = HashMap::new();
+        for (i, &e) in entries.iter().enumerate().rev() {
+            index.insert(e, i as u8); // a colour listed twice maps to its first entry
+        }
+        let mut indices = Vec::with_capacity(side * side);
+        // Flat logos repeat one colour over one ground for long stretches.
+        let mut last: Option<((u8, PremultipliedColorU8), u8)> = None;
+        for ly in 0..side {
+            let at = (y0 + ly) * canvas.size + x0;
+            let levels = &canvas.px[at..at + side];
+            let start = indices.len();
+            indices.extend_from_slice(levels);
+            let Some((ox, src)) = logo_row(pixmap, side, ly) else {
+                continue;
+            };
+            for (i, &s) in indices[start + ox..].iter_mut().zip(src) {
+                let key = (*i, s);
+                if let Some((k, v)) = last
+                    && k == key
+                {
+                    *i = v;
+                    continue;
+                }
+                let colour = over(s, palette.entries[*i as usize]);
+                let v = match index.get(&colour) {
+                    Some(&v) => v,
+                    None if entries.len() == PLTE_MAX => return None,
+                    None => {
+                        let v = entries.len() as u8;
+                        entries.push(colour);
+                        index.insert(colour, v);
+                        v
+                    }
+                };
+                last = Some((key, v));
+                *i = v;
+            }
+        }
+        Some((
+            entries,
+            LogoIndices {
+                x0,
+                y0,
+                side,
+                indices,
+            },
+        ))
+    }
+
+    /// The first column and the indices of pixel row `y`, when it crosses the square.
+    fn row(&self, y: usize) -> Option<(usize, &[u8])> {
+        let ly = y.checked_sub(self.y0).filter(|&ly| ly < self.side)?;
+        Some((self.x0, &self.indices[ly * self.side..(ly + 1) * self.side]))
+    }
+}
+
+/// Row `ly` of `logo` (at most `side` px, centred in the `side`-px square): its column offset
+/// in the square and its pixels, or `None` above and below the logo.
+fn logo_row(logo: &Pixmap, side: usize, ly: usize) -> Option<(usize, &[PremultipliedColorU8])> {
+    let (w, h) = (logo.width() as usize, logo.height() as usize);
+    let (ox, oy) = (side.saturating_sub(w) / 2, side.saturating_sub(h) / 2);
+    let y = ly.checked_sub(oy).filter(|&y| y < h)?;
+    Some((ox, &logo.pixels()[y * w..][..w.min(side)]))
+}
+
+/// `s` (premultiplied) source-over `ground` (straight RGBA), straight as PNG wants.
+fn over(s: PremultipliedColorU8, ground: [u8; 4]) -> [u8; 4] {
+    let sa = u32::from(s.alpha());
+    let inv = 255 - sa;
+    let da = u32::from(ground[3]);
+    let out_a = sa + (da * inv + 127) / 255;
+    if out_a == 0 {
+        return ground;
+    }
+    // premultiplied sum, then back to straight colour by the result's alpha
+    let mix = |sc: u8, dc: u8| {
+        let premul = u32::from(sc) * 255 + u32::from(dc) * da * inv / 255;
+        ((premul + out_a / 2) / out_a).min(255) as u8
+    };
+    [
+        mix(s.red(), ground[0]),
+        mix(s.green(), ground[1]),
+        mix(s.blue(), ground[2]),
+        out_a as u8,
+    ]
 }
 
 fn flush(matcher: &mut Matcher, tokens: &mut Tokens, adler: &mut Adler, row: &[u8], count: usize) {
@@ -116,68 +289,84 @@ fn flush(matcher: &mut Matcher, tokens: &mut Tokens, adler: &mut Adler, row: &[u
 /// Longest row [`Adler::rows`] sums without overflow.
 const ADLER_ROW_MAX: usize = 1 << 12;
 
-/// Filter byte 0, then two levels per byte, high nibble first.
-fn pack_nibbles(levels: &[u8], row: &mut [u8]) {
-    row[0] = 0;
-    let (pairs, rest) = levels.as_chunks::<2>();
-    for (out, &[a, b]) in row[1..].iter_mut().zip(pairs) {
-        *out = a << 4 | b;
+/// Two indices per byte, high nibble first.
+fn pack_nibbles(indices: &[u8], out: &mut [u8]) {
+    let (pairs, rest) = indices.as_chunks::<2>();
+    for (o, &[a, b]) in out.iter_mut().zip(pairs) {
+        *o = a << 4 | b;
     }
     if let [a] = rest {
-        row[1 + pairs.len()] = a << 4;
+        out[pairs.len()] = a << 4;
     }
 }
 
-/// Filter byte 0, then each level's colour (RGB, or RGBA with `channels` 4).
-fn truecolour(levels: &[u8], palette: &Palette, channels: usize, row: &mut [u8]) {
-    row[0] = 0;
-    for (out, &l) in row[1..].chunks_exact_mut(channels).zip(levels) {
-        out.copy_from_slice(&palette.entries[l as usize][..channels]);
-    }
-}
+#[cfg(test)]
+mod tests {
+    use tiny_skia::{ColorU8, Pixmap};
 
-/// Draws row `ly` of the logo (premultiplied RGBA, at most `side` px, centred in the
-/// `side`-px square at column `x0`) over the pixels of `row`: source-over, written back
-/// unpremultiplied as PNG wants.
-fn composite(
-    row: &mut [u8],
-    channels: usize,
-    logo: &Pixmap,
-    x0: usize,
-    ly: usize,
-    side: usize,
-    alpha: bool,
-) {
-    let (w, h) = (logo.width() as usize, logo.height() as usize);
-    let (ox, oy) = ((side.saturating_sub(w)) / 2, (side.saturating_sub(h)) / 2);
-    if ly < oy || ly >= oy + h {
-        return;
-    }
-    let src = &logo.pixels()[(ly - oy) * w..][..w.min(side)];
-    let dst = &mut row[1 + (x0 + ox) * channels..];
-    for (d, s) in dst.chunks_exact_mut(channels).zip(src) {
-        let sa = u32::from(s.alpha());
-        let inv = 255 - sa;
-        let da = if alpha { u32::from(d[3]) } else { 255 };
-        // Premultiplied sum, then back to straight colour by the result's alpha.
-        let out_a = sa + (da * inv + 127) / 255;
-        if out_a == 0 {
-            continue;
-        }
-        let mix = |sc: u8, dc: u8| {
-            let premul = u32::from(sc) * 255 + u32::from(dc) * da * inv / 255;
-            ((premul + out_a / 2) / out_a).min(255) as u8
+    use super::super::Plan;
+    use crate::render::{LogoRef, RenderOptions, Style, render_with_logo};
+
+    const SHORT: &[u8] = b"https://qr.example.com/r/DI5bjNA0";
+
+    /// Renders SHORT at 800 px with a logo square painted `colour(x, y)`, decodes it, and
+    /// returns its colour type, bit depth, and the RGB of the centre pixel with the colour the
+    /// logo has there.
+    fn centre(
+        colour: impl Fn(usize, usize) -> [u8; 3],
+    ) -> (png::ColorType, png::BitDepth, [u8; 3], [u8; 3]) {
+        let opts = RenderOptions {
+            style: Style {
+                logo: Some(LogoRef {
+                    id: [9; 32],
+                    size_permille: 200,
+                }),
+                ..Style::default()
+            },
+            ..RenderOptions::default()
         };
-        let (r, g, b) = (
-            mix(s.red(), d[0]),
-            mix(s.green(), d[1]),
-            mix(s.blue(), d[2]),
-        );
-        d[0] = r;
-        d[1] = g;
-        d[2] = b;
-        if alpha {
-            d[3] = out_a as u8;
+        let (x0, y0, side) = Plan::new(SHORT, &opts).unwrap().logo_box().unwrap();
+        let mut logo = Pixmap::new(side as u32, side as u32).unwrap();
+        for (i, p) in logo.pixels_mut().iter_mut().enumerate() {
+            let [r, g, b] = colour(i % side, i / side);
+            *p = ColorU8::from_rgba(r, g, b, 255).premultiply();
         }
+        let bytes = render_with_logo(SHORT, &opts, Some(&logo)).unwrap().bytes;
+        let mut decoder = png::Decoder::new(std::io::Cursor::new(bytes));
+        decoder.set_transformations(png::Transformations::EXPAND | png::Transformations::ALPHA);
+        let mut reader = decoder.read_info().unwrap();
+        let (colour_type, depth) = (reader.info().color_type, reader.info().bit_depth);
+        let mut px = vec![0; reader.output_buffer_size().unwrap()];
+        reader.next_frame(&mut px).unwrap();
+        let at = (400 * 800 + 400) * 4;
+        let got = [px[at], px[at + 1], px[at + 2]];
+        (colour_type, depth, got, colour(400 - x0, 400 - y0))
+    }
+
+    #[test]
+    fn a_flat_logo_joins_the_palette() {
+        let (colour_type, depth, got, want) = centre(|x, _| {
+            if x < 10 {
+                [0x1a, 0x3c, 0x8c]
+            } else {
+                [0xff, 0x5b, 0x24]
+            }
+        });
+        assert_eq!(
+            (colour_type, depth),
+            (png::ColorType::Indexed, png::BitDepth::Eight)
+        );
+        assert_eq!(got, want);
+    }
+
+    #[test]
+    fn a_logo_of_more_colours_than_a_palette_holds_is_truecolour() {
+        // a distinct colour per pixel: no palette of 256 entries holds them
+        let (colour_type, depth, got, want) = centre(|x, y| [x as u8, y as u8, (x * 7 + y) as u8]);
+        assert_eq!(
+            (colour_type, depth),
+            (png::ColorType::Rgb, png::BitDepth::Eight)
+        );
+        assert_eq!(got, want);
     }
 }

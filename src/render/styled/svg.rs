@@ -15,21 +15,14 @@ use tiny_skia::Pixmap;
 use super::Plan;
 use crate::render::matrix::{Line, WORDS};
 use crate::render::raster::dark_runs;
-use crate::render::svg::{colour, num};
+use crate::render::svg::{colour, num, open_svg};
 use crate::render::{Eyes, RenderOptions, Shape};
 
 /// Writes the SVG of `plan`, with `logo` (already scaled to the logo square) embedded.
 pub(crate) fn write(plan: &Plan, opts: &RenderOptions, logo: Option<&Pixmap>) -> Vec<u8> {
     let g = &plan.geometry;
     let mut out = Vec::with_capacity(1024 + g.modules as usize * g.modules as usize * 4);
-    out.extend_from_slice(b"<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"");
-    num(&mut out, g.size);
-    out.extend_from_slice(b"\" height=\"");
-    num(&mut out, g.size);
-    out.extend_from_slice(b"\" viewBox=\"0 0 ");
-    num(&mut out, g.total);
-    out.push(b' ');
-    num(&mut out, g.total);
+    open_svg(&mut out, g);
     out.extend_from_slice(b"\">");
     if !opts.style.transparent {
         out.extend_from_slice(b"<rect width=\"100%\" height=\"100%\" fill=\"");
