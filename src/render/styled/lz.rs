@@ -5,7 +5,7 @@
 //! built for the ≤ 251-byte rows of 1-bit images. This is that writer's previous matcher
 //! (RENDERER_VERSION 2), kept here for the styled rows.
 
-use crate::render::deflate::{Tokens, WINDOW, dist_extra_bits};
+use crate::render::deflate::{Best, LITERAL_BITS, Tokens, WINDOW, common_prefix};
 
 /// How many of the distinct rows just above a new row are tried at the same column first: QR
 /// rows resemble their neighbours (a module column that keeps its colour is the same bytes).
@@ -162,62 +162,4 @@ impl Matcher {
         self.pos += count * self.stride;
         self.row_at.push(self.pos - self.stride);
     }
-}
-
-/// The best match so far by [`match_gain`]; a later candidate must gain strictly more, so the
-/// nearer (tried first) wins ties.
-#[derive(Default)]
-struct Best {
-    len: usize,
-    dist: usize,
-    gain: isize,
-    /// The distance of the pending copy: continuing it costs no new match.
-    pending: usize,
-}
-
-impl Best {
-    #[inline]
-    fn consider(&mut self, len: usize, dist: usize) {
-        let gain = if dist == self.pending {
-            LITERAL_BITS * len as isize
-        } else {
-            match_gain(len, dist)
-        };
-        if gain > self.gain {
-            (self.len, self.dist, self.gain) = (len, dist, gain);
-        }
-    }
-}
-
-/// Estimated bits of a literal.
-const LITERAL_BITS: isize = 2;
-
-/// Estimated bits a match of `len` at `dist` saves over literals (≤ 0: not worth it). Literals
-/// of a QR raster cost ~3 bits (few distinct bytes); a match's two symbols ~6 plus the
-/// distance's extra bits, so a short match far back costs more than it saves.
-#[inline]
-fn match_gain(len: usize, dist: usize) -> isize {
-    if len < 3 {
-        return 0;
-    }
-    LITERAL_BITS * len as isize - 6 - dist_extra_bits(dist) as isize
-}
-
-/// Length of the common prefix of `a` and `b`, eight bytes at a time.
-#[inline]
-fn common_prefix(a: &[u8], b: &[u8]) -> usize {
-    let n = a.len().min(b.len());
-    let mut i = 0;
-    while i + 8 <= n {
-        let x = u64::from_le_bytes(a[i..i + 8].try_into().expect("8 bytes"))
-            ^ u64::from_le_bytes(b[i..i + 8].try_into().expect("8 bytes"));
-        if x != 0 {
-            return i + (x.trailing_zeros() / 8) as usize;
-        }
-        i += 8;
-    }
-    while i < n && a[i] == b[i] {
-        i += 1;
-    }
-    i
 }
