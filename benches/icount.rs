@@ -9,7 +9,9 @@
 //!                     valgrind; its own per-run comparison lives under `target/gungraun`).
 //!
 //! Benches: plain PNG at 100/800/2000 px and SVG for the short link and the long deeplink, the
-//! version-40 worst case (2953 bytes at ECC L, PNG 2000 px and SVG); token verification (valid,
+//! version-40 worst case (2953 bytes at ECC L, PNG 2000 px and SVG); branded codes at 800 px
+//! (rounded modules and eyes, PNG and SVG, short and long; dots; the example logo); token
+//! verification (valid,
 //! forged signature, maximum length); the origin's request path in-process (`Origin::handle`:
 //! a cache hit and a matching `If-None-Match`); a cached short-link resolve.
 //! Wall time of the same paths: `benches/render.rs`, `token.rs`, `origin.rs`, `links.rs`.
@@ -22,7 +24,11 @@ use http::{HeaderMap, HeaderValue, Method, Uri};
 use qr_origin::links::Links;
 use qr_origin::metrics::Metrics;
 use qr_origin::origin::Origin;
-use qr_origin::render::{Ecc, Format, RenderOptions, Rendered, max_content_len, render};
+use qr_origin::render::{
+    Ecc, Eyes, Format, LogoRef, RenderOptions, Rendered, Shape, Style, logo_side, max_content_len,
+    render, render_with_logo,
+};
+use qr_origin::store::LogoFormat;
 use qr_origin::store::sqlite::SqliteStore;
 use qr_origin::store::{Link, LinkKind, NewLink, NewMerchant, Store};
 use qr_origin::token::{ImageClaims, Keyring, MAX_URL_BYTES, SigningKey};
@@ -67,6 +73,50 @@ fn worst_case() -> Vec<u8> {
 #[bench::v40_svg_2000(worst_case(), opts(Format::Svg, 2000, Ecc::L))]
 fn render_worst(content: Vec<u8>, o: RenderOptions) -> Rendered {
     black_box(render(black_box(&content), &o).expect("renders"))
+}
+
+/// A branded code's options at 800 px (`logo`: the example logo at 0.15) and the logo scaled
+/// to its square, as the origin's logo cache holds it: the scaling is not measured.
+type StyledCase = (&'static str, RenderOptions, Option<tiny_skia::Pixmap>);
+
+fn styled(content: &'static str, format: Format, shape: Shape, logo: bool) -> StyledCase {
+    let o = RenderOptions {
+        format,
+        size: 800,
+        style: Style {
+            shape,
+            eyes: Eyes::Rounded,
+            logo: logo.then_some(LogoRef {
+                id: [1; 32],
+                size_permille: 150,
+            }),
+            ..Style::default()
+        },
+        ..RenderOptions::default()
+    };
+    let pixmap = logo_side(content.as_bytes(), &o)
+        .expect("the logo fits")
+        .map(|side| {
+            qr_origin::logo::decode(LogoFormat::Svg, include_bytes!("../docs/logo-example.svg"))
+                .expect("the example logo is valid")
+                .fit(side)
+                .expect("a logo square is never empty")
+        });
+    (content, o, pixmap)
+}
+
+#[library_benchmark]
+#[bench::short_png_800(styled(SHORT, Format::Png, Shape::Rounded, false))]
+#[bench::long_png_800(styled(LONG, Format::Png, Shape::Rounded, false))]
+#[bench::short_png_800_dots(styled(SHORT, Format::Png, Shape::Dots, false))]
+#[bench::short_png_800_logo(styled(SHORT, Format::Png, Shape::Rounded, true))]
+#[bench::short_svg_800(styled(SHORT, Format::Svg, Shape::Rounded, false))]
+#[bench::long_svg_800(styled(LONG, Format::Svg, Shape::Rounded, false))]
+fn render_styled(case: StyledCase) -> (StyledCase, Rendered) {
+    let (content, o, pixmap) = &case;
+    let r = render_with_logo(black_box(content.as_bytes()), o, pixmap.as_ref()).expect("renders");
+    // the case goes back with the image: the pixmap is dropped outside the measured function
+    (case, black_box(r))
 }
 
 fn keyring() -> Keyring {
@@ -243,7 +293,7 @@ fn link_resolve(c: LinkCase) -> (LinkCase, bool) {
 
 library_benchmark_group!(
     name = render_group,
-    benchmarks = [render_image, render_worst]
+    benchmarks = [render_image, render_worst, render_styled]
 );
 library_benchmark_group!(name = token_group, benchmarks = [token_verify]);
 library_benchmark_group!(name = origin_group, benchmarks = [origin_request]);
