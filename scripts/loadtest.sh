@@ -143,6 +143,34 @@ if [ "${STYLED_FLOOD:-0}" = 1 ]; then
       awk '/^qr_origin_http_requests_total/ && /status="503"/ { n += $NF } END { print n + 0 }'
   }
   renders() { python3 -c "print(int(${1:-0}))"; }
+  # Where the CPU went while the probe ran: each core's busy share (/proc/stat) and the
+  # server's CPU time by thread name (render-N, the tokio workers, ...), in clock ticks.
+  cpu_snapshot() {
+    awk '/^cpu[0-9]/ { print "core", $1, $2 + $3 + $4 + $7 + $8, $2 + $3 + $4 + $5 + $6 + $7 + $8 }' /proc/stat
+    for t in /proc/"${PIDS[0]}"/task/*; do
+      awk '{ print "thread", $2, $14 + $15 }' "$t/stat" 2>/dev/null || true
+    done
+  }
+  cpu_report() { # before after
+    python3 - "$1" "$2" "$(getconf CLK_TCK)" <<'PY'
+import collections, sys
+def load(path):
+    cores, threads = {}, collections.Counter()
+    for line in open(path):
+        kind, name, *v = line.split()
+        if kind == "core":
+            cores[name] = (int(v[0]), int(v[1]))
+        else:
+            threads[name.strip("()")] += int(v[0])
+    return cores, threads
+(c0, t0), (c1, t1) = load(sys.argv[1]), load(sys.argv[2])
+tck = int(sys.argv[3])
+busy = ", ".join(f"{n} {100 * (c1[n][0] - c0[n][0]) / max(c1[n][1] - c0[n][1], 1):.0f} %" for n in sorted(c1))
+print(f"  while the probe ran: cores busy {busy}")
+print("  server CPU by thread: " + ", ".join(
+    f"{n} {(t1[n] - t0[n]) / tck:.2f} s" for n in sorted(t1) if t1[n] - t0[n] > 0))
+PY
+  }
   echo "-- styled flood: probe (wrk core $PROBE_CPU, $PROBE_CONNS connections) on the plain hit," \
     "flood (wrk core $FLOOD_CPU, $FLOOD_CONNS connections) of $FLOOD_SHAPE/$FLOOD_EYES $SIZE px $FORMAT" >&2
   echo "   baseline: the probe alone for $DURATION" >&2
@@ -156,7 +184,9 @@ if [ "${STYLED_FLOOD:-0}" = 1 ]; then
   FLOOD_PID=$!
   PIDS+=("$FLOOD_PID")
   sleep "$FLOOD_LEAD"
+  cpu_snapshot >"$WORK/cpu0.txt"
   read -r PROBE_RPS PROBE_P99 < <(LOAD_CPU=$PROBE_CPU CONNS=$PROBE_CONNS WRK_OUT="$WORK/probe-wrk.txt" run_wrk "$HIT_URL")
+  cpu_snapshot >"$WORK/cpu1.txt"
   wait "$FLOOD_PID"
   read -r FLOOD_RPS FLOOD_P99 <"$WORK/flood.txt"
   E1=$(count_503)
@@ -175,6 +205,7 @@ print(f"{'styled flood (200s and 503s)':<34}{flood:>10.0f}{flood99:>10.2f}")
 print(f"flood: {reqs} requests in {secs}s, {e503} answered 503, {renders} renders ({renders / secs:.0f}/s)")
 print(f"plain-hit p99 during the flood {probe99:.2f} ms (target < 5 ms)  {'PASS' if probe99 < 5 else 'FAIL'}")
 PY
+  cpu_report "$WORK/cpu0.txt" "$WORK/cpu1.txt"
   exit 0
 fi
 echo "-- scenario 1: cache hits ($FORMAT, size $SIZE, $(stat -c %s "$WORK/image") bytes)" >&2
