@@ -13,7 +13,10 @@
 #   PASS|FAIL <scenario>: healthz p99 X ms, hit p99 Y ms, RSS peak Z MiB, 503s N (+ details)
 # Pass: healthz p99 < 50 ms with no failed probe, hit p99 < 5 ms, RSS peak < RSS_LIMIT_MIB.
 #
-# Usage: scripts/abuse.sh   (env: SECS=15 per scenario, CACHE=33554432, RSS_LIMIT_MIB=512)
+# Usage: scripts/abuse.sh   (env: SECS=15 per scenario, CACHE=33554432, RSS_LIMIT_MIB=512;
+#        SERVER_CPUS / CLIENT_CPUS: taskset -c lists pinning the server, and the attackers and
+#        probes, e.g. SERVER_CPUS=0 CLIENT_CPUS=1 so neither side steals the other's core
+#        (default: unpinned); SCENARIOS="idle-10k render-flood": only the scenarios named)
 # Needs root for `ulimit -n 65536` (10 000 client sockets; a hard limit of at least 11 000 is
 # enough) and apt-get for slowhttptest.
 set -euo pipefail
@@ -25,6 +28,11 @@ RSS_LIMIT_MIB=${RSS_LIMIT_MIB:-512}
 PORT=${PORT:-18090}
 OPS_PORT=${OPS_PORT:-19090}
 KEY="abuse=abuse-secret-0123456789-abcdefghijklmnopq"
+SCENARIOS=${SCENARIOS:-all}
+SERVER_PIN=()
+CLIENT_PIN=()
+[ -n "${SERVER_CPUS:-}" ] && SERVER_PIN=(taskset -c "$SERVER_CPUS")
+[ -n "${CLIENT_CPUS:-}" ] && CLIENT_PIN=(taskset -c "$CLIENT_CPUS")
 
 if ! command -v slowhttptest >/dev/null; then
   echo "installing slowhttptest" >&2
@@ -53,7 +61,9 @@ cleanup() {
 }
 trap cleanup EXIT
 
-"$BIN" serve --listen "127.0.0.1:$PORT" --ops-listen "127.0.0.1:$OPS_PORT" \
+echo "== abuse: server on cpus ${SERVER_CPUS:-any}, attackers and probes on ${CLIENT_CPUS:-any}, scenarios: $SCENARIOS" >&2
+uptime >&2
+"${SERVER_PIN[@]}" "$BIN" serve --listen "127.0.0.1:$PORT" --ops-listen "127.0.0.1:$OPS_PORT" \
   --data-dir "$WORK/data" --signing-key "$KEY" --cache-bytes "$CACHE" \
   --max-connections 1000 >"$WORK/server.log" 2>&1 &
 SERVER=$!
@@ -83,6 +93,10 @@ FAILED=0
 scenario() { # name, then the attack command (run in the background for SECS)
   local name=$1
   shift
+  case " $SCENARIOS " in
+    *" all "* | *" $name "*) ;;
+    *) return 0 ;;
+  esac
   echo 0 >"$WORK/rss_peak"
   local before
   before=$(count_503)
@@ -90,14 +104,14 @@ scenario() { # name, then the attack command (run in the background for SECS)
   local sampler=$!
   # The probe's hit connection opens before the attack (see examples/abuse.rs); it measures
   # from 1 s into the attack.
-  "$ABUSE" probe "127.0.0.1:$PORT" "127.0.0.1:$OPS_PORT" "$HIT" "$((SECS - 2))" 1000 \
+  "${CLIENT_PIN[@]}" "$ABUSE" probe "127.0.0.1:$PORT" "127.0.0.1:$OPS_PORT" "$HIT" "$((SECS - 2))" 1000 \
     >"$WORK/probe.out" 2>"$WORK/probe.err" &
   local prober=$!
   until grep -q "hit connection open" "$WORK/probe.err" 2>/dev/null; do
     kill -0 "$prober" 2>/dev/null || { cat "$WORK/probe.err" >&2; exit 1; }
     sleep 0.01
   done
-  "$@" >"$WORK/attack.out" 2>&1 &
+  "${CLIENT_PIN[@]}" "$@" >"$WORK/attack.out" 2>&1 &
   local attack=$!
   wait "$prober"
   local probe

@@ -20,7 +20,9 @@
 #        PAIRS=N adds N alternating hit/bare runs of PAIR_DURATION=8s and their median ratio;
 #        ACCESS_LOG_PAIRS=N adds N alternating hit runs against the origin and a second one
 #        started with --access-log (its log written to a file), and their median ratio: the
-#        access log's cost on the cheapest request there is)
+#        access log's cost on the cheapest request there is;
+#        STYLED_FLOOD=1 runs only the styled-flood scenario instead, see below: the plain
+#        cache-hit p99 alone and during a flood of unique branded renders)
 # Run it on a quiet machine: other load on the two cores skews every figure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -45,7 +47,7 @@ for tool in taskset curl; do
   command -v "$tool" >/dev/null || { echo "need $tool" >&2; exit 1; }
 done
 
-cargo build --release --bin qr-origin --example bare >&2
+cargo build --release --locked --bin qr-origin --example bare >&2
 TARGET_DIR=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
 BIN="$TARGET_DIR/release/qr-origin"
 BARE="$TARGET_DIR/release/examples/bare"
@@ -69,11 +71,28 @@ wait_up() {
   exit 1
 }
 
+# wrk -s unique.lua requests the paths of PATHS_FILE in turn, from line START on, one a request.
+# The paths are streamed from the file, one line per request. Holding all of them in a Lua table
+# made wrk's own garbage collector walk ~200 MB every few seconds; those pauses landed in wrk's
+# latency figures (p99 ~40 ms, max 120 ms, against a bare server too) rather than the server's.
+cat >"$WORK/unique.lua" <<'LUA'
+local paths = assert(io.open(os.getenv("PATHS_FILE")))
+for _ = 1, tonumber(os.getenv("START") or "0") do paths:read("*l") end
+request = function()
+  local path = paths:read("*l")
+  if not path then
+    paths:seek("set", 0)
+    path = paths:read("*l")
+  end
+  return wrk.format("GET", path)
+end
+LUA
+
 # wrk --latency output -> "rps p99_ms"
 run_wrk() {
   local out
   out=$(taskset -c "$LOAD_CPU" wrk -t1 -c"$CONNS" -d"$DURATION" --latency "$@")
-  echo "$out" >"$WORK/last-wrk.txt"
+  echo "$out" >"${WRK_OUT:-$WORK/last-wrk.txt}"
   local rps p99
   rps=$(echo "$out" | awk '/Requests\/sec/ {print $2}')
   p99=$(echo "$out" | awk '$1=="99%" {v=$2; if (v ~ /us$/) {sub("us","",v); v=v/1000} else if (v ~ /ms$/) {sub("ms","",v)} else if (v ~ /s$/) {sub("s","",v); v=v*1000}; print v}')
@@ -98,6 +117,97 @@ wait_up "$PORT"
 HIT_URL=$("$BIN" token --url "https://qr.example.com/r/loadtest-hit" --format "$FORMAT" --size "$SIZE" \
   --signing-key "$KEY" --public-url "http://127.0.0.1:$PORT")
 curl -fs -o "$WORK/image" "$HIT_URL"
+
+# STYLED_FLOOD=1: only this scenario. The plain cache-hit URL above probed by a second wrk
+# (PROBE_CONNS connections, --latency) alone, then during a flood of unique styled tokens
+# (FLOOD_CONNS connections; every request a render of a new branded image, or a 503 when the
+# render queue is full) that starts FLOOD_LEAD seconds before the probe and ends as long after.
+# Pass: the probe's p99 during the flood < 5 ms. FLOOD_CPU and PROBE_CPU (default LOAD_CPU) pin
+# the two wrk processes.
+if [ "${STYLED_FLOOD:-0}" = 1 ]; then
+  FLOOD_CONNS=${FLOOD_CONNS:-256}
+  PROBE_CONNS=${PROBE_CONNS:-4}
+  FLOOD_CPU=${FLOOD_CPU:-$LOAD_CPU}
+  PROBE_CPU=${PROBE_CPU:-$LOAD_CPU}
+  FLOOD_LEAD=${FLOOD_LEAD:-3}
+  FLOOD_TOKENS=${FLOOD_TOKENS:-1000000}
+  FLOOD_SHAPE=${FLOOD_SHAPE:-rounded}
+  FLOOD_EYES=${FLOOD_EYES:-rounded}
+  case $DURATION in *[0-9]s) ;; *) echo "STYLED_FLOOD needs DURATION in seconds, e.g. 10s" >&2; exit 1 ;; esac
+  FLOOD_SECS=$(( ${DURATION%s} + 2 * FLOOD_LEAD ))
+  "$BIN" token --url "https://qr.example.com/r/styled-flood-" --format "$FORMAT" --size "$SIZE" \
+    --shape "$FLOOD_SHAPE" --eyes "$FLOOD_EYES" --signing-key "$KEY" --token-only \
+    --count "$FLOOD_TOKENS" | sed 's|^|/qr-generator/v1?token=|' >"$WORK/styled-paths.txt"
+  count_503() {
+    curl -fs "http://127.0.0.1:$PORT/metrics" |
+      awk '/^qr_origin_http_requests_total/ && /status="503"/ { n += $NF } END { print n + 0 }'
+  }
+  renders() { python3 -c "print(int(${1:-0}))"; }
+  # Where the CPU went while the probe ran: each core's busy share (/proc/stat) and the
+  # server's CPU time by thread name (render-N, the tokio workers, ...), in clock ticks.
+  cpu_snapshot() {
+    awk '/^cpu[0-9]/ { print "core", $1, $2 + $3 + $4 + $7 + $8, $2 + $3 + $4 + $5 + $6 + $7 + $8 }' /proc/stat
+    for t in /proc/"${PIDS[0]}"/task/*; do
+      awk '{ print "thread", $2, $14 + $15 }' "$t/stat" 2>/dev/null || true
+    done
+  }
+  cpu_report() { # before after
+    python3 - "$1" "$2" "$(getconf CLK_TCK)" <<'PY'
+import collections, sys
+def load(path):
+    cores, threads = {}, collections.Counter()
+    for line in open(path):
+        kind, name, *v = line.split()
+        if kind == "core":
+            cores[name] = (int(v[0]), int(v[1]))
+        else:
+            threads[name.strip("()")] += int(v[0])
+    return cores, threads
+(c0, t0), (c1, t1) = load(sys.argv[1]), load(sys.argv[2])
+tck = int(sys.argv[3])
+busy = ", ".join(f"{n} {100 * (c1[n][0] - c0[n][0]) / max(c1[n][1] - c0[n][1], 1):.0f} %" for n in sorted(c1))
+print(f"  while the probe ran: cores busy {busy}")
+print("  server CPU by thread: " + ", ".join(
+    f"{n} {(t1[n] - t0[n]) / tck:.2f} s" for n in sorted(t1) if t1[n] - t0[n] > 0))
+PY
+  }
+  echo "-- styled flood: probe (wrk core $PROBE_CPU, $PROBE_CONNS connections) on the plain hit," \
+    "flood (wrk core $FLOOD_CPU, $FLOOD_CONNS connections) of $FLOOD_SHAPE/$FLOOD_EYES $SIZE px $FORMAT" >&2
+  echo "   baseline: the probe alone for $DURATION" >&2
+  read -r BASE_RPS BASE_P99 < <(LOAD_CPU=$PROBE_CPU CONNS=$PROBE_CONNS run_wrk "$HIT_URL")
+  E0=$(count_503)
+  R0=$(renders "$(metric "qr_origin_render_duration_seconds_count{format=\"$FORMAT\"}")")
+  echo "   flood for ${FLOOD_SECS}s, the probe from ${FLOOD_LEAD}s in for $DURATION" >&2
+  LOAD_CPU=$FLOOD_CPU CONNS=$FLOOD_CONNS DURATION=${FLOOD_SECS}s WRK_OUT="$WORK/flood-wrk.txt" \
+    PATHS_FILE="$WORK/styled-paths.txt" START=0 \
+    run_wrk -s "$WORK/unique.lua" "http://127.0.0.1:$PORT" >"$WORK/flood.txt" &
+  FLOOD_PID=$!
+  PIDS+=("$FLOOD_PID")
+  sleep "$FLOOD_LEAD"
+  cpu_snapshot >"$WORK/cpu0.txt"
+  read -r PROBE_RPS PROBE_P99 < <(LOAD_CPU=$PROBE_CPU CONNS=$PROBE_CONNS WRK_OUT="$WORK/probe-wrk.txt" run_wrk "$HIT_URL")
+  cpu_snapshot >"$WORK/cpu1.txt"
+  wait "$FLOOD_PID"
+  read -r FLOOD_RPS FLOOD_P99 <"$WORK/flood.txt"
+  E1=$(count_503)
+  R1=$(renders "$(metric "qr_origin_render_duration_seconds_count{format=\"$FORMAT\"}")")
+  FLOOD_REQS=$(awk '/requests in/ {print $1}' "$WORK/flood-wrk.txt")
+  [ "${FLOOD_REQS:-0}" -ge "$FLOOD_TOKENS" ] && echo "  warning: the styled token list wrapped; raise FLOOD_TOKENS" >&2
+  python3 - "$BASE_RPS" "$BASE_P99" "$PROBE_RPS" "$PROBE_P99" "$FLOOD_RPS" "$FLOOD_P99" \
+    "$FLOOD_REQS" "$((E1 - E0))" "$((R1 - R0))" "$FLOOD_SECS" <<'PY'
+import sys
+base, base99, probe, probe99, flood, flood99 = map(float, sys.argv[1:7])
+reqs, e503, renders, secs = map(int, sys.argv[7:])
+print(f"{'styled flood scenario':<34}{'req/s':>10}{'p99 ms':>10}")
+print(f"{'plain hits, no flood (baseline)':<34}{base:>10.0f}{base99:>10.2f}")
+print(f"{'plain hits during the flood':<34}{probe:>10.0f}{probe99:>10.2f}")
+print(f"{'styled flood (200s and 503s)':<34}{flood:>10.0f}{flood99:>10.2f}")
+print(f"flood: {reqs} requests in {secs}s, {e503} answered 503, {renders} renders ({renders / secs:.0f}/s)")
+print(f"plain-hit p99 during the flood {probe99:.2f} ms (target < 5 ms)  {'PASS' if probe99 < 5 else 'FAIL'}")
+PY
+  cpu_report "$WORK/cpu0.txt" "$WORK/cpu1.txt"
+  exit 0
+fi
 echo "-- scenario 1: cache hits ($FORMAT, size $SIZE, $(stat -c %s "$WORK/image") bytes)" >&2
 read -r HIT_RPS HIT_P99 < <(run_wrk "$HIT_URL")
 
@@ -106,21 +216,6 @@ N=${UNIQUE_TOKENS:-1000000}
 WARMUP=${WARMUP:-8s}
 "$BIN" token --url "https://qr.example.com/r/loadtest-unique-" --format "$FORMAT" --size "$SIZE" \
   --signing-key "$KEY" --token-only --count "$N" | sed 's|^|/qr-generator/v1?token=|' >"$WORK/paths.txt"
-# The paths are streamed from the file, one line per request. Holding all of them in a Lua table
-# made wrk's own garbage collector walk ~200 MB every few seconds; those pauses landed in wrk's
-# latency figures (p99 ~40 ms, max 120 ms, against a bare server too) rather than the server's.
-cat >"$WORK/unique.lua" <<'LUA'
-local paths = assert(io.open(os.getenv("PATHS_FILE")))
-for _ = 1, tonumber(os.getenv("START") or "0") do paths:read("*l") end
-request = function()
-  local path = paths:read("*l")
-  if not path then
-    paths:seek("set", 0)
-    path = paths:read("*l")
-  end
-  return wrk.format("GET", path)
-end
-LUA
 echo "-- warm-up: filling the image cache with unique tokens for $WARMUP" >&2
 taskset -c "$LOAD_CPU" env PATHS_FILE="$WORK/paths.txt" START=0 \
   wrk -t1 -c"$CONNS" -d"$WARMUP" -s "$WORK/unique.lua" "http://127.0.0.1:$PORT" >/dev/null

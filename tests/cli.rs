@@ -173,3 +173,40 @@ fn base64_url_decode(s: &str) -> Vec<u8> {
         .decode(s)
         .expect("base64url")
 }
+
+#[test]
+fn token_takes_the_style_options_under_their_claim_names() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let o = qr_origin(
+        dir.path(),
+        &[
+            "token",
+            "--url",
+            "https://x.example/r/",
+            "--signing-key",
+            KEY,
+            "--token-only",
+            "--count",
+            "2",
+            "--shape",
+            "rounded",
+            "--eyes",
+            "circle",
+            "--eye-color",
+            "aa0000",
+        ],
+        &[],
+    );
+    let out = stdout(&o);
+    let tokens: Vec<&str> = out.lines().collect();
+    assert_eq!(tokens.len(), 2);
+    for (i, token) in tokens.iter().enumerate() {
+        let payload = token.split('.').nth(1).expect("payload");
+        let claims: serde_json::Value =
+            serde_json::from_slice(&base64_url_decode(payload)).expect("json");
+        assert_eq!(claims["url"], format!("https://x.example/r/{i}"));
+        assert_eq!(claims["shape"], "rounded");
+        assert_eq!(claims["eyes"], "circle");
+        assert_eq!(claims["eyeColor"], "#aa0000");
+    }
+}

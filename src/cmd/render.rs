@@ -60,7 +60,7 @@ pub struct StyleArgs {
 }
 
 /// The logo file decoded like an upload, and the style naming it by its content's SHA-256.
-fn style(args: &StyleArgs) -> anyhow::Result<(Style, Option<logo::DecodedLogo>)> {
+pub(super) fn style(args: &StyleArgs) -> anyhow::Result<(Style, Option<logo::DecodedLogo>)> {
     let decoded = match &args.logo {
         None => None,
         Some(path) => {

@@ -8,6 +8,7 @@ use std::time::Duration;
 use anyhow::Context;
 
 use super::look::LookArgs;
+use super::render::StyleArgs;
 use crate::clock::{Clock, SystemClock};
 use crate::config::{self, KeyArgs};
 use crate::keys;
@@ -29,6 +30,10 @@ pub struct TokenArgs {
     pub size: u32,
     #[command(flatten)]
     pub look: LookArgs,
+    // The branded-code flags, as `render` takes them. `--logo` names the file's logo by its
+    // content hash: the origin serving the URL must hold that logo (uploaded through the API).
+    #[command(flatten)]
+    pub style: StyleArgs,
     /// Lifetime of the URL, e.g. `10m`, `1h`, `7d`; without it the URL never expires.
     #[arg(long, value_parser = config::parse_duration)]
     pub ttl: Option<Duration>,
@@ -61,6 +66,7 @@ pub fn run(args: TokenArgs) -> anyhow::Result<()> {
     claims.border = args.look.border;
     claims.dark = args.look.fg;
     claims.light = args.look.bg;
+    claims.style = super::render::style(&args.style)?.0;
     if let Some(ttl) = args.ttl {
         if ttl < Duration::from_secs(1) {
             anyhow::bail!("--ttl: at least 1s (tokens count whole seconds)");
