@@ -152,10 +152,7 @@ fn token_takes_the_render_options_under_their_claim_names() {
         ],
         &[],
     );
-    let token = stdout(&o);
-    let payload = token.trim().split('.').nth(1).expect("payload");
-    let json = base64_url_decode(payload);
-    let claims: serde_json::Value = serde_json::from_slice(&json).expect("json");
+    let claims = token_claims(stdout(&o).trim());
     assert_eq!(claims["ecc"], "H");
     assert_eq!(claims["border"], 2);
     assert_eq!(claims["fg"], "#112233");
@@ -167,11 +164,14 @@ fn token_takes_the_render_options_under_their_claim_names() {
     assert_eq!(exp - iat, 600);
 }
 
-fn base64_url_decode(s: &str) -> Vec<u8> {
+/// The claims of a signed token: its payload, base64url-decoded, as JSON.
+fn token_claims(token: &str) -> serde_json::Value {
     use base64::Engine as _;
-    base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(s)
-        .expect("base64url")
+    let payload = token.split('.').nth(1).expect("payload");
+    let json = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload)
+        .expect("base64url");
+    serde_json::from_slice(&json).expect("json")
 }
 
 #[test]
@@ -201,9 +201,7 @@ fn token_takes_the_style_options_under_their_claim_names() {
     let tokens: Vec<&str> = out.lines().collect();
     assert_eq!(tokens.len(), 2);
     for (i, token) in tokens.iter().enumerate() {
-        let payload = token.split('.').nth(1).expect("payload");
-        let claims: serde_json::Value =
-            serde_json::from_slice(&base64_url_decode(payload)).expect("json");
+        let claims = token_claims(token);
         assert_eq!(claims["url"], format!("https://x.example/r/{i}"));
         assert_eq!(claims["shape"], "rounded");
         assert_eq!(claims["eyes"], "circle");

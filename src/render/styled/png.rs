@@ -8,6 +8,7 @@
 //! and one module row up (the same stamp), which is what that matcher tries first. Identical
 //! consecutive pixel rows are one row with a repeat count.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use tiny_skia::{Pixmap, PremultipliedColorU8};
@@ -32,12 +33,12 @@ pub(crate) fn write(
     let size = canvas.size;
     let pixels = match logo.zip(plan.logo_box()) {
         None => Pixels::Indexed {
-            entries: palette.entries.clone(),
+            entries: Cow::Borrowed(&palette.entries),
             logo: None,
         },
         Some((pixmap, square)) => match LogoIndices::new(canvas, palette, pixmap, square) {
             Some((entries, indices)) => Pixels::Indexed {
-                entries,
+                entries: Cow::Owned(entries),
                 logo: Some(indices),
             },
             None => Pixels::Truecolour {
@@ -94,7 +95,8 @@ pub(crate) fn write(
 enum Pixels<'a> {
     /// Palette indices: the canvas levels, and in the logo square its composited colours.
     Indexed {
-        entries: Vec<[u8; 4]>,
+        /// The levels' colours, then (with a logo) its composited ones.
+        entries: Cow<'a, [[u8; 4]]>,
         logo: Option<LogoIndices>,
     },
     /// 8-bit RGB (`channels` 3) or RGBA, the logo composited row by row.
