@@ -135,10 +135,17 @@ fn style() -> impl Strategy<Value = Style> {
 }
 
 /// The refusal the colour rule owes `dark` on `light`, from luminances
-/// computed here: under 3:1 too faint, else the wrong way round for `invert`.
+/// computed here: under 3:1 too faint (an inverted code in its negative, the picture readers
+/// decode it from), else the wrong way round for `invert`.
 fn colour_refusal(dark: Rgb, light: Rgb, invert: bool) -> Option<&'static str> {
+    let negative = |c: Rgb| Rgb(255 - c.0, 255 - c.1, 255 - c.2);
+    let (md, ml) = if invert {
+        (negative(dark).luminance(), negative(light).luminance())
+    } else {
+        (dark.luminance(), light.luminance())
+    };
+    let ratio = (md.max(ml) + 0.05) / (md.min(ml) + 0.05);
     let (ld, ll) = (dark.luminance(), light.luminance());
-    let ratio = (ld.max(ll) + 0.05) / (ld.min(ll) + 0.05);
     if ratio < 3.0 {
         Some("LowContrast")
     } else if (ld > ll) != invert {

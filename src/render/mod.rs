@@ -239,14 +239,17 @@ pub enum RenderError {
         function_pattern: bool,
     },
     #[error(
-        "{name} {dark} on {light} has a contrast ratio of {}; at least 3:1 is needed to scan",
-        style::Ratio(*ratio_centi)
+        "{name} {dark} on {light} has a contrast ratio of {}{}; at least 3:1 is needed to scan",
+        style::Ratio(*ratio_centi),
+        if *inverted { " in the negative readers decode an inverted code from" } else { "" }
     )]
     LowContrast {
         name: &'static str,
         dark: Rgb,
         light: Rgb,
         ratio_centi: u32,
+        /// The ratio is the negative image's (an inverted code).
+        inverted: bool,
     },
     #[error(
         "{name} {dark} is {} than {light}: {}",

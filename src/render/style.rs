@@ -107,13 +107,22 @@ impl Style {
 
 fn check_pair(name: &'static str, dark: Rgb, light: Rgb, invert: bool) -> Result<(), RenderError> {
     let (ld, ll) = (dark.luminance(), light.luminance());
-    let ratio = contrast_ratio(ld, ll);
+    // Readers take an inverted code by inverting the picture before they threshold it, so its
+    // contrast is what the negative has. WCAG's ratio is generous near black: red eyes
+    // (#e51e04) on a black ground pass it at 4.5:1 yet neither ZXing reader found them once
+    // inverted (tests/render_props.rs drew that case); on the negative they are 1.6:1 and refused.
+    let ratio = if invert {
+        contrast_ratio(dark.negative().luminance(), light.negative().luminance())
+    } else {
+        contrast_ratio(ld, ll)
+    };
     if ratio < MIN_CONTRAST {
         return Err(RenderError::LowContrast {
             name,
             dark,
             light,
             ratio_centi: (ratio * 100.0) as u32,
+            inverted: invert,
         });
     }
     if (ld > ll) != invert {
@@ -134,6 +143,11 @@ fn contrast_ratio(a: f64, b: f64) -> f64 {
 }
 
 impl Rgb {
+    /// The colour's photographic negative, channel by channel.
+    pub fn negative(self) -> Rgb {
+        Rgb(255 - self.0, 255 - self.1, 255 - self.2)
+    }
+
     /// Relative luminance (sRGB → linear, Rec. 709 weights), 0 for black to 1 for white.
     pub fn luminance(self) -> f64 {
         fn linear(c: u8) -> f64 {
@@ -264,6 +278,40 @@ mod tests {
         };
         let err = style.check_colours(Rgb::BLACK, Rgb::WHITE).unwrap_err();
         assert!(err.to_string().contains("eyeColor"), "{err}");
+    }
+
+    #[test]
+    fn an_inverted_code_keeps_contrast_in_its_negative() {
+        let inverted = Style {
+            invert: true,
+            eye_color: Some(Rgb(0xe5, 0x1e, 0x04)),
+            ..Style::default()
+        };
+        // 4.5:1 on black as drawn, 1.6:1 once a reader inverts it.
+        let black = Rgb::BLACK.luminance();
+        assert!(contrast_ratio(Rgb(0xe5, 0x1e, 0x04).luminance(), black) > 4.4);
+        let err = inverted.check_colours(Rgb::WHITE, Rgb::BLACK).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                RenderError::LowContrast {
+                    name: "eyeColor",
+                    inverted: true,
+                    ..
+                }
+            ),
+            "{err}"
+        );
+        assert!(
+            err.to_string().contains("1.59") && err.to_string().contains("negative"),
+            "{err}"
+        );
+        // A grey as light in the negative as the red is in the drawing passes.
+        let grey = Style {
+            eye_color: Some(Rgb(0x8c, 0x8c, 0x8c)),
+            ..inverted
+        };
+        grey.check_colours(Rgb::WHITE, Rgb::BLACK).unwrap();
     }
 
     #[test]

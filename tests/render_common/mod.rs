@@ -220,6 +220,13 @@ pub fn png_luma_over(bytes: &[u8], ground: [u8; 3]) -> (u32, u32, Vec<u8>) {
 
 /// Decodes a QR code from a luma image with `rxing` (a port of ZXing, independent of `rqrr`):
 /// the content, or `None` when it finds none.
+///
+/// The content is the symbol's bytes, not its text: rxing guesses a character set for byte mode
+/// and hands back a `String`, whose UTF-8 never equals binary content (bytes ≥ 0x80 come back
+/// re-encoded), so a comparison with the text would count every binary code it reads as a miss.
+/// Which reader answered decides where the bytes are: rxing tries its zxing-cpp port first, whose
+/// "raw bytes" are the decoded content, and falls back to its ZXing (Java) port, whose raw bytes
+/// are the codewords and whose content is the byte segments (the encoder writes one).
 pub fn read_rxing(width: u32, height: u32, luma: Vec<u8>) -> Option<Vec<u8>> {
     let mut hints = rxing::DecodeHints::default().with(rxing::DecodeHintValue::TryHarder(true));
     rxing::helpers::detect_in_luma_with_hints(
@@ -230,5 +237,13 @@ pub fn read_rxing(width: u32, height: u32, luma: Vec<u8>) -> Option<Vec<u8>> {
         &mut hints,
     )
     .ok()
-    .map(|r| r.getText().as_bytes().to_vec())
+    .map(|r| {
+        match r
+            .getRXingResultMetadata()
+            .get(&rxing::RXingResultMetadataType::BYTE_SEGMENTS)
+        {
+            Some(rxing::RXingResultMetadataValue::ByteSegments(segments)) => segments.concat(),
+            _ => r.getRawBytes().to_vec(),
+        }
+    })
 }
