@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Instruction-count gate: runs benches/icount.rs under callgrind (gungraun) and compares each
-# bench's instructions with the committed baseline, benches/icount-baseline.txt.
+# Instruction-count gate: runs benches/icount.rs under callgrind (gungraun) and the release server
+# under callgrind (scripts/server-icount.py: instructions per request for a cache hit, a render
+# and the bare hyper server), and compares each count with the committed baseline,
+# benches/icount-baseline.txt.
 #
 #   .ci/icount.sh            prints bench | baseline | now | change and fails (exit 1) when any
 #                            bench grew by more than 2 %; improvements beyond 2 % print too, so
@@ -89,6 +91,17 @@ for line in open(sys.argv[1]):
 if seen == 0:
     sys.exit("no gungraun summaries in the bench output")
 PY
+
+# The real server per request (scripts/server-icount.py): the release binary and the bare hyper
+# server answering the same scripted requests under callgrind, gated with the benches above.
+# Its unique-token budget compares with the render bench of the same kind of content.
+# Two builds: with the example, the crate is built with its dev-only `testing` feature, which
+# the measured server binary must not have.
+cargo build --locked --release --bin qr-origin
+cargo build --locked --release --example bare
+target_dir=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
+render=$(awk '$1 == "render_image/short_png_800" { print $2 }' "$now")
+python3 scripts/server-icount.py "$target_dir/release/qr-origin" "$target_dir/release/examples/bare" $render >>"$now"
 
 rustc_version=$(rustc --version)
 if $update; then
