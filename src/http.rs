@@ -6,6 +6,7 @@ use http::header::{self, HeaderValue};
 use http::{Response, StatusCode};
 use http_body_util::Full;
 
+use crate::log_throttle::LogThrottle;
 use crate::render::RenderError;
 use crate::token::TokenError;
 
@@ -153,7 +154,13 @@ impl HttpError {
         };
         match &self {
             HttpError::Internal(detail) => tracing::error!(%detail, "internal error"),
-            HttpError::Overloaded(what) => tracing::warn!(what, "overloaded"),
+            HttpError::Overloaded(what) => {
+                // A flood draws a 503 per request: one line a second, counting the rest.
+                static OVERLOAD_LOG: LogThrottle = LogThrottle::new();
+                if let Some(suppressed) = OVERLOAD_LOG.admit() {
+                    tracing::warn!(what, suppressed, "overloaded");
+                }
+            }
             e => tracing::debug!(error = %e, status = status.as_u16(), "request refused"),
         }
         let mut resp = text(status, body);

@@ -11,6 +11,7 @@
 //! - [`clock`]: wall-clock time behind a trait (tests move a manual clock).
 //! - [`logo`]: uploaded logos (PNG, SVG) → validated, decoded, scaled pixmaps. No HTTP.
 //! - [`secret`]: random credentials and their hashed, constant-time-compared stored form.
+//! - [`log_throttle`]: at most a log line a second for events that repeat at request rate.
 //! - [`http`]: body type, response helpers, the one error → status mapping; [`body`]: request
 //!   bodies with a read deadline.
 //! - [`store`]: durable state (merchants, access tokens, short links, callback QRs, webhooks,
@@ -44,6 +45,7 @@ pub mod http;
 pub mod inflight;
 pub mod keys;
 pub mod links;
+pub mod log_throttle;
 pub mod logo;
 pub mod metrics;
 pub mod ops;
