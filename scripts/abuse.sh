@@ -47,7 +47,10 @@ if [ "$(ulimit -n)" != unlimited ] && [ "$(ulimit -n)" -lt "$NEED_FDS" ]; then
   exit 1
 fi
 
-cargo build --release --locked --bin qr-origin --example abuse >&2
+# Two builds: built with an example, the crate gets its dev-only `testing` feature, which the
+# server under attack must not have.
+cargo build --release --locked --bin qr-origin >&2
+cargo build --release --locked --example abuse >&2
 TARGET_DIR=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
 BIN="$TARGET_DIR/release/qr-origin"
 ABUSE="$TARGET_DIR/release/examples/abuse"

@@ -52,11 +52,18 @@ async fn render_flood_gets_503s_while_hits_and_healthz_answer() {
             let url = srv.url(&worst_case_path(&srv, i));
             let (ok, refused) = (ok.clone(), refused.clone());
             tokio::spawn(async move {
+                let asked = std::time::Instant::now();
                 let r = get(&url).await;
                 match r.status.as_u16() {
                     200 => ok.fetch_add(1, Relaxed),
                     503 => {
                         assert_eq!(r.header("retry-after"), "1", "a 503 says when to retry");
+                        // Held until then, so a flooding client cannot ask again at once.
+                        assert!(
+                            asked.elapsed() >= qr_origin::origin::OVERLOAD_HOLD,
+                            "a refused render answered after {:?}, before its Retry-After",
+                            asked.elapsed()
+                        );
                         refused.fetch_add(1, Relaxed)
                     }
                     other => panic!("unexpected status {other}"),
