@@ -6,8 +6,9 @@ use http::header::{self, HeaderValue};
 use http::{Response, StatusCode};
 use http_body_util::Full;
 
-use crate::log_throttle::LogThrottle;
+use crate::logo::LogoFailure;
 use crate::render::RenderError;
+use crate::server::log_throttle::LogThrottle;
 use crate::token::TokenError;
 
 /// Every response body: the whole body is in memory (images are a few KB), so `Full` it is.
@@ -100,7 +101,7 @@ pub enum HttpError {
     /// The token's logo cannot be drawn: unknown (400), or the store is down and the logo not
     /// in memory (503, retry shortly).
     #[error("{0}")]
-    Logo(#[from] crate::origin::logos::LogoFailure),
+    Logo(#[from] LogoFailure),
     /// Too much work queued (renders or connections); the client should retry shortly.
     #[error("overloaded: {0}")]
     Overloaded(&'static str),
@@ -173,7 +174,7 @@ impl HttpError {
                 resp.headers_mut()
                     .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
             }
-            HttpError::Logo(crate::origin::logos::LogoFailure::Unavailable) => {
+            HttpError::Logo(LogoFailure::Unavailable) => {
                 resp.headers_mut().insert(
                     header::RETRY_AFTER,
                     HeaderValue::from_static(crate::store::RETRY_AFTER_SECS),

@@ -1,8 +1,8 @@
 use std::io::IsTerminal as _;
 use std::process::ExitCode;
 
-use qr_origin::cmd::config_file::{self, ParseError};
 use qr_origin::cmd::{Cli, Command};
+use qr_origin::config::file::{self as config_file, ParseError};
 use tracing_subscriber::EnvFilter;
 
 /// jemalloc for the service: image churn (render, cache, evict) fragments glibc's heap; see the
@@ -14,7 +14,7 @@ static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 /// Errors end the process with their one-line cause chain (`a: b: c`) and status 1; never a
 /// backtrace, even with `RUST_BACKTRACE=1` (what an operator needs is what to change).
 fn main() -> ExitCode {
-    let cli = match config_file::parse(std::env::args_os().collect()) {
+    let cli = match config_file::parse::<Cli>(std::env::args_os().collect()) {
         Ok(cli) => cli,
         Err(ParseError::Cli(e)) => e.exit(),
         Err(ParseError::File(e)) => return fail(&e),

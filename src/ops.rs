@@ -1,12 +1,9 @@
-//! Operator endpoints: liveness, readiness and metrics, and the store write probe readiness
-//! follows.
+//! Operator endpoints: liveness, readiness (which follows the store write probe,
+//! [`crate::state::probe_store_writes`]) and metrics.
 //!
 //! They are served on their own listener (`--ops-listen`, default `127.0.0.1:9090`) with its own
 //! small connection budget, so a flood of the public port cannot starve the probes; the public
 //! port keeps answering `/healthz` for compatibility.
-
-use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
-use std::time::Duration;
 
 use bytes::Bytes;
 use http::StatusCode;
@@ -36,48 +33,6 @@ pub fn readyz(state: &AppState) -> Resp {
         text(StatusCode::SERVICE_UNAVAILABLE, "store not writable\n")
     } else {
         text(StatusCode::OK, "ready\n")
-    }
-}
-
-/// Whether the store took its last write probe.
-#[derive(Debug)]
-pub struct StoreHealth {
-    writable: AtomicBool,
-}
-
-impl Default for StoreHealth {
-    fn default() -> Self {
-        StoreHealth {
-            writable: AtomicBool::new(true),
-        }
-    }
-}
-
-impl StoreHealth {
-    pub fn is_writable(&self) -> bool {
-        self.writable.load(Relaxed)
-    }
-}
-
-/// Probes the store with a write every `every` until `state.shutdown` stops: a prune that
-/// matches nothing, which still needs the write lock (SQLite's `IMMEDIATE` transaction, a
-/// PostgreSQL write transaction) and so fails exactly when real writes would. Changes are logged
-/// once each way.
-pub async fn probe_store_writes(state: std::sync::Arc<AppState>, every: Duration) {
-    let mut stop = std::pin::pin!(state.shutdown.stopped());
-    loop {
-        let result = state.store.prune_outbox(i64::MIN).await;
-        let writable = result.is_ok();
-        let was = state.store_health.writable.swap(writable, Relaxed);
-        match (&result, was) {
-            (Err(e), true) => tracing::error!(error = %e, "store write probe failed: /readyz 503"),
-            (Ok(_), false) => tracing::warn!("store writable again: /readyz 200"),
-            _ => {}
-        }
-        tokio::select! {
-            () = stop.as_mut() => return,
-            () = tokio::time::sleep(every) => {}
-        }
     }
 }
 

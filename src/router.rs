@@ -13,7 +13,7 @@ use std::sync::Arc;
 use http::{Method, Request};
 
 use crate::api::{self, ApiRoute};
-use crate::body::ReqBody;
+use crate::server::body::ReqBody;
 use crate::http::{HttpError, Resp, empty};
 use crate::state::AppState;
 use crate::store::LinkKind;

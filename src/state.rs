@@ -2,20 +2,22 @@
 //! `Arc<AppState>`: the config, keys, clock, metrics, the origin's cache, the store and the
 //! handlers' state built on it, and the webhook delivery worker.
 
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use anyhow::Context;
 
-use crate::access_log::AccessLog;
-use crate::api::{ApiConfig, ApiState, ImageSigner, ImageSpec};
+use crate::api::context::{ApiState, ImageSigner, ImageSpec};
 use crate::clock::SharedClock;
 use crate::config::Config;
-use crate::inflight::InflightBytes;
+use crate::config::api::ApiConfig;
 use crate::links::Links;
 use crate::metrics::Metrics;
-use crate::ops::StoreHealth;
 use crate::origin::Origin;
-use crate::shutdown::Shutdown;
+use crate::server::access_log::AccessLog;
+use crate::server::inflight::InflightBytes;
+use crate::server::shutdown::Shutdown;
 use crate::store::Store;
 use crate::token::{ImageClaims, Keyring};
 use crate::webhooks::deliver::{Deliverer, DeliveryStats};
@@ -44,7 +46,7 @@ pub struct AppState {
     pub api: ApiState,
     /// The webhook delivery worker; `server::run` runs it until shutdown.
     pub deliverer: Arc<Deliverer>,
-    /// Whether the store takes writes (`/readyz`); kept by `ops::probe_store_writes`.
+    /// Whether the store takes writes (`/readyz`); kept by [`probe_store_writes`].
     pub store_health: StoreHealth,
     /// Response bytes held by connections still sending them, against `max_inflight_bytes`.
     pub inflight: Arc<InflightBytes>,
@@ -67,7 +69,7 @@ impl AppState {
     ) -> anyhow::Result<AppState> {
         let store = crate::store::open(&config.data_dir, &config.store)
             .await
-            .with_context(|| store_description(&config))?;
+            .with_context(|| config.store.describe(&config.data_dir))?;
         let origin = Origin::new(
             config.cache_bytes,
             config.max_renders,
@@ -80,13 +82,7 @@ impl AppState {
             links: Arc::clone(&links),
             clock: clock.clone(),
             images: image_signer(public_url.clone(), keyring.clone()),
-            config: ApiConfig {
-                public_url: public_url.clone(),
-                payment_ttl_secs: config.payment_ttl.as_secs() as i64,
-                access_token_ttl_secs: crate::api::ACCESS_TOKEN_TTL_SECS,
-                allow_insecure_webhooks: config.webhooks.allow_insecure,
-                max_webhooks_per_event: crate::webhooks::MAX_WEBHOOKS_PER_EVENT,
-            },
+            config: ApiConfig::from_config(&config, public_url.clone()),
         };
         let deliverer = Arc::new(Deliverer::new(
             Arc::clone(&store),
@@ -136,13 +132,44 @@ fn image_signer(public_url: String, keyring: Keyring) -> ImageSigner {
     })
 }
 
-/// What start-up failed to open, for the one error line (no credentials).
-pub fn store_description(config: &Config) -> String {
-    match &config.store.database_url {
-        Some(_) => "opening the PostgreSQL store (--database-url)".to_owned(),
-        None => format!(
-            "opening the embedded store in {}",
-            config.data_dir.display()
-        ),
+/// Whether the store took its last write probe.
+#[derive(Debug)]
+pub struct StoreHealth {
+    writable: AtomicBool,
+}
+
+impl Default for StoreHealth {
+    fn default() -> Self {
+        StoreHealth {
+            writable: AtomicBool::new(true),
+        }
+    }
+}
+
+impl StoreHealth {
+    pub fn is_writable(&self) -> bool {
+        self.writable.load(Relaxed)
+    }
+}
+
+/// Probes the store with a write every `every` until `state.shutdown` stops: a prune that
+/// matches nothing, which still needs the write lock (SQLite's `IMMEDIATE` transaction, a
+/// PostgreSQL write transaction) and so fails exactly when real writes would. Changes are logged
+/// once each way.
+pub async fn probe_store_writes(state: Arc<AppState>, every: Duration) {
+    let mut stop = std::pin::pin!(state.shutdown.stopped());
+    loop {
+        let result = state.store.prune_outbox(i64::MIN).await;
+        let writable = result.is_ok();
+        let was = state.store_health.writable.swap(writable, Relaxed);
+        match (&result, was) {
+            (Err(e), true) => tracing::error!(error = %e, "store write probe failed: /readyz 503"),
+            (Ok(_), false) => tracing::warn!("store writable again: /readyz 200"),
+            _ => {}
+        }
+        tokio::select! {
+            () = stop.as_mut() => return,
+            () = tokio::time::sleep(every) => {}
+        }
     }
 }

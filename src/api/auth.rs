@@ -8,7 +8,7 @@
 use http::HeaderMap;
 use serde::Serialize;
 
-use super::ApiState;
+use super::context::ApiState;
 use super::error::ApiError;
 use crate::secret;
 use crate::store::{NewAccessToken, Store};

@@ -14,9 +14,9 @@
 use http::{HeaderMap, StatusCode};
 
 use super::callback::{PutCallbackRequest, callback_caller, put_input};
+use super::context::{ApiState, path_param};
 use super::error::{ApiError, InvalidParam};
 use super::request::{self, ApiBody};
-use super::{ApiState, path_param};
 use crate::http::{self as resp, Resp};
 use crate::links;
 use crate::store::{Conflict, NewCallbackQr, StoreError, StyleChange};

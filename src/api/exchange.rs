@@ -8,12 +8,13 @@
 
 use http::HeaderMap;
 
-use super::{ApiError, ApiState};
+use super::ApiError;
+use super::context::{self, ApiState};
 use crate::http::Resp;
 
 /// Both exchange calls.
 pub async fn not_offered(state: &ApiState, headers: &HeaderMap) -> Result<Resp, ApiError> {
-    super::caller(state, headers).await?;
+    context::caller(state, headers).await?;
     Err(ApiError::NotImplemented(
         "QR and customer exchange need the wallet's user accounts, which this service does \
          not have; no user data can be returned",

@@ -10,8 +10,9 @@ use http::{HeaderMap, StatusCode, header::CONTENT_TYPE};
 use http_body_util::{BodyExt, Limited};
 use serde::Serialize;
 
+use super::context::{self, ApiState, path_param};
 use super::request::ApiBody;
-use super::{ApiError, ApiState, InvalidParam, path_param};
+use super::{ApiError, InvalidParam};
 use crate::http::{self as resp, Resp};
 use crate::logo::{self, LogoError};
 use crate::store::{Conflict, LogoInfo, NewLogo, StoreError};
@@ -51,7 +52,7 @@ pub async fn create<B>(state: &ApiState, headers: &HeaderMap, body: B) -> Result
 where
     B: ApiBody,
 {
-    let caller = super::caller(state, headers).await?;
+    let caller = context::caller(state, headers).await?;
     let content_type = headers
         .get(CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -62,7 +63,9 @@ where
         Err(e) if e.is::<http_body_util::LengthLimitError>() => {
             return Err(ApiError::Logo(LogoError::TooLarge));
         }
-        Err(e) if crate::body::ReadError::is_timeout(&*e) => return Err(ApiError::BodyTimeout),
+        Err(e) if crate::server::body::ReadError::is_timeout(&*e) => {
+            return Err(ApiError::BodyTimeout);
+        }
         Err(_) => {
             return Err(ApiError::Invalid(vec![InvalidParam::new(
                 "body",
@@ -119,7 +122,7 @@ where
 
 /// `GET /qr/v1/logos`: the merchant's logos, oldest first.
 pub async fn list(state: &ApiState, headers: &HeaderMap) -> Result<Resp, ApiError> {
-    let caller = super::caller(state, headers).await?;
+    let caller = context::caller(state, headers).await?;
     let all = state.store.merchant_logos(&caller.msn).await?;
     let answer: Vec<LogoResponse> = all.iter().map(LogoResponse::from).collect();
     Ok(resp::json(StatusCode::OK, &answer))
@@ -131,7 +134,7 @@ pub async fn list(state: &ApiState, headers: &HeaderMap) -> Result<Resp, ApiErro
 /// merchant's default style, or the stored style of one of its live QRs, names the logo: a
 /// printed QR's image URL must keep rendering.
 pub async fn delete(state: &ApiState, headers: &HeaderMap, raw_id: &str) -> Result<Resp, ApiError> {
-    let caller = super::caller(state, headers).await?;
+    let caller = context::caller(state, headers).await?;
     let id = logo_id(raw_id)?;
     match state
         .store

@@ -6,10 +6,11 @@
 
 use http::{HeaderMap, StatusCode};
 
+use super::ApiError;
+use super::context::{self, ApiState, expires_in, image_url, with_fresh_code};
 use super::dto::{OneTimePaymentRequest, OneTimePaymentResponse};
 use super::request::{self, ApiBody};
 use super::style;
-use super::{ApiError, ApiState, expires_in, image_url, with_fresh_code};
 use crate::http::{self as resp, Resp};
 use crate::store::{LinkKind, NewLink};
 
@@ -18,8 +19,7 @@ pub async fn create<B>(state: &ApiState, headers: &HeaderMap, body: B) -> Result
 where
     B: ApiBody,
 {
-    let caller = super::caller(state, headers).await?;
-    let image = request::image_request(headers)?;
+    let (caller, image) = context::caller_and_image(state, headers).await?;
     let body = request::json_object(headers, body).await?;
     let req = OneTimePaymentRequest::from_json(&body)?;
     let named = style::named_in(state, &caller.msn, LinkKind::Payment, &body).await?;

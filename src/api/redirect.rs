@@ -11,17 +11,17 @@
 
 use http::{HeaderMap, StatusCode};
 
+use super::ApiError;
+use super::context::{self, ApiState, expires_in, image_url, with_fresh_code};
 use super::dto::{self, CreateRedirectRequest, RedirectResponse, UpdateRedirectRequest};
 use super::request::{self, ApiBody, ImageRequest};
 use super::style::{self, CallStyle};
-use super::{ApiError, ApiState, expires_in, image_url, with_fresh_code};
 use crate::http::{self as resp, Resp};
 use crate::store::{Conflict, Link, LinkKind, NewLink, StoreError, StyleChange};
 
 /// `GET /qr/v1/merchant-redirect`: all the merchant's live redirect QRs, oldest first.
 pub async fn list(state: &ApiState, headers: &HeaderMap) -> Result<Resp, ApiError> {
-    let caller = super::caller(state, headers).await?;
-    let image = request::image_request(headers)?;
+    let (caller, image) = context::caller_and_image(state, headers).await?;
     let now = state.clock.now_ms();
     let all = state
         .store
@@ -40,8 +40,7 @@ pub async fn create<B>(state: &ApiState, headers: &HeaderMap, body: B) -> Result
 where
     B: ApiBody,
 {
-    let caller = super::caller(state, headers).await?;
-    let image = request::image_request(headers)?;
+    let (caller, image) = context::caller_and_image(state, headers).await?;
     let body = request::json_object(headers, body).await?;
     let req = CreateRedirectRequest::from_json(&body)?;
     let named = style::named_in(state, &caller.msn, LinkKind::Redirect, &body).await?;
@@ -80,8 +79,7 @@ where
 
 /// `GET /qr/v1/merchant-redirect/{id}`.
 pub async fn get(state: &ApiState, headers: &HeaderMap, raw_id: &str) -> Result<Resp, ApiError> {
-    let caller = super::caller(state, headers).await?;
-    let image = request::image_request(headers)?;
+    let (caller, image) = context::caller_and_image(state, headers).await?;
     let id = path_id(raw_id)?;
     let now = state.clock.now_ms();
     let link = state
@@ -107,8 +105,7 @@ pub async fn update<B>(
 where
     B: ApiBody,
 {
-    let caller = super::caller(state, headers).await?;
-    let image = request::image_request(headers)?;
+    let (caller, image) = context::caller_and_image(state, headers).await?;
     let id = path_id(raw_id)?;
     let body = request::json_object(headers, body).await?;
     let req = UpdateRedirectRequest::from_json(&body)?;
@@ -138,7 +135,7 @@ where
 /// `DELETE /qr/v1/merchant-redirect/{id}`: the printed code is dead for good. `200` without a
 /// body, as published.
 pub async fn delete(state: &ApiState, headers: &HeaderMap, raw_id: &str) -> Result<Resp, ApiError> {
-    let caller = super::caller(state, headers).await?;
+    let caller = context::caller(state, headers).await?;
     let id = path_id(raw_id)?;
     let now = state.clock.now_ms();
     let link = state

@@ -42,7 +42,9 @@ pub async fn json_object(
         Err(e) if e.is::<http_body_util::LengthLimitError>() => {
             return Err(ApiError::TooLarge(MAX_BODY));
         }
-        Err(e) if crate::body::ReadError::is_timeout(&*e) => return Err(ApiError::BodyTimeout),
+        Err(e) if crate::server::body::ReadError::is_timeout(&*e) => {
+            return Err(ApiError::BodyTimeout);
+        }
         Err(_) => {
             return Err(ApiError::Invalid(vec![InvalidParam::new(
                 "body",

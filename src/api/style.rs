@@ -20,8 +20,9 @@
 use http::{HeaderMap, StatusCode};
 use serde_json::{Map, Value};
 
+use super::context::{self, ApiState};
 use super::request::{self, ApiBody};
-use super::{ApiError, ApiState, InvalidParam};
+use super::{ApiError, InvalidParam};
 use crate::http::{self as resp, Resp};
 use crate::links;
 use crate::render::{self, Format, MAX_SIZE, RenderError, RenderOptions};
@@ -319,7 +320,7 @@ pub async fn put<B>(state: &ApiState, headers: &HeaderMap, body: B) -> Result<Re
 where
     B: ApiBody,
 {
-    let caller = super::caller(state, headers).await?;
+    let caller = context::caller(state, headers).await?;
     let body = Value::Object(request::json_object(headers, body).await?);
     // Every kind of short link has the same length; a payment link stands for all of them.
     let style = checked(state, &caller.msn, LinkKind::Payment, "body", &body).await?;
@@ -343,7 +344,7 @@ where
 
 /// `GET /qr/v1/style`: the merchant's default style, `404` without one.
 pub async fn get(state: &ApiState, headers: &HeaderMap) -> Result<Resp, ApiError> {
-    let caller = super::caller(state, headers).await?;
+    let caller = context::caller(state, headers).await?;
     match default_style(state, &caller.msn).await? {
         Some(style) => Ok(resp::json(StatusCode::OK, &style.to_json())),
         None => Err(no_default()),
@@ -352,7 +353,7 @@ pub async fn get(state: &ApiState, headers: &HeaderMap) -> Result<Resp, ApiError
 
 /// `DELETE /qr/v1/style`: `204`; image URLs handed out from now on are plain again.
 pub async fn delete(state: &ApiState, headers: &HeaderMap) -> Result<Resp, ApiError> {
-    let caller = super::caller(state, headers).await?;
+    let caller = context::caller(state, headers).await?;
     if state.store.delete_default_style(&caller.msn).await? {
         Ok(resp::status_only(StatusCode::NO_CONTENT))
     } else {

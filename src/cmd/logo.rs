@@ -16,17 +16,8 @@ use crate::store::{Conflict, LogoFormat, NewLogo, Store, StoreError};
 /// Arguments of `qr-origin logo`.
 #[derive(Debug, clap::Args)]
 pub struct LogoArgs {
-    /// Directory holding the embedded store (the same as `serve --data-dir`).
-    #[arg(
-        long,
-        env = "QR_ORIGIN_DATA_DIR",
-        default_value = "./data",
-        global = true
-    )]
-    pub data_dir: PathBuf,
-
     #[command(flatten)]
-    pub database: crate::config::DatabaseArgs,
+    pub store: crate::config::StoreArgs,
 
     #[command(subcommand)]
     pub action: LogoAction,
@@ -66,8 +57,7 @@ struct Printed {
 
 /// Runs the subcommand, printing JSON to stdout.
 pub fn run(args: LogoArgs) -> anyhow::Result<()> {
-    let settings = args.database.validate()?;
-    super::print_from_store(&args.data_dir, &settings, |store| async move {
+    super::print_from_store(&args.store, |store| async move {
         match args.action {
             LogoAction::Add { file, msn } => add(&*store, &file, &msn).await,
             LogoAction::List { msn } => list(&*store, &msn).await,

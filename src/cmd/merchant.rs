@@ -4,8 +4,6 @@
 //! while the server runs: the embedded store is SQLite in WAL mode, and writers wait out each
 //! other's locks (`busy_timeout`).
 
-use std::path::PathBuf;
-
 use anyhow::{Context, bail};
 use serde::Serialize;
 
@@ -21,17 +19,8 @@ const MAX_MSN_DIGITS: usize = 16;
 /// Arguments of `qr-origin merchant`.
 #[derive(Debug, clap::Args)]
 pub struct MerchantArgs {
-    /// Directory holding the embedded store (the same as `serve --data-dir`).
-    #[arg(
-        long,
-        env = "QR_ORIGIN_DATA_DIR",
-        default_value = "./data",
-        global = true
-    )]
-    pub data_dir: PathBuf,
-
     #[command(flatten)]
-    pub database: crate::config::DatabaseArgs,
+    pub store: crate::config::StoreArgs,
 
     #[command(subcommand)]
     pub action: MerchantAction,
@@ -72,8 +61,7 @@ struct Listed {
 
 /// Runs the subcommand, printing JSON to stdout.
 pub fn run(args: MerchantArgs) -> anyhow::Result<()> {
-    let settings = args.database.validate()?;
-    super::print_from_store(&args.data_dir, &settings, |store| async move {
+    super::print_from_store(&args.store, |store| async move {
         match args.action {
             MerchantAction::Add { msn, name } => add(&*store, &msn, &name).await,
             MerchantAction::List => list(&*store).await,

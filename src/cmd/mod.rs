@@ -4,7 +4,6 @@ use clap::{Parser, Subcommand};
 
 use crate::config::ServeArgs;
 
-pub mod config_file;
 pub mod logo;
 pub mod look;
 pub mod merchant;
@@ -53,12 +52,11 @@ pub enum Command {
     Logo(logo::LogoArgs),
 }
 
-/// Opens the configured store (`--database-url`, else the embedded store in `data_dir`),
+/// Opens the configured store (`--database-url`, else the embedded store in `--data-dir`),
 /// runs `job` on it on a one-thread runtime and prints the JSON it returns: the shape of every
 /// store-editing subcommand (`merchant`, `logo`).
 pub(crate) fn print_from_store<F, Fut>(
-    data_dir: &std::path::Path,
-    settings: &crate::store::StoreSettings,
+    args: &crate::config::StoreArgs,
     job: F,
 ) -> anyhow::Result<()>
 where
@@ -66,18 +64,95 @@ where
     Fut: std::future::Future<Output = anyhow::Result<String>>,
 {
     use anyhow::Context;
+    let settings = args.validate()?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
     let out = runtime.block_on(async {
-        let store = crate::store::open(data_dir, settings)
+        let store = crate::store::open(&args.data_dir, &settings)
             .await
-            .with_context(|| match settings.database_url {
-                Some(_) => "opening the PostgreSQL store (--database-url)".to_owned(),
-                None => format!("opening the store in {}", data_dir.display()),
-            })?;
+            .with_context(|| settings.describe(&args.data_dir))?;
         job(store).await
     })?;
     println!("{out}");
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser as _;
+
+    use super::{Cli, Command};
+
+    /// The store flags parse after the action as well as before it, for both store-editing
+    /// subcommands.
+    #[test]
+    fn store_flags_work_after_the_action() {
+        let url = "postgres://qr@db.internal/qr";
+        let cases: [&[&str]; 4] = [
+            &[
+                "merchant",
+                "add",
+                "--msn",
+                "1",
+                "--name",
+                "A",
+                "--database-url",
+                url,
+                "--database-pool",
+                "3",
+                "--data-dir",
+                "d",
+            ],
+            &[
+                "merchant",
+                "--database-url",
+                url,
+                "--database-pool",
+                "3",
+                "--data-dir",
+                "d",
+                "list",
+            ],
+            &[
+                "logo",
+                "list",
+                "--msn",
+                "1",
+                "--database-url",
+                url,
+                "--database-pool",
+                "3",
+                "--data-dir",
+                "d",
+            ],
+            &[
+                "logo",
+                "add",
+                "f.png",
+                "--msn",
+                "1",
+                "--database-url",
+                url,
+                "--database-pool",
+                "3",
+                "--data-dir",
+                "d",
+            ],
+        ];
+        for args in cases {
+            let argv = std::iter::once("qr-origin").chain(args.iter().copied());
+            let cli = Cli::try_parse_from(argv).unwrap_or_else(|e| panic!("{args:?}: {e}"));
+            let store = match cli.command {
+                Some(Command::Merchant(m)) => m.store,
+                Some(Command::Logo(l)) => l.store,
+                other => panic!("{args:?}: {other:?}"),
+            };
+            assert_eq!(store.database_url.as_deref(), Some(url), "{args:?}");
+            assert_eq!(store.database_pool, 3, "{args:?}");
+            assert_eq!(store.data_dir, std::path::Path::new("d"), "{args:?}");
+            let settings = store.validate().expect("valid");
+            assert_eq!(settings.pool_size, 3);
+        }
+    }
 }

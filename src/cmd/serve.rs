@@ -15,7 +15,7 @@ const SAMPLE_CONTENT: &str = "https://example.com/hello-from-qr-origin";
 pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     let mut config = args.into_config()?;
     // Before the runtime starts: its epoll and blocking threads count against the same limit.
-    let fds = crate::rlimit::fit(&mut config);
+    let fds = crate::server::rlimit::fit(&mut config);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;

@@ -12,9 +12,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 use clap::parser::ValueSource;
-use clap::{ArgAction, ArgMatches, Command, CommandFactory as _, FromArgMatches as _};
-
-use super::Cli;
+use clap::{ArgAction, ArgMatches, Command, Parser};
 
 /// The flag (and id) naming the file; it cannot name itself inside the file.
 pub const CONFIG_ARG: &str = "config";
@@ -22,12 +20,12 @@ pub const CONFIG_ARG: &str = "config";
 /// Parses the command line, merging in the `--config` file (or `QR_ORIGIN_CONFIG`) when given.
 /// Errors of the command line itself are clap's (`--help` included); errors in the file name
 /// the file and the key.
-pub fn parse(argv: Vec<OsString>) -> Result<Cli, ParseError> {
-    let mut cmd = Cli::command();
+pub fn parse<P: Parser>(argv: Vec<OsString>) -> Result<P, ParseError> {
+    let mut cmd = P::command();
     cmd.build();
     let matches = cmd.clone().try_get_matches_from(&argv)?;
     let Some(path) = matches.get_one::<PathBuf>(CONFIG_ARG).cloned() else {
-        return Ok(Cli::from_arg_matches(&matches)?);
+        return Ok(P::from_arg_matches(&matches)?);
     };
     let text = std::fs::read_to_string(&path)
         .with_context(|| format!("--config {}: cannot read the file", path.display()))?;
@@ -38,7 +36,7 @@ pub fn parse(argv: Vec<OsString>) -> Result<Cli, ParseError> {
     let matches = cmd
         .try_get_matches_from(&merged)
         .map_err(|e| in_file(&path, &e))?;
-    Cli::from_arg_matches(&matches).map_err(|e| in_file(&path, &e))
+    P::from_arg_matches(&matches).map_err(|e| in_file(&path, &e))
 }
 
 /// Why the command line could not be parsed.
@@ -161,7 +159,7 @@ fn long_flag(cmd: &Command, key: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cmd::Command as Sub;
+    use crate::cmd::{Cli, Command as Sub};
 
     fn write(text: &str) -> (tempfile::TempDir, PathBuf) {
         let dir = tempfile::tempdir().expect("temp dir");

@@ -8,6 +8,10 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 
+pub mod api;
+pub mod file;
+pub mod keys;
+
 /// 256 MiB: room for ~100k typical PNGs (2-3 KB each) on a small instance.
 pub const DEFAULT_CACHE_BYTES: u64 = 256 * 1024 * 1024;
 /// The token module's default: fits the longest accepted content once base64url-encoded, and
@@ -119,7 +123,8 @@ pub struct ServeArgs {
     pub database: DatabaseArgs,
 }
 
-/// Which store to use; shared by `serve` and `merchant`.
+/// Which store `serve` uses (its data dir is [`KeyArgs::data_dir`]); the store-editing
+/// subcommands take [`StoreArgs`].
 #[derive(Debug, Clone, clap::Args)]
 pub struct DatabaseArgs {
     /// PostgreSQL database shared by several instances, e.g.
@@ -142,22 +147,64 @@ pub struct DatabaseArgs {
 impl DatabaseArgs {
     /// Checks the URL's scheme and the pool size; the URL's details are checked on connect.
     pub fn validate(&self) -> anyhow::Result<crate::store::StoreSettings> {
-        if let Some(url) = &self.database_url
-            && !crate::store::postgres::url::is_postgres_url(url)
-        {
-            bail!("--database-url: must start with postgres:// or postgresql://");
-        }
-        if !(1..=1000).contains(&self.database_pool) {
-            bail!(
-                "--database-pool {}: must be within 1..=1000",
-                self.database_pool
-            );
-        }
-        Ok(crate::store::StoreSettings {
-            database_url: self.database_url.clone(),
-            pool_size: self.database_pool,
-        })
+        store_settings(self.database_url.as_deref(), self.database_pool)
     }
+}
+
+/// The store of the store-editing subcommands (`merchant`, `logo`): the embedded one in the data
+/// dir, or PostgreSQL. Every flag is global, so it may follow the action as well as precede it
+/// (`merchant add --database-url U` and `merchant --database-url U add` alike). The flags and
+/// env vars are `serve`'s, so one environment serves both.
+#[derive(Debug, Clone, clap::Args)]
+pub struct StoreArgs {
+    /// Directory holding the embedded store (the same as `serve --data-dir`).
+    #[arg(
+        long,
+        env = "QR_ORIGIN_DATA_DIR",
+        default_value = "./data",
+        global = true
+    )]
+    pub data_dir: PathBuf,
+
+    /// The PostgreSQL database `serve --database-url` uses; without it, the embedded store.
+    #[arg(
+        long,
+        env = "QR_ORIGIN_DATABASE_URL",
+        value_name = "URL",
+        hide_env_values = true,
+        global = true
+    )]
+    pub database_url: Option<String>,
+
+    /// Most PostgreSQL connections held.
+    #[arg(long, env = "QR_ORIGIN_DATABASE_POOL", default_value_t = crate::store::postgres::DEFAULT_POOL_SIZE, global = true)]
+    pub database_pool: usize,
+}
+
+impl StoreArgs {
+    /// Checked as `serve` checks its store flags.
+    pub fn validate(&self) -> anyhow::Result<crate::store::StoreSettings> {
+        store_settings(self.database_url.as_deref(), self.database_pool)
+    }
+}
+
+/// The one check of the store flags, for `serve` and the subcommands.
+fn store_settings(
+    database_url: Option<&str>,
+    pool_size: usize,
+) -> anyhow::Result<crate::store::StoreSettings> {
+    if let Some(url) = database_url
+        && !crate::store::postgres::url::is_postgres_url(url)
+    {
+        bail!("--database-url: must start with postgres:// or postgresql://");
+    }
+    if !(1..=1000).contains(&pool_size) {
+        bail!("--database-pool {pool_size}: must be within 1..=1000");
+    }
+    Ok(crate::store::StoreSettings {
+        database_url: database_url.map(str::to_owned),
+        pool_size,
+    })
 }
 
 /// Webhook registration and delivery flags (part of `serve`).
@@ -305,7 +352,7 @@ pub struct Config {
     pub drain_timeout: Duration,
     /// Lifetime of one-time payment QRs (published default: 600 s).
     pub payment_ttl: Duration,
-    /// One `qr_origin::access` log line per request ([`crate::access_log`]).
+    /// One `qr_origin::access` log line per request ([`crate::server::access_log`]).
     pub access_log: bool,
     /// Webhook registration rules and the delivery worker's pacing.
     pub webhooks: WebhookSettings,

@@ -35,6 +35,34 @@ pub const MAX_PX: u32 = 2048;
 /// plus its working rows.
 const PNG_DECODE_LIMIT: usize = 40 << 20;
 
+/// A logo id as tokens and the store spell it: the SHA-256 of its bytes, lower-case hex.
+pub type LogoId = String;
+
+/// Why a logo cannot be had.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LogoFailure {
+    /// No stored logo has this id (never uploaded, or deleted everywhere) → 400.
+    #[error("unknown logo {0}")]
+    Unknown(LogoId),
+    /// The stored bytes no longer pass validation (a newer, stricter binary) → 400, as unknown.
+    #[error("logo {0} cannot be drawn")]
+    Undecodable(LogoId),
+    /// The store could not be read and the logo is not in memory → 503.
+    #[error("logo store unavailable")]
+    Unavailable,
+}
+
+impl LogoFailure {
+    /// The status an image request answers with: the token names a logo that cannot be drawn
+    /// (400), or the store is down and the logo not in memory (503, retry shortly).
+    pub fn status(&self) -> u16 {
+        match self {
+            LogoFailure::Unknown(_) | LogoFailure::Undecodable(_) => 400,
+            LogoFailure::Unavailable => 503,
+        }
+    }
+}
+
 /// Why an upload is not an acceptable logo. Every variant is the uploader's fault.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum LogoError {

@@ -15,41 +15,13 @@ use moka::future::Cache;
 
 use tiny_skia::Pixmap;
 
-use crate::logo::{self, DecodedLogo};
+use crate::logo::{self, DecodedLogo, LogoFailure, LogoId};
 use crate::store::{Store, StoreError};
-
-/// A logo id as tokens and the store spell it: the SHA-256 of its bytes, lower-case hex.
-pub type LogoId = String;
 
 /// Bytes of decoded and scaled logos kept in memory. A decoded 2048² PNG is 16 MiB, a typical
 /// scaled logo (160 px square, an 800 px image at logoSize 0.2) 100 KiB: room for a few large
 /// logos and hundreds of scaled copies.
 pub const LOGO_CACHE_BYTES: u64 = 64 << 20;
-
-/// Why a logo cannot be had.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum LogoFailure {
-    /// No stored logo has this id (never uploaded, or deleted everywhere) → 400.
-    #[error("unknown logo {0}")]
-    Unknown(LogoId),
-    /// The stored bytes no longer pass validation (a newer, stricter binary) → 400, as unknown.
-    #[error("logo {0} cannot be drawn")]
-    Undecodable(LogoId),
-    /// The store could not be read and the logo is not in memory → 503.
-    #[error("logo store unavailable")]
-    Unavailable,
-}
-
-impl LogoFailure {
-    /// The status an image request answers with: the token names a logo that cannot be drawn
-    /// (400), or the store is down and the logo not in memory (503, retry shortly).
-    pub fn status(&self) -> u16 {
-        match self {
-            LogoFailure::Unknown(_) | LogoFailure::Undecodable(_) => 400,
-            LogoFailure::Unavailable => 503,
-        }
-    }
-}
 
 /// The decoded-logo and scaled-pixmap caches, over the store logos are read from.
 pub struct Logos {

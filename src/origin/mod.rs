@@ -81,7 +81,7 @@ enum RenderFailure {
     /// A render thread panicked or the pool is shutting down.
     PoolGone,
     /// The token's logo is unknown (400) or cannot be read now (503).
-    Logo(logos::LogoFailure),
+    Logo(crate::logo::LogoFailure),
 }
 
 impl From<RenderFailure> for HttpError {

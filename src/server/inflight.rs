@@ -4,7 +4,7 @@
 //! Two things need this beyond hyper's own limits:
 //! - **HTTP/2 idle and stall deadlines.** hyper times out HTTP/1 keep-alive, but an HTTP/2 client
 //!   that answers pings keeps its connection (and slot) forever, and a stream whose flow-control
-//!   window stays at zero never blocks a socket write, so [`crate::stall`] never sees it. The
+//!   window stays at zero never blocks a socket write, so [`crate::server::stall`] never sees it. The
 //!   connection's watchdog (`server.rs`) reads the counters here: no stream open for the
 //!   keep-alive timeout → GOAWAY; bodies in flight but none finished for the stall timeout →
 //!   close.

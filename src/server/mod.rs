@@ -10,7 +10,7 @@
 //! Limits that keep one client from pinning the server:
 //! - a request head must arrive within `header_read_timeout` (hyper's HTTP/1 timer, plus a
 //!   watchdog covering the protocol sniffing before it, where hyper has no timer), and a body
-//!   within `body_read_timeout` ([`crate::body`]);
+//!   within `body_read_timeout` ([`crate::server::body`]);
 //! - an HTTP/1 request head is buffered up to [`MAX_HEAD_BUF`], not hyper's ~400 KB;
 //! - a response write may stall (a client that stops reading) for no longer than the header
 //!   timeout ([`StallTimeout`]); over HTTP/2, where flow control stalls a stream without blocking
@@ -18,13 +18,22 @@
 //!   as long;
 //! - an HTTP/2 connection with no open stream for the keep-alive (header) timeout gets a GOAWAY,
 //!   pings or not; streams per connection and each stream's send buffer are capped;
-//! - response bodies count against a server-wide in-flight budget ([`crate::inflight`]);
+//! - response bodies count against a server-wide in-flight budget ([`crate::server::inflight`]);
 //! - at most `max_connections` normal connections; a small reserve beyond that serves only the
 //!   operator endpoints; beyond that, new connections are closed at once rather than left in the
 //!   kernel backlog.
 //!
 //! From SIGTERM on (the shutdown delay), HTTP/1 responses carry `Connection: close` and HTTP/2
 //! connections get a GOAWAY, so clients move to new connections before the listener closes.
+
+pub mod access_log;
+pub mod body;
+pub mod head_errors;
+pub mod inflight;
+pub mod log_throttle;
+pub mod rlimit;
+pub mod shutdown;
+pub mod stall;
 
 use std::convert::Infallible;
 use std::io;
@@ -44,18 +53,19 @@ use hyper_util::server::conn::auto::Builder;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-use crate::access_log::Started;
 use crate::api::error::Instance;
-use crate::body::ReqBody;
 use crate::clock::SharedClock;
 use crate::config::Config;
-use crate::head_errors::HeadErrors;
+use crate::config::keys;
 use crate::http::{HttpError, Resp};
-use crate::inflight::{ActivitySnapshot, ConnActivity, RequestGuard, TrackedBody};
-use crate::stall::StallTimeout;
+use crate::router;
+use crate::server::access_log::Started;
+use crate::server::body::ReqBody;
+use crate::server::head_errors::HeadErrors;
+use crate::server::inflight::{ActivitySnapshot, ConnActivity, RequestGuard, TrackedBody};
+use crate::server::stall::StallTimeout;
 use crate::state::AppState;
 use crate::token::VerifyLimits;
-use crate::{keys, ops, router};
 
 /// hyper's HTTP/1 read buffer: the longest request line we accept (a 64 KiB URL) plus room for
 /// headers. hyper's default (~400 KB) let unfinished heads hold 400 KB per connection.
@@ -169,7 +179,7 @@ pub async fn run(listener: TcpListener, state: Arc<AppState>) {
             Arc::clone(&state.links).follow(feed, stop).await;
         })
     });
-    tokio::spawn(ops::probe_store_writes(
+    tokio::spawn(crate::state::probe_store_writes(
         state.clone(),
         cfg.store_probe_interval,
     ));

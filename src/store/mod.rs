@@ -111,6 +111,17 @@ pub struct StoreSettings {
     pub pool_size: usize,
 }
 
+impl StoreSettings {
+    /// What opening this store means, for the one error line when it fails (never the URL:
+    /// it may hold a password).
+    pub fn describe(&self, data_dir: &std::path::Path) -> String {
+        match self.database_url {
+            Some(_) => "opening the PostgreSQL store (--database-url)".to_owned(),
+            None => format!("opening the embedded store in {}", data_dir.display()),
+        }
+    }
+}
+
 impl Default for StoreSettings {
     fn default() -> Self {
         StoreSettings {
