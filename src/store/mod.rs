@@ -414,6 +414,19 @@ pub struct NewWebhook {
     pub created_at_ms: i64,
 }
 
+impl NewWebhook {
+    /// The registration as listed once stored, with `events` as the store now holds them.
+    pub(crate) fn listed(&self, events: Vec<String>) -> Webhook {
+        Webhook {
+            id: self.id.clone(),
+            msn: self.msn.clone(),
+            url: self.url.clone(),
+            events,
+            created_at_ms: self.created_at_ms,
+        }
+    }
+}
+
 /// A webhook registration as listed (without its secret).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Webhook {
@@ -490,6 +503,48 @@ pub enum DeliveryResult {
     },
     /// The attempt failed and the event is given up for good.
     Failed { error: String },
+}
+
+/// The outbox row a [`DeliveryResult`] leaves behind; both backends write these columns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct OutboxUpdate<'a> {
+    pub state: OutboxState,
+    /// When to try again (a retry only).
+    pub next_attempt_at_ms: Option<i64>,
+    /// The last attempt's error (every failure).
+    pub last_error: Option<&'a str>,
+    /// When the event was settled (delivered or given up).
+    pub finished_at_ms: Option<i64>,
+}
+
+impl DeliveryResult {
+    /// The columns this result sets on its outbox row at `now_ms`.
+    pub(crate) fn update(&self, now_ms: i64) -> OutboxUpdate<'_> {
+        let (state, next_attempt_at_ms, last_error, finished_at_ms) = match self {
+            DeliveryResult::Delivered => (OutboxState::Delivered, None, None, Some(now_ms)),
+            DeliveryResult::Retry {
+                next_attempt_at_ms,
+                error,
+            } => (
+                OutboxState::Pending,
+                Some(*next_attempt_at_ms),
+                Some(error.as_str()),
+                None,
+            ),
+            DeliveryResult::Failed { error } => (
+                OutboxState::Failed,
+                None,
+                Some(error.as_str()),
+                Some(now_ms),
+            ),
+        };
+        OutboxUpdate {
+            state,
+            next_attempt_at_ms,
+            last_error,
+            finished_at_ms,
+        }
+    }
 }
 
 /// Where an outbox event stands.

@@ -15,7 +15,7 @@ use tokio_postgres::Row;
 use super::{link_columns, link_from_row, live, notify_link, pg, write_err};
 use crate::store::{
     CallbackQr, Conflict, Delivery, DeliveryResult, NewCallbackQr, NewScan, NewWebhook,
-    OutboxState, OutboxStats, PutCallbackQr, Scan, ScanRecorded, StoreError, Webhook,
+    OutboxStats, OutboxUpdate, PutCallbackQr, Scan, ScanRecorded, StoreError, Webhook,
 };
 
 /// `links` columns followed by the description, as [`callback_from_row`] reads them.
@@ -388,13 +388,7 @@ pub(super) async fn add_webhook(
     }
     let events = webhook_events(&tx, &w.id).await?;
     tx.commit().await.map_err(pg)?;
-    Ok(Webhook {
-        id: w.id.clone(),
-        msn: w.msn.clone(),
-        url: w.url.clone(),
-        events,
-        created_at_ms: w.created_at_ms,
-    })
+    Ok(w.listed(events))
 }
 
 async fn webhook_events(c: &Transaction<'_>, id: &str) -> Result<Vec<String>, StoreError> {
@@ -585,24 +579,12 @@ pub(super) async fn finish_delivery(
     result: &DeliveryResult,
     now_ms: i64,
 ) -> Result<bool, StoreError> {
-    let (state, next, error, finished) = match result {
-        DeliveryResult::Delivered => (OutboxState::Delivered, None, None, Some(now_ms)),
-        DeliveryResult::Retry {
-            next_attempt_at_ms,
-            error,
-        } => (
-            OutboxState::Pending,
-            Some(*next_attempt_at_ms),
-            Some(error.as_str()),
-            None,
-        ),
-        DeliveryResult::Failed { error } => (
-            OutboxState::Failed,
-            None,
-            Some(error.as_str()),
-            Some(now_ms),
-        ),
-    };
+    let OutboxUpdate {
+        state,
+        next_attempt_at_ms: next,
+        last_error: error,
+        finished_at_ms: finished,
+    } = result.update(now_ms);
     let tx = c.transaction().await.map_err(pg)?;
     // The fence: only the lane's current owner records a result, and doing so frees the lane.
     let stmt = tx
@@ -664,7 +646,7 @@ pub(super) async fn outbox_events(
                 event: r.try_get(3).map_err(pg)?,
                 body: r.try_get(4).map_err(pg)?,
                 created_at_ms: r.try_get(5).map_err(pg)?,
-                state: OutboxState::parse(&state).ok_or_else(|| {
+                state: crate::store::OutboxState::parse(&state).ok_or_else(|| {
                     StoreError::Backend(format!("unknown outbox state {state:?}"))
                 })?,
                 attempts: u32::try_from(attempts).unwrap_or(0),

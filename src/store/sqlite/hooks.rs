@@ -10,7 +10,7 @@ use rusqlite::{Connection, OptionalExtension, Row, Transaction, TransactionBehav
 use super::{LINK_COLUMNS, LIVE, backend, exists, link_from_row};
 use crate::store::{
     CallbackQr, Conflict, Delivery, DeliveryResult, LinkKind, NewCallbackQr, NewScan, NewWebhook,
-    OutboxState, OutboxStats, PutCallbackQr, Scan, ScanRecorded, StoreError, Webhook,
+    OutboxStats, OutboxUpdate, PutCallbackQr, Scan, ScanRecorded, StoreError, Webhook,
 };
 
 fn write_tx(conn: &mut Connection) -> Result<Transaction<'_>, StoreError> {
@@ -301,13 +301,7 @@ pub(super) fn add_webhook(
     }
     let events = webhook_events(&tx, &w.id)?;
     tx.commit().map_err(backend)?;
-    Ok(Webhook {
-        id: w.id.clone(),
-        msn: w.msn.clone(),
-        url: w.url.clone(),
-        events,
-        created_at_ms: w.created_at_ms,
-    })
+    Ok(w.listed(events))
 }
 
 fn live_webhooks(
@@ -443,24 +437,12 @@ pub(super) fn finish_delivery(
     now_ms: i64,
 ) -> Result<bool, StoreError> {
     let tx = write_tx(conn)?;
-    let (state, next, error, finished) = match result {
-        DeliveryResult::Delivered => (OutboxState::Delivered, None, None, Some(now_ms)),
-        DeliveryResult::Retry {
-            next_attempt_at_ms,
-            error,
-        } => (
-            OutboxState::Pending,
-            Some(*next_attempt_at_ms),
-            Some(error.as_str()),
-            None,
-        ),
-        DeliveryResult::Failed { error } => (
-            OutboxState::Failed,
-            None,
-            Some(error.as_str()),
-            Some(now_ms),
-        ),
-    };
+    let OutboxUpdate {
+        state,
+        next_attempt_at_ms: next,
+        last_error: error,
+        finished_at_ms: finished,
+    } = result.update(now_ms);
     // Fenced on the lane: only the current holder's result counts, and recording it frees
     // the lane for the next event.
     let held = tx
@@ -501,7 +483,7 @@ pub(super) fn outbox_events(
     let rows = stmt
         .query_map([webhook_id], |r| {
             let state: String = r.get(6)?;
-            let state = OutboxState::parse(&state).ok_or_else(|| {
+            let state = crate::store::OutboxState::parse(&state).ok_or_else(|| {
                 rusqlite::Error::FromSqlConversionFailure(
                     6,
                     rusqlite::types::Type::Text,
