@@ -609,3 +609,71 @@ async fn large_unfinished_heads_keep_rss_bounded() {
     drop(held);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// An HTTP/2 client that asks `GET /healthz` on stream 1 and reads until the answer is complete,
+/// then never reads or writes again: it answers no PING and does not close its socket.
+async fn h2_client_that_goes_quiet(addr: std::net::SocketAddr) -> TcpStream {
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    let authority = addr.to_string();
+    // HPACK: `:method GET`, `:scheme http` indexed; `:path` and `:authority` as literals.
+    let mut block = vec![0x82, 0x86, 0x04, 8];
+    block.extend_from_slice(b"/healthz");
+    block.extend_from_slice(&[0x01, authority.len() as u8]);
+    block.extend_from_slice(authority.as_bytes());
+    let mut out = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".to_vec();
+    out.extend_from_slice(&[0, 0, 0, 0x4, 0, 0, 0, 0, 0]); // empty SETTINGS
+    out.extend_from_slice(&(block.len() as u32).to_be_bytes()[1..]);
+    out.extend_from_slice(&[0x1, 0x4 | 0x1, 0, 0, 0, 1]); // HEADERS, END_HEADERS|END_STREAM
+    out.extend_from_slice(&block);
+    stream.write_all(&out).await.unwrap();
+    loop {
+        let mut head = [0u8; 9];
+        stream.read_exact(&mut head).await.expect("a frame");
+        let len = u32::from_be_bytes([0, head[0], head[1], head[2]]) as usize;
+        let mut payload = vec![0; len];
+        stream.read_exact(&mut payload).await.expect("its payload");
+        let (kind, flags, id) = (
+            head[3],
+            head[4],
+            u32::from_be_bytes([0, head[6], head[7], head[8]]),
+        );
+        if id == 1 && kind <= 1 && flags & 0x1 != 0 {
+            return stream;
+        }
+    }
+}
+
+/// Operator finding: HTTP/2 connections the server had sent away (GOAWAY after the keep-alive
+/// timeout) kept their connection slots while their clients held the sockets open, so the port
+/// refused everyone else. The slot must come back once the server has ended the connection.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn http2_connections_sent_away_give_their_slots_back() {
+    let timeout = Duration::from_millis(200);
+    let srv = start_with(|c| {
+        c.header_read_timeout = timeout;
+        // What `--max-connections 16` gives: 16 slots and a reserve of 4.
+        c.max_connections = 16;
+        c.reserve_connections = 4;
+    })
+    .await;
+    let mut quiet = Vec::new();
+    for _ in 0..20 {
+        quiet.push(h2_client_that_goes_quiet(srv.addr).await);
+    }
+    // Every slot, the reserve included, is now held by a finished HTTP/2 connection whose client
+    // stays silent. The server winds each down after `timeout` and must close it after another.
+    until_open(&srv, 0).await;
+    let fresh = tokio::time::timeout(PATIENCE, get(&srv.url("/healthz")))
+        .await
+        .expect("a fresh HTTP/1.1 request is answered");
+    assert_eq!(fresh.status, 200);
+    assert_eq!(fresh.version, http::Version::HTTP_11);
+    for mut stream in quiet {
+        let mut rest = Vec::new();
+        let read = tokio::time::timeout(PATIENCE, stream.read_to_end(&mut rest)).await;
+        assert!(
+            matches!(read, Ok(Ok(_)) | Ok(Err(_))),
+            "the server closed the connection"
+        );
+    }
+}

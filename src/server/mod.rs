@@ -353,7 +353,7 @@ async fn serve_connection(
                         watch.set(watchdog(&state, &activity, true));
                     }
                     Verdict::Close => {
-                        tracing::debug!(%peer, "closing a connection that stalled or never asked");
+                        tracing::debug!(%peer, "closing a connection that stalled, never asked, or outstayed its GOAWAY");
                         return;
                     }
                 }
@@ -398,9 +398,13 @@ fn finish(
 ///   socket, and `Connection: close` while draining do the job);
 /// - HTTP/2: wind down (GOAWAY) once draining, or after the keep-alive timeout with no stream
 ///   open and none started, pings or not; close when response bodies are in flight and none has
-///   finished for the stall timeout (a zero flow-control window never blocks the socket).
+///   finished for the stall timeout (a zero flow-control window never blocks the socket);
+/// - HTTP/2 after the GOAWAY: close once no stream has been open for the keep-alive timeout.
+///   h2's graceful close sends a second, final GOAWAY only when the peer acknowledges a PING,
+///   and closes only after that; a peer that neither answers nor closes would otherwise hold the
+///   connection, and its slot, for as long as it keeps the socket.
 ///
-/// `wound`: a GOAWAY went out already, so only the stall check is left.
+/// `wound`: a GOAWAY went out already, so only the stall and the idle checks are left.
 async fn watchdog(state: &AppState, activity: &ConnActivity, wound: bool) -> Verdict {
     let timeout = state.config.header_read_timeout;
     let tick = (timeout / 4).max(Duration::from_millis(5));
@@ -432,7 +436,7 @@ async fn watchdog(state: &AppState, activity: &ConnActivity, wound: bool) -> Ver
             quiet_since = t;
         }
         last = now;
-        if t - stuck_since >= timeout {
+        if t - stuck_since >= timeout || (wound && t - quiet_since >= timeout) {
             return Verdict::Close;
         }
         if !wound && (drain_seen || t - quiet_since >= timeout) {
