@@ -8,6 +8,10 @@
 //! - `render_duration_seconds{format}` (histogram; its `_count` is the number of renders)
 //! - `token_rejections_total{reason}`, and any counter other modules add through
 //!   [`Metrics::inc`].
+//!
+//! Labelled series a dashboard groups by are exported at 0 from start-up (every token-rejection
+//! reason, every route via [`Metrics::register_routes`]; the render formats and webhook
+//! outcomes are fixed sets), so a fresh server's panels show zeros, not "no data".
 //! - `webhook_deliveries_total{outcome}`, `webhook_retries_total`, `webhook_failures_total`,
 //!   `webhook_queue_depth`, `webhook_oldest_pending_age_seconds`: kept by the delivery worker
 //!   ([`crate::webhooks::deliver::DeliveryStats`]) and appended by `/metrics` (`ops.rs`).
@@ -19,6 +23,7 @@ use std::sync::atomic::{AtomicI64, AtomicU64, Ordering::Relaxed};
 use std::time::Duration;
 
 use crate::render::Format;
+use crate::token::TokenError;
 
 /// Upper bounds (seconds) shared by the latency and render histograms: origin hits sit in the
 /// tens of microseconds, renders in the hundreds, anything past 1 s is an incident.
@@ -109,9 +114,45 @@ pub struct Metrics {
     pub connections_refused: AtomicU64,
 }
 
+/// The family [`Metrics::token_rejected`] counts into.
+const TOKEN_REJECTIONS: &str = "qr_origin_token_rejections_total";
+const TOKEN_REJECTIONS_HELP: &str = "Image tokens refused, by reason.";
+
+/// The status every route is exported with at 0 before its first request: any route can answer
+/// it (an internal error), and it is what an error-rate panel selects.
+const ZERO_STATUS: u16 = 500;
+
 impl Metrics {
+    /// Metrics with every token-rejection reason at 0: a counter that appears only at its first
+    /// increment leaves a fresh server's dashboard with "no data" instead of 0.
     pub fn new() -> Metrics {
-        Metrics::default()
+        let m = Metrics::default();
+        {
+            let mut c = m.counters.lock().unwrap_or_else(|p| p.into_inner());
+            for reason in TokenError::REJECTION_REASONS {
+                c.insert((TOKEN_REJECTIONS, "reason", reason), 0);
+            }
+        }
+        m.helps
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(TOKEN_REJECTIONS, TOKEN_REJECTIONS_HELP);
+        m
+    }
+
+    /// Exports `routes` (the router's labels) at 0 before their first request: a request count
+    /// (`status="500"`) and an empty latency histogram each, for the same reason as [`new`].
+    ///
+    /// [`new`]: Metrics::new
+    pub fn register_routes(&self, routes: impl IntoIterator<Item = &'static str>) {
+        let mut all = self.routes.lock().unwrap_or_else(|p| p.into_inner());
+        for route in routes {
+            all.entry(route)
+                .or_default()
+                .by_status
+                .entry(ZERO_STATUS)
+                .or_insert(0);
+        }
     }
 
     /// Records one finished request.
@@ -152,11 +193,7 @@ impl Metrics {
 
     /// Counts a token refused for `reason` (a `TokenError::reason()`).
     pub fn token_rejected(&self, reason: &'static str) {
-        self.inc(
-            "qr_origin_token_rejections_total",
-            "Image tokens refused, by reason.",
-            ("reason", reason),
-        );
+        self.inc(TOKEN_REJECTIONS, TOKEN_REJECTIONS_HELP, ("reason", reason));
     }
 
     /// The current value of a counter added with [`Metrics::inc`].
@@ -336,5 +373,33 @@ mod tests {
         assert!(text.contains("qr_origin_render_duration_seconds_count{format=\"svg\"} 1\n"));
         assert_eq!(m.renders(Format::Svg), 1);
         assert_eq!(m.counter("qr_origin_token_rejections_total", "expired"), 1);
+    }
+
+    #[test]
+    fn labelled_series_are_exported_at_zero_before_their_first_event() {
+        let m = Metrics::new();
+        m.register_routes(["origin", "healthz"]);
+        let text = m.encode(CacheGauges::default());
+        for reason in TokenError::REJECTION_REASONS {
+            let line = format!("qr_origin_token_rejections_total{{reason=\"{reason}\"}} 0\n");
+            assert!(text.contains(&line), "{line} in\n{text}");
+        }
+        assert!(text.contains("# HELP qr_origin_token_rejections_total Image tokens refused"));
+        for route in ["origin", "healthz"] {
+            let count =
+                format!("qr_origin_http_requests_total{{route=\"{route}\",status=\"500\"}} 0\n");
+            assert!(text.contains(&count), "{count} in\n{text}");
+            let latency =
+                format!("qr_origin_http_request_duration_seconds_count{{route=\"{route}\"}} 0\n");
+            assert!(text.contains(&latency), "{latency} in\n{text}");
+        }
+        m.token_rejected("expired");
+        m.observe_request("origin", 200, Duration::from_micros(80));
+        let text = m.encode(CacheGauges::default());
+        assert!(text.contains("qr_origin_token_rejections_total{reason=\"expired\"} 1\n"));
+        assert!(text.contains("qr_origin_token_rejections_total{reason=\"malformed\"} 0\n"));
+        assert!(
+            text.contains("qr_origin_http_requests_total{route=\"origin\",status=\"200\"} 1\n")
+        );
     }
 }

@@ -13,8 +13,8 @@ use std::sync::Arc;
 use http::{Method, Request};
 
 use crate::api::{self, ApiRoute};
-use crate::server::body::ReqBody;
 use crate::http::{HttpError, Resp, empty};
+use crate::server::body::ReqBody;
 use crate::state::AppState;
 use crate::store::LinkKind;
 use crate::{ops, origin};
@@ -221,6 +221,19 @@ pub static PATHS: &[PathSpec] = &[
         ],
     },
 ];
+
+/// Every label [`route`], [`route_reserve`] and [`route_ops`] can report: the routes of
+/// [`PATHS`], and the answers given without one. The metrics export each from start-up.
+pub fn labels() -> impl Iterator<Item = &'static str> {
+    let mut seen = Vec::new();
+    for (_, r) in PATHS.iter().flat_map(|spec| spec.methods) {
+        if !seen.contains(&r.label()) {
+            seen.push(r.label());
+        }
+    }
+    seen.extend(["not_found", "overloaded"]);
+    seen.into_iter()
+}
 
 /// Why a request matched no route.
 #[derive(Debug, PartialEq, Eq)]

@@ -1,7 +1,8 @@
 //! `deploy/grafana-dashboard.json` queries only what the server exports: every metric name in
 //! the dashboard's PromQL (panel expressions and template-variable queries) is a sample name
 //! in a real server's `/metrics`, after the requests that make each labelled family appear (an
-//! image miss and hit, a refused token). A renamed metric fails here, not on an operator's
+//! image miss and hit, a refused token), and a fresh server already exports every labelled
+//! series the dashboard groups by, at 0. A renamed metric fails here, not on an operator's
 //! empty graph.
 
 mod common;
@@ -100,5 +101,74 @@ async fn every_metric_the_dashboard_queries_is_exported() {
         missing.is_empty(),
         "queried by the dashboard, not exported: {missing:?}\nexported: {exported:?}"
     );
+    srv.stop().await;
+}
+
+/// The labels a `sum by (…)` in `expr` groups by (`le` aside: histogram buckets carry it).
+fn grouped_by(expr: &str) -> Vec<&str> {
+    expr.match_indices("by (")
+        .filter_map(|(i, _)| {
+            let rest = &expr[i + 4..];
+            rest.find(')').map(|end| &rest[..end])
+        })
+        .flat_map(|list| list.split(',').map(str::trim))
+        .filter(|l| *l != "le")
+        .collect()
+}
+
+#[tokio::test]
+async fn a_fresh_server_exports_every_queried_series_at_zero() {
+    let srv = start().await;
+    // The first request this server answers: nothing has been rendered, refused or delivered.
+    let metrics = get(&srv.url("/metrics")).await;
+    assert_eq!(metrics.status, 200);
+    let text = std::str::from_utf8(&metrics.body).expect("UTF-8");
+    let samples: Vec<&str> = text
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.is_empty())
+        .collect();
+
+    let dash: Value = serde_json::from_str(DASHBOARD).expect("the dashboard is JSON");
+    let mut exprs = Vec::new();
+    queries(&dash, &mut exprs);
+    let mut checked = 0;
+    for expr in &exprs {
+        for name in metric_names(expr) {
+            let series: Vec<&&str> = samples
+                .iter()
+                .filter(|l| l.split(['{', ' ']).next() == Some(name))
+                .collect();
+            assert!(
+                !series.is_empty(),
+                "{name} ({expr}) is not exported at start-up"
+            );
+            for label in grouped_by(expr) {
+                if label == "instance" {
+                    continue; // added by Prometheus when it scrapes
+                }
+                let carried = series.iter().any(|l| l.contains(&format!("{label}=\"")));
+                assert!(
+                    carried,
+                    "no {name} series with `{label}` at start-up ({expr})"
+                );
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked >= 6, "the dashboard groups by labels: {checked}");
+    for reason in qr_origin::token::TokenError::REJECTION_REASONS {
+        let zero = format!("qr_origin_token_rejections_total{{reason=\"{reason}\"}} 0");
+        assert!(samples.contains(&zero.as_str()), "{zero}\n{text}");
+    }
+    for route in qr_origin::router::labels() {
+        let count = format!("qr_origin_http_requests_total{{route=\"{route}\",");
+        assert!(
+            samples.iter().any(|l| l.starts_with(&count)),
+            "{route} has no request count"
+        );
+        let latency =
+            format!("qr_origin_http_request_duration_seconds_count{{route=\"{route}\"}} 0");
+        assert!(samples.contains(&latency.as_str()), "{latency}");
+    }
     srv.stop().await;
 }

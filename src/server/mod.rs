@@ -101,6 +101,7 @@ pub async fn bind(
     };
     let keyring = keys::load_keyring(&config.data_dir, &config.signing_keys, limits)?;
     let mut state = AppState::new(config, public_url, keyring, clock).await?;
+    state.metrics.register_routes(router::labels());
     state.ops_addr = match &ops {
         Some(l) => Some(l.local_addr().context("reading the operator address")?),
         None => None,

@@ -85,6 +85,20 @@ pub enum TokenError {
 }
 
 impl TokenError {
+    /// Every [`TokenError::reason`] a request can be refused for (all but `invalid_key`, a
+    /// start-up error): the metric exports each at 0 from start-up, so a dashboard grouping by
+    /// reason shows zeros, not "no data", until the first refusal.
+    pub const REJECTION_REASONS: [&'static str; 8] = [
+        "too_long",
+        "malformed",
+        "bad_claim",
+        "alg",
+        "unknown_kid",
+        "bad_signature",
+        "expired",
+        "not_yet_valid",
+    ];
+
     /// A short, stable label for the `reason` label of the token-rejection metric. Never changes
     /// once published: dashboards and alerts key on it.
     pub fn reason(&self) -> &'static str {
@@ -137,6 +151,7 @@ mod tests {
                 "invalid_key"
             ]
         );
+        assert_eq!(labels[..8], TokenError::REJECTION_REASONS);
     }
 
     #[test]
