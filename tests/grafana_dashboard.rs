@@ -40,6 +40,20 @@ fn queries<'a>(v: &'a Value, out: &mut Vec<&'a str>) {
     }
 }
 
+/// The server's `/metrics` text.
+async fn scrape(srv: &TestServer) -> String {
+    let metrics = get(&srv.url("/metrics")).await;
+    assert_eq!(metrics.status, 200);
+    String::from_utf8(metrics.body.to_vec()).expect("UTF-8")
+}
+
+/// The sample lines of a scrape (no comments, no blank lines).
+fn samples(text: &str) -> Vec<&str> {
+    text.lines()
+        .filter(|l| !l.starts_with('#') && !l.is_empty())
+        .collect()
+}
+
 #[test]
 fn the_dashboard_covers_what_operators_watch() {
     let dash: Value = serde_json::from_str(DASHBOARD).expect("the dashboard is JSON");
@@ -82,12 +96,9 @@ async fn every_metric_the_dashboard_queries_is_exported() {
     )));
     assert_eq!(get(&forged).await.status, 403);
 
-    let metrics = get(&srv.url("/metrics")).await;
-    assert_eq!(metrics.status, 200);
-    let text = std::str::from_utf8(&metrics.body).expect("UTF-8");
-    let exported: BTreeSet<&str> = text
-        .lines()
-        .filter(|l| !l.starts_with('#') && !l.is_empty())
+    let text = scrape(&srv).await;
+    let exported: BTreeSet<&str> = samples(&text)
+        .into_iter()
         .map(|l| l.split(['{', ' ']).next().expect("a sample name"))
         .collect();
 
@@ -120,13 +131,8 @@ fn grouped_by(expr: &str) -> Vec<&str> {
 async fn a_fresh_server_exports_every_queried_series_at_zero() {
     let srv = start().await;
     // The first request this server answers: nothing has been rendered, refused or delivered.
-    let metrics = get(&srv.url("/metrics")).await;
-    assert_eq!(metrics.status, 200);
-    let text = std::str::from_utf8(&metrics.body).expect("UTF-8");
-    let samples: Vec<&str> = text
-        .lines()
-        .filter(|l| !l.starts_with('#') && !l.is_empty())
-        .collect();
+    let text = scrape(&srv).await;
+    let samples = samples(&text);
 
     let dash: Value = serde_json::from_str(DASHBOARD).expect("the dashboard is JSON");
     let mut exprs = Vec::new();

@@ -7,11 +7,10 @@
 //! a `200` with the same id, a new one a `201`.
 
 use http::{HeaderMap, StatusCode, header::CONTENT_TYPE};
-use http_body_util::{BodyExt, Limited};
 use serde::Serialize;
 
 use super::context::{self, ApiState, path_param};
-use super::request::ApiBody;
+use super::request::{self, ApiBody};
 use super::{ApiError, InvalidParam};
 use crate::http::{self as resp, Resp};
 use crate::logo::{self, LogoError};
@@ -58,21 +57,8 @@ where
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
     let format = logo::format_of(content_type)?;
-    let bytes = match Limited::new(body, logo::MAX_BYTES).collect().await {
-        Ok(collected) => collected.to_bytes(),
-        Err(e) if e.is::<http_body_util::LengthLimitError>() => {
-            return Err(ApiError::Logo(LogoError::TooLarge));
-        }
-        Err(e) if crate::server::body::ReadError::is_timeout(&*e) => {
-            return Err(ApiError::BodyTimeout);
-        }
-        Err(_) => {
-            return Err(ApiError::Invalid(vec![InvalidParam::new(
-                "body",
-                "the request body could not be read",
-            )]));
-        }
-    };
+    let bytes =
+        request::read_capped(body, logo::MAX_BYTES, ApiError::Logo(LogoError::TooLarge)).await?;
     // Decoding a 2048² PNG or parsing an SVG takes milliseconds: off the reactor.
     let decoded = {
         let bytes = bytes.clone();

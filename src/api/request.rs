@@ -37,21 +37,7 @@ pub async fn json_object(
     if !is_json(headers) {
         return Err(ApiError::UnsupportedMediaType);
     }
-    let bytes = match Limited::new(body, MAX_BODY).collect().await {
-        Ok(collected) => collected.to_bytes(),
-        Err(e) if e.is::<http_body_util::LengthLimitError>() => {
-            return Err(ApiError::TooLarge(MAX_BODY));
-        }
-        Err(e) if crate::server::body::ReadError::is_timeout(&*e) => {
-            return Err(ApiError::BodyTimeout);
-        }
-        Err(_) => {
-            return Err(ApiError::Invalid(vec![InvalidParam::new(
-                "body",
-                "the request body could not be read",
-            )]));
-        }
-    };
+    let bytes = read_capped(body, MAX_BODY, ApiError::TooLarge(MAX_BODY)).await?;
     match serde_json::from_slice::<Value>(&bytes) {
         Ok(Value::Object(map)) => Ok(map),
         Ok(_) => Err(ApiError::Invalid(vec![InvalidParam::new(
@@ -61,6 +47,24 @@ pub async fn json_object(
         Err(e) => Err(ApiError::Invalid(vec![InvalidParam::new(
             "body",
             format!("not valid JSON: {e}"),
+        )])),
+    }
+}
+
+/// Reads a whole body of at most `max` bytes: past it `too_large`, past the body deadline 408,
+/// and a body that breaks off a 400 naming `body`.
+pub async fn read_capped(
+    body: impl ApiBody,
+    max: usize,
+    too_large: ApiError,
+) -> Result<Bytes, ApiError> {
+    match Limited::new(body, max).collect().await {
+        Ok(collected) => Ok(collected.to_bytes()),
+        Err(e) if e.is::<http_body_util::LengthLimitError>() => Err(too_large),
+        Err(e) if crate::server::body::ReadError::is_timeout(&*e) => Err(ApiError::BodyTimeout),
+        Err(_) => Err(ApiError::Invalid(vec![InvalidParam::new(
+            "body",
+            "the request body could not be read",
         )])),
     }
 }

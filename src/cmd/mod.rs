@@ -89,56 +89,26 @@ mod tests {
     #[test]
     fn store_flags_work_after_the_action() {
         let url = "postgres://qr@db.internal/qr";
-        let cases: [&[&str]; 4] = [
-            &[
-                "merchant",
-                "add",
-                "--msn",
-                "1",
-                "--name",
-                "A",
-                "--database-url",
-                url,
-                "--database-pool",
-                "3",
-                "--data-dir",
-                "d",
-            ],
-            &[
-                "merchant",
-                "--database-url",
-                url,
-                "--database-pool",
-                "3",
-                "--data-dir",
-                "d",
-                "list",
-            ],
-            &[
-                "logo",
-                "list",
-                "--msn",
-                "1",
-                "--database-url",
-                url,
-                "--database-pool",
-                "3",
-                "--data-dir",
-                "d",
-            ],
-            &[
-                "logo",
-                "add",
-                "f.png",
-                "--msn",
-                "1",
-                "--database-url",
-                url,
-                "--database-pool",
-                "3",
-                "--data-dir",
-                "d",
-            ],
+        let store = [
+            "--database-url",
+            url,
+            "--database-pool",
+            "3",
+            "--data-dir",
+            "d",
+        ];
+        let before =
+            |sub: &[&'static str], action: &[&'static str]| [sub, &store[..], action].concat();
+        let after =
+            |sub: &[&'static str], action: &[&'static str]| [sub, action, &store[..]].concat();
+        let merchant_add = ["add", "--msn", "1", "--name", "A"];
+        let logo_add = ["add", "f.png", "--msn", "1"];
+        let cases = [
+            after(&["merchant"], &merchant_add),
+            before(&["merchant"], &["list"]),
+            after(&["logo"], &["list", "--msn", "1"]),
+            after(&["logo"], &logo_add),
+            before(&["logo"], &logo_add),
         ];
         for args in cases {
             let argv = std::iter::once("qr-origin").chain(args.iter().copied());
@@ -148,11 +118,14 @@ mod tests {
                 Some(Command::Logo(l)) => l.store,
                 other => panic!("{args:?}: {other:?}"),
             };
-            assert_eq!(store.database_url.as_deref(), Some(url), "{args:?}");
-            assert_eq!(store.database_pool, 3, "{args:?}");
+            assert_eq!(
+                store.database.database_url.as_deref(),
+                Some(url),
+                "{args:?}"
+            );
+            assert_eq!(store.database.database_pool, 3, "{args:?}");
             assert_eq!(store.data_dir, std::path::Path::new("d"), "{args:?}");
-            let settings = store.validate().expect("valid");
-            assert_eq!(settings.pool_size, 3);
+            assert_eq!(store.validate().expect("valid").pool_size, 3);
         }
     }
 }

@@ -147,15 +147,33 @@ pub struct DatabaseArgs {
 impl DatabaseArgs {
     /// Checks the URL's scheme and the pool size; the URL's details are checked on connect.
     pub fn validate(&self) -> anyhow::Result<crate::store::StoreSettings> {
-        store_settings(self.database_url.as_deref(), self.database_pool)
+        if let Some(url) = &self.database_url
+            && !crate::store::postgres::url::is_postgres_url(url)
+        {
+            bail!("--database-url: must start with postgres:// or postgresql://");
+        }
+        if !(1..=1000).contains(&self.database_pool) {
+            bail!(
+                "--database-pool {}: must be within 1..=1000",
+                self.database_pool
+            );
+        }
+        Ok(crate::store::StoreSettings {
+            database_url: self.database_url.clone(),
+            pool_size: self.database_pool,
+        })
     }
 }
 
-/// The store of the store-editing subcommands (`merchant`, `logo`): the embedded one in the data
-/// dir, or PostgreSQL. Every flag is global, so it may follow the action as well as precede it
-/// (`merchant add --database-url U` and `merchant --database-url U add` alike). The flags and
-/// env vars are `serve`'s, so one environment serves both.
+/// The store of the store-editing subcommands (`merchant`, `logo`): `serve`'s store flags, made
+/// global so each may follow the action as well as precede it (`merchant add --database-url U`
+/// and `merchant --database-url U add` alike). Only here: global on `serve`, whose flags the
+/// top level takes too, they would reach every subcommand.
 #[derive(Debug, Clone, clap::Args)]
+#[command(
+    mut_arg("database_url", |a| a.global(true)),
+    mut_arg("database_pool", |a| a.global(true))
+)]
 pub struct StoreArgs {
     /// Directory holding the embedded store (the same as `serve --data-dir`).
     #[arg(
@@ -166,45 +184,15 @@ pub struct StoreArgs {
     )]
     pub data_dir: PathBuf,
 
-    /// The PostgreSQL database `serve --database-url` uses; without it, the embedded store.
-    #[arg(
-        long,
-        env = "QR_ORIGIN_DATABASE_URL",
-        value_name = "URL",
-        hide_env_values = true,
-        global = true
-    )]
-    pub database_url: Option<String>,
-
-    /// Most PostgreSQL connections held.
-    #[arg(long, env = "QR_ORIGIN_DATABASE_POOL", default_value_t = crate::store::postgres::DEFAULT_POOL_SIZE, global = true)]
-    pub database_pool: usize,
+    #[command(flatten)]
+    pub database: DatabaseArgs,
 }
 
 impl StoreArgs {
     /// Checked as `serve` checks its store flags.
     pub fn validate(&self) -> anyhow::Result<crate::store::StoreSettings> {
-        store_settings(self.database_url.as_deref(), self.database_pool)
+        self.database.validate()
     }
-}
-
-/// The one check of the store flags, for `serve` and the subcommands.
-fn store_settings(
-    database_url: Option<&str>,
-    pool_size: usize,
-) -> anyhow::Result<crate::store::StoreSettings> {
-    if let Some(url) = database_url
-        && !crate::store::postgres::url::is_postgres_url(url)
-    {
-        bail!("--database-url: must start with postgres:// or postgresql://");
-    }
-    if !(1..=1000).contains(&pool_size) {
-        bail!("--database-pool {pool_size}: must be within 1..=1000");
-    }
-    Ok(crate::store::StoreSettings {
-        database_url: database_url.map(str::to_owned),
-        pool_size,
-    })
 }
 
 /// Webhook registration and delivery flags (part of `serve`).

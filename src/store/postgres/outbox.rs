@@ -15,7 +15,7 @@ use tokio_postgres::Row;
 use super::{link_columns, link_from_row, live, notify_link, pg, write_err};
 use crate::store::{
     CallbackQr, Conflict, Delivery, DeliveryResult, NewCallbackQr, NewScan, NewWebhook,
-    OutboxStats, OutboxUpdate, PutCallbackQr, Scan, ScanRecorded, StoreError, Webhook,
+    OutboxStats, PutCallbackQr, Scan, ScanRecorded, StoreError, Webhook,
 };
 
 /// `links` columns followed by the description, as [`callback_from_row`] reads them.
@@ -579,12 +579,7 @@ pub(super) async fn finish_delivery(
     result: &DeliveryResult,
     now_ms: i64,
 ) -> Result<bool, StoreError> {
-    let OutboxUpdate {
-        state,
-        next_attempt_at_ms: next,
-        last_error: error,
-        finished_at_ms: finished,
-    } = result.update(now_ms);
+    let row = result.update(now_ms);
     let tx = c.transaction().await.map_err(pg)?;
     // The fence: only the lane's current owner records a result, and doing so frees the lane.
     let stmt = tx
@@ -612,7 +607,16 @@ pub(super) async fn finish_delivery(
         .await
         .map_err(pg)?;
     let changed = tx
-        .execute(&stmt, &[&state.as_str(), &next, &error, &finished, &d.id])
+        .execute(
+            &stmt,
+            &[
+                &row.state.as_str(),
+                &row.next_attempt_at_ms,
+                &row.last_error,
+                &row.finished_at_ms,
+                &d.id,
+            ],
+        )
         .await
         .map_err(pg)?;
     tx.commit().await.map_err(pg)?;

@@ -10,7 +10,7 @@ use rusqlite::{Connection, OptionalExtension, Row, Transaction, TransactionBehav
 use super::{LINK_COLUMNS, LIVE, backend, exists, link_from_row};
 use crate::store::{
     CallbackQr, Conflict, Delivery, DeliveryResult, LinkKind, NewCallbackQr, NewScan, NewWebhook,
-    OutboxStats, OutboxUpdate, PutCallbackQr, Scan, ScanRecorded, StoreError, Webhook,
+    OutboxStats, PutCallbackQr, Scan, ScanRecorded, StoreError, Webhook,
 };
 
 fn write_tx(conn: &mut Connection) -> Result<Transaction<'_>, StoreError> {
@@ -437,12 +437,7 @@ pub(super) fn finish_delivery(
     now_ms: i64,
 ) -> Result<bool, StoreError> {
     let tx = write_tx(conn)?;
-    let OutboxUpdate {
-        state,
-        next_attempt_at_ms: next,
-        last_error: error,
-        finished_at_ms: finished,
-    } = result.update(now_ms);
+    let row = result.update(now_ms);
     // Fenced on the lane: only the current holder's result counts, and recording it frees
     // the lane for the next event.
     let held = tx
@@ -461,7 +456,13 @@ pub(super) fn finish_delivery(
                                next_attempt_at = COALESCE(?2, next_attempt_at),
                                last_error = ?3, finished_at = ?4
              WHERE id = ?5 AND state = 'pending'",
-            params![state.as_str(), next, error, finished, d.id],
+            params![
+                row.state.as_str(),
+                row.next_attempt_at_ms,
+                row.last_error,
+                row.finished_at_ms,
+                d.id
+            ],
         )
         .map_err(backend)?;
     tx.commit().map_err(backend)?;
