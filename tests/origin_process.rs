@@ -136,7 +136,7 @@ async fn two_processes_agree_on_etag_and_bytes_for_a_token_minted_by_the_cli() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_keys_a_dev_key_is_generated_kept_and_used_by_the_token_command() {
     let mut p = Proc::spawn(&["serve", "--listen", "127.0.0.1:0"]);
-    let key_file = p.data_dir.join(qr_origin::keys::DEV_KEY_FILE);
+    let key_file = p.data_dir.join(qr_origin::config::keys::DEV_KEY_FILE);
     assert!(
         key_file.exists(),
         "the generated key is kept in the data dir"
