@@ -435,6 +435,22 @@ mod tests {
         assert_eq!(rfc3339_7(1_735_689_599_999), "2024-12-31T23:59:59.9990000Z");
     }
 
+    /// A fresh embedded store with merchant `123456`, a manual clock at `now_ms`, and the
+    /// short links over them; the directory lives as long as the returned guard.
+    async fn with_merchant(
+        now_ms: i64,
+    ) -> (tempfile::TempDir, Arc<dyn Store>, Arc<ManualClock>, Links) {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store: Arc<dyn Store> = Arc::new(SqliteStore::open_in_dir(dir.path()).expect("open"));
+        let clock = Arc::new(ManualClock::new(now_ms));
+        let links = Links::new(Arc::clone(&store), clock.clone());
+        store
+            .add_merchant(&merchant("123456"))
+            .await
+            .expect("merchant");
+        (dir, store, clock, links)
+    }
+
     #[test]
     fn html_is_escaped() {
         assert_eq!(
@@ -445,14 +461,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_scan_stores_one_event_per_webhook_before_answering() {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let store: Arc<dyn Store> = Arc::new(SqliteStore::open_in_dir(dir.path()).expect("open"));
-        let clock = Arc::new(ManualClock::new(1_795_344_340_306));
-        let links = Links::new(Arc::clone(&store), clock.clone());
-        store
-            .add_merchant(&merchant("123456"))
-            .await
-            .expect("merchant");
+        let (_dir, store, clock, links) = with_merchant(1_795_344_340_306).await;
         store
             .add_webhook(&webhook("123456", "hook-1"), 25)
             .await
@@ -505,14 +514,7 @@ mod tests {
 
     #[tokio::test]
     async fn dead_and_foreign_codes_get_the_404_page_and_no_event() {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let store: Arc<dyn Store> = Arc::new(SqliteStore::open_in_dir(dir.path()).expect("open"));
-        let clock = Arc::new(ManualClock::new(5_000));
-        let links = Links::new(Arc::clone(&store), clock.clone());
-        store
-            .add_merchant(&merchant("123456"))
-            .await
-            .expect("merchant");
+        let (_dir, store, _clock, links) = with_merchant(5_000).await;
         store
             .add_webhook(&webhook("123456", "hook-1"), 25)
             .await
@@ -571,14 +573,7 @@ mod tests {
 
     #[tokio::test]
     async fn redirects_until_deleted_and_sees_writes_at_once() {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let store: Arc<dyn Store> = Arc::new(SqliteStore::open_in_dir(dir.path()).expect("open"));
-        let clock = Arc::new(ManualClock::new(5_000));
-        let links = Links::new(Arc::clone(&store), clock.clone());
-        store
-            .add_merchant(&merchant("123456"))
-            .await
-            .expect("merchant");
+        let (_dir, store, _clock, links) = with_merchant(5_000).await;
         let link = store
             .create_link(&new_redirect("123456", "sign", "AbCdEfGhIj"), 5_000)
             .await
@@ -634,14 +629,7 @@ mod tests {
 
     #[tokio::test]
     async fn cached_links_still_expire_on_the_clock() {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let store: Arc<dyn Store> = Arc::new(SqliteStore::open_in_dir(dir.path()).expect("open"));
-        let clock = Arc::new(ManualClock::new(1_000));
-        let links = Links::new(Arc::clone(&store), clock.clone());
-        store
-            .add_merchant(&merchant("123456"))
-            .await
-            .expect("merchant");
+        let (_dir, store, clock, links) = with_merchant(1_000).await;
         let mut new = new_redirect("123456", "pay", "PayCode001");
         new.kind = LinkKind::Payment;
         new.qr_id = None;
