@@ -283,8 +283,7 @@ impl Metrics {
             ),
         ];
         for (name, kind, help, v) in simple {
-            family(&mut out, name, kind, help);
-            let _ = writeln!(out, "{name} {v}");
+            single(&mut out, name, kind, help, v);
         }
         family(
             &mut out,
@@ -322,9 +321,17 @@ impl Metrics {
     }
 }
 
-fn family(out: &mut String, name: &str, kind: &str, help: &str) {
+/// A family's `# HELP` and `# TYPE` lines; `kind` is `counter`, `gauge` or `histogram`.
+pub fn family(out: &mut String, name: &str, kind: &str, help: &str) {
     let _ = writeln!(out, "# HELP {name} {help}");
     let _ = writeln!(out, "# TYPE {name} {kind}");
+}
+
+/// A family of one unlabelled sample: for the series other components keep (the webhook
+/// worker, the render pool, the in-flight budget) and `/metrics` appends.
+pub fn single(out: &mut String, name: &str, kind: &str, help: &str, value: impl std::fmt::Display) {
+    family(out, name, kind, help);
+    let _ = writeln!(out, "{name} {value}");
 }
 
 #[cfg(test)]

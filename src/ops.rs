@@ -10,6 +10,7 @@ use http::StatusCode;
 use http::header::{self, HeaderValue};
 
 use crate::http::{Resp, text};
+use crate::metrics;
 use crate::state::AppState;
 
 /// `/healthz`: the process is up and answering. Never depends on anything else, so an
@@ -53,18 +54,20 @@ pub fn openapi() -> Resp {
 pub async fn metrics(state: &AppState) -> Resp {
     let mut body = state.metrics.encode(state.origin.cache_gauges().await);
     state.deliverer.stats().encode(&mut body);
-    body.push_str(&format!(
-        "# HELP qr_origin_render_queue_depth Renders queued or running on the render pool.\n\
-         # TYPE qr_origin_render_queue_depth gauge\n\
-         qr_origin_render_queue_depth {}\n",
-        state.origin.render_queue_depth()
-    ));
-    body.push_str(&format!(
-        "# HELP qr_origin_inflight_response_bytes Response bytes held by connections sending them.\n\
-         # TYPE qr_origin_inflight_response_bytes gauge\n\
-         qr_origin_inflight_response_bytes {}\n",
-        state.inflight.used()
-    ));
+    metrics::single(
+        &mut body,
+        "qr_origin_render_queue_depth",
+        "gauge",
+        "Renders queued or running on the render pool.",
+        state.origin.render_queue_depth(),
+    );
+    metrics::single(
+        &mut body,
+        "qr_origin_inflight_response_bytes",
+        "gauge",
+        "Response bytes held by connections sending them.",
+        state.inflight.used(),
+    );
     let mut resp = text(StatusCode::OK, Bytes::from(body));
     resp.headers_mut().insert(
         header::CONTENT_TYPE,

@@ -38,6 +38,7 @@ use tokio::task::JoinSet;
 use super::backoff::RetryPolicy;
 use super::sign::sign;
 use crate::clock::SharedClock;
+use crate::metrics;
 use crate::secret::random_bytes;
 use crate::store::{Delivery, DeliveryResult, Store, StoreError};
 
@@ -99,10 +100,11 @@ impl DeliveryStats {
     /// Appends the webhook series in Prometheus text format.
     pub fn encode(&self, out: &mut String) {
         use std::fmt::Write as _;
-        let _ = writeln!(
+        metrics::family(
             out,
-            "# HELP qr_origin_webhook_deliveries_total Webhook delivery attempts, by outcome.\n\
-             # TYPE qr_origin_webhook_deliveries_total counter"
+            "qr_origin_webhook_deliveries_total",
+            "counter",
+            "Webhook delivery attempts, by outcome.",
         );
         for (outcome, n) in [
             ("delivered", &self.delivered),
@@ -116,34 +118,36 @@ impl DeliveryStats {
                 n.load(Relaxed)
             );
         }
-        let _ = writeln!(
-            out,
-            "# HELP qr_origin_webhook_retries_total Failed attempts scheduled for a retry.\n\
-             # TYPE qr_origin_webhook_retries_total counter\n\
-             qr_origin_webhook_retries_total {}",
-            self.retried.load(Relaxed)
-        );
-        let _ = writeln!(
-            out,
-            "# HELP qr_origin_webhook_failures_total Events given up after the retry window.\n\
-             # TYPE qr_origin_webhook_failures_total counter\n\
-             qr_origin_webhook_failures_total {}",
-            self.failed.load(Relaxed)
-        );
-        let _ = writeln!(
-            out,
-            "# HELP qr_origin_webhook_queue_depth Webhook events waiting in the outbox.\n\
-             # TYPE qr_origin_webhook_queue_depth gauge\n\
-             qr_origin_webhook_queue_depth {}",
-            self.queue_depth.load(Relaxed)
-        );
-        let _ = writeln!(
-            out,
-            "# HELP qr_origin_webhook_oldest_pending_age_seconds Age of the oldest waiting event.\n\
-             # TYPE qr_origin_webhook_oldest_pending_age_seconds gauge\n\
-             qr_origin_webhook_oldest_pending_age_seconds {}",
-            self.oldest_pending_age_ms.load(Relaxed) as f64 / 1000.0
-        );
+        let age_secs = self.oldest_pending_age_ms.load(Relaxed) as f64 / 1000.0;
+        let singles: [(&str, &str, &str, &dyn std::fmt::Display); 4] = [
+            (
+                "qr_origin_webhook_retries_total",
+                "counter",
+                "Failed attempts scheduled for a retry.",
+                &self.retried.load(Relaxed),
+            ),
+            (
+                "qr_origin_webhook_failures_total",
+                "counter",
+                "Events given up after the retry window.",
+                &self.failed.load(Relaxed),
+            ),
+            (
+                "qr_origin_webhook_queue_depth",
+                "gauge",
+                "Webhook events waiting in the outbox.",
+                &self.queue_depth.load(Relaxed),
+            ),
+            (
+                "qr_origin_webhook_oldest_pending_age_seconds",
+                "gauge",
+                "Age of the oldest waiting event.",
+                &age_secs,
+            ),
+        ];
+        for (name, kind, help, value) in singles {
+            metrics::single(out, name, kind, help, value);
+        }
     }
 }
 
