@@ -34,7 +34,7 @@ fn style(logo: bool) -> Style {
 }
 
 fn styled(c: &mut Criterion) {
-    let decoded = logo::decode(LogoFormat::Svg, include_bytes!("../docs/logo-example.svg"))
+    let decoded = logo::decode(LogoFormat::Svg, include_bytes!("../../docs/logo-example.svg"))
         .expect("the example logo is valid");
     let mut g = c.benchmark_group("styled");
     for (name, content) in [("short", SHORT), ("long", LONG)] {
