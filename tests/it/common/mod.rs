@@ -6,7 +6,6 @@
 #![allow(dead_code)]
 
 pub mod api;
-pub mod pg_cluster;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;

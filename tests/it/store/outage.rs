@@ -2,18 +2,18 @@
 //! with `Retry-After` and a clear body, `/readyz` turns `503`, the image origin keeps serving
 //! images (they never need the database), and everything recovers without a restart.
 //!
-//! The outage is real: a throwaway PostgreSQL cluster of this test's own (initdb on a free
-//! port, owned by the `postgres` user) is stopped and started again. The shared server other
-//! tests use is never touched.
+//! The outage is real: a throwaway PostgreSQL cluster of this test's own
+//! (`qr_origin::store::testing::cluster`) is stopped and started again. The server other tests
+//! use is never touched.
 
 use crate::common;
 
 use std::time::{Duration, Instant};
 
 use common::api::{Api, add_merchant_on, path_of};
-use common::pg_cluster::Cluster;
 use common::{KID, SECRET, ServeProcess, get, image_path, jwt, temp_dir};
 use qr_origin::store::testing::TestDatabase;
+use qr_origin::store::testing::cluster::Cluster;
 use serde_json::json;
 
 /// Polls until `GET url` answers `status` (a hang guard of 30 s, not a timing assertion).
@@ -30,7 +30,9 @@ async fn until_status(url: &str, status: u16) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn api_answers_503_images_keep_serving_and_it_recovers() {
-    let cluster = Cluster::create();
+    let Some(cluster) = Cluster::create() else {
+        return;
+    };
     let db = TestDatabase::create_on(&cluster.url()).await;
     let dir = temp_dir("outage");
     let server = ServeProcess::start(&dir, &["--database-url", &db.url, "--ops-listen", "off"]);
