@@ -1,9 +1,6 @@
 //! Shared integration-test harness: the real server on `127.0.0.1:0` in-process (same
 //! `server::bind` + `server::run` as `qr-origin serve`), a temp data dir, a manual clock, a
-//! small hyper client, and QR decoding with `rqrr`.
-//!
-//! Each test binary uses a different subset of these helpers.
-#![allow(dead_code)]
+//! small hyper client, and QR decoding with `rqrr` (through `crate::render_common`).
 
 pub mod api;
 
@@ -20,6 +17,8 @@ use qr_origin::clock::{Clock, ManualClock};
 use qr_origin::config::Config;
 use qr_origin::state::AppState;
 use tokio::task::JoinHandle;
+
+use crate::render_common;
 
 pub mod receiver;
 
@@ -208,62 +207,29 @@ async fn collect(resp: http::Response<hyper::body::Incoming>) -> Reply {
     }
 }
 
-/// Decodes the single QR code in a PNG and returns its content.
+/// Decodes the single QR code in a PNG (any colour type; transparent pixels over white, as on
+/// the paper a code is printed on) and returns its content.
 pub fn decode_png(png: &[u8]) -> String {
-    let img = image::load_from_memory_with_format(png, image::ImageFormat::Png)
-        .expect("valid PNG")
-        .to_luma8();
-    decode_luma(img.width() as usize, img.height() as usize, img.as_raw())
+    let (w, h, luma) = render_common::png_luma(png);
+    one_code(w, h, &luma)
 }
 
-/// Decodes the single QR code in a PNG as it looks printed on white paper: transparent pixels
-/// (a `bg: "transparent"` code) count as white, not as the black their colour channels hold.
-pub fn decode_png_on_white(png: &[u8]) -> String {
-    let img = image::load_from_memory_with_format(png, image::ImageFormat::Png)
-        .expect("valid PNG")
-        .to_rgba8();
-    let luma: Vec<u8> = img
-        .pixels()
-        .map(|p| {
-            let grey = (u32::from(p[0]) + u32::from(p[1]) + u32::from(p[2])) / 3;
-            let a = u32::from(p[3]);
-            ((grey * a + 255 * (255 - a)) / 255) as u8
-        })
-        .collect();
-    decode_luma(img.width() as usize, img.height() as usize, &luma)
-}
-
-/// Rasterises an SVG (resvg) and decodes the QR code in it.
+/// Rasterises an SVG (resvg, over white) and decodes the QR code in it.
 pub fn decode_svg(svg: &[u8]) -> String {
-    let tree =
-        resvg::usvg::Tree::from_data(svg, &resvg::usvg::Options::default()).expect("valid SVG");
-    let size = tree.size().to_int_size();
-    let mut pixmap =
-        resvg::tiny_skia::Pixmap::new(size.width(), size.height()).expect("non-empty SVG");
-    pixmap.fill(resvg::tiny_skia::Color::WHITE);
-    resvg::render(
-        &tree,
-        resvg::tiny_skia::Transform::identity(),
-        &mut pixmap.as_mut(),
-    );
-    let luma: Vec<u8> = pixmap
-        .pixels()
-        .iter()
-        .map(|p| ((u16::from(p.red()) + u16::from(p.green()) + u16::from(p.blue())) / 3) as u8)
-        .collect();
-    decode_luma(size.width() as usize, size.height() as usize, &luma)
+    let (w, h, luma) = render_common::rasterise_svg(svg);
+    one_code(w, h, &luma)
 }
 
-fn decode_luma(w: usize, h: usize, luma: &[u8]) -> String {
-    let mut img = rqrr::PreparedImage::prepare_from_greyscale(w, h, |x, y| luma[y * w + x]);
-    let grids = img.detect_grids();
-    assert_eq!(grids.len(), 1, "exactly one QR code in the image");
-    let (_, content) = grids[0].decode().expect("QR code decodes");
-    content
+/// The content of the one QR code `rqrr` finds in a luma image, as text.
+fn one_code(w: u32, h: u32, luma: &[u8]) -> String {
+    let mut found = render_common::read_qr(w as usize, h as usize, luma);
+    assert_eq!(found.len(), 1, "exactly one QR code in the image");
+    String::from_utf8(found.remove(0)).expect("UTF-8 content")
 }
 
 /// Mints an HS256 token with the independent `jsonwebtoken` crate.
 pub fn jwt(claims: &serde_json::Value, kid: Option<&str>, secret: &str) -> String {
+    hs256::install();
     let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256);
     header.kid = kid.map(str::to_owned);
     jsonwebtoken::encode(
@@ -272,6 +238,57 @@ pub fn jwt(claims: &serde_json::Value, kid: Option<&str>, secret: &str) -> Strin
         &jsonwebtoken::EncodingKey::from_secret(secret.as_bytes()),
     )
     .expect("jsonwebtoken signs")
+}
+
+/// jsonwebtoken's HS256 signature for the tests: its own backends bring RSA, ECDSA and Ed25519
+/// (RustCrypto) or a C library (aws-lc), none of which a test uses, so it runs with no backend
+/// and this provider, HMAC-SHA256 from the `hmac` and `sha2` crates. jsonwebtoken still writes
+/// the header, the claims and the base64url framing.
+mod hs256 {
+    use hmac::{Hmac, KeyInit, Mac};
+    use jsonwebtoken::crypto::{CryptoProvider, JwtSigner, KeyUtils};
+    use jsonwebtoken::errors::ErrorKind;
+    use jsonwebtoken::signature;
+    use jsonwebtoken::{Algorithm, EncodingKey};
+
+    struct Hs256(Vec<u8>);
+
+    impl signature::Signer<Vec<u8>> for Hs256 {
+        fn try_sign(&self, message: &[u8]) -> Result<Vec<u8>, signature::Error> {
+            let mut mac = Hmac::<sha2::Sha256>::new_from_slice(&self.0)
+                .map_err(|_| signature::Error::new())?;
+            mac.update(message);
+            Ok(mac.finalize().into_bytes().to_vec())
+        }
+    }
+
+    impl JwtSigner for Hs256 {
+        fn algorithm(&self) -> Algorithm {
+            Algorithm::HS256
+        }
+    }
+
+    fn signer(alg: &Algorithm, key: &EncodingKey) -> jsonwebtoken::errors::Result<Box<dyn JwtSigner>> {
+        match alg {
+            Algorithm::HS256 => Ok(Box::new(Hs256(key.as_bytes().to_vec()))),
+            _ => Err(ErrorKind::InvalidAlgorithm.into()),
+        }
+    }
+
+    static PROVIDER: CryptoProvider = CryptoProvider {
+        signer_factory: signer,
+        // The tests only mint tokens; the server under test verifies them.
+        verifier_factory: |_, _| Err(ErrorKind::InvalidAlgorithm.into()),
+        key_utils: KeyUtils::new_unimplemented(),
+    };
+
+    /// Makes [`PROVIDER`] jsonwebtoken's for this process (once; later calls do nothing).
+    pub fn install() {
+        static ONCE: std::sync::Once = std::sync::Once::new();
+        ONCE.call_once(|| {
+            let _ = PROVIDER.install_default();
+        });
+    }
 }
 
 /// The image URL for `token` on `srv`.

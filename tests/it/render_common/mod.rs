@@ -1,7 +1,6 @@
 //! Decoding helpers shared by the render tests: every rendered image goes back through
 //! independent decoders (`png`/`image` for the file format, `resvg` for SVG, `rqrr`, `rxing` and
 //! zxing-cpp for the QR).
-#![allow(dead_code)] // each test binary uses a different subset
 
 use std::io::Cursor;
 
