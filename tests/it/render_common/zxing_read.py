@@ -1,4 +1,4 @@
-"""Decodes QR codes with zxing-cpp for the Rust render tests (tests/render_common/zxing.rs).
+"""Decodes QR codes with zxing-cpp for the Rust render tests (tests/it/render_common/zxing.rs).
 
 Reads images from stdin, each as a line "WIDTH HEIGHT" and WIDTH*HEIGHT bytes of 8-bit luma;
 answers each with one line: the first QR code's raw content in hex, or "-" when none is found.
