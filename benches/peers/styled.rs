@@ -34,8 +34,11 @@ fn style(logo: bool) -> Style {
 }
 
 fn styled(c: &mut Criterion) {
-    let decoded = logo::decode(LogoFormat::Svg, include_bytes!("../../docs/logo-example.svg"))
-        .expect("the example logo is valid");
+    let decoded = logo::decode(
+        LogoFormat::Svg,
+        include_bytes!("../../docs/logo-example.svg"),
+    )
+    .expect("the example logo is valid");
     let mut g = c.benchmark_group("styled");
     for (name, content) in [("short", SHORT), ("long", LONG)] {
         for with_logo in [false, true] {

@@ -59,7 +59,8 @@ fn pg_bin_dir() -> Option<PathBuf> {
         }
     }
     std::env::var_os("PATH").and_then(|path| {
-        std::env::split_paths(&path).find(|dir| dir.join("initdb").exists() && dir.join("pg_ctl").exists())
+        std::env::split_paths(&path)
+            .find(|dir| dir.join("initdb").exists() && dir.join("pg_ctl").exists())
     })
 }
 
@@ -73,7 +74,9 @@ fn is_root() -> bool {
 /// The command line prefix that runs a server binary: as `postgres` when we are root.
 fn runner() -> Vec<String> {
     if is_root() {
-        ["runuser", "-u", "postgres", "--"].map(str::to_owned).to_vec()
+        ["runuser", "-u", "postgres", "--"]
+            .map(str::to_owned)
+            .to_vec()
     } else {
         Vec::new()
     }

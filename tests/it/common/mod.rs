@@ -268,7 +268,10 @@ mod hs256 {
         }
     }
 
-    fn signer(alg: &Algorithm, key: &EncodingKey) -> jsonwebtoken::errors::Result<Box<dyn JwtSigner>> {
+    fn signer(
+        alg: &Algorithm,
+        key: &EncodingKey,
+    ) -> jsonwebtoken::errors::Result<Box<dyn JwtSigner>> {
         match alg {
             Algorithm::HS256 => Ok(Box::new(Hs256(key.as_bytes().to_vec()))),
             _ => Err(ErrorKind::InvalidAlgorithm.into()),

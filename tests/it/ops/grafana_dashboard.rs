@@ -11,7 +11,10 @@ use std::collections::BTreeSet;
 use common::*;
 use serde_json::Value;
 
-const DASHBOARD: &str = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/deploy/grafana-dashboard.json"));
+const DASHBOARD: &str = include_str!(concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/deploy/grafana-dashboard.json"
+));
 
 /// Every `qr_origin_*` identifier in a PromQL expression.
 fn metric_names(expr: &str) -> impl Iterator<Item = &str> {

@@ -293,5 +293,8 @@ async fn the_openapi_document_is_served_from_the_binary() {
     let r = common::get(&srv.url("/openapi.yaml")).await;
     assert_eq!(r.status, 200);
     assert_eq!(r.header("content-type"), "application/yaml");
-    assert_eq!(r.body.as_ref(), include_bytes!(concat!(env!("CARGO_MANIFEST_DIR"), "/openapi.yaml")));
+    assert_eq!(
+        r.body.as_ref(),
+        include_bytes!(concat!(env!("CARGO_MANIFEST_DIR"), "/openapi.yaml"))
+    );
 }

@@ -146,7 +146,10 @@ fn luma_over(p: [u8; 4], ground: [u8; 3]) -> u8 {
 pub fn example_logo() -> qr_origin::logo::DecodedLogo {
     qr_origin::logo::decode(
         qr_origin::store::LogoFormat::Svg,
-        include_bytes!(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/logo-example.svg")),
+        include_bytes!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/docs/logo-example.svg"
+        )),
     )
     .expect("the example logo is a valid upload")
 }
