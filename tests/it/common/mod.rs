@@ -3,6 +3,7 @@
 //! small hyper client, and QR decoding with `rqrr` (through `crate::render_common`).
 
 pub mod api;
+pub mod jwt_hmac;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -229,7 +230,7 @@ fn one_code(w: u32, h: u32, luma: &[u8]) -> String {
 
 /// Mints an HS256 token with the independent `jsonwebtoken` crate.
 pub fn jwt(claims: &serde_json::Value, kid: Option<&str>, secret: &str) -> String {
-    hs256::install();
+    jwt_hmac::install();
     let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256);
     header.kid = kid.map(str::to_owned);
     jsonwebtoken::encode(
@@ -238,60 +239,6 @@ pub fn jwt(claims: &serde_json::Value, kid: Option<&str>, secret: &str) -> Strin
         &jsonwebtoken::EncodingKey::from_secret(secret.as_bytes()),
     )
     .expect("jsonwebtoken signs")
-}
-
-/// jsonwebtoken's HS256 signature for the tests: its own backends bring RSA, ECDSA and Ed25519
-/// (RustCrypto) or a C library (aws-lc), none of which a test uses, so it runs with no backend
-/// and this provider, HMAC-SHA256 from the `hmac` and `sha2` crates. jsonwebtoken still writes
-/// the header, the claims and the base64url framing.
-mod hs256 {
-    use hmac::{Hmac, KeyInit, Mac};
-    use jsonwebtoken::crypto::{CryptoProvider, JwtSigner, KeyUtils};
-    use jsonwebtoken::errors::ErrorKind;
-    use jsonwebtoken::signature;
-    use jsonwebtoken::{Algorithm, EncodingKey};
-
-    struct Hs256(Vec<u8>);
-
-    impl signature::Signer<Vec<u8>> for Hs256 {
-        fn try_sign(&self, message: &[u8]) -> Result<Vec<u8>, signature::Error> {
-            let mut mac = Hmac::<sha2::Sha256>::new_from_slice(&self.0)
-                .map_err(|_| signature::Error::new())?;
-            mac.update(message);
-            Ok(mac.finalize().into_bytes().to_vec())
-        }
-    }
-
-    impl JwtSigner for Hs256 {
-        fn algorithm(&self) -> Algorithm {
-            Algorithm::HS256
-        }
-    }
-
-    fn signer(
-        alg: &Algorithm,
-        key: &EncodingKey,
-    ) -> jsonwebtoken::errors::Result<Box<dyn JwtSigner>> {
-        match alg {
-            Algorithm::HS256 => Ok(Box::new(Hs256(key.as_bytes().to_vec()))),
-            _ => Err(ErrorKind::InvalidAlgorithm.into()),
-        }
-    }
-
-    static PROVIDER: CryptoProvider = CryptoProvider {
-        signer_factory: signer,
-        // The tests only mint tokens; the server under test verifies them.
-        verifier_factory: |_, _| Err(ErrorKind::InvalidAlgorithm.into()),
-        key_utils: KeyUtils::new_unimplemented(),
-    };
-
-    /// Makes [`PROVIDER`] jsonwebtoken's for this process (once; later calls do nothing).
-    pub fn install() {
-        static ONCE: std::sync::Once = std::sync::Once::new();
-        ONCE.call_once(|| {
-            let _ = PROVIDER.install_default();
-        });
-    }
 }
 
 /// The image URL for `token` on `srv`.
