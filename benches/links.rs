@@ -3,8 +3,9 @@
 //! per webhook, one transaction) costs.
 //!
 //! - `sqlite`: the embedded store, a SQLite commit with `synchronous=FULL` (an fsync);
-//! - `postgres`: a fresh database on the local server (`QR_ORIGIN_TEST_DATABASE_URL`, default
-//!   `postgres://postgres@127.0.0.1:5432/postgres`), dropped afterwards; over loopback, so each
+//! - `postgres`: a fresh database on the server the tests use (`QR_ORIGIN_TEST_DATABASE_URL`,
+//!   default `postgres://postgres@127.0.0.1:5432/postgres`, else a private cluster started from
+//!   the installed server binaries), dropped afterwards; over loopback, so each
 //!   uncached call is a network round trip plus PostgreSQL's commit.
 //!
 //! `resolve/cached` is the path every scan of a printed QR takes: the in-process link cache,
@@ -37,7 +38,9 @@ fn benches(c: &mut Criterion) {
         .expect("runtime");
     let dir = tempfile::tempdir().expect("temp dir");
     let sqlite: Arc<dyn Store> = Arc::new(SqliteStore::open_in_dir(dir.path()).expect("store"));
-    let db = rt.block_on(TestDatabase::create());
+    let db = rt
+        .block_on(TestDatabase::create())
+        .expect("the postgres rows need PostgreSQL: a server or its binaries (README, Tests)");
     let postgres: Arc<dyn Store> = rt.block_on(db.store());
     for (name, store) in [("sqlite", sqlite), ("postgres", postgres)] {
         bench_store(c, &rt, name, store);

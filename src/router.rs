@@ -2,7 +2,7 @@
 //! request up in it ([`recognize`]), and one `match` that calls the handler ([`route`]).
 //!
 //! The table is the only way in: a route missing from it is never reached, so `openapi.yaml`
-//! can be checked against it (`tests/api_openapi.rs`). Adding a route is a [`Route`] variant, a
+//! can be checked against it (`tests/it/api/openapi.rs`). Adding a route is a [`Route`] variant, a
 //! row in [`PATHS`] and an arm in [`route`] (the compiler insists on the arm).
 //!
 //! Each route also names itself for metrics (a fixed label, never the raw path, so label

@@ -12,7 +12,7 @@
 #
 # Not fuzzed: POST /webhooks/v1/webhooks. Registered webhooks would make the server deliver
 # events to generated hosts off this machine as soon as a fuzzed beacon scan hit one; the
-# Webhooks API is covered against a loopback receiver by tests/webhooks_api.rs. Redirects are
+# Webhooks API is covered against a loopback receiver by tests/it/webhooks/api.rs. Redirects are
 # never followed (--max-redirects 0) for the same reason.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"

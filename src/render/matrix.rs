@@ -4,7 +4,7 @@
 //! its 147 µs on scoring the 8 masks module by module. Here the matrix lives as bit-packed 64-bit
 //! words, in rows *and* columns, so [`super::penalty`] scores a mask with word operations. The
 //! result is checked module for module against the `qrcodegen` reference encoder
-//! (`tests/render_conformance.rs`); see `PERFORMANCE.md` for the measurements.
+//! (`tests/it/render/conformance.rs`); see `PERFORMANCE.md` for the measurements.
 
 use super::codewords::{self, MAX_CODEWORDS};
 use super::penalty;

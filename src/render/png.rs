@@ -75,7 +75,7 @@ pub(crate) fn write(m: &QrMatrix, g: &Geometry, opts: &RenderOptions) -> Vec<u8>
 /// rows resemble their neighbours (a module column that keeps its colour is the same bytes).
 const ABOVE: usize = 4;
 /// A match from the rows above or a run this long is taken without looking in the hash table.
-/// 6 against 16: the same bytes within 0.1 % (`tests/png_size.rs` cases), ~2 % fewer
+/// 6 against 16: the same bytes within 0.1 % (`tests/it/render/png_size.rs` cases), ~2 % fewer
 /// instructions.
 const GOOD_MATCH: usize = 6;
 /// Bytes hashed per table entry. A match from the table reaches back hundreds of bytes, where

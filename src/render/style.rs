@@ -110,7 +110,7 @@ fn check_pair(name: &'static str, dark: Rgb, light: Rgb, invert: bool) -> Result
     // Readers take an inverted code by inverting the picture before they threshold it, so its
     // contrast is what the negative has. WCAG's ratio is generous near black: red eyes
     // (#e51e04) on a black ground pass it at 4.5:1 yet neither ZXing reader found them once
-    // inverted (tests/render_props.rs drew that case); on the negative they are 1.6:1 and refused.
+    // inverted (tests/it/render/props.rs drew that case); on the negative they are 1.6:1 and refused.
     let ratio = if invert {
         contrast_ratio(dark.negative().luminance(), light.negative().luminance())
     } else {

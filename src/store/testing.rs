@@ -1,9 +1,10 @@
 //! Test support behind the `testing` feature: the store conformance suite and its fixtures,
-//! and throwaway PostgreSQL databases. Never part of a release build.
+//! and throwaway PostgreSQL databases and clusters. Never part of a release build.
 
+pub mod cluster;
 pub mod conformance;
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use super::StoreError;
 use super::postgres::PostgresStore;
@@ -13,9 +14,52 @@ pub const TEST_DATABASE_URL_VAR: &str = "QR_ORIGIN_TEST_DATABASE_URL";
 /// The CI machine's server (trust auth on loopback).
 pub const DEFAULT_TEST_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
 
-/// The admin URL tests use: `QR_ORIGIN_TEST_DATABASE_URL` or the default.
-pub fn admin_url() -> String {
-    std::env::var(TEST_DATABASE_URL_VAR).unwrap_or_else(|_| DEFAULT_TEST_DATABASE_URL.to_owned())
+/// The admin URL tests create their databases on: `QR_ORIGIN_TEST_DATABASE_URL` (or the
+/// default) when a server answers there, else a private cluster this process starts from the
+/// installed server binaries (shared by its tests, removed after it exits). `None` where
+/// neither is possible: the caller skips, after one line saying what to install (under CI
+/// this panics instead). Decided once per process.
+pub fn admin_url() -> Option<String> {
+    static URL: OnceLock<Option<String>> = OnceLock::new();
+    URL.get_or_init(|| {
+        let configured = std::env::var(TEST_DATABASE_URL_VAR)
+            .unwrap_or_else(|_| DEFAULT_TEST_DATABASE_URL.to_owned());
+        match answers(&configured) {
+            Ok(()) => Some(configured),
+            Err(e) => {
+                let cluster = cluster::shared()?;
+                cluster::say(&format!(
+                    "PostgreSQL: nothing answers at {configured} ({e}); the tests use a private \
+                     cluster at {}",
+                    cluster.url()
+                ));
+                Some(cluster.url())
+            }
+        }
+    })
+    .clone()
+}
+
+/// Whether a server accepts a connection at `url`. On a thread with its own runtime: the
+/// answer is kept for the whole process, whichever test's runtime asked first.
+fn answers(url: &str) -> Result<(), String> {
+    let url = url.to_owned();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime for probing the test database server");
+        rt.block_on(async move {
+            let connect = tokio_postgres::connect(&url, tokio_postgres::NoTls);
+            match tokio::time::timeout(std::time::Duration::from_secs(5), connect).await {
+                Ok(Ok(_)) => Ok(()),
+                Ok(Err(e)) => Err(e.to_string()),
+                Err(_) => Err("no answer in 5 s".to_owned()),
+            }
+        })
+    })
+    .join()
+    .expect("the probe thread does not panic")
 }
 
 /// A database created for one test and dropped (with its connections) when this is dropped,
@@ -29,10 +73,10 @@ pub struct TestDatabase {
 }
 
 impl TestDatabase {
-    /// Creates an empty database on the server at [`admin_url`]. Panics, saying how to start
-    /// one, when no server answers: these tests fail rather than skip.
-    pub async fn create() -> TestDatabase {
-        TestDatabase::create_on(&admin_url()).await
+    /// Creates an empty database on the server [`admin_url`] finds; `None` when it finds none
+    /// (the test returns early: skipped, with the line that says what to install).
+    pub async fn create() -> Option<TestDatabase> {
+        Some(TestDatabase::create_on(&admin_url()?).await)
     }
 
     /// Like [`TestDatabase::create`] on the server of `admin_url`.
@@ -85,19 +129,14 @@ impl Drop for TestDatabase {
     }
 }
 
-/// A connection to the admin database, or a panic that says how to get one.
+/// A connection to the admin database; a panic naming the server when it refuses.
 async fn admin(admin_url: &str) -> tokio_postgres::Client {
     match tokio_postgres::connect(admin_url, tokio_postgres::NoTls).await {
         Ok((client, conn)) => {
             tokio::spawn(conn);
             client
         }
-        Err(e) => panic!(
-            "these tests need PostgreSQL at {admin_url} ({e}).\n\
-             Start the local server with\n    \
-             pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start\n\
-             or point {TEST_DATABASE_URL_VAR} at a server where the user may CREATE DATABASE."
-        ),
+        Err(e) => panic!("PostgreSQL at {admin_url}: {e}"),
     }
 }
 

@@ -404,8 +404,18 @@ mod tests {
                "iss":"qr-origin","nbf":1648598709,"exp":1648602309,"iat":1648598709})
     }
 
+    /// jsonwebtoken's HMAC signatures over `hmac`/`sha2` (it is built without a crypto backend):
+    /// the integration tests' provider, one source for both.
+    mod jwt_hmac {
+        include!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/it/common/jwt_hmac.rs"
+        ));
+    }
+
     /// A token minted by the independent `jsonwebtoken` crate.
     fn jwt(alg: Algorithm, kid: Option<&str>, claims: &Value, secret: &str) -> String {
+        jwt_hmac::install();
         let mut h = JwtHeader::new(alg);
         h.kid = kid.map(str::to_owned);
         jsonwebtoken::encode(&h, claims, &EncodingKey::from_secret(secret.as_bytes())).unwrap()
@@ -521,6 +531,7 @@ mod tests {
             r#"{"format":"image/png","size":"800","url":"https://qr.example.com/r/DI5bjNA0","iss":"qr-origin","nbf":1648598709,"exp":1648602309,"iat":1648598709}"#
         );
 
+        jwt_hmac::install();
         let mut v = jsonwebtoken::Validation::new(Algorithm::HS256);
         v.validate_exp = false;
         v.required_spec_claims.clear();

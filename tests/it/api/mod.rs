@@ -1,0 +1,10 @@
+//! The QR API (`/qr/v1`, `/accesstoken/get`): the published contract, auth, validation, logos, durability.
+
+mod auth;
+mod durability;
+mod journey;
+mod logos;
+mod openapi;
+mod published;
+mod style;
+mod validation;

@@ -1,0 +1,236 @@
+//! PNG bytes against the best optimiser: `zopflipng -m` (Debian's `zopfli`) recompresses each
+//! rendered image, and ours must stay within 1.2× of its bytes for plain codes (over contents,
+//! versions and sizes) and within 2× for branded ones (shapes, eyes, logos, a transparent
+//! ground). The recompressed file must hold the same pixels (a check that the comparison is
+//! fair).
+//!
+//! Needs `zopflipng` on PATH: `.ci/run` installs it. Without it the test fails under CI=true
+//! and is skipped (with a message) elsewhere.
+
+use crate::render_common;
+
+use std::process::Command;
+
+use qr_origin::render::matrix::{byte_capacity, encode};
+use qr_origin::render::{
+    Ecc, Eyes, LogoRef, RenderOptions, Rgb, Shape, Style, largest_logo_permille, logo_side, render,
+    render_with_logo,
+};
+use render_common::{example_logo, text};
+
+const SHORT: &str = "https://qr.example.com/r/DI5bjNA0";
+const LONG: &str = "https://api.vipps.no/dwo-api-application/v1/deeplink/vippsgateway?v=2&token=eyJraWQiOiJqd3RrZXkiLCJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhY21lLXNob3AtMTIzLW9yZGVyMTIzYWJjIn0.c2lnbmF0dXJl";
+
+/// Our plain PNG bytes may be at most this many times zopflipng's (the design's budget for
+/// bytes on the wire).
+const MAX_RATIO: f64 = 1.2;
+/// The same for branded codes: anti-aliased edges and a logo's colours cost more to find
+/// repeats in than 1-bit rows, and the render must stay within milliseconds.
+const MAX_STYLED_RATIO: f64 = 2.0;
+
+fn zopflipng_available() -> bool {
+    let found = Command::new("zopflipng").arg("-h").output().is_ok();
+    if !found {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "zopflipng is missing in CI (.ci/run installs Debian's zopfli)"
+        );
+        eprintln!("png_size: zopflipng not on PATH, skipped (apt-get install zopfli)");
+    }
+    found
+}
+
+/// `zopflipng -m` of `png`: its output bytes.
+fn zopflipng(png: &[u8], dir: &std::path::Path, name: &str) -> Vec<u8> {
+    let (src, dst) = (
+        dir.join(format!("{name}.png")),
+        dir.join(format!("{name}.z.png")),
+    );
+    std::fs::write(&src, png).expect("write");
+    let out = Command::new("zopflipng")
+        .args(["-m", "-y"])
+        .arg(&src)
+        .arg(&dst)
+        .output()
+        .expect("zopflipng runs");
+    assert!(out.status.success(), "zopflipng: {out:?}");
+    std::fs::read(&dst).expect("zopflipng wrote its output")
+}
+
+/// Pixels as 8-bit RGBA, whatever colour type the file uses (`image` decodes).
+fn rgba(png: &[u8]) -> Vec<u8> {
+    image::load_from_memory(png)
+        .expect("decodes")
+        .to_rgba8()
+        .into_raw()
+}
+
+/// A plain code of `content` at `size` px.
+fn plain(name: String, content: &[u8], size: u32) -> (String, Vec<u8>) {
+    let opts = RenderOptions {
+        size,
+        ..RenderOptions::default()
+    };
+    (name, render(content, &opts).expect("renders").bytes)
+}
+
+/// The short link and the long deeplink at the published sizes.
+#[test]
+fn published_sizes_within_1_2x_of_zopflipng() {
+    let mut cases = Vec::new();
+    for size in [100, 333, 800, 2000] {
+        cases.push(plain(format!("short/{size}"), SHORT.as_bytes(), size));
+        cases.push(plain(format!("long/{size}"), LONG.as_bytes(), size));
+    }
+    assert_within_ratio(&cases, MAX_RATIO);
+}
+
+/// The fullest content of a spread of versions at ~4 and ~10 px per module.
+#[test]
+fn versions_within_1_2x_of_zopflipng() {
+    let mut cases = Vec::new();
+    for v in [1u8, 5, 10, 20, 30, 40] {
+        let content = text(byte_capacity(v, Ecc::M), u64::from(v));
+        let total = encode(&content, Ecc::M).expect("fits").size() as u32 + 8;
+        for px in [4, 10] {
+            let size = (total * px).clamp(100, 2000);
+            cases.push(plain(format!("v{v}/{size}"), &content, size));
+        }
+    }
+    assert_within_ratio(&cases, MAX_RATIO);
+}
+
+/// Branded codes: each shape and eye shape, with and without the example logo (whose
+/// composited colours join the palette; at the asked size or the largest the content allows),
+/// an eye colour and a transparent ground, for the short link and the long deeplink at 333, 800
+/// and 1111 px (2000 px measured 1.53×; zopflipng takes most of a minute on it).
+#[test]
+fn styled_within_2x_of_zopflipng() {
+    let teal = Some(Rgb(0x00, 0x6d, 0x77));
+    let cases = [
+        (
+            "rounded",
+            SHORT,
+            800,
+            Shape::Rounded,
+            Eyes::Rounded,
+            None,
+            false,
+            None,
+        ),
+        (
+            "dots",
+            LONG,
+            800,
+            Shape::Dots,
+            Eyes::Circle,
+            None,
+            false,
+            None,
+        ),
+        (
+            "rounded+logo",
+            SHORT,
+            800,
+            Shape::Rounded,
+            Eyes::Rounded,
+            Some(200),
+            false,
+            None,
+        ),
+        (
+            "square+logo",
+            LONG,
+            800,
+            Shape::Square,
+            Eyes::Circle,
+            Some(200),
+            false,
+            teal,
+        ),
+        (
+            "dots+logo",
+            SHORT,
+            333,
+            Shape::Dots,
+            Eyes::Rounded,
+            Some(250),
+            true,
+            None,
+        ),
+        (
+            "rounded+logo",
+            LONG,
+            1111,
+            Shape::Rounded,
+            Eyes::Square,
+            Some(300),
+            true,
+            teal,
+        ),
+    ];
+    let decoded = example_logo();
+    let rendered: Vec<(String, Vec<u8>)> = cases
+        .iter()
+        .map(
+            |&(name, content, size, shape, eyes, permille, transparent, eye_color)| {
+                let content = content.as_bytes();
+                let base = RenderOptions {
+                    size,
+                    ecc: Ecc::H,
+                    ..RenderOptions::default()
+                };
+                // the asked size, or the largest this content allows when that is less
+                let largest = largest_logo_permille(content, &base)
+                    .expect("renders")
+                    .expect("room for a logo");
+                let opts = RenderOptions {
+                    style: Style {
+                        shape,
+                        eyes,
+                        eye_color,
+                        transparent,
+                        logo: permille.map(|p| LogoRef {
+                            id: [7; 32],
+                            size_permille: p.min(largest),
+                        }),
+                        ..Style::default()
+                    },
+                    ..base
+                };
+                let side = logo_side(content, &opts).expect("the logo fits");
+                let pixmap = side.map(|s| decoded.fit(s).expect("a logo box is never empty"));
+                let png = render_with_logo(content, &opts, pixmap.as_ref()).expect("renders");
+                let label = if content.len() > 40 { "long" } else { "short" };
+                (format!("{name}/{label}/{size}"), png.bytes)
+            },
+        )
+        .collect();
+    assert_within_ratio(&rendered, MAX_STYLED_RATIO);
+}
+
+/// Recompresses each rendered case with zopflipng (same pixels) and checks the ratio.
+fn assert_within_ratio(cases: &[(String, Vec<u8>)], max: f64) {
+    if !zopflipng_available() {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut worst: f64 = 0.0;
+    let mut report = String::new();
+    for (i, (name, ours)) in cases.iter().enumerate() {
+        let best = zopflipng(ours, dir.path(), &i.to_string());
+        assert!(
+            rgba(&best) == rgba(ours),
+            "{name}: zopflipng changed the pixels"
+        );
+        let ratio = ours.len() as f64 / best.len() as f64;
+        worst = worst.max(ratio);
+        report.push_str(&format!(
+            "{name:>24}: ours {:>7} B  zopflipng {:>7} B  {ratio:.3}x\n",
+            ours.len(),
+            best.len()
+        ));
+    }
+    eprint!("{report}");
+    assert!(worst <= max, "worst ratio {worst:.3} > {max}:\n{report}");
+}
