@@ -390,8 +390,7 @@ impl BitWriter {
     }
 }
 
-// Match choice, shared by the plain writer's row matcher (`png.rs`) and the styled one
-// (`styled/lz.rs`): both score candidates the same way.
+// Match choice for the row matcher both PNG writers share (`lz.rs`).
 
 /// The best match so far by [`match_gain`]; a later candidate must gain strictly more, so the
 /// nearer (tried first) wins ties.

@@ -5,8 +5,9 @@
 //! None, and one deflate block whose matches come mostly from the structure: a new row copies
 //! the spans it shares with the few distinct rows above it (found by word-wide compares, as bit
 //! masks), runs of one byte copy the byte before, and a row's repeats copy the row (distance one
-//! row); only what those miss is looked up in a small hash table. The block's Huffman codes are
-//! built for those few symbols (`deflate.rs`). The Adler-32 of a repeated row is a closed-form
+//! row); only what those miss is looked up in a small hash table (`lz.rs`, the matcher the
+//! branded writer uses too). The block's Huffman codes are built for those few symbols
+//! (`deflate.rs`). The Adler-32 of a repeated row is a closed-form
 //! update from the row's byte sum and weighted sum, so the ~80 KB of pixel data behind an
 //! 800 px image is never materialised.
 //! See `PERFORMANCE.md` for the measurements.
