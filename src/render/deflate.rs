@@ -69,22 +69,31 @@ impl Tokens {
         self.pending.1
     }
 
-    /// Emits the pending copy as matches of at most 258 bytes.
+    /// Emits the pending copy as matches of at most 258 bytes: a row's repeats are hundreds
+    /// of identical 258-byte matches, pushed as one batch.
     fn split_pending(&mut self) {
-        let (mut len, dist) = std::mem::take(&mut self.pending);
+        let (len, dist) = std::mem::take(&mut self.pending);
         if len == 0 {
             return;
         }
         let dsym = dist_symbol(dist).0;
-        while len > 0 {
-            let mut piece = len.min(MAX_MATCH);
-            if len - piece > 0 && len - piece < MIN_MATCH {
-                piece = len - MIN_MATCH; // leave a last piece of exactly 3 bytes
+        let (mut full, rem) = (len / MAX_MATCH, len % MAX_MATCH);
+        // a last piece of 1 or 2 bytes cannot be a match: the one before gives it bytes
+        let tail: &[usize] = match rem {
+            0 => &[],
+            1 | 2 => {
+                full -= 1;
+                &[MAX_MATCH + rem - MIN_MATCH, MIN_MATCH]
             }
+            _ => &[rem],
+        };
+        let long = MATCH | MAX_MATCH as u32 | (dist as u32) << 9;
+        self.toks.extend(std::iter::repeat_n(long, full));
+        self.lit[257 + LEN_SYMBOL[MAX_MATCH].0 as usize] += full as u32;
+        self.dist[dsym] += (full + tail.len()) as u32;
+        for &piece in tail {
             self.toks.push(MATCH | piece as u32 | (dist as u32) << 9);
             self.lit[257 + LEN_SYMBOL[piece].0 as usize] += 1;
-            self.dist[dsym] += 1;
-            len -= piece;
         }
     }
 
@@ -211,15 +220,15 @@ fn write_header(bits: &mut BitWriter, out: &mut Vec<u8>, lit_len: &[u8], dist_le
 /// counts of 1 and 2 give depth ≤ ⌈log₂ n⌉ + 1, within every limit deflate sets.
 fn code_lengths(freq: &[u32], limit: u8, out: &mut [u8]) {
     out.fill(0);
-    // (count, symbol), at most 286 symbols
-    let mut leaves = [(0u32, 0u16); LITLEN];
-    let mut n = 0;
-    for (s, &f) in freq.iter().enumerate() {
-        if f > 0 {
-            leaves[n] = (f, s as u16);
-            n += 1;
-        }
-    }
+    // (count, symbol); a Vec, not a 286-entry array: zeroing that per code cost more than
+    // building the code (callgrind)
+    let mut leaves: Vec<(u32, u16)> = freq
+        .iter()
+        .enumerate()
+        .filter(|&(_, &f)| f > 0)
+        .map(|(s, &f)| (f, s as u16))
+        .collect();
+    let n = leaves.len();
     if n < 2 {
         // zero or one symbol: two one-bit codes (symbol 0 or 1 as the spare)
         let used = if n == 1 { leaves[0].1 as usize } else { 0 };
@@ -227,10 +236,9 @@ fn code_lengths(freq: &[u32], limit: u8, out: &mut [u8]) {
         out[usize::from(used == 0)] = 1;
         return;
     }
-    let leaves = &mut leaves[..n];
     leaves.sort_unstable();
     loop {
-        if huffman_depths(leaves, limit, out) {
+        if huffman_depths(&leaves, limit, out) {
             return;
         }
         for l in leaves.iter_mut() {
@@ -244,8 +252,8 @@ fn code_lengths(freq: &[u32], limit: u8, out: &mut [u8]) {
 /// Writes each leaf's depth to `out[symbol]`; false if some depth exceeds `limit`.
 fn huffman_depths(leaves: &[(u32, u16)], limit: u8, out: &mut [u8]) -> bool {
     let n = leaves.len();
-    let mut weight = [0u64; 2 * LITLEN];
-    let mut parent = [0u16; 2 * LITLEN];
+    let mut weight = vec![0u64; 2 * n];
+    let mut parent = vec![0u16; 2 * n];
     for (w, l) in weight.iter_mut().zip(leaves) {
         *w = u64::from(l.0);
     }
@@ -266,7 +274,7 @@ fn huffman_depths(leaves: &[(u32, u16)], limit: u8, out: &mut [u8]) -> bool {
         parent[b] = k as u16;
     }
     // A parent's index is above its children's: one downward pass gives every depth.
-    let mut depth = [0u8; 2 * LITLEN];
+    let mut depth = vec![0u8; 2 * n];
     for k in (0..2 * n - 2).rev() {
         depth[k] = depth[parent[k] as usize] + 1;
     }
@@ -358,18 +366,17 @@ pub(crate) struct BitWriter {
 }
 
 impl BitWriter {
-    /// Appends the low `count` (≤ 32) bits of `bits`. Branch-free: always stores 8 bytes
-    /// and keeps the whole ones, so fewer than 8 bits stay pending.
+    /// Appends the low `count` (≤ 32) bits of `bits`; whole 32-bit words go out as they fill
+    /// (fewer instructions per symbol than storing every byte as it completes).
     #[inline(always)]
     pub fn put(&mut self, out: &mut Vec<u8>, bits: u32, count: u32) {
         self.acc |= u64::from(bits) << self.n;
         self.n += count;
-        let len = out.len();
-        out.extend_from_slice(&self.acc.to_le_bytes());
-        let whole = self.n / 8; // ≤ 4: n < 8 before, count ≤ 32
-        out.truncate(len + whole as usize);
-        self.acc >>= whole * 8;
-        self.n &= 7;
+        if self.n >= 32 {
+            out.extend_from_slice(&(self.acc as u32).to_le_bytes());
+            self.acc >>= 32;
+            self.n -= 32;
+        }
     }
 
     /// Pads with zero bits to a byte boundary and writes out what is pending.
@@ -383,8 +390,7 @@ impl BitWriter {
     }
 }
 
-// Match choice, shared by the plain writer's row matcher (`png.rs`) and the styled one
-// (`styled/lz.rs`): both score candidates the same way.
+// Match choice for the row matcher both PNG writers share (`lz.rs`).
 
 /// The best match so far by [`match_gain`]; a later candidate must gain strictly more, so the
 /// nearer (tried first) wins ties.

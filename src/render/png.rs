@@ -5,13 +5,15 @@
 //! None, and one deflate block whose matches come mostly from the structure: a new row copies
 //! the spans it shares with the few distinct rows above it (found by word-wide compares, as bit
 //! masks), runs of one byte copy the byte before, and a row's repeats copy the row (distance one
-//! row); only what those miss is looked up in a small hash table. The block's Huffman codes are
-//! built for those few symbols (`deflate.rs`). The Adler-32 of a repeated row is a closed-form
+//! row); only what those miss is looked up in a small hash table (`lz.rs`, the matcher the
+//! branded writer uses too). The block's Huffman codes are built for those few symbols
+//! (`deflate.rs`). The Adler-32 of a repeated row is a closed-form
 //! update from the row's byte sum and weighted sum, so the ~80 KB of pixel data behind an
 //! 800 px image is never materialised.
 //! See `PERFORMANCE.md` for the measurements.
 
-use super::deflate::{Best, BitWriter, LITERAL_BITS, Tokens, WINDOW, common_prefix};
+use super::deflate::{BitWriter, Tokens};
+use super::lz::Matcher;
 use super::matrix::{QrMatrix, WORDS};
 use super::raster::{Geometry, PixelStarts, dark_runs};
 use super::{RenderOptions, Rgb};
@@ -71,334 +73,6 @@ pub(crate) fn write(m: &QrMatrix, g: &Geometry, opts: &RenderOptions) -> Vec<u8>
     out
 }
 
-/// How many of the distinct rows just above a new row are compared with it column by column: QR
-/// rows resemble their neighbours (a module column that keeps its colour is the same bytes).
-const ABOVE: usize = 4;
-/// A match from the rows above or a run this long is taken without looking in the hash table.
-/// 6 against 16: the same bytes within 0.1 % (`tests/it/render/png_size.rs` cases), ~2 % fewer
-/// instructions.
-const GOOD_MATCH: usize = 6;
-/// Bytes hashed per table entry. A match from the table reaches back hundreds of bytes, where
-/// it must be ~7 bytes long to beat literals (see [`match_gain`]); hashing 8 bytes keeps the
-/// chains to real candidates. A 3-byte hash filled the chains with `00 00 00`/`FF FF FF` (and a
-/// 32-entry walk cost 76 % of the writer, perf); 8 bytes and 8 entries give the same bytes
-/// within 2 %.
-const HASH_LEN: usize = 8;
-/// Chain entries tried per searched position (measured: 4 → worst case 1.198× zopflipng, 8 →
-/// 1.186×, 32 → 1.176×).
-const CHAIN: usize = 8;
-/// A small table: 4 KiB to reset per image (a 16 KiB one re-zeroed per image was 8 % of the
-/// writer's time). Only non-uniform columns go in (see `Matcher::hashed`), a few thousand per
-/// 800 px image.
-const HASH_BITS: u32 = 10;
-const NONE: u32 = u32::MAX;
-/// Bytes of a row a [`Mask`] covers: a 2000 px row is 251.
-const MASK_WORDS: usize = 4;
-
-/// One bit per byte of a row.
-#[derive(Clone, Copy, Default)]
-struct Mask([u64; MASK_WORDS]);
-
-impl Mask {
-    /// Bit i: `a[i] == b[i]`, for i < a.len() ≤ b.len(). Eight bytes at a time: the high bit of
-    /// each nonzero byte of a ^ b, gathered into one byte by a multiply.
-    fn equal(a: &[u8], b: &[u8]) -> Mask {
-        const LOW7: u64 = 0x7F7F_7F7F_7F7F_7F7F;
-        let mut m = Mask::default();
-        let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
-        let tail = ca.len() * 8;
-        for (c, (x, y)) in ca.zip(cb).enumerate() {
-            let x = u64::from_le_bytes(x.try_into().expect("8 bytes"))
-                ^ u64::from_le_bytes(y.try_into().expect("8 bytes"));
-            let nonzero = (((x & LOW7).wrapping_add(LOW7) | x) & !LOW7) >> 7;
-            let ne = nonzero.wrapping_mul(0x0102_0408_1020_4080) >> 56;
-            m.0[c / 8] |= (!ne & 0xFF) << (8 * (c % 8));
-        }
-        for i in tail..a.len() {
-            m.0[i / 64] |= u64::from(a[i] == b[i]) << (i % 64);
-        }
-        m
-    }
-
-    /// Bits `[0, n)` set.
-    fn below(n: usize) -> Mask {
-        let mut m = Mask::default();
-        for (w, word) in m.0.iter_mut().enumerate() {
-            let lo = w * 64;
-            *word = if n >= lo + 64 {
-                !0
-            } else if n > lo {
-                (1u64 << (n - lo)) - 1
-            } else {
-                0
-            };
-        }
-        m
-    }
-
-    /// Bit i of the result is bit i + s of `self` (s < 64).
-    fn shr(&self, s: usize) -> Mask {
-        let mut m = Mask::default();
-        for w in 0..MASK_WORDS {
-            let hi = if w + 1 < MASK_WORDS && s > 0 {
-                self.0[w + 1] << (64 - s)
-            } else {
-                0
-            };
-            m.0[w] = self.0[w] >> s | hi;
-        }
-        m
-    }
-
-    /// Bit i of the result is bit i − 1 of `self`.
-    fn shl1(&self) -> Mask {
-        let mut m = Mask::default();
-        let mut carry = 0;
-        for w in 0..MASK_WORDS {
-            m.0[w] = self.0[w] << 1 | carry;
-            carry = self.0[w] >> 63;
-        }
-        m
-    }
-
-    fn and(&self, o: &Mask) -> Mask {
-        let mut m = *self;
-        for (a, b) in m.0.iter_mut().zip(o.0) {
-            *a &= b;
-        }
-        m
-    }
-
-    fn and_not(&self, o: &Mask) -> Mask {
-        let mut m = *self;
-        for (a, b) in m.0.iter_mut().zip(o.0) {
-            *a &= !b;
-        }
-        m
-    }
-
-    /// How many bits from `i` on are set.
-    #[inline]
-    fn ones_from(&self, i: usize) -> usize {
-        let (mut w, b) = (i / 64, i % 64);
-        let first = (self.0[w] >> b).trailing_ones() as usize;
-        if first < 64 - b {
-            return first;
-        }
-        let mut n = 64 - b;
-        w += 1;
-        while w < MASK_WORDS {
-            let t = self.0[w].trailing_ones() as usize;
-            n += t;
-            if t < 64 {
-                break;
-            }
-            w += 1;
-        }
-        n
-    }
-
-    #[inline]
-    fn bit(&self, i: usize) -> bool {
-        self.0[i / 64] >> (i % 64) & 1 == 1
-    }
-}
-
-/// LZ77 over the distinct pixel rows. They are held back to back in `rows`; in the stream each
-/// is followed by its repeats, so a byte of row `r` is `row_at[r]` (its last copy) plus its
-/// column, and what follows a row's last copy is the next row's first: `rows` in order.
-///
-/// Per new row, word-wide compares give bit masks of the columns equal to each of the rows just
-/// above and to the byte before (a run); a match from those is a count of set bits. Only the
-/// columns those miss are looked up in a hash table of earlier columns (same bytes elsewhere:
-/// finder and timing patterns, repeated module sequences at the same bit phase).
-struct Matcher {
-    stride: usize,
-    rows: Vec<u8>,
-    /// Stream offset of each finished row's last copy.
-    row_at: Vec<usize>,
-    /// Stream bytes before the row being tokenized.
-    pos: usize,
-    /// Bit i: column i of the current row equals column i − 1 (a distance-1 copy continues).
-    same_prev: Mask,
-    /// Columns of the current row that go into the hash table.
-    hashed: Mask,
-    /// Per row just above (nearest first): columns equal to the current row, and distance.
-    above: [(Mask, usize); ABOVE],
-    n_above: usize,
-    /// Newest entry per hash of [`HASH_LEN`] bytes; entries are (row << 16 | column) and
-    /// `link` holds each entry's previous one with the same hash.
-    head: [u32; 1 << HASH_BITS],
-    entries: Vec<u32>,
-    link: Vec<u32>,
-}
-
-impl Matcher {
-    fn new(stride: usize, total: usize) -> Matcher {
-        Matcher {
-            stride,
-            rows: vec![0; (total + 1) * stride + 8],
-            row_at: Vec::with_capacity(total),
-            pos: 0,
-            same_prev: Mask::default(),
-            hashed: Mask::default(),
-            above: [(Mask::default(), 0); ABOVE],
-            n_above: 0,
-            head: [NONE; 1 << HASH_BITS],
-            entries: Vec::with_capacity(total * stride / 2),
-            link: Vec::with_capacity(total * stride / 2),
-        }
-    }
-
-    /// The slot the caller fills with the next distinct row.
-    fn next_row(&mut self) -> &mut [u8] {
-        let start = self.row_at.len() * self.stride;
-        &mut self.rows[start..start + self.stride]
-    }
-
-    #[inline]
-    fn hash(&self, j: usize) -> usize {
-        let v = u64::from_le_bytes(self.rows[j..j + 8].try_into().expect("8 bytes"))
-            << (64 - 8 * HASH_LEN);
-        (v.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - HASH_BITS)) as usize
-    }
-
-    /// Hashes the columns `[from, to)` of the current row that are in `hashed`.
-    #[inline]
-    fn insert(&mut self, cur: usize, from: usize, to: usize) {
-        let mut w = from / 64;
-        while w * 64 < to {
-            let lo = w * 64;
-            let mut bits = self.hashed.0[w];
-            if from > lo {
-                bits &= !0u64 << (from - lo);
-            }
-            if to < lo + 64 {
-                bits &= (1u64 << (to - lo)) - 1;
-            }
-            while bits != 0 {
-                let i = lo + bits.trailing_zeros() as usize;
-                bits &= bits - 1;
-                let h = self.hash(cur * self.stride + i);
-                self.link.push(self.head[h]);
-                self.head[h] = self.entries.len() as u32;
-                self.entries.push((cur as u32) << 16 | i as u32);
-            }
-            w += 1;
-        }
-    }
-
-    /// Tokenizes the row in the `next_row` slot followed by `count - 1` copies of it. Greedy
-    /// by estimated bits saved, one step lazy.
-    fn tokenize(&mut self, tokens: &mut Tokens, count: usize) {
-        let n = self.stride;
-        let cur = self.row_at.len();
-        let base = cur * n;
-        let row = &self.rows[base..base + n];
-        self.same_prev = Mask::equal(&row[1..], &row[..n - 1]).shl1();
-        self.n_above = 0;
-        for r in (cur.saturating_sub(ABOVE)..cur).rev() {
-            let d = self.pos - self.row_at[r];
-            if d > WINDOW {
-                break;
-            }
-            let m = Mask::equal(&self.rows[base..base + n], &self.rows[r * n..r * n + n]);
-            self.above[self.n_above] = (m, d);
-            self.n_above += 1;
-        }
-        // Three equal bytes are the run's (distance 1): hashing them filled the chains with
-        // useless `00`/`FF` candidates. A column needs HASH_LEN bytes of the row to hash.
-        let uniform = self.same_prev.shr(1).and(&self.same_prev.shr(2));
-        self.hashed = Mask::below((n + 1).saturating_sub(HASH_LEN)).and_not(&uniform);
-        let mut i = 0;
-        while i < n {
-            let Best {
-                len: best,
-                dist,
-                gain,
-                ..
-            } = self.longest(cur, i, tokens.pending_distance());
-            // Lazy: a literal here pays if the match one byte on gains more than it costs.
-            let defer = best > 0 && best < GOOD_MATCH && i + 1 < n && {
-                self.insert(cur, i, i + 1);
-                let next = self.longest(cur, i + 1, 0);
-                next.gain > gain + LITERAL_BITS
-            };
-            if best == 0 || defer {
-                tokens.literal(self.rows[base + i]);
-                if !defer {
-                    self.insert(cur, i, i + 1);
-                }
-                i += 1;
-                continue;
-            }
-            let first = if best < GOOD_MATCH && i + 1 < n {
-                i + 1 // column i went in for the lazy look
-            } else {
-                i
-            };
-            self.insert(cur, first, i + best);
-            i += best;
-            tokens.copy(dist, best);
-        }
-        if count > 1 {
-            // the repeats copy the row above; `Tokens` merges this with a copy from the row
-            // above that ended the row and one that starts the next row
-            tokens.copy(n, (count - 1) * n);
-        }
-        self.finish(count);
-    }
-
-    /// The best match for column `i` of row `cur`; nearer wins ties. `pending` is the distance
-    /// of the copy the last token continues (0: none).
-    fn longest(&self, cur: usize, i: usize, pending: usize) -> Best {
-        let n = self.stride;
-        let base = cur * n;
-        let left = n - i;
-        let mut best = Best {
-            pending,
-            ..Best::default()
-        };
-        for (m, d) in &self.above[..self.n_above] {
-            best.consider(m.ones_from(i).min(left), *d);
-        }
-        best.consider(self.same_prev.ones_from(i).min(left), 1);
-        if best.len >= GOOD_MATCH || best.len == left || !self.hashed.bit(i) {
-            return best;
-        }
-        let here = &self.rows[base + i..base + n];
-        let mut e = self.head[self.hash(base + i)];
-        for _ in 0..CHAIN {
-            if e == NONE {
-                break;
-            }
-            let entry = self.entries[e as usize];
-            let (r, col) = ((entry >> 16) as usize, (entry & 0xFFFF) as usize);
-            let at = if r == cur { self.pos } else { self.row_at[r] } + col;
-            let d = self.pos + i - at;
-            if d > WINDOW {
-                break;
-            }
-            let src = &self.rows[r * n + col..];
-            // a farther candidate must be longer to gain more: one byte rejects most
-            if src[best.len] == here[best.len] {
-                best.consider(common_prefix(here, src), d);
-                if best.len == left {
-                    break;
-                }
-            }
-            e = self.link[e as usize];
-        }
-        best
-    }
-
-    /// Closes the row just tokenized: its last copy is the stream's last `stride` bytes.
-    fn finish(&mut self, count: usize) {
-        self.pos += count * self.stride;
-        self.row_at.push(self.pos - self.stride);
-    }
-}
-
 /// One pixel row of the module row `line`: filter byte 0, then 1 bit per pixel, MSB first,
 /// 1 = light. Starts all light and clears each dark run's pixel span.
 fn fill_row(row: &mut [u8], line: &[u64; WORDS], starts: &PixelStarts, border: usize) {
@@ -427,10 +101,15 @@ fn clear_bits(px: &mut [u8], start: usize, end: usize) {
 
 /// Appends the PNG signature and the IHDR of a square `size`-px image (no interlace).
 pub(crate) fn signature_and_header(out: &mut Vec<u8>, size: u32, depth: u8, colour_type: u8) {
+    signature_and_ihdr(out, [size; 2], depth, colour_type);
+}
+
+/// Appends the PNG signature and the IHDR of a `[width, height]`-px image (no interlace).
+pub(crate) fn signature_and_ihdr(out: &mut Vec<u8>, dims: [u32; 2], depth: u8, colour_type: u8) {
     out.extend_from_slice(b"\x89PNG\r\n\x1a\n");
     let mut ihdr = [0u8; 13];
-    ihdr[0..4].copy_from_slice(&size.to_be_bytes());
-    ihdr[4..8].copy_from_slice(&size.to_be_bytes());
+    ihdr[0..4].copy_from_slice(&dims[0].to_be_bytes());
+    ihdr[4..8].copy_from_slice(&dims[1].to_be_bytes());
     ihdr[8] = depth;
     ihdr[9] = colour_type;
     chunk(out, b"IHDR", &ihdr);
@@ -515,40 +194,6 @@ mod tests {
         let mut px = [0xFFu8; 2];
         clear_bits(&mut px, 0, 16);
         assert_eq!(px, [0, 0]);
-    }
-
-    #[test]
-    fn masks_match_bytewise_comparisons() {
-        let mut s = 0x2545_F491_4F6C_DD1Du64;
-        let mut byte = || {
-            s ^= s << 13;
-            s ^= s >> 7;
-            s ^= s << 17;
-            [0x00, 0xFF, 0x0F, 0xF0][(s % 4) as usize]
-        };
-        for n in [1, 7, 8, 9, 63, 64, 65, 101, 200, 251] {
-            let a: Vec<u8> = (0..n).map(|_| byte()).collect();
-            let b: Vec<u8> = (0..n).map(|_| byte()).collect();
-            let m = Mask::equal(&a, &b);
-            for i in 0..MASK_WORDS * 64 {
-                assert_eq!(m.bit(i), i < n && a[i] == b[i], "n {n} bit {i}");
-            }
-            for i in 0..n {
-                let run = (i..n).take_while(|&k| a[k] == b[k]).count();
-                assert_eq!(m.ones_from(i), run, "n {n} from {i}");
-                for sh in [1, 2, 7].into_iter().filter(|s| i + s < MASK_WORDS * 64) {
-                    assert_eq!(m.shr(sh).bit(i), m.bit(i + sh), "n {n} shr {sh} bit {i}");
-                }
-                assert_eq!(m.shl1().bit(i + 1), m.bit(i));
-            }
-            let below = Mask::below(n);
-            assert_eq!(below.ones_from(0), n);
-            assert_eq!(m.and(&below).ones_from(0), m.ones_from(0));
-            assert_eq!(m.and_not(&m).ones_from(0), 0);
-        }
-        let full = Mask::equal(&[7; 251], &[7; 251]);
-        assert_eq!(full.ones_from(0), 251);
-        assert_eq!(full.ones_from(64), 187);
     }
 
     #[test]
