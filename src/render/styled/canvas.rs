@@ -179,6 +179,7 @@ impl Canvas {
             band: 0,
             levels: vec![0; self.size],
             next: vec![0; self.size],
+            spans: Vec::with_capacity(64),
         }
     }
 }
@@ -193,6 +194,8 @@ pub(crate) struct Rows<'a> {
     levels: Vec<u8>,
     /// Scratch for a module row's first pixel row.
     next: Vec<u8>,
+    /// The pixel spans the last step changed, left to right.
+    spans: Vec<(usize, usize)>,
 }
 
 impl Rows<'_> {
@@ -202,9 +205,16 @@ impl Rows<'_> {
         &self.levels
     }
 
-    /// Steps to the next row: `None` when it equals the current one, else the pixel span
-    /// `[lo, hi)` outside which it does. The first step spans the whole row.
-    pub fn step(&mut self) -> Option<(usize, usize)> {
+    /// The pixel spans `[lo, hi)` the last [`Rows::step`] changed, left to right, disjoint.
+    #[inline]
+    pub fn spans(&self) -> &[(usize, usize)] {
+        &self.spans
+    }
+
+    /// Steps to the next row and says whether it differs from the current one, and where
+    /// ([`Rows::spans`]). The first step spans the whole row.
+    pub fn step(&mut self) -> bool {
+        self.spans.clear();
         let c = self.canvas;
         let y = self.y;
         self.y += 1;
@@ -232,7 +242,7 @@ impl Rows<'_> {
                 common_len(&self.levels, &self.next)
             };
             if lo == c.size {
-                return None;
+                return false;
             }
             let hi = if y == 0 {
                 c.size
@@ -240,26 +250,39 @@ impl Rows<'_> {
                 c.size - common_len_rev(&self.levels[lo..], &self.next[lo..])
             };
             std::mem::swap(&mut self.levels, &mut self.next);
-            return Some((lo, hi));
+            self.spans.push((lo, hi));
+            return true;
         }
-        let (mut lo, mut hi) = (usize::MAX, 0);
+        let spans = &mut self.spans;
+        // Adjacent modules' spans merge; the eyes lie left and right of every module in their
+        // rows, so sorting them in keeps the list ordered.
+        let mut add = |lo: usize, hi: usize| match spans.last_mut() {
+            Some(last) if last.1 == lo => last.1 = hi,
+            _ => spans.push((lo, hi)),
+        };
+        let mut eyes = eyes.peekable();
         for it in items {
+            while let Some(e) = eyes.next_if(|e| e.x < it.x) {
+                let (ey, levels) = (y - e.y, &c.eye_levels[e.levels]);
+                if !levels.same[ey] {
+                    self.levels[e.x..e.x + e.w].copy_from_slice(levels.row(ey, e.w));
+                    add(e.x, e.x + e.w);
+                }
+            }
             let stamp = c.stamps.stamp(it.stamp);
             if !stamp.same[j] {
                 self.levels[it.x..it.x + it.w].copy_from_slice(stamp.row(j, it.w));
-                lo = lo.min(it.x);
-                hi = hi.max(it.x + it.w);
+                add(it.x, it.x + it.w);
             }
         }
         for e in eyes {
             let (ey, levels) = (y - e.y, &c.eye_levels[e.levels]);
             if !levels.same[ey] {
                 self.levels[e.x..e.x + e.w].copy_from_slice(levels.row(ey, e.w));
-                lo = lo.min(e.x);
-                hi = hi.max(e.x + e.w);
+                add(e.x, e.x + e.w);
             }
         }
-        (lo < hi).then_some((lo, hi))
+        !self.spans.is_empty()
     }
 }
 

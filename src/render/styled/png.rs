@@ -78,14 +78,18 @@ pub(crate) fn write(
     let mut rows = canvas.rows();
     let mut count = 0;
     for y in 0..size {
-        let Some((lo, hi)) = union(rows.step(), pixels.logo_change(y)) else {
+        let changed = rows.step();
+        let logo = pixels.logo_change(y);
+        if !changed && logo.is_none() {
             count += 1;
             continue;
-        };
+        }
         if count > 0 {
             flush(&mut matcher, &mut tokens, &mut adler, &row, count);
         }
-        pixels.fill(rows.levels(), palette, y, (lo, hi), &mut scratch, &mut row);
+        for &span in rows.spans().iter().chain(&logo) {
+            pixels.fill(rows.levels(), palette, y, span, &mut scratch, &mut row);
+        }
         count = 1;
     }
     flush(&mut matcher, &mut tokens, &mut adler, &row, count);
@@ -203,15 +207,6 @@ fn logo_span(
     let ly = y.checked_sub(y0)?;
     let changes = ly == 0 || ly == side || (ly < side && !same(ly));
     changes.then_some((x0, x0 + side))
-}
-
-/// The smallest span holding both (`None`: no change).
-fn union(a: Option<(usize, usize)>, b: Option<(usize, usize)>) -> Option<(usize, usize)> {
-    match (a, b) {
-        (Some((a0, a1)), Some((b0, b1))) => Some((a0.min(b0), a1.max(b1))),
-        (a, None) => a,
-        (None, b) => b,
-    }
 }
 
 /// The logo square as palette indices: the ground where the logo leaves it showing, the

@@ -160,17 +160,18 @@ fn quartered(ellipse: &[u8], w: u32, h: u32, pattern: u8, full: u8) -> Vec<u8> {
         }
         all
     };
+    let xs: Vec<u8> = (0..w).map(|x| side(x, w)).collect();
     let mut out = Vec::with_capacity((w * h) as usize);
     for y in 0..h {
+        // whether a pixel is round depends only on the halves its column and row touch
         let ys = side(y, h);
-        for x in 0..w {
-            let i = (y * w + x) as usize;
-            out.push(if round(side(x, w), ys) {
-                ellipse[i]
-            } else {
-                full
-            });
-        }
+        let table = [false, round(1, ys), round(2, ys), round(3, ys)];
+        let row = &ellipse[(y * w) as usize..((y + 1) * w) as usize];
+        out.extend(
+            row.iter()
+                .zip(&xs)
+                .map(|(&e, &x)| if table[x as usize] { e } else { full }),
+        );
     }
     out
 }
