@@ -17,7 +17,6 @@ use super::raster::Geometry;
 use super::{Format, RenderError, RenderOptions, Rendered, Shape};
 
 mod canvas;
-mod lz;
 mod palette;
 mod png;
 pub(crate) mod rules;

@@ -3,10 +3,12 @@
 //! per pixel when they need more than 16 entries; a logo with more colours than a palette holds
 //! (a photograph) makes the image 8-bit RGB/RGBA.
 //!
-//! The pixel rows go through a row matcher ([`super::lz`]) and the plain writer's deflate: a
+//! The pixel rows go through a row matcher ([`crate::render::lz`]) and the plain writer's deflate: a
 //! stamped raster repeats the same bytes at the same column of the rows above (a module's rows)
 //! and one module row up (the same stamp), which is what that matcher tries first. Identical
-//! consecutive pixel rows are one row with a repeat count.
+//! consecutive pixel rows are one row with a repeat count: the canvas says which rows change
+//! and where ([`super::canvas::Rows`]), so a repeat is never built or compared, and a changed
+//! row re-encodes only its changed span.
 
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -15,9 +17,9 @@ use tiny_skia::{Pixmap, PremultipliedColorU8};
 
 use super::Plan;
 use super::canvas::Canvas;
-use super::lz::Matcher;
 use super::palette::Palette;
 use crate::render::deflate::Tokens;
+use crate::render::lz::Matcher;
 use crate::render::png::{Adler, chunk, data_and_end, signature_and_header};
 
 /// Most entries a PNG palette holds.
@@ -36,7 +38,7 @@ pub(crate) fn write(
             entries: Cow::Borrowed(&palette.entries),
             logo: None,
         },
-        Some((pixmap, square)) => match LogoIndices::new(canvas, palette, pixmap, square) {
+        Some((pixmap, square)) => match LogoIndices::new(palette, pixmap, square) {
             Some((entries, indices)) => Pixels::Indexed {
                 entries: Cow::Owned(entries),
                 logo: Some(indices),
@@ -68,25 +70,29 @@ pub(crate) fn write(
     let mut matcher = Matcher::new(stride, size);
     let mut tokens = Tokens::with_capacity(size * 64);
     let mut adler = Adler::new();
-    // The row being repeated and how often; a new row is compared with it before it is
-    // tokenized, so a run of equal rows costs one row's matching.
-    let mut pending = vec![0u8; stride];
+    // The current row (filter byte 0 first) and how often it repeats: rewritten only where the
+    // canvas or the logo changes it, and handed to the matcher when the next distinct row
+    // starts, so a run of equal rows costs one row's matching.
     let mut row = vec![0u8; stride];
     let mut scratch = vec![0u8; size];
+    let mut rows = canvas.rows();
     let mut count = 0;
     for y in 0..size {
-        pixels.row(canvas, palette, y, &mut scratch, &mut row);
-        if count > 0 && row == pending {
+        let changed = rows.step();
+        let logo = pixels.logo_change(y);
+        if !changed && logo.is_none() {
             count += 1;
             continue;
         }
         if count > 0 {
-            flush(&mut matcher, &mut tokens, &mut adler, &pending, count);
+            flush(&mut matcher, &mut tokens, &mut adler, &row, count);
         }
-        std::mem::swap(&mut row, &mut pending);
+        for &span in rows.spans().iter().chain(&logo) {
+            pixels.fill(rows.levels(), palette, y, span, &mut scratch, &mut row);
+        }
         count = 1;
     }
-    flush(&mut matcher, &mut tokens, &mut adler, &pending, count);
+    flush(&mut matcher, &mut tokens, &mut adler, &row, count);
     data_and_end(&mut out, &mut tokens, &adler);
     out
 }
@@ -118,32 +124,53 @@ impl Pixels<'_> {
         }
     }
 
-    /// Fills `row` with pixel row `y` (filter byte 0 first); `scratch` holds one index per pixel.
-    fn row(
+    /// The pixel span the logo changes at row `y` against row `y - 1`: its square's columns
+    /// where it starts, ends, or has a row unlike the one above.
+    fn logo_change(&self, y: usize) -> Option<(usize, usize)> {
+        match self {
+            Pixels::Indexed { logo: None, .. } => None,
+            Pixels::Indexed { logo: Some(l), .. } => {
+                logo_span(y, (l.x0, l.y0, l.side), |ly| l.same[ly])
+            }
+            &Pixels::Truecolour { pixmap, square, .. } => logo_span(y, square, |ly| {
+                logo_row(pixmap, square.2, ly) == logo_row(pixmap, square.2, ly - 1)
+            }),
+        }
+    }
+
+    /// Rewrites pixels `lo..hi` of `row` (filter byte 0 first) for pixel row `y` of `levels`;
+    /// `scratch` holds one index per pixel.
+    fn fill(
         &self,
-        canvas: &Canvas,
+        levels: &[u8],
         palette: &Palette,
         y: usize,
+        (lo, hi): (usize, usize),
         scratch: &mut [u8],
         row: &mut [u8],
     ) {
-        let size = canvas.size;
-        let levels = &canvas.px[y * size..(y + 1) * size];
-        row[0] = 0;
+        let size = levels.len();
         match self {
             Pixels::Indexed { entries, logo } => {
-                let indices = match logo.as_ref().and_then(|l| l.row(y)) {
-                    Some((x0, logo_row)) => {
-                        scratch.copy_from_slice(levels);
-                        scratch[x0..x0 + logo_row.len()].copy_from_slice(logo_row);
-                        &*scratch
-                    }
-                    None => levels,
-                };
-                if entries.len() <= 16 {
-                    pack_nibbles(indices, &mut row[1..]);
+                let packed = entries.len() <= 16;
+                // two pixels a byte: whole bytes
+                let (lo, hi) = if packed {
+                    (lo & !1, (hi + (hi & 1)).min(size))
                 } else {
-                    row[1..].copy_from_slice(indices);
+                    (lo, hi)
+                };
+                let indices = &mut scratch[lo..hi];
+                indices.copy_from_slice(&levels[lo..hi]);
+                if let Some((x0, logo_row)) = logo.as_ref().and_then(|l| l.row(y)) {
+                    let (a, b) = (lo.max(x0), hi.min(x0 + logo_row.len()));
+                    if a < b {
+                        scratch[a..b].copy_from_slice(&logo_row[a - x0..b - x0]);
+                    }
+                }
+                if packed {
+                    pack_nibbles(&scratch[lo..hi], &mut row[1 + lo / 2..]);
+                } else {
+                    row[1 + lo..1 + hi].copy_from_slice(&scratch[lo..hi]);
                 }
             }
             &Pixels::Truecolour {
@@ -151,14 +178,17 @@ impl Pixels<'_> {
                 pixmap,
                 square: (x0, y0, side),
             } => {
-                for (out, &l) in row[1..].chunks_exact_mut(channels).zip(levels) {
+                let dst = &mut row[1 + lo * channels..1 + hi * channels];
+                for (out, &l) in dst.chunks_exact_mut(channels).zip(&levels[lo..hi]) {
                     out.copy_from_slice(&palette.entries[l as usize][..channels]);
                 }
                 if let Some((ox, src)) = logo_row(pixmap, side, y.wrapping_sub(y0)) {
-                    let dst = &mut row[1 + (x0 + ox) * channels..];
-                    for (d, &s) in dst.chunks_exact_mut(channels).zip(src) {
+                    let first = x0 + ox;
+                    let (a, b) = (lo.max(first), hi.min(first + src.len()));
+                    for x in a..b.max(a) {
+                        let d = &mut row[1 + x * channels..1 + (x + 1) * channels];
                         let ground = [d[0], d[1], d[2], if channels == 4 { d[3] } else { 255 }];
-                        d.copy_from_slice(&over(s, ground)[..channels]);
+                        d.copy_from_slice(&over(src[x - first], ground)[..channels]);
                     }
                 }
             }
@@ -166,20 +196,34 @@ impl Pixels<'_> {
     }
 }
 
-/// The logo square as palette indices: the levels where the logo leaves the canvas showing,
-/// the composited colours (entries after the levels) where it covers it.
+/// The span of a logo square (`x0`, `y0`, `side`) that changes at row `y`: all of it on its
+/// first row and on the row after its last, and on a row inside where `same(ly)` (row `ly` of
+/// the square equals row `ly - 1`) is false.
+fn logo_span(
+    y: usize,
+    (x0, y0, side): (usize, usize, usize),
+    same: impl Fn(usize) -> bool,
+) -> Option<(usize, usize)> {
+    let ly = y.checked_sub(y0)?;
+    let changes = ly == 0 || ly == side || (ly < side && !same(ly));
+    changes.then_some((x0, x0 + side))
+}
+
+/// The logo square as palette indices: the ground where the logo leaves it showing, the
+/// composited colours (entries after the levels) where it covers it.
 struct LogoIndices {
     x0: usize,
     y0: usize,
     side: usize,
     indices: Vec<u8>,
+    /// `same[ly]`: row `ly` equals row `ly - 1`.
+    same: Vec<bool>,
 }
 
 impl LogoIndices {
     /// The palette extended by the logo's composited colours and the square's indices, or
     /// `None` when they do not fit in [`PLTE_MAX`] entries.
     fn new(
-        canvas: &Canvas,
         palette: &Palette,
         pixmap: &Pixmap,
         (x0, y0, side): (usize, usize, usize),
@@ -192,11 +236,11 @@ impl LogoIndices {
         let mut indices = Vec::with_capacity(side * side);
         // Flat logos repeat one colour over one ground for long stretches.
         let mut last: Option<((u8, PremultipliedColorU8), u8)> = None;
+        // The canvas leaves the square (and the margin round it) ground: its modules are not
+        // drawn, and no eye reaches it.
         for ly in 0..side {
-            let at = (y0 + ly) * canvas.size + x0;
-            let levels = &canvas.px[at..at + side];
             let start = indices.len();
-            indices.extend_from_slice(levels);
+            indices.resize(start + side, 0);
             let Some((ox, src)) = logo_row(pixmap, side, ly) else {
                 continue;
             };
@@ -223,6 +267,9 @@ impl LogoIndices {
                 *i = v;
             }
         }
+        let same = (0..side)
+            .map(|ly| ly > 0 && indices[ly * side..][..side] == indices[(ly - 1) * side..][..side])
+            .collect();
         Some((
             entries,
             LogoIndices {
@@ -230,6 +277,7 @@ impl LogoIndices {
                 y0,
                 side,
                 indices,
+                same,
             },
         ))
     }

@@ -45,46 +45,84 @@ pub(crate) fn pattern(shape: Shape, up: bool, right: bool, down: bool, left: boo
     }
 }
 
+/// One module's pixels as palette levels, row-major, and which rows repeat the row above:
+/// a module row of the raster repeats its previous pixel row wherever every stamp in it does.
+pub(crate) struct Stamp {
+    pub px: Vec<u8>,
+    /// `same[j]`: row `j` equals row `j - 1` (`same[0]` is false).
+    pub same: Vec<bool>,
+}
+
+impl Stamp {
+    pub fn new(px: Vec<u8>, w: usize) -> Stamp {
+        let h = px.len() / w;
+        let same = (0..h)
+            .map(|j| j > 0 && px[j * w..(j + 1) * w] == px[(j - 1) * w..j * w])
+            .collect();
+        Stamp { px, same }
+    }
+
+    /// Row `j` of a `w`-wide stamp.
+    #[inline]
+    pub fn row(&self, j: usize, w: usize) -> &[u8] {
+        &self.px[j * w..(j + 1) * w]
+    }
+}
+
 /// The stamps of one render, built on first use: per (width, height) class and pattern, the
-/// module's pixels as palette levels, row-major.
-pub(crate) struct Stamps<'a> {
+/// module's pixels as palette levels.
+pub(crate) struct Stamps {
     /// The narrower module width; the wider is `lo + 1`.
     lo: u32,
     /// Coverage (0..=255) → palette level of the dark colour.
-    levels: &'a [u8; 256],
-    /// `[class][pattern]`, class = 2·(height is wide) + (width is wide).
-    stamps: [[Option<Vec<u8>>; PATTERNS]; 4],
+    levels: [u8; 256],
+    /// `[class · PATTERNS + pattern]`, class = 2·(height is wide) + (width is wide).
+    stamps: Vec<Option<Stamp>>,
     /// The inscribed ellipse's levels per class.
     ellipses: [Option<Vec<u8>>; 4],
 }
 
-impl<'a> Stamps<'a> {
-    pub fn new(lo: u32, levels: &'a [u8; 256]) -> Stamps<'a> {
+impl Stamps {
+    pub fn new(lo: u32, levels: &[u8; 256]) -> Stamps {
         Stamps {
             lo,
-            levels,
-            stamps: Default::default(),
+            levels: *levels,
+            stamps: (0..4 * PATTERNS).map(|_| None).collect(),
             ellipses: Default::default(),
         }
     }
 
-    /// The `w`×`h` stamp of `pattern` (`w`, `h` ∈ {lo, lo + 1}), row-major levels.
-    pub fn get(&mut self, w: u32, h: u32, pattern: u8) -> &[u8] {
+    /// The id of the `w`×`h` stamp of `pattern` (`w`, `h` ∈ {lo, lo + 1}), built if new; see
+    /// [`Stamps::stamp`].
+    pub fn id(&mut self, w: u32, h: u32, pattern: u8) -> usize {
         let class = (2 * (h - self.lo) + (w - self.lo)) as usize;
         debug_assert!(class < 4 && (pattern as usize) < PATTERNS);
-        let slot = &mut self.stamps[class][pattern as usize];
-        if slot.is_none() {
+        let id = class * PATTERNS + pattern as usize;
+        if self.stamps[id].is_none() {
             let full = self.levels[255];
-            let stamp = if pattern == 0 {
+            let px = if pattern == 0 {
                 vec![full; (w * h) as usize]
             } else {
-                let levels = self.levels;
+                let levels = &self.levels;
                 let ellipse = self.ellipses[class].get_or_insert_with(|| ellipse(w, h, levels));
                 quartered(ellipse, w, h, pattern, full)
             };
-            *slot = Some(stamp);
+            self.stamps[id] = Some(Stamp::new(px, w as usize));
         }
-        slot.as_deref().expect("filled above")
+        id
+    }
+
+    /// The stamp [`Stamps::id`] returned `id` for.
+    #[inline]
+    pub fn stamp(&self, id: usize) -> &Stamp {
+        self.stamps[id].as_ref().expect("ids come from Stamps::id")
+    }
+
+    /// The `w`×`h` stamp of `pattern`, row-major levels.
+    #[cfg(test)]
+    pub fn get(&mut self, w: u32, h: u32, pattern: u8) -> &[u8] {
+        let id = self.id(w, h, pattern);
+        &self.stamp(id).px
     }
 }
 
@@ -122,17 +160,18 @@ fn quartered(ellipse: &[u8], w: u32, h: u32, pattern: u8, full: u8) -> Vec<u8> {
         }
         all
     };
+    let xs: Vec<u8> = (0..w).map(|x| side(x, w)).collect();
     let mut out = Vec::with_capacity((w * h) as usize);
     for y in 0..h {
+        // whether a pixel is round depends only on the halves its column and row touch
         let ys = side(y, h);
-        for x in 0..w {
-            let i = (y * w + x) as usize;
-            out.push(if round(side(x, w), ys) {
-                ellipse[i]
-            } else {
-                full
-            });
-        }
+        let table = [false, round(1, ys), round(2, ys), round(3, ys)];
+        let row = &ellipse[(y * w) as usize..((y + 1) * w) as usize];
+        out.extend(
+            row.iter()
+                .zip(&xs)
+                .map(|(&e, &x)| if table[x as usize] { e } else { full }),
+        );
     }
     out
 }
