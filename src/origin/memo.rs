@@ -19,12 +19,12 @@
 //! and every operation is O(1).
 
 use std::collections::HashMap;
-use std::hash::{BuildHasher, Hasher, RandomState};
+use std::hash::{BuildHasher, Hasher};
 use std::sync::{Arc, Mutex};
 
 use http::HeaderValue;
 
-use super::key::RenderKey;
+use super::key::{FoldHasher, RenderKey, SeededFold};
 use super::response;
 use crate::token::{ImageClaims, Validity};
 
@@ -59,13 +59,13 @@ impl Verified {
 /// Bytes of a token's end that its hash reads: 96 bits of the signature.
 const HASHED_TAIL: usize = 16;
 
-/// SipHash (randomly seeded) over a key's length and last [`HASHED_TAIL`] bytes. A token is about
-/// 300 bytes, and hashing all of it was the larger part of a memo lookup on the cache-hit path.
+/// [`SeededFold`] over a key's length and last [`HASHED_TAIL`] bytes. A token is about 300
+/// bytes, and hashing all of it was the larger part of a memo lookup on the cache-hit path.
 /// Equal strings have equal tails, so this agrees with `Eq` (which still compares all bytes).
 #[derive(Debug, Default, Clone)]
-struct TailHash(RandomState);
+struct TailHash(SeededFold);
 
-struct TailHasher(std::hash::DefaultHasher);
+struct TailHasher(FoldHasher);
 
 impl BuildHasher for TailHash {
     type Hasher = TailHasher;

@@ -49,9 +49,6 @@ const NUM_BLOCKS: [[u8; 41]; 4] = [
     ],
 ];
 
-/// Most codewords any symbol holds (version 40).
-pub const MAX_CODEWORDS: usize = raw_data_modules(MAX_VERSION) / 8;
-
 fn level(ecc: Ecc) -> usize {
     match ecc {
         Ecc::L => 0,
@@ -409,7 +406,7 @@ mod tests {
         assert_eq!(max_content_len(Ecc::M), 2331);
         assert_eq!(max_content_len(Ecc::Q), 1663);
         assert_eq!(max_content_len(Ecc::H), 1273);
-        assert_eq!(MAX_CODEWORDS, 3706);
+        assert_eq!(raw_data_modules(MAX_VERSION) / 8, 3706);
     }
 
     #[test]

@@ -29,17 +29,6 @@ impl Grid {
     pub(crate) fn get(&self, x: usize, y: usize) -> bool {
         (self.0[y][x / 64] >> (x % 64)) & 1 != 0
     }
-
-    #[inline]
-    fn put(&mut self, x: usize, y: usize, dark: bool) {
-        let w = &mut self.0[y][x / 64];
-        let bit = 1u64 << (x % 64);
-        if dark {
-            *w |= bit;
-        } else {
-            *w &= !bit;
-        }
-    }
 }
 
 /// An encoded QR symbol: version, ECC level, the chosen mask and the module matrix (without the
