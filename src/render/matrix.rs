@@ -2,7 +2,8 @@
 //!
 //! Our own because mask selection dominates a general encoder: `fast_qr` 0.14 spends ~90 % of
 //! its 147 µs on scoring the 8 masks module by module. Here the matrix lives as bit-packed 64-bit
-//! words, in rows *and* columns, so [`super::penalty`] scores a mask with word operations. The
+//! row words, so [`super::penalty`] scores a mask with word operations, along the rows and
+//! (one row word at a time) down the columns. The
 //! result is checked module for module against the `qrcodegen` reference encoder
 //! (`tests/render_conformance.rs`); see `PERFORMANCE.md` for the measurements.
 
@@ -129,10 +130,8 @@ fn build<const W: usize>(version: u8, ecc: Ecc, data: &[u8]) -> QrMatrix {
     s.finish(ecc, mask)
 }
 
-/// One symbol being built, in lines of `W` words (`W` × 64 ≥ size). Mask scoring also needs
-/// the columns as packed words: one bit-matrix transpose of the unmasked symbol
-/// ([`transpose`]) gives them, and the function module layout is symmetric about the main
-/// diagonal, so `func` serves rows and columns alike (unit-tested for every version).
+/// One symbol being built, in lines of `W` words (`W` × 64 ≥ size): rows only, the mask
+/// scoring reads the columns out of the row words ([`penalty::score`]).
 struct Symbol<const W: usize> {
     version: u8,
     size: usize,
@@ -301,8 +300,6 @@ impl<const W: usize> Symbol<W> {
     /// The mask with the lowest penalty (ties → lowest number), as the standard prescribes.
     fn choose_mask(&self, ecc: Ecc) -> u8 {
         let size = self.size;
-        let mut cols = [[0u64; W]; MAX_MODULES];
-        transpose(&self.rows[..size], &mut cols[..size]);
         // Data modules: where a mask applies.
         let mut data = [[0u64; W]; MAX_MODULES];
         for (d, f) in data[..size].iter_mut().zip(&self.func) {
@@ -312,14 +309,14 @@ impl<const W: usize> Symbol<W> {
         }
         let base = penalty::Symbol {
             rows: &self.rows[..size],
-            cols: &cols[..size],
             data: &data[..size],
         };
+        let mut scratch = penalty::Scratch::<W>::new();
         let mut best = (u32::MAX, 0u8);
         for mask in 0..8u8 {
-            let m = mask as usize;
             let (row8, col8) = format_lines::<W>(size, format_bits(ecc, mask));
-            let score = penalty::score::<W>(&base, &MASK_ROWS[m], &MASK_COLS[m], &row8, &col8);
+            let rows = &MASK_ROWS[mask as usize];
+            let score = penalty::score::<W>(&base, rows, &row8, &col8, &mut scratch);
             if score < best.0 {
                 best = (score, mask);
             }
@@ -358,9 +355,8 @@ impl<const W: usize> Symbol<W> {
 }
 
 /// The dark format modules of `format` (15 bits, [`format_bits`]) as two lines: those in row 8
-/// and those in column 8 (module (8, 8) is in both), as [`format_positions`] places them. The
-/// layout is symmetric, so the same two lines serve the transposed symbol with their roles
-/// swapped. Bit arithmetic rather than a walk of the 30 positions: this runs once per mask.
+/// and those in column 8 (module (8, 8) is in both), as [`format_positions`] places them. Bit
+/// arithmetic rather than a walk of the 30 positions: this runs once per mask.
 #[inline]
 fn format_lines<const W: usize>(size: usize, format: u32) -> ([u64; W], [u64; W]) {
     let f = u64::from(format);
@@ -426,46 +422,6 @@ pub(crate) fn module_codewords(version: u8, func: &Grid, mut f: impl FnMut(usize
     });
 }
 
-/// Writes the column-major copy of `rows` into `out` (as many lines), one 64×64 bit block at a
-/// time.
-fn transpose<const W: usize>(rows: &[[u64; W]], out: &mut [[u64; W]]) {
-    let size = rows.len();
-    let blocks = size.div_ceil(64);
-    for bi in 0..blocks {
-        for bj in 0..blocks {
-            let mut a = [0u64; 64];
-            let r0 = bi * 64;
-            for (word, line) in a.iter_mut().zip(&rows[r0..size.min(r0 + 64)]) {
-                *word = line[bj];
-            }
-            transpose64(&mut a);
-            let c0 = bj * 64;
-            for (line, &word) in out[c0..size.min(c0 + 64)].iter_mut().zip(&a) {
-                line[bi] = word;
-            }
-        }
-    }
-}
-
-/// In-place transpose of a 64×64 bit matrix (bit `c` of `a[r]` ↔ bit `r` of `a[c]`): swap the
-/// off-diagonal 32×32 blocks, then 16×16 inside each, … down to single bits; 6 rounds of 32
-/// word swaps instead of 4096 bit moves.
-fn transpose64(a: &mut [u64; 64]) {
-    let mut j = 32;
-    let mut m: u64 = 0x0000_0000_FFFF_FFFF;
-    while j != 0 {
-        let mut k = 0;
-        while k < 64 {
-            let t = ((a[k] >> j) ^ a[k + j]) & m;
-            a[k] ^= t << j;
-            a[k + j] ^= t;
-            k = (k + j + 1) & !j;
-        }
-        j >>= 1;
-        m ^= m << j;
-    }
-}
-
 /// Bits of word `w` that lie inside a line of `size` modules.
 #[inline]
 pub(crate) fn line_mask(size: usize, w: usize) -> u64 {
@@ -496,9 +452,9 @@ const fn mask_bit(m: usize, x: usize, y: usize) -> bool {
     }
 }
 
-/// `table[m][r]` is mask `m` along a whole line (192 modules) at row `r` (`transpose` false) or
-/// column `r` (true) modulo [`MASK_PERIOD`].
-const fn mask_table(transpose: bool) -> [[Line; MASK_PERIOD]; 8] {
+/// `table[m][r]` is mask `m` along a whole row (192 modules) at row `r` modulo
+/// [`MASK_PERIOD`].
+const fn mask_table() -> [[Line; MASK_PERIOD]; 8] {
     let mut t = [[[0u64; WORDS]; MASK_PERIOD]; 8];
     let mut m = 0;
     while m < 8 {
@@ -506,8 +462,7 @@ const fn mask_table(transpose: bool) -> [[Line; MASK_PERIOD]; 8] {
         while r < MASK_PERIOD {
             let mut i = 0;
             while i < WORDS * 64 {
-                let (x, y) = if transpose { (r, i) } else { (i, r) };
-                if mask_bit(m, x, y) {
+                if mask_bit(m, i, r) {
                     t[m][r][i / 64] |= 1 << (i % 64);
                 }
                 i += 1;
@@ -519,8 +474,7 @@ const fn mask_table(transpose: bool) -> [[Line; MASK_PERIOD]; 8] {
     t
 }
 
-pub(crate) static MASK_ROWS: [[Line; MASK_PERIOD]; 8] = mask_table(false);
-pub(crate) static MASK_COLS: [[Line; MASK_PERIOD]; 8] = mask_table(true);
+pub(crate) static MASK_ROWS: [[Line; MASK_PERIOD]; 8] = mask_table();
 
 /// Alignment pattern centre coordinates of `version` (ISO/IEC 18004 annex E) and their count:
 /// evenly spaced from the far edge back to 6, with an even step.
@@ -784,27 +738,6 @@ mod tests {
             }
             let s = placed::<3>(v, &data);
             check(&|x, y| bit(&s.rows[y], x), 3);
-        }
-    }
-
-    #[test]
-    fn transpose_and_function_symmetry() {
-        for v in [1u8, 9, 14, 15, 27, 28, 40] {
-            let data: Vec<u8> = (0..codewords::raw_data_modules(v) / 8)
-                .map(|i| (i * 37 + 11) as u8)
-                .collect();
-            let s = placed::<WORDS>(v, &data);
-            let mut cols = [[0u64; WORDS]; MAX_MODULES];
-            transpose(&s.rows[..s.size], &mut cols[..s.size]);
-            for y in 0..s.size {
-                for x in 0..s.size {
-                    assert_eq!(bit(&s.rows[y], x), bit(&cols[x], y), "v{v} ({x}, {y})");
-                    assert_eq!(bit(&s.func[y], x), bit(&s.func[x], y), "v{v} ({x}, {y})");
-                }
-            }
-            for line in &cols[s.size..] {
-                assert_eq!(line, &[0; WORDS]);
-            }
         }
     }
 
