@@ -153,11 +153,21 @@ impl Origin {
             return Ok(response::not_modified(verified.etag.clone(), cache_control));
         }
         let key = &verified.key;
-        let (img, hit) = match self
-            .cache
-            .get_or_render(key, || self.render(metrics, key))
-            .await
-        {
+        let recent = verified.recent_image();
+        let found = match recent {
+            Some(img) => Ok((img, true)),
+            None => {
+                let found = self
+                    .cache
+                    .get_or_render(key, || self.render(metrics, key))
+                    .await;
+                if let Ok((img, _)) = &found {
+                    verified.found_image(img);
+                }
+                found
+            }
+        };
+        let (img, hit) = match found {
             Ok(found) => found,
             Err(e) => {
                 let failure = RenderFailure::clone(&e);
