@@ -73,7 +73,7 @@ impl Verified {
     /// The image of `key` as last found in the cache, if it is still cached and this is not
     /// the lookup in [`CACHE_READ_EVERY`] that must ask the cache itself.
     pub fn recent_image(&self) -> Option<Arc<CachedImage>> {
-        if self.lookups.fetch_add(1, Relaxed) % CACHE_READ_EVERY == 0 {
+        if self.lookups.fetch_add(1, Relaxed).is_multiple_of(CACHE_READ_EVERY) {
             return None;
         }
         self.image

@@ -201,7 +201,7 @@ mod tests {
         let (mut x, mut y) = (0i64, 0i64);
         let bytes = d.as_bytes();
         let mut i = 0;
-        let mut number = |i: &mut usize| -> i64 {
+        let number = |i: &mut usize| -> i64 {
             let start = *i;
             *i += 1; // a sign or the first digit
             while *i < bytes.len() && bytes[*i].is_ascii_digit() {
