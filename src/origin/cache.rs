@@ -7,33 +7,42 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
+use http::HeaderMap;
 use moka::future::Cache;
 use moka::notification::RemovalCause;
 use tokio::sync::OnceCell;
 
-use super::key::RenderKey;
+use super::key::{RenderKey, SeededFold};
 use crate::metrics::CacheGauges;
 
-/// A rendered image as kept in the cache. Cloning shares the bytes.
+/// A rendered image as kept in the cache (behind an `Arc`, so a lookup copies a pointer).
 #[derive(Debug, Clone)]
 pub struct CachedImage {
     pub bytes: Bytes,
     pub content_type: &'static str,
+    /// The headers of a cache hit's `200` for it, built once when it is rendered
+    /// ([`super::response::hit_headers`]); a hit clones them and adds at most its
+    /// `Cache-Control`.
+    pub head: HeaderMap,
 }
+
+/// What an image's prebuilt [`CachedImage::head`] weighs: about 8 header entries of ~100 bytes
+/// in the map's entry table, its index and the ETag's bytes.
+const HEAD_OVERHEAD: usize = 900;
 
 /// Bookkeeping moka keeps per entry on top of key and value (hash-map slot, deque nodes,
 /// frequency sketch), counted so a cache of tiny images cannot overshoot its byte budget by much.
 const ENTRY_OVERHEAD: usize = 160;
 
 /// One render in flight: callers for its key wait on the cell; the first one to arrive renders.
-type Flight<E> = OnceCell<Result<CachedImage, Arc<E>>>;
+type Flight<E> = OnceCell<Result<Arc<CachedImage>, Arc<E>>>;
 
 /// Renders in flight by key.
 type Flights<E> = HashMap<RenderKey, Arc<Flight<E>>>;
 
 /// The byte-bounded image cache; `E` is why a render may fail (handed to every waiter).
 pub struct ImageCache<E> {
-    inner: Cache<RenderKey, CachedImage>,
+    inner: Cache<RenderKey, Arc<CachedImage>, SeededFold>,
     flights: Mutex<Flights<E>>,
     /// Entries dropped to stay under the byte budget (not replacements or expiries).
     evictions: Arc<AtomicU64>,
@@ -55,8 +64,8 @@ impl<E: Send + Sync + 'static> ImageCache<E> {
         let counter = evictions.clone();
         let inner = Cache::builder()
             .max_capacity(max_bytes)
-            .weigher(|k: &RenderKey, v: &CachedImage| {
-                let w = k.content().len() + v.bytes.len() + ENTRY_OVERHEAD;
+            .weigher(|k: &RenderKey, v: &Arc<CachedImage>| {
+                let w = k.content().len() + v.bytes.len() + ENTRY_OVERHEAD + HEAD_OVERHEAD;
                 u32::try_from(w).unwrap_or(u32::MAX)
             })
             .eviction_listener(move |_k, _v, cause| {
@@ -64,7 +73,7 @@ impl<E: Send + Sync + 'static> ImageCache<E> {
                     counter.fetch_add(1, Relaxed);
                 }
             })
-            .build();
+            .build_with_hasher(SeededFold::default());
         ImageCache {
             inner,
             flights: Mutex::default(),
@@ -85,7 +94,7 @@ impl<E: Send + Sync + 'static> ImageCache<E> {
         &self,
         key: &RenderKey,
         render: impl FnOnce() -> F,
-    ) -> Result<(CachedImage, bool), Arc<E>>
+    ) -> Result<(Arc<CachedImage>, bool), Arc<E>>
     where
         F: Future<Output = Result<CachedImage, E>>,
     {
@@ -113,7 +122,7 @@ impl<E: Send + Sync + 'static> ImageCache<E> {
                         return Ok(image);
                     }
                     rendered_here.store(true, Relaxed);
-                    let result = render().await.map_err(Arc::new);
+                    let result = render().await.map(Arc::new).map_err(Arc::new);
                     // Published before the flight is left, so a request arriving in between
                     // finds the image in the cache rather than rendering it again.
                     if let Ok(image) = &result {
@@ -188,6 +197,7 @@ mod tests {
         CachedImage {
             bytes: Bytes::from(vec![7u8; len]),
             content_type: "image/png",
+            head: HeaderMap::new(),
         }
     }
 
@@ -301,11 +311,12 @@ mod tests {
     async fn drive_all<F>(
         mut lookups: Vec<F>,
         gate: &tokio::sync::Notify,
-    ) -> Vec<(CachedImage, bool)>
+    ) -> Vec<(Arc<CachedImage>, bool)>
     where
-        F: Future<Output = Result<(CachedImage, bool), Arc<Infallible>>> + Unpin,
+        F: Future<Output = Result<(Arc<CachedImage>, bool), Arc<Infallible>>> + Unpin,
     {
-        let mut done: Vec<Option<(CachedImage, bool)>> = lookups.iter().map(|_| None).collect();
+        let mut done: Vec<Option<(Arc<CachedImage>, bool)>> =
+            lookups.iter().map(|_| None).collect();
         for _round in 0..1000 {
             for (f, out) in lookups.iter_mut().zip(done.iter_mut()) {
                 if out.is_none()

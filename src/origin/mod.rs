@@ -143,21 +143,31 @@ impl Origin {
         let token = token_param(uri)?;
         let checked = self.verify(keyring, metrics, token, now_unix)?;
         let verified = &checked.verified;
-        let cache_control = response::cache_control(verified.validity.exp, now_unix);
-        let etag = verified.etag.clone();
-        let precondition = response::if_none_match(headers, &etag);
+        let exp = verified.validity.exp;
+        let precondition = response::if_none_match(headers, &verified.etag);
         if precondition == Precondition::Matches {
             // The tag names exactly these render inputs, so the client's copy is current: no
             // need to look at the cache at all.
             self.remember(token, &checked);
-            return Ok(response::not_modified(etag, cache_control));
+            let cache_control = response::cache_control(exp, now_unix);
+            return Ok(response::not_modified(verified.etag.clone(), cache_control));
         }
         let key = &verified.key;
-        let (img, hit) = match self
-            .cache
-            .get_or_render(key, || self.render(metrics, key))
-            .await
-        {
+        let recent = verified.recent_image();
+        let found = match recent {
+            Some(img) => Ok((img, true)),
+            None => {
+                let found = self
+                    .cache
+                    .get_or_render(key, || self.render(metrics, key))
+                    .await;
+                if let Ok((img, _)) = &found {
+                    verified.found_image(img);
+                }
+                found
+            }
+        };
+        let (img, hit) = match found {
             Ok(found) => found,
             Err(e) => {
                 let failure = RenderFailure::clone(&e);
@@ -175,9 +185,10 @@ impl Origin {
         };
         counter.fetch_add(1, Ordering::Relaxed);
         if precondition == Precondition::Any {
-            return Ok(response::not_modified(etag, cache_control));
+            let cache_control = response::cache_control(exp, now_unix);
+            return Ok(response::not_modified(verified.etag.clone(), cache_control));
         }
-        Ok(response::image(method, &img, etag, cache_control, hit))
+        Ok(response::image(method, &img, exp, now_unix, hit))
     }
 
     /// Memoises a freshly verified token once its request shows the URL repeats: its image was
@@ -276,11 +287,14 @@ impl Origin {
             .await?;
         let rendered = rendered.map_err(RenderFailure::Invalid)?;
         metrics.observe_render(key.opts().format, took);
+        // Exactly sized: the cache's weigher counts `len`, and a writer's spare capacity would
+        // otherwise sit in the cache uncounted (shrinking in place is a cheap realloc).
+        let bytes = Bytes::from(rendered.bytes.into_boxed_slice());
+        let head = response::hit_headers(bytes.len(), rendered.content_type, response::etag(key));
         Ok(CachedImage {
-            // Exactly sized: the cache's weigher counts `len`, and a writer's spare capacity
-            // would otherwise sit in the cache uncounted (shrinking in place is a cheap realloc).
-            bytes: Bytes::from(rendered.bytes.into_boxed_slice()),
+            bytes,
             content_type: rendered.content_type,
+            head,
         })
     }
 

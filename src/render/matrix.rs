@@ -2,11 +2,12 @@
 //!
 //! Our own because mask selection dominates a general encoder: `fast_qr` 0.14 spends ~90 % of
 //! its 147 µs on scoring the 8 masks module by module. Here the matrix lives as bit-packed 64-bit
-//! words, in rows *and* columns, so [`super::penalty`] scores a mask with word operations. The
+//! row words, so [`super::penalty`] scores a mask with word operations, along the rows and
+//! (one row word at a time) down the columns. The
 //! result is checked module for module against the `qrcodegen` reference encoder
 //! (`tests/it/render/conformance.rs`); see `PERFORMANCE.md` for the measurements.
 
-use super::codewords::{self, MAX_CODEWORDS};
+use super::codewords;
 use super::penalty;
 use super::{Ecc, RenderError};
 
@@ -29,17 +30,6 @@ impl Grid {
     pub(crate) fn get(&self, x: usize, y: usize) -> bool {
         (self.0[y][x / 64] >> (x % 64)) & 1 != 0
     }
-
-    #[inline]
-    fn put(&mut self, x: usize, y: usize, dark: bool) {
-        let w = &mut self.0[y][x / 64];
-        let bit = 1u64 << (x % 64);
-        if dark {
-            *w |= bit;
-        } else {
-            *w &= !bit;
-        }
-    }
 }
 
 /// An encoded QR symbol: version, ECC level, the chosen mask and the module matrix (without the
@@ -50,7 +40,8 @@ pub struct QrMatrix {
     ecc: Ecc,
     mask: u8,
     size: usize,
-    rows: Box<Grid>,
+    /// `size` rows; bits past `size` are 0.
+    rows: Vec<Line>,
 }
 
 impl std::fmt::Debug for QrMatrix {
@@ -84,11 +75,11 @@ impl QrMatrix {
     /// Whether the module at column `x`, row `y` is dark. Panics outside the symbol.
     pub fn is_dark(&self, x: usize, y: usize) -> bool {
         assert!(x < self.size && y < self.size, "module outside the symbol");
-        self.rows.get(x, y)
+        (self.rows[y][x / 64] >> (x % 64)) & 1 != 0
     }
     /// Row `y` packed: bit `x % 64` of word `x / 64` is module `x`; bits past `size` are 0.
     pub fn row(&self, y: usize) -> &Line {
-        &self.rows.0[y]
+        &self.rows[y]
     }
 }
 
@@ -120,135 +111,212 @@ pub fn encode(content: &[u8], ecc: Ecc) -> Result<QrMatrix, RenderError> {
 /// least [`version_for`]): a logo may need a larger symbol than the content does.
 pub(crate) fn encode_at(content: &[u8], ecc: Ecc, version: u8) -> QrMatrix {
     debug_assert!(content.len() <= byte_capacity(version, ecc));
-    let mut data = Vec::with_capacity(MAX_CODEWORDS);
+    let mut data = Vec::new();
     codewords::encode(content, version, ecc, &mut data);
-
-    let mut b = Builder::new(version);
-    b.draw_function_patterns();
-    b.place(&data);
-    let mask = b.choose_mask(ecc);
-    b.finish(ecc, mask)
+    // Lines as narrow as the symbol: a version-1..9 symbol fits one word per line, and every
+    // word operation of the mask choice runs a third as often as with three.
+    match (17 + 4 * version as usize).div_ceil(64) {
+        1 => build::<1>(version, ecc, &data),
+        2 => build::<2>(version, ecc, &data),
+        _ => build::<3>(version, ecc, &data),
+    }
 }
 
-/// Builds one symbol, row-major. Mask scoring also needs the columns as packed words: one
-/// bit-matrix transpose of the unmasked symbol ([`transpose`]) gives them, and the function
-/// module layout is symmetric about the main diagonal, so `func` serves rows and columns alike
-/// (unit-tested for every version).
-struct Builder {
+fn build<const W: usize>(version: u8, ecc: Ecc, data: &[u8]) -> QrMatrix {
+    let mut s = Symbol::<W>::new(version);
+    s.draw_function_patterns();
+    s.place(data);
+    let mask = s.choose_mask(ecc);
+    s.finish(ecc, mask)
+}
+
+/// One symbol being built, in lines of `W` words (`W` × 64 ≥ size): rows only, the mask
+/// scoring reads the columns out of the row words ([`penalty::score`]).
+struct Symbol<const W: usize> {
     version: u8,
     size: usize,
-    rows: Box<Grid>,
+    rows: [[u64; W]; MAX_MODULES],
     /// Function modules (finder, timing, alignment, format, version): never masked.
-    func: Box<Grid>,
+    func: [[u64; W]; MAX_MODULES],
 }
 
-impl Builder {
-    fn new(version: u8) -> Builder {
-        Builder {
+/// Rows of a finder with its separator, 8 modules wide: `FINDER[0]` from the column left of
+/// the centre by 3 (the left finders, whose separator is on the right), `FINDER[1]` from 4
+/// left of the centre (the top-right finder); index `dy + 4` for rows `dy` = −4..=4 from the
+/// centre. Dark where the ring (Chebyshev distance from the centre) is 0, 1 or 3.
+const FINDER: [[u64; 9]; 2] = {
+    let mut t = [[0u64; 9]; 2];
+    let mut side = 0;
+    while side < 2 {
+        let mut r = 0;
+        while r < 9 {
+            let dy = r as i32 - 4;
+            let mut i = 0;
+            while i < 8 {
+                let dx = i - 3 - side as i32;
+                let ring = if dx.abs() > dy.abs() {
+                    dx.abs()
+                } else {
+                    dy.abs()
+                };
+                if ring != 2 && ring != 4 {
+                    t[side][r] |= 1 << i;
+                }
+                i += 1;
+            }
+            r += 1;
+        }
+        side += 1;
+    }
+    t
+};
+
+/// Rows of an alignment pattern, 5 modules wide: dark ring, light ring, dark centre.
+const ALIGNMENT: [u64; 5] = [0x1F, 0x11, 0x15, 0x11, 0x1F];
+
+/// Sets modules `x..x + len` (len ≤ 9) of `line` to the low `len` bits of `bits`.
+#[inline(always)]
+fn put_bits<const W: usize>(line: &mut [u64; W], x: usize, len: usize, bits: u64) {
+    let mask = (1u64 << len) - 1;
+    let (w, s) = (x / 64, x % 64);
+    line[w] = (line[w] & !(mask << s)) | (bits << s);
+    if s + len > 64 {
+        let h = 64 - s;
+        line[w + 1] = (line[w + 1] & !(mask >> h)) | (bits >> h);
+    }
+}
+
+impl<const W: usize> Symbol<W> {
+    fn new(version: u8) -> Self {
+        Symbol {
             version,
             size: 17 + 4 * version as usize,
-            rows: Box::new(Grid::EMPTY),
-            func: Box::new(Grid::EMPTY),
+            rows: [[0; W]; MAX_MODULES],
+            func: [[0; W]; MAX_MODULES],
         }
     }
 
-    fn set_function(&mut self, x: usize, y: usize, dark: bool) {
-        self.rows.put(x, y, dark);
-        self.func.put(x, y, true);
+    /// Function modules `x..x + len` of row `y`, set to `bits`.
+    #[inline(always)]
+    fn function_run(&mut self, x: usize, y: usize, len: usize, bits: u64) {
+        put_bits(&mut self.rows[y], x, len, bits);
+        put_bits(&mut self.func[y], x, len, (1 << len) - 1);
     }
 
     fn draw_function_patterns(&mut self) {
         let size = self.size;
         // Timing patterns first; finders and alignment patterns overwrite where they overlap.
-        for i in 0..size {
-            self.set_function(6, i, i % 2 == 0);
-            self.set_function(i, 6, i % 2 == 0);
+        for w in 0..W {
+            let valid = line_mask(size, w);
+            self.rows[6][w] = 0x5555_5555_5555_5555 & valid;
+            self.func[6][w] = valid;
         }
-        for (cx, cy) in [(3, 3), (size - 4, 3), (3, size - 4)] {
-            // 7×7 finder with its light separator ring (clipped at the symbol edge).
-            for dy in -4i32..=4 {
-                for dx in -4i32..=4 {
-                    let (x, y) = (cx as i32 + dx, cy as i32 + dy);
-                    if (0..size as i32).contains(&x) && (0..size as i32).contains(&y) {
-                        let ring = dx.abs().max(dy.abs());
-                        self.set_function(x as usize, y as usize, ring != 2 && ring != 4);
-                    }
-                }
-            }
+        for y in 0..size {
+            self.rows[y][0] |= (!y as u64 & 1) << 6;
+            self.func[y][0] |= 1 << 6;
+        }
+        for dy in 0..8 {
+            self.function_run(0, dy, 8, FINDER[0][dy + 1]);
+            self.function_run(size - 8, dy, 8, FINDER[1][dy + 1]);
+            self.function_run(0, size - 8 + dy, 8, FINDER[0][dy]);
         }
         let (centres, n) = alignment_centres(self.version);
         for (i, &cy) in centres[..n].iter().enumerate() {
             for (j, &cx) in centres[..n].iter().enumerate() {
                 // Not on the three finder corners.
                 let corner = (i == 0 && (j == 0 || j == n - 1)) || (i == n - 1 && j == 0);
-                if corner {
-                    continue;
-                }
-                for dy in -2i32..=2 {
-                    for dx in -2i32..=2 {
-                        let ring = dx.abs().max(dy.abs());
-                        let (x, y) = ((cx as i32 + dx) as usize, (cy as i32 + dy) as usize);
-                        self.set_function(x, y, ring != 1);
+                if !corner {
+                    for (dy, &bits) in ALIGNMENT.iter().enumerate() {
+                        self.function_run(cx - 2, cy - 2 + dy, 5, bits);
                     }
                 }
             }
         }
         // Reserve the format areas (drawn per mask later) and set the always-dark module.
         for &(x, y) in format_positions(size).iter() {
-            self.set_function(x, y, false);
+            self.function_run(x, y, 1, 0);
         }
-        self.set_function(8, size - 8, true);
+        self.function_run(8, size - 8, 1, 1);
         if self.version >= 7 {
             let bits = version_bits(self.version);
             for i in 0..18 {
-                let dark = (bits >> i) & 1 != 0;
+                let dark = u64::from((bits >> i) & 1);
                 let (a, b) = (size - 11 + i % 3, i / 3);
-                self.set_function(a, b, dark);
-                self.set_function(b, a, dark);
+                self.function_run(a, b, 1, dark);
+                self.function_run(b, a, 1, dark);
             }
         }
     }
 
-    /// Places the codewords MSB first in the standard's zig-zag ([`data_modules`]).
+    /// Places the codewords MSB first in the standard's zig-zag (the order of
+    /// [`data_modules`], checked against it by a unit test): two-module columns from the
+    /// right, alternately upwards and downwards, skipping function modules and column 6.
+    /// The bits come from a 64-bit window, so a module costs a shift, not a byte lookup.
     fn place(&mut self, data: &[u8]) {
-        let rows = &mut self.rows;
-        let mut i = 0; // bit index into `data`; past its end come the 0..7 light remainder bits
-        data_modules(self.size, &self.func, |x, y| {
-            let byte = data.get(i >> 3).copied().unwrap_or(0);
-            rows.0[y][x / 64] |= u64::from((byte >> (7 - (i & 7))) & 1) << (x % 64);
-            i += 1;
-        });
-        debug_assert!(i >= data.len() * 8 && i < data.len() * 8 + 8);
+        let size = self.size;
+        let mut window = 0u64; // next bits from the top; `avail` of them are valid
+        let mut avail = 0u32;
+        let mut next = data.iter();
+        let mut right = size - 1;
+        loop {
+            if right == 6 {
+                right = 5;
+            }
+            let upward = (right + 1) & 2 == 0;
+            let left = right - 1;
+            let (wl, sl) = (left / 64, left % 64);
+            let (wr, sr) = (right / 64, right % 64);
+            for vert in 0..size {
+                let y = if upward { size - 1 - vert } else { vert };
+                if avail < 2 {
+                    // Past the last codeword come the light remainder bits.
+                    let byte = next.next().copied().unwrap_or(0);
+                    window |= u64::from(byte) << (56 - avail);
+                    avail += 8;
+                }
+                let (func, row) = (&self.func[y], &mut self.rows[y]);
+                if wl == wr && (func[wl] >> sl) & 3 == 0 {
+                    // Both free (the usual case): the right module takes the first bit.
+                    row[wl] |= (window >> 62) << sl;
+                    window <<= 2;
+                    avail -= 2;
+                } else {
+                    for (w, s) in [(wr, sr), (wl, sl)] {
+                        if (func[w] >> s) & 1 == 0 {
+                            row[w] |= (window >> 63) << s;
+                            window <<= 1;
+                            avail -= 1;
+                        }
+                    }
+                }
+            }
+            if right < 2 {
+                break;
+            }
+            right -= 2;
+        }
     }
 
     /// The mask with the lowest penalty (ties → lowest number), as the standard prescribes.
     fn choose_mask(&self, ecc: Ecc) -> u8 {
-        let mut cols = Grid::EMPTY;
-        transpose(&self.rows, self.size, &mut cols);
-        match self.size.div_ceil(64) {
-            1 => self.choose_mask_words::<1>(&cols, ecc),
-            2 => self.choose_mask_words::<2>(&cols, ecc),
-            _ => self.choose_mask_words::<3>(&cols, ecc),
-        }
-    }
-
-    fn choose_mask_words<const W: usize>(&self, base_cols: &Grid, ecc: Ecc) -> u8 {
         let size = self.size;
-        let mut rows = [[0u64; W]; MAX_MODULES];
-        let mut cols = [[0u64; W]; MAX_MODULES];
+        // Data modules: where a mask applies.
+        let mut data = [[0u64; W]; MAX_MODULES];
+        for (d, f) in data[..size].iter_mut().zip(&self.func) {
+            for w in 0..W {
+                d[w] = !f[w] & line_mask(size, w);
+            }
+        }
+        let base = penalty::Symbol {
+            rows: &self.rows[..size],
+            data: &data[..size],
+        };
+        let mut scratch = penalty::Scratch::<W>::new();
         let mut best = (u32::MAX, 0u8);
         for mask in 0..8u8 {
-            let m = mask as usize;
-            apply_mask::<W>(&self.rows, &self.func, &MASK_ROWS[m], size, &mut rows);
-            apply_mask::<W>(base_cols, &self.func, &MASK_COLS[m], size, &mut cols);
-            let format = format_bits(ecc, mask);
-            for (k, &(x, y)) in format_positions(size).iter().enumerate() {
-                if (format >> (k % 15)) & 1 != 0 {
-                    rows[y][x / 64] |= 1 << (x % 64);
-                    cols[x][y / 64] |= 1 << (y % 64);
-                }
-            }
-            let score = penalty::score::<W>(&rows[..size], &cols[..size], size);
+            let (row8, col8) = format_lines::<W>(size, format_bits(ecc, mask));
+            let rows = &MASK_ROWS[mask as usize];
+            let score = penalty::score::<W>(&base, rows, &row8, &col8, &mut scratch);
             if score < best.0 {
                 best = (score, mask);
             }
@@ -256,33 +324,53 @@ impl Builder {
         best.1
     }
 
-    fn finish(mut self, ecc: Ecc, mask: u8) -> QrMatrix {
+    fn finish(self, ecc: Ecc, mask: u8) -> QrMatrix {
         let size = self.size;
         let pattern = &MASK_ROWS[mask as usize];
-        for (y, (row, func)) in self.rows.0[..size].iter_mut().zip(&self.func.0).enumerate() {
+        let (row8, col8) = format_lines::<W>(size, format_bits(ecc, mask));
+        let mut rows = Vec::with_capacity(size);
+        for (y, (row, func)) in self.rows[..size].iter().zip(&self.func).enumerate() {
             let m = &pattern[y % MASK_PERIOD];
-            for w in 0..WORDS {
-                row[w] ^= m[w] & !func[w];
+            let mut line: Line = [0; WORDS];
+            for w in 0..W {
+                // The mask table covers all 192 columns: keep the bits past `size` clear.
+                line[w] = (row[w] ^ (m[w] & !func[w])) & line_mask(size, w);
             }
-        }
-        let format = format_bits(ecc, mask);
-        for (k, &(x, y)) in format_positions(size).iter().enumerate() {
-            self.rows.put(x, y, (format >> (k % 15)) & 1 != 0);
-        }
-        // Keep the bits past `size` clear: the mask table covers all 192 columns.
-        for y in 0..size {
-            for w in 0..WORDS {
-                self.rows.0[y][w] &= line_mask(size, w);
+            line[0] |= ((col8[y / 64] >> (y % 64)) & 1) << 8;
+            if y == 8 {
+                for w in 0..W {
+                    line[w] |= row8[w];
+                }
             }
+            rows.push(line);
         }
         QrMatrix {
             version: self.version,
             ecc,
             mask,
             size,
-            rows: self.rows,
+            rows,
         }
     }
+}
+
+/// The dark format modules of `format` (15 bits, [`format_bits`]) as two lines: those in row 8
+/// and those in column 8 (module (8, 8) is in both), as [`format_positions`] places them. Bit
+/// arithmetic rather than a walk of the 30 positions: this runs once per mask.
+#[inline]
+fn format_lines<const W: usize>(size: usize, format: u32) -> ([u64; W], [u64; W]) {
+    let f = u64::from(format);
+    // rev bit i = format bit 14 − i
+    let rev = u64::from(format.reverse_bits() >> 17);
+    let mut row8 = [0u64; W];
+    let mut col8 = [0u64; W];
+    // Row 8: bits 14..9 at x = 0..5, bit 8 at x = 7, bit 7 at x = 8; bits 7..0 at x = size − 8..
+    row8[0] = (rev & 0x3F) | ((rev >> 6) & 3) << 7;
+    put_bits(&mut row8, size - 8, 8, (rev >> 7) & 0xFF);
+    // Column 8: bits 0..5 at y = 0..5, bits 6 and 7 at y = 7 and 8; bits 8..14 at y = size − 7..
+    col8[0] = (f & 0x3F) | ((f >> 6) & 3) << 7;
+    put_bits(&mut col8, size - 7, 7, f >> 8);
+    (row8, col8)
 }
 
 /// Calls `f(x, y)` for every data module of a `size`-module symbol whose function modules are
@@ -316,9 +404,11 @@ fn data_modules(size: usize, func: &Grid, mut f: impl FnMut(usize, usize)) {
 /// The function modules (finders with separators, timing, alignment, format and version areas)
 /// of a `version` symbol: the modules no data lives in and no style may remove.
 pub(crate) fn function_modules(version: u8) -> Box<Grid> {
-    let mut b = Builder::new(version);
-    b.draw_function_patterns();
-    b.func
+    let mut s = Symbol::<WORDS>::new(version);
+    s.draw_function_patterns();
+    let mut g = Box::new(Grid::EMPTY);
+    g.0.copy_from_slice(&s.func);
+    g
 }
 
 /// Calls `f(x, y, codeword)` for every data module of a `version` symbol with the index of the
@@ -330,47 +420,6 @@ pub(crate) fn module_codewords(version: u8, func: &Grid, mut f: impl FnMut(usize
         f(x, y, i / 8);
         i += 1;
     });
-}
-
-/// Writes the column-major copy of the first `size` lines of `rows` into `out`, one 64×64 bit
-/// block at a time.
-fn transpose(rows: &Grid, size: usize, out: &mut Grid) {
-    let blocks = size.div_ceil(64);
-    for bi in 0..blocks {
-        for bj in 0..blocks {
-            let mut a = [0u64; 64];
-            for (r, word) in a.iter_mut().enumerate() {
-                if let Some(line) = rows.0[..size].get(bi * 64 + r) {
-                    *word = line[bj];
-                }
-            }
-            transpose64(&mut a);
-            for (c, &word) in a.iter().enumerate() {
-                if let Some(line) = out.0[..size].get_mut(bj * 64 + c) {
-                    line[bi] = word;
-                }
-            }
-        }
-    }
-}
-
-/// In-place transpose of a 64×64 bit matrix (bit `c` of `a[r]` ↔ bit `r` of `a[c]`): swap the
-/// off-diagonal 32×32 blocks, then 16×16 inside each, … down to single bits; 6 rounds of 32
-/// word swaps instead of 4096 bit moves.
-fn transpose64(a: &mut [u64; 64]) {
-    let mut j = 32;
-    let mut m: u64 = 0x0000_0000_FFFF_FFFF;
-    while j != 0 {
-        let mut k = 0;
-        while k < 64 {
-            let t = ((a[k] >> j) ^ a[k + j]) & m;
-            a[k] ^= t << j;
-            a[k + j] ^= t;
-            k = (k + j + 1) & !j;
-        }
-        j >>= 1;
-        m ^= m << j;
-    }
 }
 
 /// Bits of word `w` that lie inside a line of `size` modules.
@@ -386,26 +435,8 @@ pub(crate) fn line_mask(size: usize, w: usize) -> u64 {
     }
 }
 
-/// Masked copy of `base` for scoring: data modules XOR the mask pattern, function modules kept.
-#[inline]
-fn apply_mask<const W: usize>(
-    base: &Grid,
-    func: &Grid,
-    pattern: &[Line; MASK_PERIOD],
-    size: usize,
-    out: &mut [[u64; W]; MAX_MODULES],
-) {
-    let valid: [u64; W] = std::array::from_fn(|w| line_mask(size, w));
-    for (i, line) in out[..size].iter_mut().enumerate() {
-        let m = &pattern[i % MASK_PERIOD];
-        for w in 0..W {
-            line[w] = (base.0[i][w] ^ (m[w] & !func.0[i][w])) & valid[w];
-        }
-    }
-}
-
 /// All eight mask patterns repeat every 12 rows and every 12 columns (lcm of 2, 3, 4 and 6).
-const MASK_PERIOD: usize = 12;
+pub(crate) const MASK_PERIOD: usize = 12;
 
 /// Whether mask `m` inverts the module at column `x`, row `y` (ISO/IEC 18004 table 10).
 const fn mask_bit(m: usize, x: usize, y: usize) -> bool {
@@ -421,9 +452,9 @@ const fn mask_bit(m: usize, x: usize, y: usize) -> bool {
     }
 }
 
-/// `table[m][r]` is mask `m` along a whole line (192 modules) at row `r` (`transpose` false) or
-/// column `r` (true) modulo [`MASK_PERIOD`].
-const fn mask_table(transpose: bool) -> [[Line; MASK_PERIOD]; 8] {
+/// `table[m][r]` is mask `m` along a whole row (192 modules) at row `r` modulo
+/// [`MASK_PERIOD`].
+const fn mask_table() -> [[Line; MASK_PERIOD]; 8] {
     let mut t = [[[0u64; WORDS]; MASK_PERIOD]; 8];
     let mut m = 0;
     while m < 8 {
@@ -431,8 +462,7 @@ const fn mask_table(transpose: bool) -> [[Line; MASK_PERIOD]; 8] {
         while r < MASK_PERIOD {
             let mut i = 0;
             while i < WORDS * 64 {
-                let (x, y) = if transpose { (r, i) } else { (i, r) };
-                if mask_bit(m, x, y) {
+                if mask_bit(m, i, r) {
                     t[m][r][i / 64] |= 1 << (i % 64);
                 }
                 i += 1;
@@ -444,8 +474,7 @@ const fn mask_table(transpose: bool) -> [[Line; MASK_PERIOD]; 8] {
     t
 }
 
-static MASK_ROWS: [[Line; MASK_PERIOD]; 8] = mask_table(false);
-static MASK_COLS: [[Line; MASK_PERIOD]; 8] = mask_table(true);
+pub(crate) static MASK_ROWS: [[Line; MASK_PERIOD]; 8] = mask_table();
 
 /// Alignment pattern centre coordinates of `version` (ISO/IEC 18004 annex E) and their count:
 /// evenly spaced from the far edge back to 6, with an even step.
@@ -523,6 +552,36 @@ mod tests {
     }
 
     #[test]
+    fn format_lines_hold_the_format_positions() {
+        for v in [1u8, 2, 9, 11, 12, 27, 28, 40] {
+            let size = 17 + 4 * v as usize;
+            for ecc in [Ecc::L, Ecc::M, Ecc::Q, Ecc::H] {
+                for mask in 0..8 {
+                    let format = format_bits(ecc, mask);
+                    let (row8, col8) = format_lines::<WORDS>(size, format);
+                    let mut want_row = [0u64; WORDS];
+                    let mut want_col = [0u64; WORDS];
+                    for (k, &(x, y)) in format_positions(size).iter().enumerate() {
+                        if (format >> (k % 15)) & 1 != 0 {
+                            if y == 8 {
+                                want_row[x / 64] |= 1 << (x % 64);
+                            }
+                            if x == 8 {
+                                want_col[y / 64] |= 1 << (y % 64);
+                            }
+                        }
+                    }
+                    assert_eq!(
+                        (row8, col8),
+                        (want_row, want_col),
+                        "v{v} {ecc:?} mask {mask}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
     fn alignment_centres_match_the_standard() {
         let c = |v| {
             let (a, n) = alignment_centres(v);
@@ -535,40 +594,150 @@ mod tests {
         assert_eq!(c(40), vec![6, 30, 58, 86, 114, 142, 170]);
     }
 
+    fn bit<const W: usize>(line: &[u64; W], x: usize) -> bool {
+        (line[x / 64] >> (x % 64)) & 1 != 0
+    }
+
+    /// The function patterns drawn module by module from the standard's description.
+    fn reference_function_patterns(version: u8) -> (Vec<Vec<bool>>, Vec<Vec<bool>>) {
+        let size = 17 + 4 * version as usize;
+        let mut dark = vec![vec![false; size]; size];
+        let mut func = vec![vec![false; size]; size];
+        let mut set = |x: usize, y: usize, d: bool| {
+            dark[y][x] = d;
+            func[y][x] = true;
+        };
+        for i in 0..size {
+            set(6, i, i % 2 == 0);
+            set(i, 6, i % 2 == 0);
+        }
+        for (cx, cy) in [(3, 3), (size - 4, 3), (3, size - 4)] {
+            for dy in -4i32..=4 {
+                for dx in -4i32..=4 {
+                    let (x, y) = (cx as i32 + dx, cy as i32 + dy);
+                    if (0..size as i32).contains(&x) && (0..size as i32).contains(&y) {
+                        let ring = dx.abs().max(dy.abs());
+                        set(x as usize, y as usize, ring != 2 && ring != 4);
+                    }
+                }
+            }
+        }
+        let (centres, n) = alignment_centres(version);
+        for (i, &cy) in centres[..n].iter().enumerate() {
+            for (j, &cx) in centres[..n].iter().enumerate() {
+                if (i == 0 && (j == 0 || j == n - 1)) || (i == n - 1 && j == 0) {
+                    continue;
+                }
+                for dy in -2i32..=2 {
+                    for dx in -2i32..=2 {
+                        let ring = dx.abs().max(dy.abs());
+                        set(
+                            (cx as i32 + dx) as usize,
+                            (cy as i32 + dy) as usize,
+                            ring != 1,
+                        );
+                    }
+                }
+            }
+        }
+        for &(x, y) in format_positions(size).iter() {
+            set(x, y, false);
+        }
+        set(8, size - 8, true);
+        if version >= 7 {
+            let bits = version_bits(version);
+            for i in 0..18 {
+                let d = (bits >> i) & 1 != 0;
+                set(size - 11 + i % 3, i / 3, d);
+                set(i / 3, size - 11 + i % 3, d);
+            }
+        }
+        (dark, func)
+    }
+
+    fn drawn<const W: usize>(v: u8) -> Symbol<W> {
+        let mut s = Symbol::<W>::new(v);
+        s.draw_function_patterns();
+        s
+    }
+
+    #[test]
+    fn function_patterns_match_a_module_by_module_drawing() {
+        for v in 1..=40u8 {
+            let s = drawn::<WORDS>(v);
+            let (dark, func) = reference_function_patterns(v);
+            for y in 0..s.size {
+                for x in 0..s.size {
+                    assert_eq!(bit(&s.rows[y], x), dark[y][x], "v{v} ({x}, {y})");
+                    assert_eq!(bit(&s.func[y], x), func[y][x], "v{v} ({x}, {y})");
+                }
+                for w in 0..WORDS {
+                    let outside = !line_mask(s.size, w);
+                    assert_eq!((s.rows[y][w] | s.func[y][w]) & outside, 0, "v{v} row {y}");
+                }
+            }
+        }
+    }
+
     #[test]
     fn data_modules_fill_exactly_the_codewords() {
         // Non-function modules = codewords × 8 + remainder bits (0..7).
         for v in 1..=40u8 {
-            let mut b = Builder::new(v);
-            b.draw_function_patterns();
-            let size = b.size;
+            let func = function_modules(v);
+            let size = 17 + 4 * v as usize;
             let free: usize = (0..size)
-                .map(|y| (0..size).filter(|&x| !b.func.get(x, y)).count())
+                .map(|y| (0..size).filter(|&x| !func.get(x, y)).count())
                 .sum();
             assert_eq!(free, codewords::raw_data_modules(v), "version {v}");
         }
     }
 
+    fn placed<const W: usize>(v: u8, data: &[u8]) -> Symbol<W> {
+        let mut s = drawn::<W>(v);
+        s.place(data);
+        s
+    }
+
     #[test]
-    fn transpose_and_function_symmetry() {
-        for v in [1u8, 9, 14, 15, 27, 28, 40] {
-            let mut b = Builder::new(v);
-            b.draw_function_patterns();
+    fn placement_follows_the_zigzag_walk() {
+        for v in 1..=40u8 {
             let data: Vec<u8> = (0..codewords::raw_data_modules(v) / 8)
-                .map(|i| (i * 37 + 11) as u8)
+                .map(|i| (i * 37 + 11) as u8 ^ (i >> 8) as u8)
                 .collect();
-            b.place(&data);
-            let mut cols = Grid::EMPTY;
-            transpose(&b.rows, b.size, &mut cols);
-            for y in 0..b.size {
-                for x in 0..b.size {
-                    assert_eq!(b.rows.get(x, y), cols.get(y, x), "v{v} ({x}, {y})");
-                    assert_eq!(b.func.get(x, y), b.func.get(y, x), "v{v} ({x}, {y})");
+            let size = 17 + 4 * v as usize;
+            let func = function_modules(v);
+            let mut want = vec![vec![false; size]; size];
+            let mut i = 0;
+            data_modules(size, &func, |x, y| {
+                want[y][x] = data.get(i / 8).is_some_and(|b| (b >> (7 - i % 8)) & 1 != 0);
+                i += 1;
+            });
+            let (dark, _) = reference_function_patterns(v);
+            let check = |get: &dyn Fn(usize, usize) -> bool, w: usize| {
+                for y in 0..size {
+                    for x in 0..size {
+                        let expect = if func.get(x, y) {
+                            dark[y][x]
+                        } else {
+                            want[y][x]
+                        };
+                        assert_eq!(get(x, y), expect, "v{v} W{w} ({x}, {y})");
+                    }
                 }
+            };
+            match size.div_ceil(64) {
+                1 => {
+                    let s = placed::<1>(v, &data);
+                    check(&|x, y| bit(&s.rows[y], x), 1);
+                }
+                2 => {
+                    let s = placed::<2>(v, &data);
+                    check(&|x, y| bit(&s.rows[y], x), 2);
+                }
+                _ => {}
             }
-            for line in &cols.0[b.size..] {
-                assert_eq!(line, &[0; WORDS]);
-            }
+            let s = placed::<3>(v, &data);
+            check(&|x, y| bit(&s.rows[y], x), 3);
         }
     }
 

@@ -1,9 +1,10 @@
 //! The plain square code keeps its exact bytes: SHA-256 digests of the plain PNG and SVG output.
-//! The SVG digests were computed with main's `qr-origin render --out - | sha256sum` before the
-//! styled writers existed (commit 9715c02); the PNG digests are those of the plain PNG writer of
-//! RENDERER_VERSION 3 (commit 6d7460c, which changed the plain PNG bytes on purpose). A styled
-//! change that reaches the plain path fails here; a deliberate change to plain bytes updates
-//! these together with RENDERER_VERSION.
+//! The SVG digests are those of the run-path writer of RENDERER_VERSION 4 (`M x y` per row,
+//! `m dx-1` between a row's runs, no `z`), checked module by module by `render::svg`'s unit
+//! tests; the PNG digests are those of the plain PNG writer of RENDERER_VERSION 3 (commit
+//! 6d7460c, which changed the plain PNG bytes on purpose). A styled change that reaches the
+//! plain path fails here; a deliberate change to plain bytes updates these together with
+//! RENDERER_VERSION.
 
 use qr_origin::render::{Ecc, Format, RenderOptions, Rgb, render};
 use sha2::{Digest, Sha256};
@@ -34,7 +35,7 @@ fn plain_output_is_pinned() {
                 format: Format::Svg,
                 ..d
             },
-            "3eb121c6d9bed6a32c3b1351d0bfc2a4ad957fe0f9bbb03f4f635bc8eebcba6f",
+            "32c8f5e6d62940a55b084023516165660cccf4b37f3270bd345a2930c35bf07e",
         ),
         (
             LONG,
@@ -56,7 +57,7 @@ fn plain_output_is_pinned() {
                 ecc: Ecc::H,
                 ..d
             },
-            "8b2a9b7635d2aa537f339a78d26ee087b87cd2c9fde5e78e9165cf397179db5c",
+            "1765381b2789f0ea1c76fac1fb31d01efca192aaadfdb7702b542f35a942d116",
         ),
         (
             LONG,
