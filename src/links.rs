@@ -636,35 +636,15 @@ mod tests {
         new.expires_at_ms = Some(601_000);
         store.create_link(&new, 1_000).await.expect("link");
 
-        assert_eq!(
-            links
-                .respond(LinkKind::Payment, "PayCode001")
-                .await
-                .status(),
-            StatusCode::FOUND
-        );
+        let links = &links;
+        let status = move |code: &'static str| async move {
+            links.respond(LinkKind::Payment, code).await.status()
+        };
+        assert_eq!(status("PayCode001").await, StatusCode::FOUND);
         clock.set_ms(600_999);
-        assert_eq!(
-            links
-                .respond(LinkKind::Payment, "PayCode001")
-                .await
-                .status(),
-            StatusCode::FOUND
-        );
+        assert_eq!(status("PayCode001").await, StatusCode::FOUND);
         clock.set_ms(601_000);
-        assert_eq!(
-            links
-                .respond(LinkKind::Payment, "PayCode001")
-                .await
-                .status(),
-            StatusCode::NOT_FOUND
-        );
-        assert_eq!(
-            links
-                .respond(LinkKind::Payment, "Unknown123")
-                .await
-                .status(),
-            StatusCode::NOT_FOUND
-        );
+        assert_eq!(status("PayCode001").await, StatusCode::NOT_FOUND);
+        assert_eq!(status("Unknown123").await, StatusCode::NOT_FOUND);
     }
 }

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 
-use crate::api::context::{ApiState, ImageSigner, ImageSpec};
+use crate::api::context::{ApiState, ImageSigner};
 use crate::clock::SharedClock;
 use crate::config::Config;
 use crate::config::api::ApiConfig;
@@ -118,18 +118,9 @@ impl AppState {
     }
 }
 
-/// Signs the QR API's image URLs with the key ring's current signing key. `iat`/`nbf` are the
-/// QR's creation time, so one QR asked for twice in one format gets the same URL.
+/// Signs the QR API's image URLs with the key ring's current signing key.
 fn image_signer(public_url: String, keyring: Keyring) -> ImageSigner {
-    Arc::new(move |spec: &ImageSpec| {
-        let mut claims = ImageClaims::new(spec.content.clone(), spec.format, spec.size);
-        spec.style.apply(&mut claims);
-        claims.iss = Some("qr-origin".to_owned());
-        claims.iat = Some(spec.issued_at);
-        claims.nbf = Some(spec.issued_at);
-        claims.exp = spec.expires_at;
-        crate::origin::image_url(&public_url, &keyring, &claims)
-    })
+    Arc::new(move |claims: &ImageClaims| crate::origin::image_url(&public_url, &keyring, claims))
 }
 
 /// Whether the store took its last write probe.

@@ -10,6 +10,7 @@ use serde::Serialize;
 
 use super::context::ApiState;
 use super::error::ApiError;
+use super::request::{self, ImageRequest};
 use crate::secret;
 use crate::store::{NewAccessToken, Store};
 
@@ -38,6 +39,21 @@ pub struct AccessTokenResponse {
 
 /// The `resource` value published in access-token answers.
 const RESOURCE: &str = "00000002-0000-0000-c000-000000000000";
+
+/// Who is calling: the access token and subscription key, checked.
+pub(super) async fn caller(state: &ApiState, headers: &HeaderMap) -> Result<Caller, ApiError> {
+    authenticate(state.store.as_ref(), state.clock.now_ms(), headers).await
+}
+
+/// The opening of every call answered with QRs: who is calling, then which image (format,
+/// size) the answer's URLs ask for.
+pub(super) async fn caller_and_image(
+    state: &ApiState,
+    headers: &HeaderMap,
+) -> Result<(Caller, ImageRequest), ApiError> {
+    let caller = caller(state, headers).await?;
+    Ok((caller, request::image_request(headers)?))
+}
 
 fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers

@@ -16,7 +16,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use super::auth::{self, Caller};
-use super::context::{self, ApiState, path_param, with_fresh_code};
+use super::context::{ApiState, path_param, with_fresh_code};
 use super::error::{ApiError, InvalidParam};
 use super::request;
 use super::request::{ApiBody, ImageRequest, OtherAccept};
@@ -143,7 +143,7 @@ pub(super) async fn callback_caller(
     state: &ApiState,
     headers: &HeaderMap,
 ) -> Result<Caller, ApiError> {
-    let caller = context::caller(state, headers).await?;
+    let caller = auth::caller(state, headers).await?;
     let sent = headers
         .get(auth::MERCHANT_SERIAL_NUMBER)
         .and_then(|v| v.to_str().ok())
@@ -185,7 +185,7 @@ fn response(
         merchant_serial_number: qr.link.msn.clone(),
         merchant_qr_id: qr.link.qr_id.clone().unwrap_or_default(),
         location_description: qr.location_description.clone(),
-        qr_image_url: context::image_url(state, &qr.link, image, style)?,
+        qr_image_url: style::image_url(state, &qr.link, image, style)?,
         qr_content: links::short_url(&state.config.public_url, LinkKind::Callback, &qr.link.code),
         style: style::shown(&qr.link)?,
     })

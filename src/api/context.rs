@@ -1,40 +1,22 @@
-//! What the QR API's handlers share: their state, who is calling, short-link codes drawn until
-//! one is free, path parameters, and the image URL an answer carries. [`super::handle`] only
-//! dispatches; every resource file builds on this one.
+//! What the QR API's handlers share: their state, short-link codes drawn until one is free,
+//! path parameters and expiry in seconds. [`super::handle`] only dispatches; every resource
+//! file builds on this one, and so do [`super::auth`] (who is calling) and [`super::style`]
+//! (what an answer's image looks like, and its URL), so the arrows point one way.
 
 use std::future::Future;
 use std::sync::Arc;
 
-use http::HeaderMap;
-
-use super::request::ImageRequest;
-use super::style;
-use super::{ApiError, InvalidParam, auth, request};
+use super::{ApiError, InvalidParam, request};
 use crate::clock::SharedClock;
 use crate::config::api::ApiConfig;
 use crate::links::{self, Links};
-use crate::render::Format;
 use crate::store::{Conflict, Link, Store, StoreError};
+use crate::token::ImageClaims;
 
-/// What an image URL must encode; the server turns it into a signed origin URL.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ImageSpec {
-    /// The QR content (the short link).
-    pub content: String,
-    /// [`Format::Png`] or [`Format::Svg`].
-    pub format: Format,
-    /// PNG edge in pixels.
-    pub size: u32,
-    /// Colours, shapes, logo: the call's style, the merchant's default, or the plain code.
-    pub style: style::ImageStyle,
-    /// Token `iat`/`nbf`: the QR's creation, so the same QR always gets the same URL.
-    pub issued_at: i64,
-    /// Token `exp` (Unix seconds); `None` for QRs that never expire.
-    pub expires_at: Option<i64>,
-}
-
-/// Turns an [`ImageSpec`] into an image URL (`{public_url}/qr-generator/v1?token=…`).
-pub type ImageSigner = Arc<dyn Fn(&ImageSpec) -> String + Send + Sync>;
+/// Signs the claims of an image the QR API answers with into an image URL
+/// (`{public_url}/qr-generator/v1?token=…`): the server plugs in its key ring, so the API
+/// depends on neither the token's wire format nor the origin.
+pub type ImageSigner = Arc<dyn Fn(&ImageClaims) -> String + Send + Sync>;
 
 /// Everything the QR API handlers need.
 #[derive(Clone)]
@@ -54,24 +36,6 @@ impl std::fmt::Debug for ApiState {
             .field("config", &self.config)
             .finish_non_exhaustive()
     }
-}
-
-/// Who is calling: the access token and subscription key, checked.
-pub(super) async fn caller(
-    state: &ApiState,
-    headers: &HeaderMap,
-) -> Result<auth::Caller, ApiError> {
-    auth::authenticate(state.store.as_ref(), state.clock.now_ms(), headers).await
-}
-
-/// The opening of every call answered with QRs: who is calling, then which image (format,
-/// size) the answer's URLs ask for.
-pub(super) async fn caller_and_image(
-    state: &ApiState,
-    headers: &HeaderMap,
-) -> Result<(auth::Caller, ImageRequest), ApiError> {
-    let caller = caller(state, headers).await?;
-    Ok((caller, request::image_request(headers)?))
 }
 
 /// How many fresh short-link codes a create draws before giving up. A collision is ≈2⁻⁵⁹
@@ -114,43 +78,6 @@ pub(super) fn expires_in(link: &Link, now_ms: i64) -> i64 {
         Some(exp) => ((exp - now_ms).max(0) + 999).div_euclid(1000),
         None => -1,
     }
-}
-
-/// The image URL of a QR holding `content`, or with `text/targetUrl` the content itself. A
-/// style that cannot be drawn at the size asked for is a 400, never a URL that will not render.
-fn image_url_for(
-    state: &ApiState,
-    content: String,
-    link: &Link,
-    image: ImageRequest,
-    style: &style::CallStyle,
-) -> Result<String, ApiError> {
-    if image.format == Format::Text {
-        return Ok(content);
-    }
-    style.check_for(&content, image.format, image.size)?;
-    Ok((state.images)(&ImageSpec {
-        content,
-        format: image.format,
-        size: image.size,
-        style: style.style,
-        issued_at: link.created_at_ms.div_euclid(1000),
-        // The origin answers `max-age = exp - now` in whole seconds, `now` rounded down; with
-        // `exp` one second below the link's expiry (rounded down), no cached copy outlives the
-        // link (a payment QR answered `expiresIn: 600` with `max-age=601`).
-        expires_at: link.expires_at_ms.map(|e| e.div_euclid(1000) - 1),
-    }))
-}
-
-/// The `url` of an answer for a QR that encodes its short link.
-pub(super) fn image_url(
-    state: &ApiState,
-    link: &Link,
-    image: ImageRequest,
-    style: &style::CallStyle,
-) -> Result<String, ApiError> {
-    let content = links::short_url(&state.config.public_url, link.kind, &link.code);
-    image_url_for(state, content, link, image, style)
 }
 
 #[cfg(test)]

@@ -9,12 +9,13 @@
 use http::HeaderMap;
 
 use super::ApiError;
-use super::context::{self, ApiState};
+use super::auth;
+use super::context::ApiState;
 use crate::http::Resp;
 
 /// Both exchange calls.
 pub async fn not_offered(state: &ApiState, headers: &HeaderMap) -> Result<Resp, ApiError> {
-    context::caller(state, headers).await?;
+    auth::caller(state, headers).await?;
     Err(ApiError::NotImplemented(
         "QR and customer exchange need the wallet's user accounts, which this service does \
          not have; no user data can be returned",

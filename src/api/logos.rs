@@ -9,7 +9,8 @@
 use http::{HeaderMap, StatusCode, header::CONTENT_TYPE};
 use serde::Serialize;
 
-use super::context::{self, ApiState, path_param};
+use super::auth;
+use super::context::{ApiState, path_param};
 use super::request::{self, ApiBody};
 use super::{ApiError, InvalidParam};
 use crate::http::{self as resp, Resp};
@@ -51,7 +52,7 @@ pub async fn create<B>(state: &ApiState, headers: &HeaderMap, body: B) -> Result
 where
     B: ApiBody,
 {
-    let caller = context::caller(state, headers).await?;
+    let caller = auth::caller(state, headers).await?;
     let content_type = headers
         .get(CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -108,7 +109,7 @@ where
 
 /// `GET /qr/v1/logos`: the merchant's logos, oldest first.
 pub async fn list(state: &ApiState, headers: &HeaderMap) -> Result<Resp, ApiError> {
-    let caller = context::caller(state, headers).await?;
+    let caller = auth::caller(state, headers).await?;
     let all = state.store.merchant_logos(&caller.msn).await?;
     let answer: Vec<LogoResponse> = all.iter().map(LogoResponse::from).collect();
     Ok(resp::json(StatusCode::OK, &answer))
@@ -120,7 +121,7 @@ pub async fn list(state: &ApiState, headers: &HeaderMap) -> Result<Resp, ApiErro
 /// merchant's default style, or the stored style of one of its live QRs, names the logo: a
 /// printed QR's image URL must keep rendering.
 pub async fn delete(state: &ApiState, headers: &HeaderMap, raw_id: &str) -> Result<Resp, ApiError> {
-    let caller = context::caller(state, headers).await?;
+    let caller = auth::caller(state, headers).await?;
     let id = logo_id(raw_id)?;
     match state
         .store

@@ -9,7 +9,8 @@
 //! One file per resource: [`payment`] (`POST /qr/v1`), [`redirect`], [`callback`], [`beacon`]
 //! (MobilePay beacons), [`exchange`] (not offered: `501`), [`webhooks`], and the extensions
 //! [`logos`] and [`style`]. This file only dispatches ([`ApiRoute`] → handler); what the handlers
-//! share (state, caller, fresh short-link codes, image URLs) is in [`context`].
+//! share is in [`context`] (state, fresh short-link codes), [`auth`] (the caller) and [`style`]
+//! (image styles and URLs), each arrow pointing one way: resource → style → auth → context.
 //!
 //! Image URLs in answers are origin URLs signed by whatever [`context::ImageSigner`] the server
 //! plugs in, so this module depends on neither the token's wire format nor the origin; a

@@ -7,7 +7,8 @@
 use http::{HeaderMap, StatusCode};
 
 use super::ApiError;
-use super::context::{self, ApiState, expires_in, image_url, with_fresh_code};
+use super::auth;
+use super::context::{ApiState, expires_in, with_fresh_code};
 use super::dto::{OneTimePaymentRequest, OneTimePaymentResponse};
 use super::request::{self, ApiBody};
 use super::style;
@@ -19,7 +20,7 @@ pub async fn create<B>(state: &ApiState, headers: &HeaderMap, body: B) -> Result
 where
     B: ApiBody,
 {
-    let (caller, image) = context::caller_and_image(state, headers).await?;
+    let (caller, image) = auth::caller_and_image(state, headers).await?;
     let body = request::json_object(headers, body).await?;
     let req = OneTimePaymentRequest::from_json(&body)?;
     let named = style::named_in(state, &caller.msn, LinkKind::Payment, &body).await?;
@@ -47,7 +48,7 @@ where
     .await?;
     state.links.remember(&link).await;
     let answer = OneTimePaymentResponse {
-        url: image_url(state, &link, image, &style)?,
+        url: style::image_url(state, &link, image, &style)?,
         expires_in: expires_in(&link, now),
     };
     Ok(resp::json(StatusCode::OK, &answer))

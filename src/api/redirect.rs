@@ -12,7 +12,8 @@
 use http::{HeaderMap, StatusCode};
 
 use super::ApiError;
-use super::context::{self, ApiState, expires_in, image_url, with_fresh_code};
+use super::auth;
+use super::context::{ApiState, expires_in, with_fresh_code};
 use super::dto::{self, CreateRedirectRequest, RedirectResponse, UpdateRedirectRequest};
 use super::request::{self, ApiBody, ImageRequest};
 use super::style::{self, CallStyle};
@@ -21,7 +22,7 @@ use crate::store::{Conflict, Link, LinkKind, NewLink, StoreError, StyleChange};
 
 /// `GET /qr/v1/merchant-redirect`: all the merchant's live redirect QRs, oldest first.
 pub async fn list(state: &ApiState, headers: &HeaderMap) -> Result<Resp, ApiError> {
-    let (caller, image) = context::caller_and_image(state, headers).await?;
+    let (caller, image) = auth::caller_and_image(state, headers).await?;
     let now = state.clock.now_ms();
     let all = state
         .store
@@ -40,7 +41,7 @@ pub async fn create<B>(state: &ApiState, headers: &HeaderMap, body: B) -> Result
 where
     B: ApiBody,
 {
-    let (caller, image) = context::caller_and_image(state, headers).await?;
+    let (caller, image) = auth::caller_and_image(state, headers).await?;
     let body = request::json_object(headers, body).await?;
     let req = CreateRedirectRequest::from_json(&body)?;
     let named = style::named_in(state, &caller.msn, LinkKind::Redirect, &body).await?;
@@ -79,7 +80,7 @@ where
 
 /// `GET /qr/v1/merchant-redirect/{id}`.
 pub async fn get(state: &ApiState, headers: &HeaderMap, raw_id: &str) -> Result<Resp, ApiError> {
-    let (caller, image) = context::caller_and_image(state, headers).await?;
+    let (caller, image) = auth::caller_and_image(state, headers).await?;
     let id = path_id(raw_id)?;
     let now = state.clock.now_ms();
     let link = state
@@ -105,7 +106,7 @@ pub async fn update<B>(
 where
     B: ApiBody,
 {
-    let (caller, image) = context::caller_and_image(state, headers).await?;
+    let (caller, image) = auth::caller_and_image(state, headers).await?;
     let id = path_id(raw_id)?;
     let body = request::json_object(headers, body).await?;
     let req = UpdateRedirectRequest::from_json(&body)?;
@@ -135,7 +136,7 @@ where
 /// `DELETE /qr/v1/merchant-redirect/{id}`: the printed code is dead for good. `200` without a
 /// body, as published.
 pub async fn delete(state: &ApiState, headers: &HeaderMap, raw_id: &str) -> Result<Resp, ApiError> {
-    let caller = context::caller(state, headers).await?;
+    let caller = auth::caller(state, headers).await?;
     let id = path_id(raw_id)?;
     let now = state.clock.now_ms();
     let link = state
@@ -171,7 +172,7 @@ fn response(
 ) -> Result<RedirectResponse, ApiError> {
     Ok(RedirectResponse {
         id: link.qr_id.clone().unwrap_or_default(),
-        url: image_url(state, link, image, style)?,
+        url: style::image_url(state, link, image, style)?,
         redirect_url: link.target.clone().unwrap_or_default(),
         expires_in: expires_in(link, now_ms),
         style: style::shown(link)?,

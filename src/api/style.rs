@@ -20,8 +20,9 @@
 use http::{HeaderMap, StatusCode};
 use serde_json::{Map, Value};
 
-use super::context::{self, ApiState};
-use super::request::{self, ApiBody};
+use super::auth;
+use super::context::ApiState;
+use super::request::{self, ApiBody, ImageRequest};
 use super::{ApiError, InvalidParam};
 use crate::http::{self as resp, Resp};
 use crate::links;
@@ -320,7 +321,7 @@ pub async fn put<B>(state: &ApiState, headers: &HeaderMap, body: B) -> Result<Re
 where
     B: ApiBody,
 {
-    let caller = context::caller(state, headers).await?;
+    let caller = auth::caller(state, headers).await?;
     let body = Value::Object(request::json_object(headers, body).await?);
     // Every kind of short link has the same length; a payment link stands for all of them.
     let style = checked(state, &caller.msn, LinkKind::Payment, "body", &body).await?;
@@ -344,7 +345,7 @@ where
 
 /// `GET /qr/v1/style`: the merchant's default style, `404` without one.
 pub async fn get(state: &ApiState, headers: &HeaderMap) -> Result<Resp, ApiError> {
-    let caller = context::caller(state, headers).await?;
+    let caller = auth::caller(state, headers).await?;
     match default_style(state, &caller.msn).await? {
         Some(style) => Ok(resp::json(StatusCode::OK, &style.to_json())),
         None => Err(no_default()),
@@ -353,7 +354,7 @@ pub async fn get(state: &ApiState, headers: &HeaderMap) -> Result<Resp, ApiError
 
 /// `DELETE /qr/v1/style`: `204`; image URLs handed out from now on are plain again.
 pub async fn delete(state: &ApiState, headers: &HeaderMap) -> Result<Resp, ApiError> {
-    let caller = context::caller(state, headers).await?;
+    let caller = auth::caller(state, headers).await?;
     if state.store.delete_default_style(&caller.msn).await? {
         Ok(resp::status_only(StatusCode::NO_CONTENT))
     } else {
@@ -395,6 +396,35 @@ pub async fn named_in(
         None | Some(Value::Null) => Ok(None),
         Some(v) => checked(state, msn, kind, "style", v).await.map(Some),
     }
+}
+
+/// The `url` of an answer for a QR that encodes its short link, or with `text/targetUrl` the
+/// short link itself. A style that cannot be drawn at the size asked for is a 400, never a URL
+/// that will not render.
+pub(super) fn image_url(
+    state: &ApiState,
+    link: &Link,
+    image: ImageRequest,
+    style: &CallStyle,
+) -> Result<String, ApiError> {
+    let content = links::short_url(&state.config.public_url, link.kind, &link.code);
+    if image.format == Format::Text {
+        return Ok(content);
+    }
+    style.check_for(&content, image.format, image.size)?;
+    let mut claims = ImageClaims::new(content, image.format, image.size);
+    style.style.apply(&mut claims);
+    // `iat`/`nbf` are the QR's creation, so one QR asked for twice in one format gets the same
+    // URL.
+    let issued_at = link.created_at_ms.div_euclid(1000);
+    claims.iss = Some("qr-origin".to_owned());
+    claims.iat = Some(issued_at);
+    claims.nbf = Some(issued_at);
+    // The origin answers `max-age = exp - now` in whole seconds, `now` rounded down; with `exp`
+    // one second below the link's expiry (rounded down), no cached copy outlives the link (a
+    // payment QR answered `expiresIn: 600` with `max-age=601`).
+    claims.exp = link.expires_at_ms.map(|e| e.div_euclid(1000) - 1);
+    Ok((state.images)(&claims))
 }
 
 #[cfg(test)]

@@ -11,7 +11,8 @@ use http::{HeaderMap, StatusCode};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use super::context::{self, ApiState};
+use super::auth;
+use super::context::ApiState;
 use super::error::{ApiError, InvalidParam};
 use super::request;
 use super::request::ApiBody;
@@ -160,7 +161,7 @@ pub async fn create<B>(state: &ApiState, headers: &HeaderMap, body: B) -> Result
 where
     B: ApiBody,
 {
-    let caller = context::caller(state, headers).await?;
+    let caller = auth::caller(state, headers).await?;
     let req = CreateWebhookRequest::from_json(
         &request::json_object(headers, body).await?,
         state.config.allow_insecure_webhooks,
@@ -199,7 +200,7 @@ where
 
 /// `GET /webhooks/v1/webhooks`.
 pub async fn list(state: &ApiState, headers: &HeaderMap) -> Result<Resp, ApiError> {
-    let caller = context::caller(state, headers).await?;
+    let caller = auth::caller(state, headers).await?;
     let hooks = state.store.webhooks(&caller.msn).await?;
     let answer = WebhookList {
         webhooks: hooks.into_iter().map(WebhookEntry::from).collect(),
@@ -210,7 +211,7 @@ pub async fn list(state: &ApiState, headers: &HeaderMap) -> Result<Resp, ApiErro
 /// `DELETE /webhooks/v1/webhooks/{id}`: no delivery to it is attempted after this returns
 /// (one already on the wire may still land).
 pub async fn delete(state: &ApiState, headers: &HeaderMap, raw_id: &str) -> Result<Resp, ApiError> {
-    let caller = context::caller(state, headers).await?;
+    let caller = auth::caller(state, headers).await?;
     let id = request::decode_path_segment(raw_id).unwrap_or_default();
     state
         .store

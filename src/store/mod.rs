@@ -57,6 +57,7 @@ use std::sync::Arc;
 
 pub mod migrations;
 pub mod postgres;
+mod rows;
 pub mod sqlite;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
@@ -301,6 +302,25 @@ pub struct NewLink {
     pub style: Option<StoredStyle>,
 }
 
+impl NewLink {
+    /// The row a store holds once this link is created: what the caller gave, updated when
+    /// created, not deleted. Both backends answer a create with it rather than reading back.
+    pub(crate) fn created(self) -> Link {
+        Link {
+            code: self.code,
+            kind: self.kind,
+            msn: self.msn,
+            qr_id: self.qr_id,
+            target: self.target,
+            created_at_ms: self.created_at_ms,
+            updated_at_ms: self.created_at_ms,
+            expires_at_ms: self.expires_at_ms,
+            deleted_at_ms: None,
+            style: self.style,
+        }
+    }
+}
+
 /// A stored short link.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Link {
@@ -368,6 +388,30 @@ impl Link {
     /// Whether the link still answers at `now_ms`: not deleted and not past its expiry.
     pub fn is_live(&self, now_ms: i64) -> bool {
         self.deleted_at_ms.is_none() && self.expires_at_ms.is_none_or(|exp| now_ms < exp)
+    }
+
+    /// The row [`Store::set_link_target`] writes: pointed at `target`, its style changed as
+    /// `style` says, updated at `now_ms`. Both backends change the row here, then write it.
+    pub(crate) fn retarget(&mut self, target: &str, style: &StyleChange, now_ms: i64) {
+        self.style = style.apply(self.style.take());
+        self.target = Some(target.to_owned());
+        self.updated_at_ms = now_ms;
+    }
+
+    /// The row [`Store::delete_link`] writes: deleted (and updated) at `now_ms`.
+    pub(crate) fn delete(&mut self, now_ms: i64) {
+        self.deleted_at_ms = Some(now_ms);
+        self.updated_at_ms = now_ms;
+    }
+}
+
+impl CallbackQr {
+    /// The row a [`Store::put_callback_qr`] of an existing QR writes: `qr`'s description, its
+    /// style changed as `qr.style` says, updated at `now_ms`.
+    pub(crate) fn update(&mut self, qr: &NewCallbackQr, now_ms: i64) {
+        self.link.style = qr.style.apply(self.link.style.take());
+        self.location_description = qr.location_description.clone();
+        self.link.updated_at_ms = now_ms;
     }
 }
 

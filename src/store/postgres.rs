@@ -22,16 +22,22 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod, Runtime};
+use std::future::Future;
+
+use deadpool_postgres::{
+    GenericClient, Manager, ManagerConfig, Object, Pool, RecyclingMethod, Runtime,
+};
 use tokio::sync::broadcast;
 use tokio_postgres::error::SqlState;
+use tokio_postgres::types::ToSql;
 use tokio_postgres::{NoTls, Row};
 
+use super::rows::{self, link_columns};
 use super::{
     AccessGrant, CallbackQr, Change, Conflict, Credential, DefaultStyle, Delivery, DeliveryResult,
     Link, LinkKind, LogoData, LogoInfo, Merchant, NewAccessToken, NewCallbackQr, NewLink, NewLogo,
     NewMerchant, NewScan, NewWebhook, OutboxStats, PutCallbackQr, Scan, ScanRecorded, Store,
-    StoreError, StoreFuture, StoredStyle, StyleChange, Webhook, migrations,
+    StoreError, StoreFuture, StyleChange, Webhook, migrations,
 };
 
 mod listen;
@@ -136,6 +142,55 @@ impl PostgresStore {
             StoreError::Unavailable(format!("no PostgreSQL connection: {}", chain(&e)))
         })
     }
+
+    /// Runs `f` on a pooled connection: the one shape of every [`Store`] method, which only
+    /// differ in what they do with the connection (it goes back to the pool when `f` is done).
+    fn on_conn<'a, T, Fut>(
+        &'a self,
+        f: impl FnOnce(Object) -> Fut + Send + 'a,
+    ) -> StoreFuture<'a, T>
+    where
+        Fut: Future<Output = Result<T, StoreError>> + Send + 'a,
+    {
+        Box::pin(async move { f(self.conn().await?).await })
+    }
+}
+
+impl rows::Columns for Row {
+    fn col<T: rows::Value>(&self, i: usize) -> Result<T, StoreError> {
+        self.try_get(i).map_err(pg)
+    }
+}
+
+/// The first row the constant statement `sql` answers, read by `map` (a [`rows`] function).
+pub(crate) async fn query_opt<T>(
+    c: &impl GenericClient,
+    sql: &str,
+    params: &[&(dyn ToSql + Sync)],
+    map: impl FnOnce(&Row) -> Result<T, StoreError>,
+) -> Result<Option<T>, StoreError> {
+    let stmt = c.prepare_cached(sql).await.map_err(pg)?;
+    c.query_opt(&stmt, params)
+        .await
+        .map_err(pg)?
+        .map(|r| map(&r))
+        .transpose()
+}
+
+/// Every row the constant statement `sql` answers, read by `map` (a [`rows`] function).
+pub(crate) async fn query_all<T>(
+    c: &impl GenericClient,
+    sql: &str,
+    params: &[&(dyn ToSql + Sync)],
+    map: impl FnMut(&Row) -> Result<T, StoreError>,
+) -> Result<Vec<T>, StoreError> {
+    let stmt = c.prepare_cached(sql).await.map_err(pg)?;
+    c.query(&stmt, params)
+        .await
+        .map_err(pg)?
+        .iter()
+        .map(map)
+        .collect()
 }
 
 /// Applies pending migrations in one transaction holding a transaction-level advisory lock:
@@ -240,15 +295,6 @@ pub(crate) fn write_err(
     pg(e)
 }
 
-/// Columns of `links`, in the order [`link_from_row`] reads them.
-macro_rules! link_columns {
-    () => {
-        "code, kind, msn, qr_id, target, created_at, updated_at, expires_at, deleted_at, style, \
-         style_logo"
-    };
-}
-pub(crate) use link_columns;
-
 /// The "live" filter of per-merchant link queries (`$now` is the caller's clock).
 macro_rules! live {
     ($now:literal) => {
@@ -260,29 +306,6 @@ macro_rules! live {
     };
 }
 pub(crate) use live;
-
-pub(crate) fn link_from_row(r: &Row) -> Result<Link, StoreError> {
-    let kind: String = r.try_get(1).map_err(pg)?;
-    Ok(Link {
-        code: r.try_get(0).map_err(pg)?,
-        kind: LinkKind::parse(&kind)
-            .ok_or_else(|| StoreError::Backend(format!("unknown link kind {kind:?}")))?,
-        msn: r.try_get(2).map_err(pg)?,
-        qr_id: r.try_get(3).map_err(pg)?,
-        target: r.try_get(4).map_err(pg)?,
-        created_at_ms: r.try_get(5).map_err(pg)?,
-        updated_at_ms: r.try_get(6).map_err(pg)?,
-        expires_at_ms: r.try_get(7).map_err(pg)?,
-        deleted_at_ms: r.try_get(8).map_err(pg)?,
-        style: match r.try_get::<_, Option<String>>(9).map_err(pg)? {
-            Some(style) => Some(StoredStyle {
-                style,
-                logo: r.try_get(10).map_err(pg)?,
-            }),
-            None => None,
-        },
-    })
-}
 
 const LIVE_LINK: &str = concat!(
     "SELECT ",
@@ -308,15 +331,8 @@ async fn live_link(
         live!("$4"),
         " FOR UPDATE"
     );
-    let stmt = c
-        .prepare_cached(if lock { LOCKED } else { LIVE_LINK })
-        .await
-        .map_err(pg)?;
-    c.query_opt(&stmt, &[&msn, &kind.as_str(), &qr_id, &now_ms])
-        .await
-        .map_err(pg)?
-        .map(|r| link_from_row(&r))
-        .transpose()
+    let sql = if lock { LOCKED } else { LIVE_LINK };
+    query_opt(c, sql, &[&msn, &kind.as_str(), &qr_id, &now_ms], rows::link).await
 }
 
 /// Queues a link-change notification for other instances (sent when `tx` commits).
@@ -334,8 +350,7 @@ async fn notify_link(
 
 impl Store for PostgresStore {
     fn add_merchant<'a>(&'a self, m: &'a NewMerchant) -> StoreFuture<'a, ()> {
-        Box::pin(async move {
-            let mut c = self.conn().await?;
+        self.on_conn(move |mut c| async move {
             let tx = c.transaction().await.map_err(pg)?;
             let rules = [
                 ("merchants_pkey", Conflict::MerchantMsn),
@@ -373,62 +388,26 @@ impl Store for PostgresStore {
     }
 
     fn list_merchants(&self) -> StoreFuture<'_, Vec<Merchant>> {
-        Box::pin(async move {
-            let c = self.conn().await?;
-            let stmt = c
-                .prepare_cached(
-                    "SELECT m.msn, m.name, m.created_at, c.client_id
-                     FROM merchants m LEFT JOIN api_credentials c ON c.msn = m.msn
-                     ORDER BY m.msn, c.created_at, c.client_id",
-                )
-                .await
-                .map_err(pg)?;
-            let mut out: Vec<Merchant> = Vec::new();
-            for r in c.query(&stmt, &[]).await.map_err(pg)? {
-                let msn: String = r.try_get(0).map_err(pg)?;
-                if out.last().is_none_or(|m| m.msn != msn) {
-                    out.push(Merchant {
-                        msn,
-                        name: r.try_get(1).map_err(pg)?,
-                        client_ids: Vec::new(),
-                        created_at_ms: r.try_get(2).map_err(pg)?,
-                    });
-                }
-                let client_id: Option<String> = r.try_get(3).map_err(pg)?;
-                if let (Some(id), Some(m)) = (client_id, out.last_mut()) {
-                    m.client_ids.push(id);
-                }
-            }
+        self.on_conn(|c| async move {
+            const SQL: &str = "SELECT m.msn, m.name, m.created_at, c.client_id
+                 FROM merchants m LEFT JOIN api_credentials c ON c.msn = m.msn
+                 ORDER BY m.msn, c.created_at, c.client_id";
+            let mut out = Vec::new();
+            query_all(&c, SQL, &[], |r| rows::push_merchant(&mut out, r)).await?;
             Ok(out)
         })
     }
 
     fn credential<'a>(&'a self, client_id: &'a str) -> StoreFuture<'a, Option<Credential>> {
-        Box::pin(async move {
-            let c = self.conn().await?;
-            let stmt = c
-                .prepare_cached(
-                    "SELECT client_id, msn, client_secret_sha256, subscription_key_sha256
-                     FROM api_credentials WHERE client_id = $1",
-                )
-                .await
-                .map_err(pg)?;
-            let row = c.query_opt(&stmt, &[&client_id]).await.map_err(pg)?;
-            row.map(|r| {
-                Ok(Credential {
-                    client_id: r.try_get(0).map_err(pg)?,
-                    msn: r.try_get(1).map_err(pg)?,
-                    client_secret_sha256: r.try_get(2).map_err(pg)?,
-                    subscription_key_sha256: r.try_get(3).map_err(pg)?,
-                })
-            })
-            .transpose()
+        self.on_conn(move |c| async move {
+            const SQL: &str = "SELECT client_id, msn, client_secret_sha256, subscription_key_sha256
+                 FROM api_credentials WHERE client_id = $1";
+            query_opt(&c, SQL, &[&client_id], rows::credential).await
         })
     }
 
     fn add_access_token<'a>(&'a self, t: &'a NewAccessToken) -> StoreFuture<'a, ()> {
-        Box::pin(async move {
-            let mut c = self.conn().await?;
+        self.on_conn(move |mut c| async move {
             let tx = c.transaction().await.map_err(pg)?;
             let stmt = tx
                 .prepare_cached("DELETE FROM access_tokens WHERE expires_at <= $1")
@@ -463,35 +442,16 @@ impl Store for PostgresStore {
         token_sha256: &'a str,
         now_ms: i64,
     ) -> StoreFuture<'a, Option<AccessGrant>> {
-        Box::pin(async move {
-            let c = self.conn().await?;
-            let stmt = c
-                .prepare_cached(
-                    "SELECT t.client_id, t.msn, c.subscription_key_sha256, t.expires_at
-                     FROM access_tokens t JOIN api_credentials c ON c.client_id = t.client_id
-                     WHERE t.token_sha256 = $1 AND t.expires_at > $2",
-                )
-                .await
-                .map_err(pg)?;
-            let row = c
-                .query_opt(&stmt, &[&token_sha256, &now_ms])
-                .await
-                .map_err(pg)?;
-            row.map(|r| {
-                Ok(AccessGrant {
-                    client_id: r.try_get(0).map_err(pg)?,
-                    msn: r.try_get(1).map_err(pg)?,
-                    subscription_key_sha256: r.try_get(2).map_err(pg)?,
-                    expires_at_ms: r.try_get(3).map_err(pg)?,
-                })
-            })
-            .transpose()
+        self.on_conn(move |c| async move {
+            const SQL: &str = "SELECT t.client_id, t.msn, c.subscription_key_sha256, t.expires_at
+                 FROM access_tokens t JOIN api_credentials c ON c.client_id = t.client_id
+                 WHERE t.token_sha256 = $1 AND t.expires_at > $2";
+            query_opt(&c, SQL, &[&token_sha256, &now_ms], rows::access_grant).await
         })
     }
 
     fn create_link<'a>(&'a self, l: &'a NewLink, now_ms: i64) -> StoreFuture<'a, Link> {
-        Box::pin(async move {
-            let mut c = self.conn().await?;
+        self.on_conn(move |mut c| async move {
             let tx = c.transaction().await.map_err(pg)?;
             let stmt = tx
                 .prepare_cached("SELECT 1 FROM links WHERE code = $1")
@@ -557,31 +517,14 @@ impl Store for PostgresStore {
             })?;
             notify_link(&tx, &self.instance, &l.code).await?;
             tx.commit().await.map_err(pg)?;
-            Ok(Link {
-                code: l.code.clone(),
-                kind: l.kind,
-                msn: l.msn.clone(),
-                qr_id: l.qr_id.clone(),
-                target: l.target.clone(),
-                created_at_ms: l.created_at_ms,
-                updated_at_ms: l.created_at_ms,
-                expires_at_ms: l.expires_at_ms,
-                deleted_at_ms: None,
-                style: l.style.clone(),
-            })
+            Ok(l.clone().created())
         })
     }
 
     fn link_by_code<'a>(&'a self, code: &'a str) -> StoreFuture<'a, Option<Link>> {
-        Box::pin(async move {
+        self.on_conn(move |c| async move {
             const SQL: &str = concat!("SELECT ", link_columns!(), " FROM links WHERE code = $1");
-            let c = self.conn().await?;
-            let stmt = c.prepare_cached(SQL).await.map_err(pg)?;
-            c.query_opt(&stmt, &[&code])
-                .await
-                .map_err(pg)?
-                .map(|r| link_from_row(&r))
-                .transpose()
+            query_opt(&c, SQL, &[&code], rows::link).await
         })
     }
 
@@ -592,14 +535,9 @@ impl Store for PostgresStore {
         qr_id: &'a str,
         now_ms: i64,
     ) -> StoreFuture<'a, Option<Link>> {
-        Box::pin(async move {
-            let c = self.conn().await?;
-            let stmt = c.prepare_cached(LIVE_LINK).await.map_err(pg)?;
-            c.query_opt(&stmt, &[&msn, &kind.as_str(), &qr_id, &now_ms])
-                .await
-                .map_err(pg)?
-                .map(|r| link_from_row(&r))
-                .transpose()
+        self.on_conn(move |c| async move {
+            let params: [&(dyn ToSql + Sync); 4] = [&msn, &kind.as_str(), &qr_id, &now_ms];
+            query_opt(&c, LIVE_LINK, &params, rows::link).await
         })
     }
 
@@ -609,7 +547,7 @@ impl Store for PostgresStore {
         kind: LinkKind,
         now_ms: i64,
     ) -> StoreFuture<'a, Vec<Link>> {
-        Box::pin(async move {
+        self.on_conn(move |c| async move {
             const SQL: &str = concat!(
                 "SELECT ",
                 link_columns!(),
@@ -617,14 +555,7 @@ impl Store for PostgresStore {
                 live!("$3"),
                 " ORDER BY created_at, code"
             );
-            let c = self.conn().await?;
-            let stmt = c.prepare_cached(SQL).await.map_err(pg)?;
-            c.query(&stmt, &[&msn, &kind.as_str(), &now_ms])
-                .await
-                .map_err(pg)?
-                .iter()
-                .map(link_from_row)
-                .collect()
+            query_all(&c, SQL, &[&msn, &kind.as_str(), &now_ms], rows::link).await
         })
     }
 
@@ -637,14 +568,13 @@ impl Store for PostgresStore {
         style: &'a StyleChange,
         now_ms: i64,
     ) -> StoreFuture<'a, Option<Link>> {
-        Box::pin(async move {
-            let mut c = self.conn().await?;
+        self.on_conn(move |mut c| async move {
             let tx = c.transaction().await.map_err(pg)?;
             let Some(mut link) = live_link(&tx, msn, kind, qr_id, now_ms, true).await? else {
                 return Ok(None);
             };
             logos::check_style_logo(&tx, msn, style.logo()).await?;
-            link.style = style.apply(link.style.take());
+            link.retarget(target, style, now_ms);
             let stmt = tx
                 .prepare_cached(
                     "UPDATE links SET target = $1, updated_at = $2, style = $3, style_logo = $4
@@ -656,8 +586,8 @@ impl Store for PostgresStore {
             tx.execute(
                 &stmt,
                 &[
-                    &target,
-                    &now_ms,
+                    &link.target,
+                    &link.updated_at_ms,
                     &stored.map(|s| &s.style),
                     &stored.and_then(|s| s.logo.as_ref()),
                     &link.code,
@@ -667,8 +597,6 @@ impl Store for PostgresStore {
             .map_err(pg)?;
             notify_link(&tx, &self.instance, &link.code).await?;
             tx.commit().await.map_err(pg)?;
-            link.target = Some(target.to_owned());
-            link.updated_at_ms = now_ms;
             Ok(Some(link))
         })
     }
@@ -680,8 +608,7 @@ impl Store for PostgresStore {
         qr_id: &'a str,
         now_ms: i64,
     ) -> StoreFuture<'a, Option<Link>> {
-        Box::pin(async move {
-            let mut c = self.conn().await?;
+        self.on_conn(move |mut c| async move {
             let tx = c.transaction().await.map_err(pg)?;
             let Some(mut link) = live_link(&tx, msn, kind, qr_id, now_ms, true).await? else {
                 return Ok(None);
@@ -690,13 +617,12 @@ impl Store for PostgresStore {
                 .prepare_cached("UPDATE links SET deleted_at = $1, updated_at = $1 WHERE code = $2")
                 .await
                 .map_err(pg)?;
+            link.delete(now_ms);
             tx.execute(&stmt, &[&now_ms, &link.code])
                 .await
                 .map_err(pg)?;
             notify_link(&tx, &self.instance, &link.code).await?;
             tx.commit().await.map_err(pg)?;
-            link.deleted_at_ms = Some(now_ms);
-            link.updated_at_ms = now_ms;
             Ok(Some(link))
         })
     }
@@ -706,10 +632,7 @@ impl Store for PostgresStore {
         qr: &'a NewCallbackQr,
         now_ms: i64,
     ) -> StoreFuture<'a, PutCallbackQr> {
-        Box::pin(async move {
-            let mut c = self.conn().await?;
-            outbox::put_callback_qr(&mut c, &self.instance, qr, now_ms).await
-        })
+        self.on_conn(move |c| outbox::put_callback_qr(c, &self.instance, qr, now_ms))
     }
 
     fn callback_qr<'a>(
@@ -718,31 +641,19 @@ impl Store for PostgresStore {
         qr_id: &'a str,
         now_ms: i64,
     ) -> StoreFuture<'a, Option<CallbackQr>> {
-        Box::pin(async move {
-            let c = self.conn().await?;
-            outbox::callback_qr(&c, msn, qr_id, now_ms).await
-        })
+        self.on_conn(move |c| outbox::callback_qr(c, msn, qr_id, now_ms))
     }
 
     fn callback_qrs<'a>(&'a self, msn: &'a str, now_ms: i64) -> StoreFuture<'a, Vec<CallbackQr>> {
-        Box::pin(async move {
-            let c = self.conn().await?;
-            outbox::callback_qrs(&c, msn, now_ms).await
-        })
+        self.on_conn(move |c| outbox::callback_qrs(c, msn, now_ms))
     }
 
     fn record_scan<'a>(&'a self, scan: &'a NewScan) -> StoreFuture<'a, Option<ScanRecorded>> {
-        Box::pin(async move {
-            let mut c = self.conn().await?;
-            outbox::record_scan(&mut c, &self.instance, scan).await
-        })
+        self.on_conn(move |c| outbox::record_scan(c, &self.instance, scan))
     }
 
     fn scan_by_token<'a>(&'a self, token: &'a str, now_ms: i64) -> StoreFuture<'a, Option<Scan>> {
-        Box::pin(async move {
-            let c = self.conn().await?;
-            outbox::scan_by_token(&c, token, now_ms).await
-        })
+        self.on_conn(move |c| outbox::scan_by_token(c, token, now_ms))
     }
 
     fn add_webhook<'a>(
@@ -750,17 +661,11 @@ impl Store for PostgresStore {
         webhook: &'a NewWebhook,
         max_per_event: usize,
     ) -> StoreFuture<'a, Webhook> {
-        Box::pin(async move {
-            let mut c = self.conn().await?;
-            outbox::add_webhook(&mut c, webhook, max_per_event).await
-        })
+        self.on_conn(move |c| outbox::add_webhook(c, webhook, max_per_event))
     }
 
     fn webhooks<'a>(&'a self, msn: &'a str) -> StoreFuture<'a, Vec<Webhook>> {
-        Box::pin(async move {
-            let c = self.conn().await?;
-            outbox::live_webhooks(&c, msn, None).await
-        })
+        self.on_conn(move |c| async move { outbox::live_webhooks(&c, msn, None).await })
     }
 
     fn delete_webhook<'a>(
@@ -769,10 +674,7 @@ impl Store for PostgresStore {
         id: &'a str,
         now_ms: i64,
     ) -> StoreFuture<'a, Option<Webhook>> {
-        Box::pin(async move {
-            let mut c = self.conn().await?;
-            outbox::delete_webhook(&mut c, msn, id, now_ms).await
-        })
+        self.on_conn(move |c| outbox::delete_webhook(c, msn, id, now_ms))
     }
 
     fn claim_deliveries(
@@ -781,10 +683,7 @@ impl Store for PostgresStore {
         lease_ms: i64,
         limit: usize,
     ) -> StoreFuture<'_, Vec<Delivery>> {
-        Box::pin(async move {
-            let mut c = self.conn().await?;
-            outbox::claim_deliveries(&mut c, now_ms, lease_ms, limit).await
-        })
+        self.on_conn(move |c| outbox::claim_deliveries(c, now_ms, lease_ms, limit))
     }
 
     fn finish_delivery<'a>(
@@ -793,10 +692,7 @@ impl Store for PostgresStore {
         result: &'a DeliveryResult,
         now_ms: i64,
     ) -> StoreFuture<'a, bool> {
-        Box::pin(async move {
-            let mut c = self.conn().await?;
-            outbox::finish_delivery(&mut c, delivery, result, now_ms).await
-        })
+        self.on_conn(move |c| outbox::finish_delivery(c, delivery, result, now_ms))
     }
 
     #[cfg(any(test, feature = "testing"))]
@@ -804,65 +700,47 @@ impl Store for PostgresStore {
         &'a self,
         webhook_id: &'a str,
     ) -> StoreFuture<'a, Vec<super::OutboxEvent>> {
-        Box::pin(async move {
-            let c = self.conn().await?;
-            outbox::outbox_events(&c, webhook_id).await
-        })
+        self.on_conn(move |c| outbox::outbox_events(c, webhook_id))
     }
 
     fn outbox_stats(&self) -> StoreFuture<'_, OutboxStats> {
-        Box::pin(async move {
-            let c = self.conn().await?;
-            outbox::outbox_stats(&c).await
-        })
+        self.on_conn(move |c| outbox::outbox_stats(c))
     }
 
     fn prune_outbox(&self, before_ms: i64) -> StoreFuture<'_, u64> {
-        Box::pin(async move {
-            let mut c = self.conn().await?;
-            outbox::prune_outbox(&mut c, before_ms).await
-        })
+        self.on_conn(move |c| outbox::prune_outbox(c, before_ms))
     }
 
     fn add_logo<'a>(&'a self, logo: &'a NewLogo, max_per_merchant: usize) -> StoreFuture<'a, bool> {
-        Box::pin(async move {
-            let mut c = self.conn().await?;
-            logos::add_logo(&mut c, logo, max_per_merchant).await
-        })
+        self.on_conn(move |c| logos::add_logo(c, logo, max_per_merchant))
     }
 
     fn merchant_logos<'a>(&'a self, msn: &'a str) -> StoreFuture<'a, Vec<LogoInfo>> {
-        Box::pin(async move { logos::merchant_logos(&self.conn().await?, msn).await })
+        self.on_conn(move |c| logos::merchant_logos(c, msn))
     }
 
     fn merchant_logo<'a>(&'a self, msn: &'a str, id: &'a str) -> StoreFuture<'a, Option<LogoInfo>> {
-        Box::pin(async move { logos::merchant_logo(&self.conn().await?, msn, id).await })
+        self.on_conn(move |c| logos::merchant_logo(c, msn, id))
     }
 
     fn logo<'a>(&'a self, id: &'a str) -> StoreFuture<'a, Option<LogoData>> {
-        Box::pin(async move { logos::logo(&self.conn().await?, id).await })
+        self.on_conn(move |c| logos::logo(c, id))
     }
 
     fn delete_logo<'a>(&'a self, msn: &'a str, id: &'a str, now_ms: i64) -> StoreFuture<'a, bool> {
-        Box::pin(async move {
-            let mut c = self.conn().await?;
-            logos::delete_logo(&mut c, msn, id, now_ms).await
-        })
+        self.on_conn(move |c| logos::delete_logo(c, msn, id, now_ms))
     }
 
     fn put_default_style<'a>(&'a self, style: &'a DefaultStyle) -> StoreFuture<'a, ()> {
-        Box::pin(async move {
-            let mut c = self.conn().await?;
-            logos::put_default_style(&mut c, style).await
-        })
+        self.on_conn(move |c| logos::put_default_style(c, style))
     }
 
     fn default_style<'a>(&'a self, msn: &'a str) -> StoreFuture<'a, Option<DefaultStyle>> {
-        Box::pin(async move { logos::default_style(&self.conn().await?, msn).await })
+        self.on_conn(move |c| logos::default_style(c, msn))
     }
 
     fn delete_default_style<'a>(&'a self, msn: &'a str) -> StoreFuture<'a, bool> {
-        Box::pin(async move { logos::delete_default_style(&self.conn().await?, msn).await })
+        self.on_conn(move |c| logos::delete_default_style(c, msn))
     }
 
     fn is_available(&self) -> bool {

@@ -21,11 +21,12 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
 
+use super::rows::{self, link_columns};
 use super::{
     AccessGrant, CallbackQr, Conflict, Credential, DefaultStyle, Delivery, DeliveryResult, Link,
     LinkKind, LogoData, LogoInfo, Merchant, NewAccessToken, NewCallbackQr, NewLink, NewLogo,
     NewMerchant, NewScan, NewWebhook, OutboxStats, PutCallbackQr, Scan, ScanRecorded, Store,
-    StoreError, StoreFuture, StoredStyle, StyleChange, Webhook, migrations,
+    StoreError, StoreFuture, StyleChange, Webhook, migrations,
 };
 
 mod hooks;
@@ -200,46 +201,55 @@ fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
     tx.commit().map_err(backend)
 }
 
+/// A write transaction: `IMMEDIATE` takes SQLite's one write lock up front, so the checks a
+/// write makes still hold when it commits (and two processes never deadlock upgrading a read).
+fn write_tx(conn: &mut Connection) -> Result<rusqlite::Transaction<'_>, StoreError> {
+    conn.transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(backend)
+}
+
 fn backend(e: rusqlite::Error) -> StoreError {
     StoreError::Backend(e.to_string())
 }
 
-/// Columns of `links`, in the order [`link_from_row`] reads them.
-const LINK_COLUMNS: &str = "code, kind, msn, qr_id, target, created_at, updated_at, expires_at, \
-     deleted_at, style, style_logo";
+/// Columns of `links`, in the order [`rows::link`] reads them.
+const LINK_COLUMNS: &str = link_columns!();
 
 /// The "live" filter shared by every per-merchant link query (`?now` is the caller's clock).
 const LIVE: &str = "deleted_at IS NULL AND (expires_at IS NULL OR expires_at > :now)";
 
-fn link_from_row(r: &Row<'_>) -> rusqlite::Result<Link> {
-    let kind: String = r.get(1)?;
-    let kind = LinkKind::parse(&kind).ok_or_else(|| {
-        rusqlite::Error::FromSqlConversionFailure(
-            1,
-            rusqlite::types::Type::Text,
-            format!("unknown link kind {kind:?}").into(),
-        )
-    })?;
-    Ok(Link {
-        code: r.get(0)?,
-        kind,
-        msn: r.get(2)?,
-        qr_id: r.get(3)?,
-        target: r.get(4)?,
-        created_at_ms: r.get(5)?,
-        updated_at_ms: r.get(6)?,
-        expires_at_ms: r.get(7)?,
-        deleted_at_ms: r.get(8)?,
-        style: r
-            .get::<_, Option<String>>(9)?
-            .map(|style| -> rusqlite::Result<StoredStyle> {
-                Ok(StoredStyle {
-                    style,
-                    logo: r.get(10)?,
-                })
-            })
-            .transpose()?,
-    })
+impl rows::Columns for Row<'_> {
+    fn col<T: rows::Value>(&self, i: usize) -> Result<T, StoreError> {
+        self.get(i).map_err(backend)
+    }
+}
+
+/// The first row `sql` answers, read by `map` (a [`rows`] function).
+fn query_opt<T>(
+    conn: &Connection,
+    sql: &str,
+    p: impl rusqlite::Params,
+    map: impl FnOnce(&Row<'_>) -> Result<T, StoreError>,
+) -> Result<Option<T>, StoreError> {
+    let mut stmt = conn.prepare_cached(sql).map_err(backend)?;
+    let mut rows = stmt.query(p).map_err(backend)?;
+    rows.next().map_err(backend)?.map(map).transpose()
+}
+
+/// Every row `sql` answers, read by `map` (a [`rows`] function).
+fn query_all<T>(
+    conn: &Connection,
+    sql: &str,
+    p: impl rusqlite::Params,
+    mut map: impl FnMut(&Row<'_>) -> Result<T, StoreError>,
+) -> Result<Vec<T>, StoreError> {
+    let mut stmt = conn.prepare_cached(sql).map_err(backend)?;
+    let mut rows = stmt.query(p).map_err(backend)?;
+    let mut out = Vec::new();
+    while let Some(r) = rows.next().map_err(backend)? {
+        out.push(map(r)?);
+    }
+    Ok(out)
 }
 
 /// Holds the ownership rule of a write that stores a QR style naming `logo`: it must be one of
@@ -275,25 +285,22 @@ fn live_link(
     qr_id: &str,
     now_ms: i64,
 ) -> Result<Option<Link>, StoreError> {
-    tx.query_row(
+    query_opt(
+        tx,
         &format!(
             "SELECT {LINK_COLUMNS} FROM links
              WHERE msn = :msn AND kind = :kind AND qr_id = :qr_id AND {LIVE}"
         ),
         rusqlite::named_params! {":msn": msn, ":kind": kind.as_str(), ":qr_id": qr_id, ":now": now_ms},
-        link_from_row,
+        |r| rows::link(r),
     )
-    .optional()
-    .map_err(backend)
 }
 
 impl Store for SqliteStore {
     fn add_merchant<'a>(&'a self, m: &'a NewMerchant) -> StoreFuture<'a, ()> {
         let m = m.clone();
         self.call(move |conn| {
-            let tx = conn
-                .transaction_with_behavior(TransactionBehavior::Immediate)
-                .map_err(backend)?;
+            let tx = write_tx(conn)?;
             if exists(&tx, "SELECT 1 FROM merchants WHERE msn = ?1", [&m.msn])? {
                 return Err(StoreError::Conflict(Conflict::MerchantMsn));
             }
@@ -328,38 +335,15 @@ impl Store for SqliteStore {
 
     fn list_merchants(&self) -> StoreFuture<'_, Vec<Merchant>> {
         self.read(|conn| {
-            let mut stmt = conn
-                .prepare(
-                    "SELECT m.msn, m.name, m.created_at, c.client_id
-                     FROM merchants m LEFT JOIN api_credentials c ON c.msn = m.msn
-                     ORDER BY m.msn, c.created_at, c.client_id",
-                )
-                .map_err(backend)?;
-            let rows = stmt
-                .query_map([], |r| {
-                    Ok((
-                        r.get::<_, String>(0)?,
-                        r.get::<_, String>(1)?,
-                        r.get::<_, i64>(2)?,
-                        r.get::<_, Option<String>>(3)?,
-                    ))
-                })
-                .map_err(backend)?;
-            let mut out: Vec<Merchant> = Vec::new();
-            for row in rows {
-                let (msn, name, created_at_ms, client_id) = row.map_err(backend)?;
-                if out.last().is_none_or(|m| m.msn != msn) {
-                    out.push(Merchant {
-                        msn,
-                        name,
-                        client_ids: Vec::new(),
-                        created_at_ms,
-                    });
-                }
-                if let (Some(id), Some(m)) = (client_id, out.last_mut()) {
-                    m.client_ids.push(id);
-                }
-            }
+            let mut out = Vec::new();
+            query_all(
+                conn,
+                "SELECT m.msn, m.name, m.created_at, c.client_id
+                 FROM merchants m LEFT JOIN api_credentials c ON c.msn = m.msn
+                 ORDER BY m.msn, c.created_at, c.client_id",
+                [],
+                |r| rows::push_merchant(&mut out, r),
+            )?;
             Ok(out)
         })
     }
@@ -367,30 +351,20 @@ impl Store for SqliteStore {
     fn credential<'a>(&'a self, client_id: &'a str) -> StoreFuture<'a, Option<Credential>> {
         let client_id = client_id.to_owned();
         self.read(move |conn| {
-            conn.query_row(
+            query_opt(
+                conn,
                 "SELECT client_id, msn, client_secret_sha256, subscription_key_sha256
                  FROM api_credentials WHERE client_id = ?1",
                 [&client_id],
-                |r| {
-                    Ok(Credential {
-                        client_id: r.get(0)?,
-                        msn: r.get(1)?,
-                        client_secret_sha256: r.get(2)?,
-                        subscription_key_sha256: r.get(3)?,
-                    })
-                },
+                |r| rows::credential(r),
             )
-            .optional()
-            .map_err(backend)
         })
     }
 
     fn add_access_token<'a>(&'a self, t: &'a NewAccessToken) -> StoreFuture<'a, ()> {
         let t = t.clone();
         self.call(move |conn| {
-            let tx = conn
-                .transaction_with_behavior(TransactionBehavior::Immediate)
-                .map_err(backend)?;
+            let tx = write_tx(conn)?;
             tx.execute(
                 "DELETE FROM access_tokens WHERE expires_at <= ?1",
                 [t.created_at_ms],
@@ -422,31 +396,21 @@ impl Store for SqliteStore {
     ) -> StoreFuture<'a, Option<AccessGrant>> {
         let hash = token_sha256.to_owned();
         self.read(move |conn| {
-            conn.query_row(
+            query_opt(
+                conn,
                 "SELECT t.client_id, t.msn, c.subscription_key_sha256, t.expires_at
                  FROM access_tokens t JOIN api_credentials c ON c.client_id = t.client_id
                  WHERE t.token_sha256 = ?1 AND t.expires_at > ?2",
                 params![hash, now_ms],
-                |r| {
-                    Ok(AccessGrant {
-                        client_id: r.get(0)?,
-                        msn: r.get(1)?,
-                        subscription_key_sha256: r.get(2)?,
-                        expires_at_ms: r.get(3)?,
-                    })
-                },
+                |r| rows::access_grant(r),
             )
-            .optional()
-            .map_err(backend)
         })
     }
 
     fn create_link<'a>(&'a self, link: &'a NewLink, now_ms: i64) -> StoreFuture<'a, Link> {
         let l = link.clone();
         self.call(move |conn| {
-            let tx = conn
-                .transaction_with_behavior(TransactionBehavior::Immediate)
-                .map_err(backend)?;
+            let tx = write_tx(conn)?;
             if !exists(&tx, "SELECT 1 FROM merchants WHERE msn = ?1", [&l.msn])? {
                 return Err(StoreError::Missing("merchant"));
             }
@@ -490,31 +454,19 @@ impl Store for SqliteStore {
             )
             .map_err(backend)?;
             tx.commit().map_err(backend)?;
-            Ok(Link {
-                code: l.code,
-                kind: l.kind,
-                msn: l.msn,
-                qr_id: l.qr_id,
-                target: l.target,
-                created_at_ms: l.created_at_ms,
-                updated_at_ms: l.created_at_ms,
-                expires_at_ms: l.expires_at_ms,
-                deleted_at_ms: None,
-                style: l.style,
-            })
+            Ok(l.created())
         })
     }
 
     fn link_by_code<'a>(&'a self, code: &'a str) -> StoreFuture<'a, Option<Link>> {
         let code = code.to_owned();
         self.read(move |conn| {
-            conn.query_row(
+            query_opt(
+                conn,
                 &format!("SELECT {LINK_COLUMNS} FROM links WHERE code = ?1"),
                 [&code],
-                link_from_row,
+                |r| rows::link(r),
             )
-            .optional()
-            .map_err(backend)
         })
     }
 
@@ -537,20 +489,16 @@ impl Store for SqliteStore {
     ) -> StoreFuture<'a, Vec<Link>> {
         let msn = msn.to_owned();
         self.read(move |conn| {
-            let mut stmt = conn
-                .prepare(&format!(
+            query_all(
+                conn,
+                &format!(
                     "SELECT {LINK_COLUMNS} FROM links
                      WHERE msn = :msn AND kind = :kind AND {LIVE}
                      ORDER BY created_at, code"
-                ))
-                .map_err(backend)?;
-            let rows = stmt
-                .query_map(
-                    rusqlite::named_params! {":msn": msn, ":kind": kind.as_str(), ":now": now_ms},
-                    link_from_row,
-                )
-                .map_err(backend)?;
-            rows.collect::<Result<Vec<_>, _>>().map_err(backend)
+                ),
+                rusqlite::named_params! {":msn": msn, ":kind": kind.as_str(), ":now": now_ms},
+                |r| rows::link(r),
+            )
         })
     }
 
@@ -566,29 +514,26 @@ impl Store for SqliteStore {
         let (msn, qr_id, target) = (msn.to_owned(), qr_id.to_owned(), target.to_owned());
         let style = style.clone();
         self.call(move |conn| {
-            let tx = conn
-                .transaction_with_behavior(TransactionBehavior::Immediate)
-                .map_err(backend)?;
+            let tx = write_tx(conn)?;
             let Some(mut link) = live_link(&tx, &msn, kind, &qr_id, now_ms)? else {
                 return Ok(None);
             };
             check_style_logo(&tx, &msn, style.logo())?;
-            link.style = style.apply(link.style.take());
+            link.retarget(&target, &style, now_ms);
+            let stored = link.style.as_ref();
             tx.execute(
                 "UPDATE links SET target = ?1, updated_at = ?2, style = ?3, style_logo = ?4
                  WHERE code = ?5",
                 params![
-                    target,
-                    now_ms,
-                    link.style.as_ref().map(|s| &s.style),
-                    link.style.as_ref().and_then(|s| s.logo.as_ref()),
+                    link.target,
+                    link.updated_at_ms,
+                    stored.map(|s| &s.style),
+                    stored.and_then(|s| s.logo.as_ref()),
                     link.code
                 ],
             )
             .map_err(backend)?;
             tx.commit().map_err(backend)?;
-            link.target = Some(target);
-            link.updated_at_ms = now_ms;
             Ok(Some(link))
         })
     }
@@ -602,20 +547,17 @@ impl Store for SqliteStore {
     ) -> StoreFuture<'a, Option<Link>> {
         let (msn, qr_id) = (msn.to_owned(), qr_id.to_owned());
         self.call(move |conn| {
-            let tx = conn
-                .transaction_with_behavior(TransactionBehavior::Immediate)
-                .map_err(backend)?;
+            let tx = write_tx(conn)?;
             let Some(mut link) = live_link(&tx, &msn, kind, &qr_id, now_ms)? else {
                 return Ok(None);
             };
+            link.delete(now_ms);
             tx.execute(
                 "UPDATE links SET deleted_at = ?1, updated_at = ?1 WHERE code = ?2",
                 params![now_ms, link.code],
             )
             .map_err(backend)?;
             tx.commit().map_err(backend)?;
-            link.deleted_at_ms = Some(now_ms);
-            link.updated_at_ms = now_ms;
             Ok(Some(link))
         })
     }

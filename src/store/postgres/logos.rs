@@ -6,40 +6,16 @@
 //! logo delete cannot slip between a style write's check and its insert.
 
 use deadpool_postgres::{Object, Transaction};
-use tokio_postgres::Row;
 
-use super::{live, pg, write_err};
-use crate::store::{Conflict, DefaultStyle, LogoData, LogoFormat, LogoInfo, NewLogo, StoreError};
+use super::{live, pg, query_all, query_opt, write_err};
+use crate::store::rows;
+use crate::store::{Conflict, DefaultStyle, LogoData, LogoInfo, NewLogo, StoreError};
 
-/// Columns of `logos` (without the bytes), in the order [`info_from_row`] reads them.
+/// Columns of `logos` (without the bytes), in the order [`rows::logo_info`] reads them.
 macro_rules! info_columns {
     () => {
         "id, msn, content_type, octet_length(bytes)::BIGINT, width, height, created_at"
     };
-}
-
-fn format_from(r: &Row, i: usize) -> Result<LogoFormat, StoreError> {
-    let s: String = r.try_get(i).map_err(pg)?;
-    LogoFormat::parse(&s)
-        .ok_or_else(|| StoreError::Backend(format!("unknown logo content type {s:?}")))
-}
-
-fn dimension(r: &Row, i: usize) -> Result<u32, StoreError> {
-    let v: i64 = r.try_get(i).map_err(pg)?;
-    u32::try_from(v).map_err(|_| StoreError::Backend(format!("logo dimension {v} out of range")))
-}
-
-fn info_from_row(r: &Row) -> Result<LogoInfo, StoreError> {
-    let len: i64 = r.try_get(3).map_err(pg)?;
-    Ok(LogoInfo {
-        id: r.try_get(0).map_err(pg)?,
-        msn: r.try_get(1).map_err(pg)?,
-        format: format_from(r, 2)?,
-        len: u64::try_from(len).unwrap_or(0),
-        width: dimension(r, 4)?,
-        height: dimension(r, 5)?,
-        created_at_ms: r.try_get(6).map_err(pg)?,
-    })
 }
 
 /// Locks the merchant's row for the rest of `tx`; `false` when there is no such merchant.
@@ -52,7 +28,7 @@ async fn lock_merchant(tx: &Transaction<'_>, msn: &str) -> Result<bool, StoreErr
 }
 
 pub(super) async fn add_logo(
-    c: &mut Object,
+    mut c: Object,
     logo: &NewLogo,
     max_per_merchant: usize,
 ) -> Result<bool, StoreError> {
@@ -105,23 +81,17 @@ pub(super) async fn add_logo(
     Ok(true)
 }
 
-pub(super) async fn merchant_logos(c: &Object, msn: &str) -> Result<Vec<LogoInfo>, StoreError> {
+pub(super) async fn merchant_logos(c: Object, msn: &str) -> Result<Vec<LogoInfo>, StoreError> {
     const SQL: &str = concat!(
         "SELECT ",
         info_columns!(),
         " FROM logos WHERE msn = $1 ORDER BY created_at, id"
     );
-    let stmt = c.prepare_cached(SQL).await.map_err(pg)?;
-    c.query(&stmt, &[&msn])
-        .await
-        .map_err(pg)?
-        .iter()
-        .map(info_from_row)
-        .collect()
+    query_all(&c, SQL, &[&msn], rows::logo_info).await
 }
 
 pub(super) async fn merchant_logo(
-    c: &Object,
+    c: Object,
     msn: &str,
     id: &str,
 ) -> Result<Option<LogoInfo>, StoreError> {
@@ -130,31 +100,13 @@ pub(super) async fn merchant_logo(
         info_columns!(),
         " FROM logos WHERE msn = $1 AND id = $2"
     );
-    let stmt = c.prepare_cached(SQL).await.map_err(pg)?;
-    c.query_opt(&stmt, &[&msn, &id])
-        .await
-        .map_err(pg)?
-        .map(|r| info_from_row(&r))
-        .transpose()
+    query_opt(&c, SQL, &[&msn, &id], rows::logo_info).await
 }
 
-pub(super) async fn logo(c: &Object, id: &str) -> Result<Option<LogoData>, StoreError> {
+pub(super) async fn logo(c: Object, id: &str) -> Result<Option<LogoData>, StoreError> {
     // Every copy has the same bytes (the id is their digest), so any row will do.
-    let stmt = c
-        .prepare_cached("SELECT id, content_type, bytes FROM logos WHERE id = $1 LIMIT 1")
-        .await
-        .map_err(pg)?;
-    c.query_opt(&stmt, &[&id])
-        .await
-        .map_err(pg)?
-        .map(|r| {
-            Ok(LogoData {
-                id: r.try_get(0).map_err(pg)?,
-                format: format_from(&r, 1)?,
-                bytes: r.try_get(2).map_err(pg)?,
-            })
-        })
-        .transpose()
+    const SQL: &str = "SELECT id, content_type, bytes FROM logos WHERE id = $1 LIMIT 1";
+    query_opt(&c, SQL, &[&id], rows::logo_data).await
 }
 
 /// Holds the ownership rule of a write that stores a QR style naming `logo`: it must be one of
@@ -183,7 +135,7 @@ pub(super) async fn check_style_logo(
 }
 
 pub(super) async fn delete_logo(
-    c: &mut Object,
+    mut c: Object,
     msn: &str,
     id: &str,
     now_ms: i64,
@@ -228,7 +180,7 @@ pub(super) async fn delete_logo(
 }
 
 pub(super) async fn put_default_style(
-    c: &mut Object,
+    mut c: Object,
     style: &DefaultStyle,
 ) -> Result<(), StoreError> {
     let tx = c.transaction().await.map_err(pg)?;
@@ -274,30 +226,14 @@ pub(super) async fn put_default_style(
 }
 
 pub(super) async fn default_style(
-    c: &Object,
+    c: Object,
     msn: &str,
 ) -> Result<Option<DefaultStyle>, StoreError> {
-    let stmt = c
-        .prepare_cached(
-            "SELECT msn, style, logo_id, updated_at FROM merchant_styles WHERE msn = $1",
-        )
-        .await
-        .map_err(pg)?;
-    c.query_opt(&stmt, &[&msn])
-        .await
-        .map_err(pg)?
-        .map(|r| {
-            Ok(DefaultStyle {
-                msn: r.try_get(0).map_err(pg)?,
-                style: r.try_get(1).map_err(pg)?,
-                logo: r.try_get(2).map_err(pg)?,
-                updated_at_ms: r.try_get(3).map_err(pg)?,
-            })
-        })
-        .transpose()
+    const SQL: &str = "SELECT msn, style, logo_id, updated_at FROM merchant_styles WHERE msn = $1";
+    query_opt(&c, SQL, &[&msn], rows::default_style).await
 }
 
-pub(super) async fn delete_default_style(c: &Object, msn: &str) -> Result<bool, StoreError> {
+pub(super) async fn delete_default_style(c: Object, msn: &str) -> Result<bool, StoreError> {
     let stmt = c
         .prepare_cached("DELETE FROM merchant_styles WHERE msn = $1")
         .await

@@ -10,15 +10,16 @@
 //! transaction frees the lane for the webhook's next event.
 
 use deadpool_postgres::{Object, Transaction};
-use tokio_postgres::Row;
+use tokio_postgres::types::ToSql;
 
-use super::{link_columns, link_from_row, live, notify_link, pg, write_err};
+use super::{live, notify_link, pg, query_all, query_opt, write_err};
+use crate::store::rows::{self, link_columns};
 use crate::store::{
     CallbackQr, Conflict, Delivery, DeliveryResult, NewCallbackQr, NewScan, NewWebhook,
     OutboxStats, PutCallbackQr, Scan, ScanRecorded, StoreError, Webhook,
 };
 
-/// `links` columns followed by the description, as [`callback_from_row`] reads them.
+/// `links` columns followed by the description, as [`rows::callback_qr`] reads them.
 macro_rules! callback_select {
     ($filter:expr) => {
         concat!(
@@ -30,34 +31,25 @@ macro_rules! callback_select {
     };
 }
 
-fn callback_from_row(r: &Row) -> Result<CallbackQr, StoreError> {
-    Ok(CallbackQr {
-        link: link_from_row(r)?,
-        location_description: r
-            .try_get::<_, Option<String>>(11)
-            .map_err(pg)?
-            .unwrap_or_default(),
-    })
-}
-
 const LIVE_CALLBACK: &str = callback_select!(concat!("msn = $1 AND qr_id = $2 AND ", live!("$3")));
 
 pub(super) async fn callback_qr(
-    c: &Object,
+    c: Object,
     msn: &str,
     qr_id: &str,
     now_ms: i64,
 ) -> Result<Option<CallbackQr>, StoreError> {
-    let stmt = c.prepare_cached(LIVE_CALLBACK).await.map_err(pg)?;
-    c.query_opt(&stmt, &[&msn, &qr_id, &now_ms])
-        .await
-        .map_err(pg)?
-        .map(|r| callback_from_row(&r))
-        .transpose()
+    query_opt(
+        &c,
+        LIVE_CALLBACK,
+        &[&msn, &qr_id, &now_ms],
+        rows::callback_qr,
+    )
+    .await
 }
 
 pub(super) async fn callback_qrs(
-    c: &Object,
+    c: Object,
     msn: &str,
     now_ms: i64,
 ) -> Result<Vec<CallbackQr>, StoreError> {
@@ -65,17 +57,11 @@ pub(super) async fn callback_qrs(
         callback_select!(concat!("msn = $1 AND ", live!("$2"))),
         " ORDER BY created_at, code"
     );
-    let stmt = c.prepare_cached(SQL).await.map_err(pg)?;
-    c.query(&stmt, &[&msn, &now_ms])
-        .await
-        .map_err(pg)?
-        .iter()
-        .map(callback_from_row)
-        .collect()
+    query_all(&c, SQL, &[&msn, &now_ms], rows::callback_qr).await
 }
 
 pub(super) async fn put_callback_qr(
-    c: &mut Object,
+    mut c: Object,
     instance: &str,
     qr: &NewCallbackQr,
     now_ms: i64,
@@ -88,16 +74,11 @@ pub(super) async fn put_callback_qr(
             callback_select!(concat!("msn = $1 AND qr_id = $2 AND ", live!("$3"))),
             " FOR UPDATE"
         );
-        let stmt = tx.prepare_cached(LOCKED).await.map_err(pg)?;
-        let existing = tx
-            .query_opt(&stmt, &[&qr.msn, &qr.qr_id, &now_ms])
-            .await
-            .map_err(pg)?
-            .map(|r| callback_from_row(&r))
-            .transpose()?;
+        let params: [&(dyn ToSql + Sync); 3] = [&qr.msn, &qr.qr_id, &now_ms];
+        let existing = query_opt(&tx, LOCKED, &params, rows::callback_qr).await?;
         super::logos::check_style_logo(&tx, &qr.msn, qr.style.logo()).await?;
         if let Some(mut existing) = existing {
-            existing.link.style = qr.style.apply(existing.link.style.take());
+            existing.update(qr, now_ms);
             let stmt = tx
                 .prepare_cached(
                     "UPDATE links SET location_description = $1, updated_at = $2, style = $3,
@@ -110,8 +91,8 @@ pub(super) async fn put_callback_qr(
             tx.execute(
                 &stmt,
                 &[
-                    &qr.location_description,
-                    &now_ms,
+                    &existing.location_description,
+                    &existing.link.updated_at_ms,
                     &style.map(|s| &s.style),
                     &style.and_then(|s| s.logo.as_ref()),
                     &existing.link.code,
@@ -120,8 +101,6 @@ pub(super) async fn put_callback_qr(
             .await
             .map_err(pg)?;
             tx.commit().await.map_err(pg)?;
-            existing.location_description = qr.location_description.clone();
-            existing.link.updated_at_ms = now_ms;
             return Ok(PutCallbackQr {
                 qr: existing,
                 created: false,
@@ -175,13 +154,8 @@ pub(super) async fn put_callback_qr(
             Err(e) => return Err(e),
         }
         notify_link(&tx, instance, &qr.code).await?;
-        let stmt = tx.prepare_cached(LIVE_CALLBACK).await.map_err(pg)?;
-        let created = tx
-            .query_opt(&stmt, &[&qr.msn, &qr.qr_id, &now_ms])
-            .await
-            .map_err(pg)?
-            .map(|r| callback_from_row(&r))
-            .transpose()?
+        let created = query_opt(&tx, LIVE_CALLBACK, &params, rows::callback_qr)
+            .await?
             .ok_or_else(|| StoreError::Backend("callback QR vanished after insert".into()))?;
         tx.commit().await.map_err(pg)?;
         return Ok(PutCallbackQr {
@@ -195,20 +169,14 @@ pub(super) async fn put_callback_qr(
 }
 
 pub(super) async fn record_scan(
-    c: &mut Object,
+    mut c: Object,
     instance: &str,
     scan: &NewScan,
 ) -> Result<Option<ScanRecorded>, StoreError> {
     let tx = c.transaction().await.map_err(pg)?;
     const QR: &str = callback_select!(concat!("code = $1 AND ", live!("$2")));
-    let stmt = tx.prepare_cached(QR).await.map_err(pg)?;
-    let Some(qr) = tx
-        .query_opt(&stmt, &[&scan.code, &scan.scanned_at_ms])
-        .await
-        .map_err(pg)?
-        .map(|r| callback_from_row(&r))
-        .transpose()?
-    else {
+    let params: [&(dyn ToSql + Sync); 2] = [&scan.code, &scan.scanned_at_ms];
+    let Some(qr) = query_opt(&tx, QR, &params, rows::callback_qr).await? else {
         return Ok(None);
     };
     let qr_id = qr.link.qr_id.clone().unwrap_or_default();
@@ -293,35 +261,17 @@ pub(super) async fn record_scan(
 }
 
 pub(super) async fn scan_by_token(
-    c: &Object,
+    c: Object,
     token: &str,
     now_ms: i64,
 ) -> Result<Option<Scan>, StoreError> {
-    let stmt = c
-        .prepare_cached(
-            "SELECT customer_token, code, msn, qr_id, scanned_at, expires_at FROM scans
-             WHERE customer_token = $1 AND expires_at > $2",
-        )
-        .await
-        .map_err(pg)?;
-    c.query_opt(&stmt, &[&token, &now_ms])
-        .await
-        .map_err(pg)?
-        .map(|r| {
-            Ok(Scan {
-                customer_token: r.try_get(0).map_err(pg)?,
-                code: r.try_get(1).map_err(pg)?,
-                msn: r.try_get(2).map_err(pg)?,
-                qr_id: r.try_get(3).map_err(pg)?,
-                scanned_at_ms: r.try_get(4).map_err(pg)?,
-                expires_at_ms: r.try_get(5).map_err(pg)?,
-            })
-        })
-        .transpose()
+    const SQL: &str = "SELECT customer_token, code, msn, qr_id, scanned_at, expires_at FROM scans
+         WHERE customer_token = $1 AND expires_at > $2";
+    query_opt(&c, SQL, &[&token, &now_ms], rows::scan).await
 }
 
 pub(super) async fn add_webhook(
-    c: &mut Object,
+    mut c: Object,
     w: &NewWebhook,
     max_per_event: usize,
 ) -> Result<Webhook, StoreError> {
@@ -392,16 +342,8 @@ pub(super) async fn add_webhook(
 }
 
 async fn webhook_events(c: &Transaction<'_>, id: &str) -> Result<Vec<String>, StoreError> {
-    let stmt = c
-        .prepare_cached("SELECT event FROM webhook_events WHERE webhook_id = $1 ORDER BY event")
-        .await
-        .map_err(pg)?;
-    c.query(&stmt, &[&id])
-        .await
-        .map_err(pg)?
-        .iter()
-        .map(|r| r.try_get(0).map_err(pg))
-        .collect()
+    const SQL: &str = "SELECT event FROM webhook_events WHERE webhook_id = $1 ORDER BY event";
+    query_all(c, SQL, &[&id], |r| rows::Columns::col(r, 0)).await
 }
 
 /// The merchant's live webhooks (one, when `id` is given), with their events, oldest first.
@@ -410,40 +352,28 @@ pub(super) async fn live_webhooks(
     msn: &str,
     id: Option<&str>,
 ) -> Result<Vec<Webhook>, StoreError> {
-    let stmt = c
-        .prepare_cached(
-            "SELECT w.id, w.msn, w.url, w.created_at,
-                    ARRAY(SELECT e.event FROM webhook_events e WHERE e.webhook_id = w.id
-                          ORDER BY e.event)
-             FROM webhooks w
-             WHERE w.msn = $1 AND w.deleted_at IS NULL AND ($2::TEXT IS NULL OR w.id = $2)
-             ORDER BY w.created_at, w.id",
-        )
-        .await
-        .map_err(pg)?;
-    c.query(&stmt, &[&msn, &id])
-        .await
-        .map_err(pg)?
-        .iter()
-        .map(|r| {
-            Ok(Webhook {
-                id: r.try_get(0).map_err(pg)?,
-                msn: r.try_get(1).map_err(pg)?,
-                url: r.try_get(2).map_err(pg)?,
-                created_at_ms: r.try_get(3).map_err(pg)?,
-                events: r.try_get(4).map_err(pg)?,
-            })
+    const SQL: &str = "SELECT w.id, w.msn, w.url, w.created_at,
+                ARRAY(SELECT e.event FROM webhook_events e WHERE e.webhook_id = w.id
+                      ORDER BY e.event)
+         FROM webhooks w
+         WHERE w.msn = $1 AND w.deleted_at IS NULL AND ($2::TEXT IS NULL OR w.id = $2)
+         ORDER BY w.created_at, w.id";
+    query_all(c, SQL, &[&msn, &id], |r| {
+        Ok(Webhook {
+            events: r.try_get(4).map_err(pg)?,
+            ..rows::webhook(r)?
         })
-        .collect()
+    })
+    .await
 }
 
 pub(super) async fn delete_webhook(
-    c: &mut Object,
+    mut c: Object,
     msn: &str,
     id: &str,
     now_ms: i64,
 ) -> Result<Option<Webhook>, StoreError> {
-    let Some(hook) = live_webhooks(c, msn, Some(id)).await?.into_iter().next() else {
+    let Some(hook) = live_webhooks(&c, msn, Some(id)).await?.into_iter().next() else {
         return Ok(None);
     };
     let tx = c.transaction().await.map_err(pg)?;
@@ -510,7 +440,7 @@ const LANE_HEADS: &str = "
                    WHERE p.webhook_id = o.webhook_id AND p.state = 'pending')";
 
 pub(super) async fn claim_deliveries(
-    c: &mut Object,
+    mut c: Object,
     now_ms: i64,
     lease_ms: i64,
     limit: usize,
@@ -542,21 +472,10 @@ pub(super) async fn claim_deliveries(
             continue;
         }
         let webhook_id: String = r.try_get(1).map_err(pg)?;
-        let attempts: i32 = r.try_get(7).map_err(pg)?;
         let Some(owner) = owners.remove(&webhook_id) else {
             continue;
         };
-        claimed.push(Delivery {
-            id: r.try_get(0).map_err(pg)?,
-            webhook_id,
-            url: r.try_get(2).map_err(pg)?,
-            secret: r.try_get(3).map_err(pg)?,
-            event: r.try_get(4).map_err(pg)?,
-            body: r.try_get(5).map_err(pg)?,
-            created_at_ms: r.try_get(6).map_err(pg)?,
-            attempts: u32::try_from(attempts).unwrap_or(0),
-            claim_id: owner,
-        });
+        claimed.push(rows::delivery(&r, owner)?);
     }
     if !owners.is_empty() {
         let idle: Vec<&str> = owners.values().map(String::as_str).collect();
@@ -574,7 +493,7 @@ pub(super) async fn claim_deliveries(
 }
 
 pub(super) async fn finish_delivery(
-    c: &mut Object,
+    mut c: Object,
     d: &Delivery,
     result: &DeliveryResult,
     now_ms: i64,
@@ -625,57 +544,23 @@ pub(super) async fn finish_delivery(
 
 #[cfg(any(test, feature = "testing"))]
 pub(super) async fn outbox_events(
-    c: &Object,
+    c: Object,
     webhook_id: &str,
 ) -> Result<Vec<crate::store::OutboxEvent>, StoreError> {
-    let stmt = c
-        .prepare_cached(
-            "SELECT id, webhook_id, seq, event, body, created_at, state, attempts,
-                    next_attempt_at, last_error, finished_at
-             FROM outbox WHERE webhook_id = $1 ORDER BY seq",
-        )
-        .await
-        .map_err(pg)?;
-    c.query(&stmt, &[&webhook_id])
-        .await
-        .map_err(pg)?
-        .iter()
-        .map(|r| {
-            let state: String = r.try_get(6).map_err(pg)?;
-            let attempts: i32 = r.try_get(7).map_err(pg)?;
-            Ok(crate::store::OutboxEvent {
-                id: r.try_get(0).map_err(pg)?,
-                webhook_id: r.try_get(1).map_err(pg)?,
-                seq: r.try_get(2).map_err(pg)?,
-                event: r.try_get(3).map_err(pg)?,
-                body: r.try_get(4).map_err(pg)?,
-                created_at_ms: r.try_get(5).map_err(pg)?,
-                state: crate::store::OutboxState::parse(&state).ok_or_else(|| {
-                    StoreError::Backend(format!("unknown outbox state {state:?}"))
-                })?,
-                attempts: u32::try_from(attempts).unwrap_or(0),
-                next_attempt_at_ms: r.try_get(8).map_err(pg)?,
-                last_error: r.try_get(9).map_err(pg)?,
-                finished_at_ms: r.try_get(10).map_err(pg)?,
-            })
-        })
-        .collect()
+    const SQL: &str = "SELECT id, webhook_id, seq, event, body, created_at, state, attempts,
+                next_attempt_at, last_error, finished_at
+         FROM outbox WHERE webhook_id = $1 ORDER BY seq";
+    query_all(&c, SQL, &[&webhook_id], rows::outbox_event).await
 }
 
-pub(super) async fn outbox_stats(c: &Object) -> Result<OutboxStats, StoreError> {
-    let stmt = c
-        .prepare_cached("SELECT COUNT(*), MIN(created_at) FROM outbox WHERE state = 'pending'")
-        .await
-        .map_err(pg)?;
-    let r = c.query_one(&stmt, &[]).await.map_err(pg)?;
-    let pending: i64 = r.try_get(0).map_err(pg)?;
-    Ok(OutboxStats {
-        pending: pending.max(0) as u64,
-        oldest_pending_created_at_ms: r.try_get(1).map_err(pg)?,
-    })
+pub(super) async fn outbox_stats(c: Object) -> Result<OutboxStats, StoreError> {
+    const SQL: &str = "SELECT COUNT(*), MIN(created_at) FROM outbox WHERE state = 'pending'";
+    query_opt(&c, SQL, &[], rows::outbox_stats)
+        .await?
+        .ok_or_else(|| StoreError::Backend("an aggregate answered no row".into()))
 }
 
-pub(super) async fn prune_outbox(c: &mut Object, before_ms: i64) -> Result<u64, StoreError> {
+pub(super) async fn prune_outbox(mut c: Object, before_ms: i64) -> Result<u64, StoreError> {
     let tx = c.transaction().await.map_err(pg)?;
     let stmt = tx
         .prepare_cached("DELETE FROM outbox WHERE state <> 'pending' AND finished_at < $1")

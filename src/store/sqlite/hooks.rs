@@ -5,20 +5,16 @@
 //! SQLite take the one write lock up front: that is what makes the outbox claim exclusive here
 //! (PostgreSQL gets the same from `FOR UPDATE SKIP LOCKED`).
 
-use rusqlite::{Connection, OptionalExtension, Row, Transaction, TransactionBehavior, params};
+use rusqlite::{Connection, Transaction, params};
 
-use super::{LINK_COLUMNS, LIVE, backend, exists, link_from_row};
+use super::{LINK_COLUMNS, LIVE, backend, exists, query_all, query_opt, write_tx};
+use crate::store::rows;
 use crate::store::{
     CallbackQr, Conflict, Delivery, DeliveryResult, LinkKind, NewCallbackQr, NewScan, NewWebhook,
     OutboxStats, PutCallbackQr, Scan, ScanRecorded, StoreError, Webhook,
 };
 
-fn write_tx(conn: &mut Connection) -> Result<Transaction<'_>, StoreError> {
-    conn.transaction_with_behavior(TransactionBehavior::Immediate)
-        .map_err(backend)
-}
-
-/// `links` columns followed by the description, as [`callback_from_row`] reads them.
+/// `links` columns followed by the description, as [`rows::callback_qr`] reads them.
 fn callback_select(filter: &str) -> String {
     format!(
         "SELECT {LINK_COLUMNS}, location_description FROM links
@@ -27,26 +23,18 @@ fn callback_select(filter: &str) -> String {
     )
 }
 
-fn callback_from_row(r: &Row<'_>) -> rusqlite::Result<CallbackQr> {
-    Ok(CallbackQr {
-        link: link_from_row(r)?,
-        location_description: r.get::<_, Option<String>>(11)?.unwrap_or_default(),
-    })
-}
-
 fn live_callback(
     tx: &Transaction<'_>,
     msn: &str,
     qr_id: &str,
     now_ms: i64,
 ) -> Result<Option<CallbackQr>, StoreError> {
-    tx.query_row(
+    query_opt(
+        tx,
         &callback_select(&format!("msn = :msn AND qr_id = :qr_id AND {LIVE}")),
         rusqlite::named_params! {":msn": msn, ":qr_id": qr_id, ":now": now_ms},
-        callback_from_row,
+        |r| rows::callback_qr(r),
     )
-    .optional()
-    .map_err(backend)
 }
 
 pub(super) fn put_callback_qr(
@@ -57,15 +45,15 @@ pub(super) fn put_callback_qr(
     let tx = write_tx(conn)?;
     super::check_style_logo(&tx, &qr.msn, qr.style.logo())?;
     if let Some(mut existing) = live_callback(&tx, &qr.msn, &qr.qr_id, now_ms)? {
-        existing.link.style = qr.style.apply(existing.link.style.take());
+        existing.update(qr, now_ms);
         let style = existing.link.style.as_ref();
         tx.execute(
             "UPDATE links SET location_description = ?1, updated_at = ?2, style = ?3,
                  style_logo = ?4
              WHERE code = ?5",
             params![
-                qr.location_description,
-                now_ms,
+                existing.location_description,
+                existing.link.updated_at_ms,
                 style.map(|s| &s.style),
                 style.and_then(|s| s.logo.as_ref()),
                 existing.link.code
@@ -73,8 +61,6 @@ pub(super) fn put_callback_qr(
         )
         .map_err(backend)?;
         tx.commit().map_err(backend)?;
-        existing.location_description = qr.location_description.clone();
-        existing.link.updated_at_ms = now_ms;
         return Ok(PutCallbackQr {
             qr: existing,
             created: false,
@@ -127,19 +113,15 @@ pub(super) fn callback_qrs(
     msn: &str,
     now_ms: i64,
 ) -> Result<Vec<CallbackQr>, StoreError> {
-    let mut stmt = conn
-        .prepare(&format!(
+    query_all(
+        conn,
+        &format!(
             "{} ORDER BY created_at, code",
             callback_select(&format!("msn = :msn AND {LIVE}"))
-        ))
-        .map_err(backend)?;
-    let rows = stmt
-        .query_map(
-            rusqlite::named_params! {":msn": msn, ":now": now_ms},
-            callback_from_row,
-        )
-        .map_err(backend)?;
-    rows.collect::<Result<Vec<_>, _>>().map_err(backend)
+        ),
+        rusqlite::named_params! {":msn": msn, ":now": now_ms},
+        |r| rows::callback_qr(r),
+    )
 }
 
 pub(super) fn record_scan(
@@ -147,15 +129,13 @@ pub(super) fn record_scan(
     scan: &NewScan,
 ) -> Result<Option<ScanRecorded>, StoreError> {
     let tx = write_tx(conn)?;
-    let qr = tx
-        .query_row(
-            &callback_select(&format!("code = :code AND {LIVE}")),
-            rusqlite::named_params! {":code": scan.code, ":now": scan.scanned_at_ms},
-            callback_from_row,
-        )
-        .optional()
-        .map_err(backend)?;
-    let Some(qr) = qr else {
+    let Some(qr) = query_opt(
+        &tx,
+        &callback_select(&format!("code = :code AND {LIVE}")),
+        rusqlite::named_params! {":code": scan.code, ":now": scan.scanned_at_ms},
+        |r| rows::callback_qr(r),
+    )?
+    else {
         return Ok(None);
     };
     let msn = qr.link.msn.clone();
@@ -178,19 +158,14 @@ pub(super) fn record_scan(
         }
         _ => backend(e),
     })?;
-    let hooks: Vec<String> = {
-        let mut stmt = tx
-            .prepare(
-                "SELECT w.id FROM webhooks w JOIN webhook_events e ON e.webhook_id = w.id
-                 WHERE w.msn = ?1 AND w.deleted_at IS NULL AND e.event = ?2
-                 ORDER BY w.created_at, w.id",
-            )
-            .map_err(backend)?;
-        let rows = stmt
-            .query_map(params![msn, scan.event], |r| r.get(0))
-            .map_err(backend)?;
-        rows.collect::<Result<_, _>>().map_err(backend)?
-    };
+    let hooks: Vec<String> = query_all(
+        &tx,
+        "SELECT w.id FROM webhooks w JOIN webhook_events e ON e.webhook_id = w.id
+         WHERE w.msn = ?1 AND w.deleted_at IS NULL AND e.event = ?2
+         ORDER BY w.created_at, w.id",
+        params![msn, scan.event],
+        |r| rows::Columns::col(r, 0),
+    )?;
     for webhook_id in &hooks {
         // Bumping the counter first also takes the row lock in PostgreSQL, so two scans for one
         // webhook get their sequence numbers in commit order.
@@ -228,32 +203,23 @@ pub(super) fn scan_by_token(
     token: &str,
     now_ms: i64,
 ) -> Result<Option<Scan>, StoreError> {
-    conn.query_row(
+    query_opt(
+        conn,
         "SELECT customer_token, code, msn, qr_id, scanned_at, expires_at FROM scans
          WHERE customer_token = ?1 AND expires_at > ?2",
         params![token, now_ms],
-        |r| {
-            Ok(Scan {
-                customer_token: r.get(0)?,
-                code: r.get(1)?,
-                msn: r.get(2)?,
-                qr_id: r.get(3)?,
-                scanned_at_ms: r.get(4)?,
-                expires_at_ms: r.get(5)?,
-            })
-        },
+        |r| rows::scan(r),
     )
-    .optional()
-    .map_err(backend)
 }
 
 /// The events of one webhook, sorted.
 fn webhook_events(tx: &Transaction<'_>, id: &str) -> Result<Vec<String>, StoreError> {
-    let mut stmt = tx
-        .prepare("SELECT event FROM webhook_events WHERE webhook_id = ?1 ORDER BY event")
-        .map_err(backend)?;
-    let rows = stmt.query_map([id], |r| r.get(0)).map_err(backend)?;
-    rows.collect::<Result<_, _>>().map_err(backend)
+    query_all(
+        tx,
+        "SELECT event FROM webhook_events WHERE webhook_id = ?1 ORDER BY event",
+        [id],
+        |r| rows::Columns::col(r, 0),
+    )
 }
 
 pub(super) fn add_webhook(
@@ -309,26 +275,14 @@ fn live_webhooks(
     msn: &str,
     id: Option<&str>,
 ) -> Result<Vec<Webhook>, StoreError> {
-    let mut stmt = tx
-        .prepare(
-            "SELECT id, msn, url, created_at FROM webhooks
-             WHERE msn = ?1 AND deleted_at IS NULL AND (?2 IS NULL OR id = ?2)
-             ORDER BY created_at, id",
-        )
-        .map_err(backend)?;
-    let rows = stmt
-        .query_map(params![msn, id], |r| {
-            Ok(Webhook {
-                id: r.get(0)?,
-                msn: r.get(1)?,
-                url: r.get(2)?,
-                events: Vec::new(),
-                created_at_ms: r.get(3)?,
-            })
-        })
-        .map_err(backend)?;
-    let mut hooks: Vec<Webhook> = rows.collect::<Result<_, _>>().map_err(backend)?;
-    drop(stmt);
+    let mut hooks = query_all(
+        tx,
+        "SELECT id, msn, url, created_at FROM webhooks
+         WHERE msn = ?1 AND deleted_at IS NULL AND (?2 IS NULL OR id = ?2)
+         ORDER BY created_at, id",
+        params![msn, id],
+        |r| rows::webhook(r),
+    )?;
     for h in &mut hooks {
         h.events = webhook_events(tx, &h.id)?;
     }
@@ -378,48 +332,26 @@ pub(super) fn claim_deliveries(
     limit: usize,
 ) -> Result<Vec<Delivery>, StoreError> {
     let tx = write_tx(conn)?;
-    let mut claimed: Vec<Delivery> = {
-        // Free lanes' heads only: the lowest pending seq of each webhook whose lane nobody
-        // holds (or whose holder's lease lapsed), and only when it is due. A later event of a
-        // webhook thus waits for the earlier one to finish.
-        let mut stmt = tx
-            .prepare(
-                "SELECT o.id, o.webhook_id, w.url, w.secret, o.event, o.body, o.created_at,
-                        o.attempts
-                 FROM outbox o JOIN webhooks w ON w.id = o.webhook_id
-                      JOIN webhook_lanes l ON l.webhook_id = o.webhook_id
-                 WHERE o.state = 'pending' AND w.deleted_at IS NULL
-                   AND o.seq = (SELECT MIN(p.seq) FROM outbox p
-                                WHERE p.webhook_id = o.webhook_id AND p.state = 'pending')
-                   AND o.next_attempt_at <= ?1
-                   AND (l.lease_until IS NULL OR l.lease_until <= ?1)
-                 ORDER BY o.next_attempt_at, o.created_at, o.id
-                 LIMIT ?2",
-            )
-            .map_err(backend)?;
-        let rows = stmt
-            .query_map(
-                params![now_ms, i64::try_from(limit).unwrap_or(i64::MAX)],
-                |r| {
-                    Ok(Delivery {
-                        id: r.get(0)?,
-                        webhook_id: r.get(1)?,
-                        url: r.get(2)?,
-                        secret: r.get(3)?,
-                        event: r.get(4)?,
-                        body: r.get(5)?,
-                        created_at_ms: r.get(6)?,
-                        attempts: r.get(7)?,
-                        claim_id: String::new(),
-                    })
-                },
-            )
-            .map_err(backend)?;
-        rows.collect::<Result<_, _>>().map_err(backend)?
-    };
+    // Free lanes' heads only: the lowest pending seq of each webhook whose lane nobody holds
+    // (or whose holder's lease lapsed), and only when it is due. A later event of a webhook
+    // thus waits for the earlier one to finish.
+    let claimed = query_all(
+        &tx,
+        "SELECT o.id, o.webhook_id, w.url, w.secret, o.event, o.body, o.created_at, o.attempts
+         FROM outbox o JOIN webhooks w ON w.id = o.webhook_id
+              JOIN webhook_lanes l ON l.webhook_id = o.webhook_id
+         WHERE o.state = 'pending' AND w.deleted_at IS NULL
+           AND o.seq = (SELECT MIN(p.seq) FROM outbox p
+                        WHERE p.webhook_id = o.webhook_id AND p.state = 'pending')
+           AND o.next_attempt_at <= ?1
+           AND (l.lease_until IS NULL OR l.lease_until <= ?1)
+         ORDER BY o.next_attempt_at, o.created_at, o.id
+         LIMIT ?2",
+        params![now_ms, i64::try_from(limit).unwrap_or(i64::MAX)],
+        |r| rows::delivery(r, uuid::Uuid::new_v4().to_string()),
+    )?;
     let until = now_ms.saturating_add(lease_ms);
-    for d in &mut claimed {
-        d.claim_id = uuid::Uuid::new_v4().to_string();
+    for d in &claimed {
         tx.execute(
             "UPDATE webhook_lanes SET owner = ?1, lease_until = ?2 WHERE webhook_id = ?3",
             params![d.claim_id, until, d.webhook_id],
@@ -474,53 +406,24 @@ pub(super) fn outbox_events(
     conn: &mut Connection,
     webhook_id: &str,
 ) -> Result<Vec<crate::store::OutboxEvent>, StoreError> {
-    let mut stmt = conn
-        .prepare(
-            "SELECT id, webhook_id, seq, event, body, created_at, state, attempts,
-                    next_attempt_at, last_error, finished_at
-             FROM outbox WHERE webhook_id = ?1 ORDER BY seq",
-        )
-        .map_err(backend)?;
-    let rows = stmt
-        .query_map([webhook_id], |r| {
-            let state: String = r.get(6)?;
-            let state = crate::store::OutboxState::parse(&state).ok_or_else(|| {
-                rusqlite::Error::FromSqlConversionFailure(
-                    6,
-                    rusqlite::types::Type::Text,
-                    format!("unknown outbox state {state:?}").into(),
-                )
-            })?;
-            Ok(crate::store::OutboxEvent {
-                id: r.get(0)?,
-                webhook_id: r.get(1)?,
-                seq: r.get(2)?,
-                event: r.get(3)?,
-                body: r.get(4)?,
-                created_at_ms: r.get(5)?,
-                state,
-                attempts: r.get(7)?,
-                next_attempt_at_ms: r.get(8)?,
-                last_error: r.get(9)?,
-                finished_at_ms: r.get(10)?,
-            })
-        })
-        .map_err(backend)?;
-    rows.collect::<Result<_, _>>().map_err(backend)
+    query_all(
+        conn,
+        "SELECT id, webhook_id, seq, event, body, created_at, state, attempts,
+                next_attempt_at, last_error, finished_at
+         FROM outbox WHERE webhook_id = ?1 ORDER BY seq",
+        [webhook_id],
+        |r| rows::outbox_event(r),
+    )
 }
 
 pub(super) fn outbox_stats(conn: &mut Connection) -> Result<OutboxStats, StoreError> {
-    conn.query_row(
+    query_opt(
+        conn,
         "SELECT COUNT(*), MIN(created_at) FROM outbox WHERE state = 'pending'",
         [],
-        |r| {
-            Ok(OutboxStats {
-                pending: r.get::<_, i64>(0)?.max(0) as u64,
-                oldest_pending_created_at_ms: r.get(1)?,
-            })
-        },
-    )
-    .map_err(backend)
+        |r| rows::outbox_stats(r),
+    )?
+    .ok_or_else(|| StoreError::Backend("an aggregate answered no row".into()))
 }
 
 pub(super) fn prune_outbox(conn: &mut Connection, before_ms: i64) -> Result<u64, StoreError> {

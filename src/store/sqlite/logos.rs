@@ -6,45 +6,21 @@
 //! transaction, and for default styles held again by the composite foreign key of
 //! `merchant_styles`.
 
-use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
+use rusqlite::{Connection, params};
 
-use super::{LIVE, backend, exists};
-use crate::store::{Conflict, DefaultStyle, LogoData, LogoFormat, LogoInfo, NewLogo, StoreError};
+use super::{LIVE, backend, exists, query_all, query_opt, write_tx};
+use crate::store::rows;
+use crate::store::{Conflict, DefaultStyle, LogoData, LogoInfo, NewLogo, StoreError};
 
-/// Columns of `logos` (without the bytes), in the order [`info_from_row`] reads them.
+/// Columns of `logos` (without the bytes), in the order [`rows::logo_info`] reads them.
 const INFO_COLUMNS: &str = "id, msn, content_type, length(bytes), width, height, created_at";
-
-fn format_from(r: &Row<'_>, i: usize) -> rusqlite::Result<LogoFormat> {
-    let s: String = r.get(i)?;
-    LogoFormat::parse(&s).ok_or_else(|| {
-        rusqlite::Error::FromSqlConversionFailure(
-            i,
-            rusqlite::types::Type::Text,
-            format!("unknown logo content type {s:?}").into(),
-        )
-    })
-}
-
-fn info_from_row(r: &Row<'_>) -> rusqlite::Result<LogoInfo> {
-    Ok(LogoInfo {
-        id: r.get(0)?,
-        msn: r.get(1)?,
-        format: format_from(r, 2)?,
-        len: r.get(3)?,
-        width: r.get(4)?,
-        height: r.get(5)?,
-        created_at_ms: r.get(6)?,
-    })
-}
 
 pub(super) fn add_logo(
     conn: &mut Connection,
     logo: &NewLogo,
     max_per_merchant: usize,
 ) -> Result<bool, StoreError> {
-    let tx = conn
-        .transaction_with_behavior(TransactionBehavior::Immediate)
-        .map_err(backend)?;
+    let tx = write_tx(conn)?;
     if !exists(&tx, "SELECT 1 FROM merchants WHERE msn = ?1", [&logo.msn])? {
         return Err(StoreError::Missing("merchant"));
     }
@@ -84,13 +60,12 @@ pub(super) fn add_logo(
 }
 
 pub(super) fn merchant_logos(conn: &Connection, msn: &str) -> Result<Vec<LogoInfo>, StoreError> {
-    let mut stmt = conn
-        .prepare(&format!(
-            "SELECT {INFO_COLUMNS} FROM logos WHERE msn = ?1 ORDER BY created_at, id"
-        ))
-        .map_err(backend)?;
-    let rows = stmt.query_map([msn], info_from_row).map_err(backend)?;
-    rows.collect::<Result<Vec<_>, _>>().map_err(backend)
+    query_all(
+        conn,
+        &format!("SELECT {INFO_COLUMNS} FROM logos WHERE msn = ?1 ORDER BY created_at, id"),
+        [msn],
+        |r| rows::logo_info(r),
+    )
 }
 
 pub(super) fn merchant_logo(
@@ -98,30 +73,22 @@ pub(super) fn merchant_logo(
     msn: &str,
     id: &str,
 ) -> Result<Option<LogoInfo>, StoreError> {
-    conn.query_row(
+    query_opt(
+        conn,
         &format!("SELECT {INFO_COLUMNS} FROM logos WHERE msn = ?1 AND id = ?2"),
         [msn, id],
-        info_from_row,
+        |r| rows::logo_info(r),
     )
-    .optional()
-    .map_err(backend)
 }
 
 pub(super) fn logo(conn: &Connection, id: &str) -> Result<Option<LogoData>, StoreError> {
     // Every copy has the same bytes (the id is their digest), so any row will do.
-    conn.query_row(
+    query_opt(
+        conn,
         "SELECT id, content_type, bytes FROM logos WHERE id = ?1 LIMIT 1",
         [id],
-        |r| {
-            Ok(LogoData {
-                id: r.get(0)?,
-                format: format_from(r, 1)?,
-                bytes: r.get(2)?,
-            })
-        },
+        |r| rows::logo_data(r),
     )
-    .optional()
-    .map_err(backend)
 }
 
 pub(super) fn delete_logo(
@@ -130,9 +97,7 @@ pub(super) fn delete_logo(
     id: &str,
     now_ms: i64,
 ) -> Result<bool, StoreError> {
-    let tx = conn
-        .transaction_with_behavior(TransactionBehavior::Immediate)
-        .map_err(backend)?;
+    let tx = write_tx(conn)?;
     if exists(
         &tx,
         "SELECT 1 FROM merchant_styles WHERE msn = ?1 AND logo_id = ?2",
@@ -158,9 +123,7 @@ pub(super) fn put_default_style(
     conn: &mut Connection,
     style: &DefaultStyle,
 ) -> Result<(), StoreError> {
-    let tx = conn
-        .transaction_with_behavior(TransactionBehavior::Immediate)
-        .map_err(backend)?;
+    let tx = write_tx(conn)?;
     if !exists(&tx, "SELECT 1 FROM merchants WHERE msn = ?1", [&style.msn])? {
         return Err(StoreError::Missing("merchant"));
     }
@@ -194,20 +157,12 @@ pub(super) fn default_style(
     conn: &Connection,
     msn: &str,
 ) -> Result<Option<DefaultStyle>, StoreError> {
-    conn.query_row(
+    query_opt(
+        conn,
         "SELECT msn, style, logo_id, updated_at FROM merchant_styles WHERE msn = ?1",
         [msn],
-        |r| {
-            Ok(DefaultStyle {
-                msn: r.get(0)?,
-                style: r.get(1)?,
-                logo: r.get(2)?,
-                updated_at_ms: r.get(3)?,
-            })
-        },
+        |r| rows::default_style(r),
     )
-    .optional()
-    .map_err(backend)
 }
 
 pub(super) fn delete_default_style(conn: &mut Connection, msn: &str) -> Result<bool, StoreError> {

@@ -11,9 +11,9 @@
 //! case panics with the rule it checks.
 
 use crate::store::{
-    Conflict, DefaultStyle, DeliveryResult, LinkKind, LogoData, LogoFormat, NewAccessToken,
-    NewCallbackQr, NewLink, NewLogo, NewMerchant, NewScan, NewWebhook, OutboxState, Store,
-    StoreError, StoredStyle, StyleChange,
+    Conflict, DefaultStyle, Delivery, DeliveryResult, LinkKind, LogoData, LogoFormat,
+    NewAccessToken, NewCallbackQr, NewLink, NewLogo, NewMerchant, NewScan, NewWebhook, OutboxState,
+    ScanRecorded, Store, StoreError, StoredStyle, StyleChange,
 };
 
 /// Runs every case against `store`, which must start empty.
@@ -796,11 +796,7 @@ async fn scans_enqueue_one_event_per_registered_webhook(store: &dyn Store) {
         .await
         .expect("other merchant");
 
-    let recorded = store
-        .record_scan(&scan("Code940001", "tok-940001-1", 10_000))
-        .await
-        .expect("scan")
-        .expect("live QR");
+    let recorded = scanned(store, "Code940001", "tok-940001-1", 10_000).await;
     assert_eq!(
         recorded.enqueued, 2,
         "one per webhook registered for the event"
@@ -821,11 +817,7 @@ async fn scans_enqueue_one_event_per_registered_webhook(store: &dyn Store) {
             "{hook} is not registered for the event or not the merchant's"
         );
     }
-    store
-        .record_scan(&scan("Code940001", "tok-940001-2", 11_000))
-        .await
-        .expect("scan")
-        .expect("live QR");
+    scanned(store, "Code940001", "tok-940001-2", 11_000).await;
     let seqs: Vec<_> = store
         .outbox_events("hook-940001-a")
         .await
@@ -902,11 +894,7 @@ async fn customer_tokens_expire(store: &dyn Store) {
         .put_callback_qr(&callback("960001", "door", "Code960001"), 1_000)
         .await
         .expect("qr");
-    let recorded = store
-        .record_scan(&scan("Code960001", "tok-960001", 10_000))
-        .await
-        .expect("scan")
-        .expect("live");
+    let recorded = scanned(store, "Code960001", "tok-960001", 10_000).await;
     assert_eq!(
         recorded.enqueued, 0,
         "no webhooks, no events, scan still recorded"
@@ -1032,44 +1020,19 @@ async fn claims_follow_per_webhook_order_and_leases(store: &dyn Store) {
         .await
         .expect("a");
     for i in 0..3 {
-        store
-            .record_scan(&scan("Code980001", &format!("tok-980001-{i}"), 10_000 + i))
-            .await
-            .expect("scan")
-            .expect("live");
+        scanned(store, "Code980001", &format!("tok-980001-{i}"), 10_000 + i).await;
     }
     store
         .add_webhook(&webhook("980001", "hook-980001-b"), 25)
         .await
         .expect("b registered after the first scans");
-    store
-        .record_scan(&scan("Code980001", "tok-980001-3", 10_003))
-        .await
-        .expect("scan")
-        .expect("live");
+    scanned(store, "Code980001", "tok-980001-3", 10_003).await;
 
-    // Other cases' events may be due too; look only at this case's webhooks.
-    let ours = |ds: Vec<crate::store::Delivery>| -> Vec<crate::store::Delivery> {
-        ds.into_iter()
-            .filter(|d| d.webhook_id.starts_with("hook-980001"))
-            .collect()
-    };
     assert!(
-        ours(
-            store
-                .claim_deliveries(9_999, 30_000, 100)
-                .await
-                .expect("claim")
-        )
-        .is_empty(),
+        claim(store, 9_999, "hook-980001").await.is_empty(),
         "nothing is due before it was created"
     );
-    let first = ours(
-        store
-            .claim_deliveries(20_000, 30_000, 100)
-            .await
-            .expect("claim"),
-    );
+    let first = claim(store, 20_000, "hook-980001").await;
     assert_eq!(first.len(), 2, "one head per webhook: {first:?}");
     let a = first
         .iter()
@@ -1091,21 +1054,10 @@ async fn claims_follow_per_webhook_order_and_leases(store: &dyn Store) {
     );
 
     assert!(
-        ours(
-            store
-                .claim_deliveries(20_000, 30_000, 100)
-                .await
-                .expect("claim")
-        )
-        .is_empty(),
+        claim(store, 20_000, "hook-980001").await.is_empty(),
         "leased heads are not claimed twice, and their successors wait"
     );
-    let after_lease = ours(
-        store
-            .claim_deliveries(50_000, 30_000, 100)
-            .await
-            .expect("claim"),
-    );
+    let after_lease = claim(store, 50_000, "hook-980001").await;
     assert_eq!(
         after_lease.len(),
         2,
@@ -1117,27 +1069,45 @@ async fn claims_follow_per_webhook_order_and_leases(store: &dyn Store) {
         .expect("a again");
     assert_eq!(a2.id, a.id, "the same head, not its successor");
     assert!(
-        !store
-            .finish_delivery(a, &DeliveryResult::Delivered, 50_001)
-            .await
-            .expect("finish"),
+        !finish(store, a, &DeliveryResult::Delivered, 50_001).await,
         "the stale claim is refused"
     );
     assert!(
-        store
-            .finish_delivery(a2, &DeliveryResult::Delivered, 50_001)
-            .await
-            .expect("finish"),
+        finish(store, a2, &DeliveryResult::Delivered, 50_001).await,
         "the current claim counts"
     );
-    let next = ours(
-        store
-            .claim_deliveries(50_002, 30_000, 100)
-            .await
-            .expect("claim"),
-    );
+    let next = claim(store, 50_002, "hook-980001").await;
     assert_eq!(next.len(), 1, "a's next event; b's head is still leased");
     assert!(next[0].body.contains("tok-980001-1"), "in order");
+}
+
+/// What a claim at `now_ms` (30 s leases) hands out for the webhooks whose ids start with
+/// `prefix`: the cases share one store, and other cases' events may be due too.
+async fn claim(store: &dyn Store, now_ms: i64, prefix: &str) -> Vec<Delivery> {
+    store
+        .claim_deliveries(now_ms, 30_000, 1000)
+        .await
+        .expect("claim")
+        .into_iter()
+        .filter(|d| d.webhook_id.starts_with(prefix))
+        .collect()
+}
+
+/// Records `result` for the claimed `d` at `now_ms`: whether the store took it.
+async fn finish(store: &dyn Store, d: &Delivery, result: &DeliveryResult, now_ms: i64) -> bool {
+    store
+        .finish_delivery(d, result, now_ms)
+        .await
+        .expect("finish")
+}
+
+/// A scan of the live callback QR `code`.
+async fn scanned(store: &dyn Store, code: &str, token: &str, at_ms: i64) -> ScanRecorded {
+    store
+        .record_scan(&scan(code, token, at_ms))
+        .await
+        .expect("scan")
+        .expect("live QR")
 }
 
 /// Merchant `msn` with callback QR `Code{msn}`, webhook `hook-{msn}`, and two scans at 10 000
@@ -1154,60 +1124,34 @@ async fn two_scans_for_one_webhook(store: &dyn Store, msn: &str) {
         .await
         .expect("hook");
     for i in 0..2 {
-        store
-            .record_scan(&scan(&code, &format!("tok-{msn}-{i}"), 10_000))
-            .await
-            .expect("scan")
-            .expect("live");
+        scanned(store, &code, &format!("tok-{msn}-{i}"), 10_000).await;
     }
 }
 
 async fn finished_deliveries_record_their_outcome(store: &dyn Store) {
     two_scans_for_one_webhook(store, "990001").await;
-    let claim = |now: i64| async move {
-        store
-            .claim_deliveries(now, 30_000, 1000)
-            .await
-            .expect("claim")
-            .into_iter()
-            .find(|d| d.webhook_id == "hook-990001")
-    };
-    let d = claim(10_000).await.expect("due");
+    let head = |now: i64| async move { claim(store, now, "hook-990001").await.pop() };
+    let d = head(10_000).await.expect("due");
     let retry = DeliveryResult::Retry {
         next_attempt_at_ms: 15_000,
         error: "HTTP 500".into(),
     };
+    assert!(finish(store, &d, &retry, 10_100).await);
     assert!(
-        store
-            .finish_delivery(&d, &retry, 10_100)
-            .await
-            .expect("retry")
-    );
-    assert!(
-        claim(14_999).await.is_none(),
+        head(14_999).await.is_none(),
         "not before its retry time, nor its successor"
     );
-    let d = claim(15_000).await.expect("due again");
+    let d = head(15_000).await.expect("due again");
     assert_eq!(d.attempts, 1);
     let failed = DeliveryResult::Failed {
         error: "gave up".into(),
     };
-    assert!(
-        store
-            .finish_delivery(&d, &failed, 15_100)
-            .await
-            .expect("fail")
-    );
-    let d2 = claim(15_200)
+    assert!(finish(store, &d, &failed, 15_100).await);
+    let d2 = head(15_200)
         .await
         .expect("the next event goes once the head is given up");
     assert!(d2.body.contains("tok-990001-1"));
-    assert!(
-        store
-            .finish_delivery(&d2, &DeliveryResult::Delivered, 15_300)
-            .await
-            .expect("deliver")
-    );
+    assert!(finish(store, &d2, &DeliveryResult::Delivered, 15_300).await);
     let events = store.outbox_events("hook-990001").await.expect("outbox");
     assert_eq!(events[0].state, OutboxState::Failed);
     assert_eq!(events[0].attempts, 2);
@@ -1219,23 +1163,17 @@ async fn finished_deliveries_record_their_outcome(store: &dyn Store) {
         (1, Some(15_300))
     );
     assert!(
-        !store
-            .finish_delivery(&d2, &DeliveryResult::Delivered, 15_400)
-            .await
-            .expect("again"),
+        !finish(store, &d2, &DeliveryResult::Delivered, 15_400).await,
         "a finished event is not finished twice"
     );
-    assert!(claim(1_000_000).await.is_none(), "nothing left");
+    assert!(head(1_000_000).await.is_none(), "nothing left");
 }
 
 async fn deleted_webhooks_get_nothing_more(store: &dyn Store) {
     two_scans_for_one_webhook(store, "990101").await;
-    let in_flight = store
-        .claim_deliveries(10_000, 30_000, 1000)
+    let in_flight = claim(store, 10_000, "hook-990101")
         .await
-        .expect("claim")
-        .into_iter()
-        .find(|d| d.webhook_id == "hook-990101")
+        .pop()
         .expect("head");
     store
         .delete_webhook("990101", "hook-990101", 10_050)
@@ -1243,10 +1181,7 @@ async fn deleted_webhooks_get_nothing_more(store: &dyn Store) {
         .expect("delete")
         .expect("found");
     assert!(
-        !store
-            .finish_delivery(&in_flight, &DeliveryResult::Delivered, 10_100)
-            .await
-            .expect("finish"),
+        !finish(store, &in_flight, &DeliveryResult::Delivered, 10_100).await,
         "an attempt in flight at deletion is not recorded as delivered"
     );
     let events = store.outbox_events("hook-990101").await.expect("outbox");
@@ -1254,37 +1189,18 @@ async fn deleted_webhooks_get_nothing_more(store: &dyn Store) {
         events.iter().all(|e| e.state == OutboxState::Dropped),
         "{events:?}"
     );
-    assert!(
-        !store
-            .claim_deliveries(10_000_000, 30_000, 1000)
-            .await
-            .expect("claim")
-            .iter()
-            .any(|d| d.webhook_id == "hook-990101")
-    );
-    let recorded = store
-        .record_scan(&scan("Code990101", "tok-990101-9", 20_000))
-        .await
-        .expect("scan")
-        .expect("live");
+    assert!(claim(store, 10_000_000, "hook-990101").await.is_empty());
+    let recorded = scanned(store, "Code990101", "tok-990101-9", 20_000).await;
     assert_eq!(recorded.enqueued, 0, "a deleted webhook gets no new events");
 }
 
 async fn finished_events_are_pruned_pending_ones_kept(store: &dyn Store) {
     two_scans_for_one_webhook(store, "990201").await;
-    let d = store
-        .claim_deliveries(10_000, 30_000, 1000)
+    let d = claim(store, 10_000, "hook-990201")
         .await
-        .expect("claim")
-        .into_iter()
-        .find(|d| d.webhook_id == "hook-990201")
+        .pop()
         .expect("head");
-    assert!(
-        store
-            .finish_delivery(&d, &DeliveryResult::Delivered, 20_000)
-            .await
-            .expect("finish")
-    );
+    assert!(finish(store, &d, &DeliveryResult::Delivered, 20_000).await);
     store.prune_outbox(20_000).await.expect("prune");
     assert_eq!(
         store
@@ -1421,12 +1337,7 @@ async fn logos_are_stored_once_per_merchant_listed_and_deleted(store: &dyn Store
 }
 
 async fn default_styles_name_only_the_merchants_own_logos(store: &dyn Store) {
-    store.add_merchant(&merchant("882001")).await.expect("add");
-    store.add_merchant(&merchant("882002")).await.expect("add");
-    let own = logo("882001", 7);
-    let theirs = logo("882002", 8);
-    store.add_logo(&own, 10).await.expect("add");
-    store.add_logo(&theirs, 10).await.expect("add");
+    let (own, theirs) = own_and_theirs(store, "882001", "882002", 7).await;
     assert_eq!(store.default_style("882001").await.expect("none"), None);
 
     let plain = default_style("882001", None);
@@ -1489,13 +1400,23 @@ async fn default_styles_name_only_the_merchants_own_logos(store: &dyn Store) {
     );
 }
 
+/// Merchants `own_msn` and `their_msn`, each with one logo (numbers `n` and `n + 1`).
+async fn own_and_theirs(
+    store: &dyn Store,
+    own_msn: &str,
+    their_msn: &str,
+    n: u8,
+) -> (NewLogo, NewLogo) {
+    let pair = (logo(own_msn, n), logo(their_msn, n + 1));
+    for (msn, l) in [(own_msn, &pair.0), (their_msn, &pair.1)] {
+        store.add_merchant(&merchant(msn)).await.expect("add");
+        store.add_logo(l, 10).await.expect("add");
+    }
+    pair
+}
+
 async fn qr_styles_are_stored_changed_and_hold_their_logo(store: &dyn Store) {
-    store.add_merchant(&merchant("883001")).await.expect("add");
-    store.add_merchant(&merchant("883002")).await.expect("add");
-    let own = logo("883001", 11);
-    let theirs = logo("883002", 12);
-    store.add_logo(&own, 10).await.expect("add");
-    store.add_logo(&theirs, 10).await.expect("add");
+    let (own, theirs) = own_and_theirs(store, "883001", "883002", 11).await;
     let now = 2_000;
 
     let styled = qr_style("dots", Some(&own.id));
@@ -1664,12 +1585,7 @@ async fn qr_styles_are_stored_changed_and_hold_their_logo(store: &dyn Store) {
 }
 
 async fn callback_qr_styles_are_stored_and_changed(store: &dyn Store) {
-    store.add_merchant(&merchant("884001")).await.expect("add");
-    store.add_merchant(&merchant("884002")).await.expect("add");
-    let own = logo("884001", 13);
-    let theirs = logo("884002", 14);
-    store.add_logo(&own, 10).await.expect("add");
-    store.add_logo(&theirs, 10).await.expect("add");
+    let (own, theirs) = own_and_theirs(store, "884001", "884002", 13).await;
     let now = 2_000;
     let styled = qr_style("dots", Some(&own.id));
     let put = |change: StyleChange, description: &'static str| {
@@ -1752,11 +1668,7 @@ async fn callback_qr_styles_are_stored_and_changed(store: &dyn Store) {
     put(StyleChange::Set(qr_style("dots", None)), "Kiosk 6")
         .await
         .expect("restyle");
-    let scanned = store
-        .record_scan(&scan("CbStyle001", "tok-style", now))
-        .await
-        .expect("scan")
-        .expect("live");
-    assert_eq!(scanned.qr.location_description, "Kiosk 6");
-    assert_eq!(scanned.qr.link.style, Some(qr_style("dots", None)));
+    let recorded = scanned(store, "CbStyle001", "tok-style", now).await;
+    assert_eq!(recorded.qr.location_description, "Kiosk 6");
+    assert_eq!(recorded.qr.link.style, Some(qr_style("dots", None)));
 }
