@@ -1,5 +1,7 @@
-//! Prometheus metrics, hand-rolled on atomics and one short mutex: the set is small and fixed,
-//! and a registry crate would add a dependency and a hash-map lookup per label set anyway.
+//! Prometheus metrics, hand-rolled on atomics: the set is small and fixed, and a registry crate
+//! would add a dependency and a hash-map lookup per label set anyway. A request touches no lock:
+//! its route's stats are found in the list registered at start-up, its status in a few atomic
+//! slots.
 //!
 //! Series (all prefixed `qr_origin_`):
 //! - `http_requests_total{route,status}`, `http_request_duration_seconds{route}` (histogram)
@@ -18,8 +20,8 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicI64, AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::{AtomicI64, AtomicU32, AtomicU64, Ordering::Relaxed};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use crate::render::Format;
@@ -78,10 +80,61 @@ impl Histogram {
     }
 }
 
+/// Status slots per route: the router's routes answer a handful of statuses each.
+const STATUS_SLOTS: usize = 8;
+
+/// One route's request counts by status and its latency histogram; lock-free but for statuses
+/// past the slots.
 #[derive(Debug, Default)]
 struct RouteStats {
-    by_status: BTreeMap<u16, u64>,
+    /// `(status, count)`, a slot claimed by the first request with its status (0: free).
+    statuses: [(AtomicU32, AtomicU64); STATUS_SLOTS],
+    /// Statuses that found every slot taken.
+    more: Mutex<BTreeMap<u16, u64>>,
     latency: Histogram,
+}
+
+impl RouteStats {
+    /// Adds `n` (0 exports the status before its first request) to `status`'s count.
+    fn count(&self, status: u16, n: u64) {
+        let want = u32::from(status);
+        for (slot, count) in &self.statuses {
+            let mut held = slot.load(Relaxed);
+            if held == 0 {
+                held = match slot.compare_exchange(0, want, Relaxed, Relaxed) {
+                    Ok(_) => want,
+                    Err(other) => other,
+                };
+            }
+            if held == want {
+                count.fetch_add(n, Relaxed);
+                return;
+            }
+        }
+        *self
+            .more
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(status)
+            .or_insert(0) += n;
+    }
+
+    fn observe(&self, status: u16, elapsed: Duration) {
+        self.count(status, 1);
+        self.latency.observe(elapsed);
+    }
+
+    fn by_status(&self) -> BTreeMap<u16, u64> {
+        let mut all = self.more.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        for (slot, count) in &self.statuses {
+            if let Ok(status) = u16::try_from(slot.load(Relaxed))
+                && status != 0
+            {
+                *all.entry(status).or_insert(0) += count.load(Relaxed);
+            }
+        }
+        all
+    }
 }
 
 /// Counters added by name from any module: `(name, label name, label value)` → count.
@@ -99,8 +152,11 @@ pub struct CacheGauges {
 /// All process metrics; one instance lives in the app state.
 #[derive(Debug, Default)]
 pub struct Metrics {
-    /// One lock per request; held for a map lookup and two increments.
-    routes: Mutex<BTreeMap<&'static str, RouteStats>>,
+    /// The router's routes, registered once at start-up, in its order (the image origin,
+    /// most of the traffic, first): found by a short scan, no lock.
+    routes: OnceLock<Vec<(&'static str, RouteStats)>>,
+    /// Any other label (a second registration, a label the router does not list).
+    other_routes: Mutex<BTreeMap<&'static str, Arc<RouteStats>>>,
     counters: Mutex<Counters>,
     helps: Mutex<BTreeMap<&'static str, &'static str>>,
     pub cache_hits: AtomicU64,
@@ -145,22 +201,39 @@ impl Metrics {
     ///
     /// [`new`]: Metrics::new
     pub fn register_routes(&self, routes: impl IntoIterator<Item = &'static str>) {
-        let mut all = self.routes.lock().unwrap_or_else(|p| p.into_inner());
+        let mut fresh: Vec<(&'static str, RouteStats)> = Vec::new();
         for route in routes {
-            all.entry(route)
-                .or_default()
-                .by_status
-                .entry(ZERO_STATUS)
-                .or_insert(0);
+            if !fresh.iter().any(|(r, _)| *r == route) {
+                fresh.push((route, RouteStats::default()));
+            }
+        }
+        for (_, stats) in &fresh {
+            stats.count(ZERO_STATUS, 0);
+        }
+        if let Err(again) = self.routes.set(fresh) {
+            // Registered before: these labels go with the others.
+            for (route, _) in again {
+                self.route_stats(route).count(ZERO_STATUS, 0);
+            }
         }
     }
 
     /// Records one finished request.
     pub fn observe_request(&self, route: &'static str, status: u16, elapsed: Duration) {
-        let mut routes = self.routes.lock().unwrap_or_else(|p| p.into_inner());
-        let stats = routes.entry(route).or_default();
-        *stats.by_status.entry(status).or_insert(0) += 1;
-        stats.latency.observe(elapsed);
+        let registered = self.routes.get().and_then(|all| {
+            all.iter()
+                .find(|(r, _)| std::ptr::eq(*r, route) || *r == route)
+        });
+        match registered {
+            Some((_, stats)) => stats.observe(status, elapsed),
+            None => self.route_stats(route).observe(status, elapsed),
+        }
+    }
+
+    /// The stats of a route missing from the registered list.
+    fn route_stats(&self, route: &'static str) -> Arc<RouteStats> {
+        let mut other = self.other_routes.lock().unwrap_or_else(|p| p.into_inner());
+        Arc::clone(other.entry(route).or_default())
     }
 
     /// Records one render of `format` that took `elapsed`.
@@ -209,15 +282,22 @@ impl Metrics {
     pub fn encode(&self, cache: CacheGauges) -> String {
         let mut out = String::with_capacity(8 * 1024);
         {
-            let routes = self.routes.lock().unwrap_or_else(|p| p.into_inner());
+            let other = self.other_routes.lock().unwrap_or_else(|p| p.into_inner());
+            let mut routes: BTreeMap<&str, &RouteStats> = BTreeMap::new();
+            for (route, s) in self.routes.get().into_iter().flatten() {
+                routes.insert(*route, s);
+            }
+            for (route, s) in other.iter() {
+                routes.entry(*route).or_insert(&**s);
+            }
             family(
                 &mut out,
                 "qr_origin_http_requests_total",
                 "counter",
                 "HTTP requests answered, by route and status.",
             );
-            for (route, s) in routes.iter() {
-                for (status, n) in &s.by_status {
+            for (route, s) in &routes {
+                for (status, n) in &s.by_status() {
                     let _ = writeln!(
                         out,
                         "qr_origin_http_requests_total{{route=\"{route}\",status=\"{status}\"}} {n}"
@@ -230,7 +310,7 @@ impl Metrics {
                 "histogram",
                 "Time from request head to response head, by route.",
             );
-            for (route, s) in routes.iter() {
+            for (route, s) in &routes {
                 s.latency.encode(
                     &mut out,
                     "qr_origin_http_request_duration_seconds",

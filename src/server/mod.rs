@@ -8,9 +8,9 @@
 //! public port (which takes the public reserve too) cannot reach the probes.
 //!
 //! Limits that keep one client from pinning the server:
-//! - a request head must arrive within `header_read_timeout` (hyper's HTTP/1 timer, plus a
-//!   watchdog covering the protocol sniffing before it, where hyper has no timer), and a body
-//!   within `body_read_timeout` ([`crate::server::body`]);
+//! - a request head must arrive within `header_read_timeout` of the connection opening or of
+//!   the previous response (the connection's watchdog, which covers the protocol sniffing
+//!   before hyper too), and a body within `body_read_timeout` ([`crate::server::body`]);
 //! - an HTTP/1 request head is buffered up to [`MAX_HEAD_BUF`], not hyper's ~400 KB;
 //! - a response write may stall (a client that stops reading) for no longer than the header
 //!   timeout ([`StallTimeout`]); over HTTP/2, where flow control stalls a stream without blocking
@@ -156,7 +156,7 @@ impl Slots {
 /// Serves until `state.shutdown` says stop, then drains for at most the configured deadline.
 pub async fn run(listener: TcpListener, state: Arc<AppState>) {
     let cfg = &state.config;
-    let builders = Arc::new([http_builder(cfg, true), http_builder(cfg, false)]);
+    let builders = Arc::new([http_builder(true), http_builder(false)]);
     let public = Arc::new(Slots::new(
         cfg.max_connections,
         Some(cfg.reserve_connections),
@@ -393,10 +393,14 @@ fn finish(
 }
 
 /// Watches one connection and says when to wind it down or close it:
-/// - no request within the header timeout → close (covers the protocol sniffing before hyper's
-///   own header timer: a client that connects and sends nothing, or half an HTTP/2 preface);
-/// - HTTP/1 after its first request: nothing (hyper's keep-alive timer, the stall guard on the
-///   socket, and `Connection: close` while draining do the job);
+/// - no request within the header timeout → close (a client that connects and sends nothing,
+///   half an HTTP/2 preface, or half a request head);
+/// - HTTP/1 after its first request: no request open and none started for the header timeout →
+///   close (the next head is due that long after the last response: an idle keep-alive client,
+///   or one sending its head slowly). hyper's own header timer does the same per request, at
+///   the cost of a timer armed and dropped for every request (≈ 5 % of a cache hit under
+///   callgrind); this tick costs a connection a few wake-ups per timeout, whatever its request
+///   rate. The stall guard on the socket and `Connection: close` while draining do the rest;
 /// - HTTP/2: wind down (GOAWAY) once draining, or after the keep-alive timeout with no stream
 ///   open and none started, pings or not; close when response bodies are in flight and none has
 ///   finished for the stall timeout (a zero flow-control window never blocks the socket);
@@ -427,9 +431,6 @@ async fn watchdog(state: &AppState, activity: &ConnActivity, wound: bool) -> Ver
             }
             continue;
         }
-        if !activity.is_h2() {
-            return std::future::pending().await;
-        }
         if !(now.sending > 0 && now.sent == last.sent) {
             stuck_since = t;
         }
@@ -437,6 +438,12 @@ async fn watchdog(state: &AppState, activity: &ConnActivity, wound: bool) -> Ver
             quiet_since = t;
         }
         last = now;
+        if !activity.is_h2() {
+            if t - quiet_since >= timeout {
+                return Verdict::Close;
+            }
+            continue;
+        }
         if t - stuck_since >= timeout || (wound && t - quiet_since >= timeout) {
             return Verdict::Close;
         }
@@ -470,11 +477,11 @@ impl Drop for Slot {
 
 /// The connection builder: HTTP/1.1 (keep-alive unless `keep_alive` is false, as for reserve
 /// connections, which serve one probe and close) and HTTP/2 cleartext.
-fn http_builder(cfg: &Config, keep_alive: bool) -> Builder<TokioExecutor> {
+fn http_builder(keep_alive: bool) -> Builder<TokioExecutor> {
     let mut b = Builder::new(TokioExecutor::new());
     b.http1()
-        .timer(TokioTimer::new())
-        .header_read_timeout(cfg.header_read_timeout)
+        // The head deadline is the watchdog's (see there): hyper's per-request timer is off.
+        .header_read_timeout(None)
         .max_buf_size(MAX_HEAD_BUF)
         .keep_alive(keep_alive);
     b.http2()

@@ -143,6 +143,49 @@ impl PostgresStore {
         })
     }
 
+    /// The write of [`Store::set_link_target`] and [`Store::delete_link`]: the merchant's live
+    /// link `(msn, kind, qr_id, now_ms)`, locked, changed by `change` once a style's `logo` is
+    /// checked to be the merchant's, written back and announced to the other instances.
+    async fn rewrite_live_link(
+        &self,
+        mut c: Object,
+        (msn, kind, qr_id, now_ms): (&str, LinkKind, &str, i64),
+        logo: Option<&str>,
+        change: impl FnOnce(&mut Link),
+    ) -> Result<Option<Link>, StoreError> {
+        let tx = c.transaction().await.map_err(pg)?;
+        let Some(mut link) = live_link(&tx, msn, kind, qr_id, now_ms, true).await? else {
+            return Ok(None);
+        };
+        logos::check_style_logo(&tx, msn, logo).await?;
+        change(&mut link);
+        let stmt = tx
+            .prepare_cached(
+                "UPDATE links SET target = $1, updated_at = $2, deleted_at = $3, style = $4,
+                     style_logo = $5
+                 WHERE code = $6",
+            )
+            .await
+            .map_err(pg)?;
+        let stored = link.style.as_ref();
+        tx.execute(
+            &stmt,
+            &[
+                &link.target,
+                &link.updated_at_ms,
+                &link.deleted_at_ms,
+                &stored.map(|s| &s.style),
+                &stored.and_then(|s| s.logo.as_ref()),
+                &link.code,
+            ],
+        )
+        .await
+        .map_err(pg)?;
+        notify_link(&tx, &self.instance, &link.code).await?;
+        tx.commit().await.map_err(pg)?;
+        Ok(Some(link))
+    }
+
     /// Runs `f` on a pooled connection: the one shape of every [`Store`] method, which only
     /// differ in what they do with the connection (it goes back to the pool when `f` is done).
     fn on_conn<'a, T, Fut>(
@@ -568,37 +611,9 @@ impl Store for PostgresStore {
         style: &'a StyleChange,
         now_ms: i64,
     ) -> StoreFuture<'a, Option<Link>> {
-        self.on_conn(move |mut c| async move {
-            let tx = c.transaction().await.map_err(pg)?;
-            let Some(mut link) = live_link(&tx, msn, kind, qr_id, now_ms, true).await? else {
-                return Ok(None);
-            };
-            logos::check_style_logo(&tx, msn, style.logo()).await?;
-            link.retarget(target, style, now_ms);
-            let stmt = tx
-                .prepare_cached(
-                    "UPDATE links SET target = $1, updated_at = $2, style = $3, style_logo = $4
-                     WHERE code = $5",
-                )
-                .await
-                .map_err(pg)?;
-            let stored = link.style.as_ref();
-            tx.execute(
-                &stmt,
-                &[
-                    &link.target,
-                    &link.updated_at_ms,
-                    &stored.map(|s| &s.style),
-                    &stored.and_then(|s| s.logo.as_ref()),
-                    &link.code,
-                ],
-            )
-            .await
-            .map_err(pg)?;
-            notify_link(&tx, &self.instance, &link.code).await?;
-            tx.commit().await.map_err(pg)?;
-            Ok(Some(link))
-        })
+        let change = move |link: &mut Link| link.retarget(target, style, now_ms);
+        let live = (msn, kind, qr_id, now_ms);
+        self.on_conn(move |c| self.rewrite_live_link(c, live, style.logo(), change))
     }
 
     fn delete_link<'a>(
@@ -608,23 +623,9 @@ impl Store for PostgresStore {
         qr_id: &'a str,
         now_ms: i64,
     ) -> StoreFuture<'a, Option<Link>> {
-        self.on_conn(move |mut c| async move {
-            let tx = c.transaction().await.map_err(pg)?;
-            let Some(mut link) = live_link(&tx, msn, kind, qr_id, now_ms, true).await? else {
-                return Ok(None);
-            };
-            let stmt = tx
-                .prepare_cached("UPDATE links SET deleted_at = $1, updated_at = $1 WHERE code = $2")
-                .await
-                .map_err(pg)?;
-            link.delete(now_ms);
-            tx.execute(&stmt, &[&now_ms, &link.code])
-                .await
-                .map_err(pg)?;
-            notify_link(&tx, &self.instance, &link.code).await?;
-            tx.commit().await.map_err(pg)?;
-            Ok(Some(link))
-        })
+        let change = move |link: &mut Link| link.delete(now_ms);
+        let live = (msn, kind, qr_id, now_ms);
+        self.on_conn(move |c| self.rewrite_live_link(c, live, None, change))
     }
 
     fn put_callback_qr<'a>(

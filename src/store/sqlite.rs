@@ -296,6 +296,40 @@ fn live_link(
     )
 }
 
+/// The write of [`Store::set_link_target`] and [`Store::delete_link`]: the merchant's live link
+/// `(msn, kind, qr_id, now_ms)`, changed by `change` once a style's `logo` is checked to be the
+/// merchant's, and written back, in one write transaction.
+fn rewrite_live_link(
+    conn: &mut Connection,
+    (msn, kind, qr_id, now_ms): (&str, LinkKind, &str, i64),
+    logo: Option<&str>,
+    change: impl FnOnce(&mut Link),
+) -> Result<Option<Link>, StoreError> {
+    let tx = write_tx(conn)?;
+    let Some(mut link) = live_link(&tx, msn, kind, qr_id, now_ms)? else {
+        return Ok(None);
+    };
+    check_style_logo(&tx, msn, logo)?;
+    change(&mut link);
+    let stored = link.style.as_ref();
+    tx.execute(
+        "UPDATE links SET target = ?1, updated_at = ?2, deleted_at = ?3, style = ?4,
+             style_logo = ?5
+         WHERE code = ?6",
+        params![
+            link.target,
+            link.updated_at_ms,
+            link.deleted_at_ms,
+            stored.map(|s| &s.style),
+            stored.and_then(|s| s.logo.as_ref()),
+            link.code
+        ],
+    )
+    .map_err(backend)?;
+    tx.commit().map_err(backend)?;
+    Ok(Some(link))
+}
+
 impl Store for SqliteStore {
     fn add_merchant<'a>(&'a self, m: &'a NewMerchant) -> StoreFuture<'a, ()> {
         let m = m.clone();
@@ -514,27 +548,8 @@ impl Store for SqliteStore {
         let (msn, qr_id, target) = (msn.to_owned(), qr_id.to_owned(), target.to_owned());
         let style = style.clone();
         self.call(move |conn| {
-            let tx = write_tx(conn)?;
-            let Some(mut link) = live_link(&tx, &msn, kind, &qr_id, now_ms)? else {
-                return Ok(None);
-            };
-            check_style_logo(&tx, &msn, style.logo())?;
-            link.retarget(&target, &style, now_ms);
-            let stored = link.style.as_ref();
-            tx.execute(
-                "UPDATE links SET target = ?1, updated_at = ?2, style = ?3, style_logo = ?4
-                 WHERE code = ?5",
-                params![
-                    link.target,
-                    link.updated_at_ms,
-                    stored.map(|s| &s.style),
-                    stored.and_then(|s| s.logo.as_ref()),
-                    link.code
-                ],
-            )
-            .map_err(backend)?;
-            tx.commit().map_err(backend)?;
-            Ok(Some(link))
+            let change = |link: &mut Link| link.retarget(&target, &style, now_ms);
+            rewrite_live_link(conn, (&msn, kind, &qr_id, now_ms), style.logo(), change)
         })
     }
 
@@ -547,18 +562,8 @@ impl Store for SqliteStore {
     ) -> StoreFuture<'a, Option<Link>> {
         let (msn, qr_id) = (msn.to_owned(), qr_id.to_owned());
         self.call(move |conn| {
-            let tx = write_tx(conn)?;
-            let Some(mut link) = live_link(&tx, &msn, kind, &qr_id, now_ms)? else {
-                return Ok(None);
-            };
-            link.delete(now_ms);
-            tx.execute(
-                "UPDATE links SET deleted_at = ?1, updated_at = ?1 WHERE code = ?2",
-                params![now_ms, link.code],
-            )
-            .map_err(backend)?;
-            tx.commit().map_err(backend)?;
-            Ok(Some(link))
+            let change = |link: &mut Link| link.delete(now_ms);
+            rewrite_live_link(conn, (&msn, kind, &qr_id, now_ms), None, change)
         })
     }
 

@@ -11,7 +11,7 @@
 //! case panics with the rule it checks.
 
 use crate::store::{
-    Conflict, DefaultStyle, Delivery, DeliveryResult, LinkKind, LogoData, LogoFormat,
+    Conflict, DefaultStyle, Delivery, DeliveryResult, Link, LinkKind, LogoData, LogoFormat,
     NewAccessToken, NewCallbackQr, NewLink, NewLogo, NewMerchant, NewScan, NewWebhook, OutboxState,
     ScanRecorded, Store, StoreError, StoredStyle, StyleChange,
 };
@@ -140,6 +140,18 @@ pub fn qr_style(shape: &str, logo: Option<&str>) -> StoredStyle {
         },
         logo: logo.map(str::to_owned),
     }
+}
+
+/// Adds the merchants `msns`.
+async fn merchants(store: &dyn Store, msns: &[&str]) {
+    for msn in msns {
+        store.add_merchant(&merchant(msn)).await.expect("add");
+    }
+}
+
+/// Creates `link` at 1 000, which must succeed.
+async fn create(store: &dyn Store, link: &NewLink) -> Link {
+    store.create_link(link, 1_000).await.expect("create")
 }
 
 fn conflict(r: Result<impl std::fmt::Debug, StoreError>) -> Conflict {
@@ -343,12 +355,8 @@ async fn links_are_created_and_found(store: &dyn Store) {
 }
 
 async fn live_ids_are_unique_per_merchant_and_kind(store: &dyn Store) {
-    store.add_merchant(&merchant("500001")).await.expect("add");
-    store.add_merchant(&merchant("500002")).await.expect("add");
-    store
-        .create_link(&redirect("500001", "shared", "Code500001"), 1_000)
-        .await
-        .expect("A");
+    merchants(store, &["500001", "500002"]).await;
+    create(store, &redirect("500001", "shared", "Code500001")).await;
     let dup = redirect("500001", "shared", "Code500002");
     assert_eq!(
         conflict(store.create_link(&dup, 1_000).await),
@@ -359,19 +367,13 @@ async fn live_ids_are_unique_per_merchant_and_kind(store: &dyn Store) {
         None,
         "nothing written"
     );
-    store
-        .create_link(&redirect("500002", "shared", "Code500003"), 1_000)
-        .await
-        .expect("same id, other merchant");
+    create(store, &redirect("500002", "shared", "Code500003")).await;
     let callback = NewLink {
         kind: LinkKind::Callback,
         target: None,
         ..redirect("500001", "shared", "Code500004")
     };
-    store
-        .create_link(&callback, 1_000)
-        .await
-        .expect("same id, other kind");
+    create(store, &callback).await;
     assert_eq!(
         store
             .link_by_code("Code500004")
@@ -383,12 +385,8 @@ async fn live_ids_are_unique_per_merchant_and_kind(store: &dyn Store) {
 }
 
 async fn codes_are_never_reused(store: &dyn Store) {
-    store.add_merchant(&merchant("600001")).await.expect("add");
-    store.add_merchant(&merchant("600002")).await.expect("add");
-    store
-        .create_link(&redirect("600001", "a", "Code600001"), 1_000)
-        .await
-        .expect("create");
+    merchants(store, &["600001", "600002"]).await;
+    create(store, &redirect("600001", "a", "Code600001")).await;
     let again = redirect("600002", "b", "Code600001");
     assert_eq!(
         conflict(store.create_link(&again, 1_000).await),
@@ -456,10 +454,7 @@ async fn targets_change_in_place(store: &dyn Store) {
 
 async fn deleted_links_are_gone_but_remembered(store: &dyn Store) {
     store.add_merchant(&merchant("800001")).await.expect("add");
-    store
-        .create_link(&redirect("800001", "poster", "Code800001"), 1_000)
-        .await
-        .expect("create");
+    create(store, &redirect("800001", "poster", "Code800001")).await;
     let deleted = store
         .delete_link("800001", LinkKind::Redirect, "poster", 2_000)
         .await
@@ -598,10 +593,7 @@ async fn merchants_only_reach_their_own_links(store: &dyn Store) {
         .add_merchant(&merchant("910002"))
         .await
         .expect("add B");
-    store
-        .create_link(&redirect("910001", "mine", "Code910001"), 1_000)
-        .await
-        .expect("create");
+    create(store, &redirect("910001", "mine", "Code910001")).await;
     let b = "910002";
     assert_eq!(
         store
@@ -772,29 +764,14 @@ async fn callback_qrs_keep_their_code_and_change_description(store: &dyn Store) 
 }
 
 async fn scans_enqueue_one_event_per_registered_webhook(store: &dyn Store) {
-    store.add_merchant(&merchant("940001")).await.expect("add");
     store.add_merchant(&merchant("940002")).await.expect("add");
-    store
-        .put_callback_qr(&callback("940001", "till", "Code940001"), 1_000)
-        .await
-        .expect("qr");
-    store
-        .add_webhook(&webhook("940001", "hook-940001-a"), 25)
-        .await
-        .expect("a");
-    store
-        .add_webhook(&webhook("940001", "hook-940001-b"), 25)
-        .await
-        .expect("b");
+    callback_with_hooks(store, "940001", "till", &["hook-940001-a", "hook-940001-b"]).await;
     let other_event = NewWebhook {
         events: vec!["some.other.v1".into()],
         ..webhook("940001", "hook-940001-c")
     };
     store.add_webhook(&other_event, 25).await.expect("c");
-    store
-        .add_webhook(&webhook("940002", "hook-940002-a"), 25)
-        .await
-        .expect("other merchant");
+    add_hook(store, "940002", "hook-940002-a").await;
 
     let recorded = scanned(store, "Code940001", "tok-940001-1", 10_000).await;
     assert_eq!(
@@ -850,10 +827,7 @@ async fn scans_of_dead_codes_write_nothing(store: &dyn Store) {
         .put_callback_qr(&callback("950001", "gone", "Code950001"), 1_000)
         .await
         .expect("qr");
-    store
-        .create_link(&redirect("950001", "sign", "Code950002"), 1_000)
-        .await
-        .expect("redirect");
+    create(store, &redirect("950001", "sign", "Code950002")).await;
     store
         .delete_link("950001", LinkKind::Callback, "gone", 2_000)
         .await
@@ -920,8 +894,7 @@ async fn customer_tokens_expire(store: &dyn Store) {
 }
 
 async fn webhooks_are_listed_limited_and_deleted(store: &dyn Store) {
-    store.add_merchant(&merchant("970001")).await.expect("add");
-    store.add_merchant(&merchant("970002")).await.expect("add");
+    merchants(store, &["970001", "970002"]).await;
     let two_events = NewWebhook {
         events: vec!["user.checked-in.v1".into(), "a.b.v1".into()],
         ..webhook("970001", "hook-970001-0")
@@ -1010,22 +983,11 @@ async fn webhooks_are_listed_limited_and_deleted(store: &dyn Store) {
 }
 
 async fn claims_follow_per_webhook_order_and_leases(store: &dyn Store) {
-    store.add_merchant(&merchant("980001")).await.expect("add");
-    store
-        .put_callback_qr(&callback("980001", "q", "Code980001"), 1_000)
-        .await
-        .expect("qr");
-    store
-        .add_webhook(&webhook("980001", "hook-980001-a"), 25)
-        .await
-        .expect("a");
+    callback_with_hooks(store, "980001", "q", &["hook-980001-a"]).await;
     for i in 0..3 {
         scanned(store, "Code980001", &format!("tok-980001-{i}"), 10_000 + i).await;
     }
-    store
-        .add_webhook(&webhook("980001", "hook-980001-b"), 25)
-        .await
-        .expect("b registered after the first scans");
+    add_hook(store, "980001", "hook-980001-b").await;
     scanned(store, "Code980001", "tok-980001-3", 10_003).await;
 
     assert!(
@@ -1081,6 +1043,25 @@ async fn claims_follow_per_webhook_order_and_leases(store: &dyn Store) {
     assert!(next[0].body.contains("tok-980001-1"), "in order");
 }
 
+/// Merchant `msn` with callback QR `qr_id` (code `Code{msn}`, created at 1 000) and the
+/// webhooks `hooks`.
+async fn callback_with_hooks(store: &dyn Store, msn: &str, qr_id: &str, hooks: &[&str]) {
+    store.add_merchant(&merchant(msn)).await.expect("add");
+    let qr = callback(msn, qr_id, &format!("Code{msn}"));
+    store.put_callback_qr(&qr, 1_000).await.expect("qr");
+    for id in hooks {
+        add_hook(store, msn, id).await;
+    }
+}
+
+/// Registers webhook `id` of `msn` (25 a merchant per event allowed).
+async fn add_hook(store: &dyn Store, msn: &str, id: &str) {
+    store
+        .add_webhook(&webhook(msn, id), 25)
+        .await
+        .expect("webhook");
+}
+
 /// What a claim at `now_ms` (30 s leases) hands out for the webhooks whose ids start with
 /// `prefix`: the cases share one store, and other cases' events may be due too.
 async fn claim(store: &dyn Store, now_ms: i64, prefix: &str) -> Vec<Delivery> {
@@ -1113,16 +1094,8 @@ async fn scanned(store: &dyn Store, code: &str, token: &str, at_ms: i64) -> Scan
 /// Merchant `msn` with callback QR `Code{msn}`, webhook `hook-{msn}`, and two scans at 10 000
 /// (customer tokens `tok-{msn}-0`, `tok-{msn}-1`).
 async fn two_scans_for_one_webhook(store: &dyn Store, msn: &str) {
-    store.add_merchant(&merchant(msn)).await.expect("add");
+    callback_with_hooks(store, msn, "q", &[&format!("hook-{msn}")]).await;
     let code = format!("Code{msn}");
-    store
-        .put_callback_qr(&callback(msn, "q", &code), 1_000)
-        .await
-        .expect("qr");
-    store
-        .add_webhook(&webhook(msn, &format!("hook-{msn}")), 25)
-        .await
-        .expect("hook");
     for i in 0..2 {
         scanned(store, &code, &format!("tok-{msn}-{i}"), 10_000).await;
     }
@@ -1237,8 +1210,7 @@ async fn finished_events_are_pruned_pending_ones_kept(store: &dyn Store) {
 }
 
 async fn logos_are_stored_once_per_merchant_listed_and_deleted(store: &dyn Store) {
-    store.add_merchant(&merchant("881001")).await.expect("add");
-    store.add_merchant(&merchant("881002")).await.expect("add");
+    merchants(store, &["881001", "881002"]).await;
     let a = logo("881001", 1);
     assert!(store.add_logo(&a, 3).await.expect("first upload"));
     assert!(

@@ -97,6 +97,33 @@ async fn slow_client_with_partial_header_is_disconnected() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kept_alive_client_with_partial_next_header_is_disconnected() {
+    let srv = start_with(|c| c.header_read_timeout = Duration::from_millis(200)).await;
+    let mut stream = TcpStream::connect(srv.addr).await.unwrap();
+    stream
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap();
+    // The first answer in full (keep-alive), then the next head begun and never finished.
+    let mut first = Vec::new();
+    let mut buf = [0u8; 1024];
+    while !first.ends_with(b"ok\n") {
+        let n = stream.read(&mut buf).await.unwrap();
+        assert!(n > 0, "closed before the first answer");
+        first.extend_from_slice(&buf[..n]);
+    }
+    assert!(String::from_utf8_lossy(&first).starts_with("HTTP/1.1 200"));
+    stream
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+        .await
+        .unwrap();
+    let got = tokio::time::timeout(PATIENCE, read_until_closed(&mut stream))
+        .await
+        .expect("the server closes a kept-alive connection whose next head never completes");
+    assert!(got.is_empty(), "{}", String::from_utf8_lossy(&got));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn silent_client_is_disconnected() {
     let srv = start_with(|c| c.header_read_timeout = Duration::from_millis(200)).await;
     // Nothing at all, then half an HTTP/2 preface: both stall protocol detection.
