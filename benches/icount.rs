@@ -25,18 +25,15 @@ use qr_origin::links::Links;
 use qr_origin::metrics::Metrics;
 use qr_origin::origin::Origin;
 use qr_origin::render::{
-    Ecc, Eyes, Format, LogoRef, RenderOptions, Rendered, Shape, Style, logo_side, max_content_len,
-    render, render_with_logo,
+    Ecc, Format, RenderOptions, Rendered, Shape, max_content_len, render, render_with_logo,
 };
-use qr_origin::store::LogoFormat;
 use qr_origin::store::sqlite::SqliteStore;
 use qr_origin::store::{Link, LinkKind, NewLink, NewMerchant, Store};
 use qr_origin::token::{ImageClaims, Keyring, MAX_URL_BYTES, SigningKey};
 
-/// The short link a printed QR carries (version 3 at ECC M).
-const SHORT: &str = "https://qr.example.com/r/DI5bjNA0";
-/// A long payment deeplink (version 9 at ECC M).
-const LONG: &str = "https://api.vipps.no/dwo-api-application/v1/deeplink/vippsgateway?v=2&token=eyJraWQiOiJqd3RrZXkiLCJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhY21lLXNob3AtMTIzLW9yZGVyMTIzYWJjIn0.c2lnbmF0dXJl";
+mod styled_case;
+use styled_case::{LONG, SHORT};
+
 /// A fixed "now", so every token is valid and the bytes signed are the same in every run.
 const NOW: i64 = 1_800_000_000;
 const SECRET: &str = "icount-secret-0123456789-abcdefghijklmno";
@@ -75,33 +72,11 @@ fn render_worst(content: Vec<u8>, o: RenderOptions) -> Rendered {
     black_box(render(black_box(&content), &o).expect("renders"))
 }
 
-/// A branded code's options at 800 px (`logo`: the example logo at 0.15) and the logo scaled
-/// to its square, as the origin's logo cache holds it: the scaling is not measured.
+/// A branded case of [`styled_case::styled`], with its content.
 type StyledCase = (&'static str, RenderOptions, Option<tiny_skia::Pixmap>);
 
 fn styled(content: &'static str, format: Format, shape: Shape, logo: bool) -> StyledCase {
-    let o = RenderOptions {
-        format,
-        size: 800,
-        style: Style {
-            shape,
-            eyes: Eyes::Rounded,
-            logo: logo.then_some(LogoRef {
-                id: [1; 32],
-                size_permille: 150,
-            }),
-            ..Style::default()
-        },
-        ..RenderOptions::default()
-    };
-    let pixmap = logo_side(content.as_bytes(), &o)
-        .expect("the logo fits")
-        .map(|side| {
-            qr_origin::logo::decode(LogoFormat::Svg, include_bytes!("../docs/logo-example.svg"))
-                .expect("the example logo is valid")
-                .fit(side)
-                .expect("a logo square is never empty")
-        });
+    let (o, pixmap) = styled_case::styled(content, format, shape, logo);
     (content, o, pixmap)
 }
 

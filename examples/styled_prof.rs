@@ -7,13 +7,12 @@
 //!     target/release/examples/styled_prof short 1      # short | long | dots | logo | svg | lsvg
 //!
 //! `OUT=file.png` also writes the image; N > 1 prints the mean wall time per render.
-use qr_origin::render::{
-    Eyes, Format, LogoRef, RenderOptions, Shape, Style, logo_side, render_with_logo,
-};
-use qr_origin::store::LogoFormat;
+use qr_origin::render::{Format, RenderOptions, Shape, render_with_logo};
 
-const SHORT: &str = "https://qr.example.com/r/DI5bjNA0";
-const LONG: &str = "https://api.vipps.no/dwo-api-application/v1/deeplink/vippsgateway?v=2&token=eyJraWQiOiJqd3RrZXkiLCJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhY21lLXNob3AtMTIzLW9yZGVyMTIzYWJjIn0.c2lnbmF0dXJl";
+// The bench's own cases, so the profile is of what the gate counts.
+#[path = "../benches/styled_case.rs"]
+mod styled_case;
+use styled_case::{LONG, SHORT, styled};
 
 #[inline(never)]
 fn one(content: &str, o: &RenderOptions, p: Option<&tiny_skia::Pixmap>) -> usize {
@@ -36,26 +35,7 @@ fn main() {
         "lsvg" => (LONG, Shape::Rounded, false, Format::Svg),
         _ => panic!(),
     };
-    let o = RenderOptions {
-        format,
-        size: 800,
-        style: Style {
-            shape,
-            eyes: Eyes::Rounded,
-            logo: logo.then_some(LogoRef {
-                id: [1; 32],
-                size_permille: 150,
-            }),
-            ..Style::default()
-        },
-        ..RenderOptions::default()
-    };
-    let pixmap = logo_side(content.as_bytes(), &o).unwrap().map(|side| {
-        qr_origin::logo::decode(LogoFormat::Svg, include_bytes!("../docs/logo-example.svg"))
-            .unwrap()
-            .fit(side)
-            .unwrap()
-    });
+    let (o, pixmap) = styled(content, format, shape, logo);
     let t = std::time::Instant::now();
     let mut total = 0;
     for _ in 0..n {

@@ -705,7 +705,7 @@ impl Store for PostgresStore {
     }
 
     fn outbox_stats(&self) -> StoreFuture<'_, OutboxStats> {
-        self.on_conn(move |c| outbox::outbox_stats(c))
+        self.on_conn(outbox::outbox_stats)
     }
 
     fn prune_outbox(&self, before_ms: i64) -> StoreFuture<'_, u64> {
