@@ -1,6 +1,7 @@
 //! Request bodies as handlers see them: hyper's `Incoming` with a deadline for the whole body.
 //!
-//! hyper times out a slow request *head*, not a slow body: one byte every few seconds once held
+//! The connection's watchdog times out a slow request *head*, not a slow body: one byte every
+//! few seconds once held
 //! an authenticated create (and its connection) open for as long as the client liked. The
 //! deadline starts when a handler first reads the body (right after the head, in practice) and
 //! covers all of it; past it the read fails with [`BodyTimedOut`], which the API answers `408`.

@@ -2,12 +2,13 @@
 //! global budget of response bytes held by connections still sending them.
 //!
 //! Two things need this beyond hyper's own limits:
-//! - **HTTP/2 idle and stall deadlines.** hyper times out HTTP/1 keep-alive, but an HTTP/2 client
-//!   that answers pings keeps its connection (and slot) forever, and a stream whose flow-control
-//!   window stays at zero never blocks a socket write, so [`crate::server::stall`] never sees it. The
-//!   connection's watchdog (`server.rs`) reads the counters here: no stream open for the
-//!   keep-alive timeout → GOAWAY; bodies in flight but none finished for the stall timeout →
-//!   close.
+//! - **Idle and stall deadlines.** hyper closes neither an HTTP/1 keep-alive connection whose
+//!   next head is overdue (its per-request header timer is off, see `server/mod.rs`) nor an
+//!   HTTP/2 one whose client answers pings (it would keep its connection, and slot, forever),
+//!   and a stream whose flow-control window stays at zero never blocks a socket write, so
+//!   [`crate::server::stall`] never sees it. The connection's watchdog (`server/mod.rs`) reads
+//!   the counters here: no request open for the header timeout → close (HTTP/1) or GOAWAY
+//!   (HTTP/2); bodies in flight but none finished for the stall timeout → close.
 //! - **Memory pinned by slow readers.** A response body shares its bytes with the image cache,
 //!   but once the cache evicts the image only the connection holds it; thousands of zero-window
 //!   streams once pinned ten times the cache bound. Every body reserves its length against

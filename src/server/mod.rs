@@ -398,9 +398,10 @@ fn finish(
 /// - HTTP/1 after its first request: no request open and none started for the header timeout →
 ///   close (the next head is due that long after the last response: an idle keep-alive client,
 ///   or one sending its head slowly). hyper's own header timer does the same per request, at
-///   the cost of a timer armed and dropped for every request (≈ 5 % of a cache hit under
-///   callgrind); this tick costs a connection a few wake-ups per timeout, whatever its request
-///   rate. The stall guard on the socket and `Connection: close` while draining do the rest;
+///   the cost of a timer armed and dropped for every request; this tick costs a connection a
+///   few wake-ups per timeout, whatever its request rate. The deadline is met within a tick
+///   (a quarter of the timeout) of the timeout. The stall guard on the socket and
+///   `Connection: close` while draining do the rest;
 /// - HTTP/2: wind down (GOAWAY) once draining, or after the keep-alive timeout with no stream
 ///   open and none started, pings or not; close when response bodies are in flight and none has
 ///   finished for the stall timeout (a zero flow-control window never blocks the socket);

@@ -1,12 +1,13 @@
 //! A deadline on stalled writes for server connections.
 //!
-//! hyper's timers cover a client that is slow to *send* (the header read timeout), but not one
+//! The connection's watchdog covers a client that is slow to *send* a head (the header read
+//! timeout), but not one
 //! that stops *reading*: once the socket's send buffer is full, the connection task waits for
 //! writability forever and the client keeps a connection slot. [`StallTimeout`] fails a write
 //! that has made no progress for `limit`, which ends the connection and frees the slot.
 //!
-//! Only writes are guarded; reads are hyper's business (its header timer and, for HTTP/2,
-//! keep-alive pings). The timer is armed only when a write would block, so a connection that
+//! Only writes are guarded; reads are the watchdog's (heads) and hyper's (HTTP/2 keep-alive
+//! pings). The timer is armed only when a write would block, so a connection that
 //! never fills its send buffer never touches the timer wheel.
 
 use std::future::Future;
