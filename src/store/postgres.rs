@@ -37,6 +37,7 @@ use super::{
 mod listen;
 mod logos;
 mod outbox;
+mod scans;
 mod tls;
 pub mod url;
 
