@@ -434,3 +434,119 @@ fn to_batch(codes: &HashMap<String, CodeCounts>) -> ScanBatch {
     }
     batch
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::ManualClock;
+    use crate::store::sqlite::{DB_FILE, SqliteStore};
+    use crate::store::testing::conformance::{merchant, redirect};
+
+    const IPHONE: &[u8] = b"Mozilla/5.0 (iPhone; CPU iPhone OS 17_1 like Mac OS X) Mobile/15E148";
+
+    fn visit(n: u8) -> Visit<'static> {
+        Visit {
+            client: IpAddr::from([203, 0, 113, n]),
+            user_agent: IPHONE,
+        }
+    }
+
+    #[tokio::test]
+    async fn the_cap_drops_and_counts_and_a_failed_flush_keeps_what_it_had() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store: Arc<dyn Store> = Arc::new(SqliteStore::open_in_dir(dir.path()).expect("open"));
+        store
+            .add_merchant(&merchant("123456"))
+            .await
+            .expect("merchant");
+        let link = store
+            .create_link(&redirect("123456", "poster", "ScanCode01"), 1_000)
+            .await
+            .expect("link");
+        let now = 20_000 * DAY_MS + 10 * HOUR_MS;
+        let settings = ScanSettings {
+            pending_max: 16,
+            ..ScanSettings::default()
+        };
+        let scans = Scans::new(
+            Arc::clone(&store),
+            Arc::new(ManualClock::new(now)),
+            settings,
+        );
+        scans.ensure_keys().await;
+
+        // An hour entry and one entry per visitor: 15 visitors fill the cap of 16.
+        for n in 0..20 {
+            scans.record(&link, &visit(n));
+        }
+        assert_eq!(scans.pending_entries(), 16);
+        assert_eq!(scans.stats.scans(Platform::Ios), 20, "every scan is seen");
+        assert_eq!(scans.stats.dropped(), 5, "the 5 past the cap are dropped");
+
+        // The store fails (its table is gone): the flush errs and keeps everything.
+        let raw = rusqlite::Connection::open(dir.path().join(DB_FILE)).expect("raw");
+        raw.execute_batch("ALTER TABLE scan_counts RENAME TO scan_counts_away")
+            .expect("break");
+        assert!(scans.flush().await.is_err());
+        assert_eq!(scans.pending_entries(), 16, "put back");
+        scans.record(&link, &visit(99));
+        assert_eq!(scans.stats.dropped(), 6, "still capped during the outage");
+
+        // Back: the flush writes what was kept, and the buffer is empty again.
+        raw.execute_batch("ALTER TABLE scan_counts_away RENAME TO scan_counts")
+            .expect("repair");
+        scans.flush().await.expect("flush");
+        assert_eq!(scans.pending_entries(), 0);
+        let rows = store
+            .scan_counts("ScanCode01", 0, i64::MAX)
+            .await
+            .expect("read");
+        assert_eq!(rows.len(), 1);
+        let (hour, c) = rows[0];
+        assert_eq!(hour, now - now.rem_euclid(HOUR_MS));
+        assert_eq!((c.ios, c.visitors), (15, 15));
+    }
+
+    #[tokio::test]
+    async fn repeat_visitors_and_bots_add_no_visitor_entries() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store: Arc<dyn Store> = Arc::new(SqliteStore::open_in_dir(dir.path()).expect("open"));
+        store
+            .add_merchant(&merchant("123456"))
+            .await
+            .expect("merchant");
+        let link = store
+            .create_link(&redirect("123456", "poster", "ScanCode02"), 1_000)
+            .await
+            .expect("link");
+        let scans = Scans::new(
+            Arc::clone(&store),
+            Arc::new(ManualClock::new(20_000 * DAY_MS)),
+            ScanSettings::default(),
+        );
+        scans.ensure_keys().await;
+        for _ in 0..5 {
+            scans.record(&link, &visit(1));
+        }
+        let bot = Visit {
+            client: IpAddr::from([192, 0, 2, 1]),
+            user_agent: b"Twitterbot/1.0",
+        };
+        scans.record(&link, &bot);
+        assert_eq!(scans.pending_entries(), 2, "one hour, one visitor");
+        scans.flush().await.expect("flush");
+        let rows = store
+            .scan_counts("ScanCode02", 0, i64::MAX)
+            .await
+            .expect("read");
+        assert_eq!(
+            rows[0].1,
+            ScanCounts {
+                ios: 5,
+                bots: 1,
+                visitors: 1,
+                ..ScanCounts::default()
+            }
+        );
+    }
+}
