@@ -13,7 +13,8 @@
 //! (rounded modules and eyes, PNG and SVG, short and long; dots; the example logo); token
 //! verification (valid,
 //! forged signature, maximum length); the origin's request path in-process (`Origin::handle`:
-//! a cache hit and a matching `If-None-Match`); a cached short-link resolve.
+//! a cache hit and a matching `If-None-Match`); a cached short-link resolve with its scan counted
+//! (`--scan-counting on`: User-Agent classification, the keyed visitor hash, the pending map).
 //! Wall time of the same paths: `benches/render.rs`, `token.rs`, `origin.rs`, `links.rs`.
 
 use std::hint::black_box;
@@ -21,6 +22,7 @@ use std::sync::Arc;
 
 use gungraun::{library_benchmark, library_benchmark_group, main};
 use http::{HeaderMap, HeaderValue, Method, Uri};
+use qr_origin::analytics::{Scans, Visit};
 use qr_origin::links::Links;
 use qr_origin::metrics::Metrics;
 use qr_origin::origin::Origin;
@@ -202,12 +204,25 @@ fn origin_request(c: OriginCase) -> (OriginCase, u16) {
     (c, black_box(status))
 }
 
-/// A short link resolved once (so it is in the links cache), its store and runtime.
+/// A short link resolved once (so it is in the links cache), its store and runtime, and the
+/// scan counter with this scan counted once (a QR scanned again within a flush window).
 struct LinkCase {
     rt: tokio::runtime::Runtime,
     links: Links,
     link: Link,
+    scans: Arc<Scans>,
     _dir: tempfile::TempDir,
+}
+
+/// Safari on an iPhone: the most common scanner, and a User-Agent of typical length.
+const IPHONE_UA: &[u8] = b"Mozilla/5.0 (iPhone; CPU iPhone OS 17_1 like Mac OS X) \
+AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.1 Mobile/15E148 Safari/604.1";
+
+fn visit() -> Visit<'static> {
+    Visit {
+        client: std::net::IpAddr::from([203, 0, 113, 7]),
+        user_agent: IPHONE_UA,
+    }
 }
 
 fn cached_link() -> LinkCase {
@@ -246,13 +261,23 @@ fn cached_link() -> LinkCase {
         ))
         .expect("link");
     let clock = Arc::new(qr_origin::clock::ManualClock::new(now_ms));
+    let scans = Arc::new(Scans::new(
+        Arc::clone(&store),
+        clock.clone(),
+        qr_origin::config::scans::ScanSettings::default(),
+    ));
+    rt.block_on(scans.ensure_keys());
     let links = Links::new(store, clock);
-    rt.block_on(links.resolve(LinkKind::Redirect, &link.code))
-        .expect("warm");
+    let warm = rt
+        .block_on(links.resolve(LinkKind::Redirect, &link.code))
+        .expect("warm")
+        .expect("live");
+    scans.record(&warm, &visit());
     LinkCase {
         rt,
         links,
         link,
+        scans,
         _dir: dir,
     }
 }
@@ -262,6 +287,10 @@ fn cached_link() -> LinkCase {
 fn link_resolve(c: LinkCase) -> (LinkCase, bool) {
     let r =
         c.rt.block_on(c.links.resolve(LinkKind::Redirect, black_box(&c.link.code)));
+    // What `Links::respond_to` does after a resolve with counting on.
+    if let Ok(Some(link)) = &r {
+        c.scans.record(link, black_box(&visit()));
+    }
     let ok = r.is_ok();
     (c, black_box(ok))
 }

@@ -22,7 +22,9 @@
 #        started with --access-log (its log written to a file), and their median ratio: the
 #        access log's cost on the cheapest request there is;
 #        STYLED_FLOOD=1 runs only the styled-flood scenario instead, see below: the plain
-#        cache-hit p99 alone and during a flood of unique branded renders)
+#        cache-hit p99 alone and during a flood of unique branded renders;
+#        SHORT_LINK=1 runs only the short-link scenario: a redirect QR's 302 with scan counting
+#        on and off)
 # Run it on a quiet machine: other load on the two cores skews every figure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -117,6 +119,56 @@ wait_up "$PORT"
 HIT_URL=$("$BIN" token --url "https://qr.example.com/r/loadtest-hit" --format "$FORMAT" --size "$SIZE" \
   --signing-key "$KEY" --public-url "http://127.0.0.1:$PORT")
 curl -fs -o "$WORK/image" "$HIT_URL"
+
+# SHORT_LINK=1: only this scenario. A merchant-redirect QR's short link (`GET /r/{code}`, a
+# 302 from the link cache) with an iPhone User-Agent, against the origin above (scan counting
+# on, the default) and a second one started with --scan-counting off, alternating
+# SHORT_PAIRS (3) runs of PAIR_DURATION (8s) each on the same core: requests/s and p99 of each,
+# and the median ratio. Every request of the counted runs is a scan of one QR by one visitor.
+if [ "${SHORT_LINK:-0}" = 1 ]; then
+  OFF_PORT=${SHORT_OFF_PORT:-18084}
+  taskset -c "$SERVER_CPU" "$BIN" serve --listen "127.0.0.1:$OFF_PORT" --data-dir "$WORK/data-off" \
+    --ops-listen off --signing-key "$KEY" --shutdown-delay 0s --scan-counting off 2>"$WORK/off.log" &
+  PIDS+=($!)
+  wait_up "$OFF_PORT"
+  short_link() { # port data-dir -> the QR's short link
+    local creds token
+    creds=$("$BIN" merchant add --data-dir "$2" --msn 123456 --name "Load AS")
+    field() { python3 -c 'import json, sys; print(json.load(sys.stdin)[sys.argv[1]])' "$1"; }
+    token=$(curl -fs -X POST "http://127.0.0.1:$1/accesstoken/get" \
+      -H "client_id: $(field client_id <<<"$creds")" -H "client_secret: $(field client_secret <<<"$creds")" \
+      -H "Ocp-Apim-Subscription-Key: $(field subscription_key <<<"$creds")" | field access_token)
+    curl -fs -X POST "http://127.0.0.1:$1/qr/v1/merchant-redirect" -H "Authorization: Bearer $token" \
+      -H "Ocp-Apim-Subscription-Key: $(field subscription_key <<<"$creds")" \
+      -H "Content-Type: application/json" -H "Accept: text/targetUrl" \
+      -d '{"id": "load", "redirectUrl": "https://example.com/landing"}' | field url
+  }
+  ON_LINK=$(short_link "$PORT" "$WORK/data")
+  OFF_LINK=$(short_link "$OFF_PORT" "$WORK/data-off")
+  UA="User-Agent: Mozilla/5.0 (iPhone; CPU iPhone OS 17_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.1 Mobile/15E148 Safari/604.1"
+  echo "-- short link: $ON_LINK (counting on) / $OFF_LINK (counting off), ${SHORT_PAIRS:-3} pairs" >&2
+  ROWS=()
+  for _ in $(seq 1 "${SHORT_PAIRS:-3}"); do
+    read -r OFF_RPS OFF_P99 < <(DURATION=${PAIR_DURATION:-8s} run_wrk -H "$UA" "$OFF_LINK")
+    read -r ON_RPS ON_P99 < <(DURATION=${PAIR_DURATION:-8s} run_wrk -H "$UA" "$ON_LINK")
+    echo "   pair: off $OFF_RPS req/s p99 $OFF_P99 ms, on $ON_RPS req/s p99 $ON_P99 ms" >&2
+    ROWS+=("$OFF_RPS,$OFF_P99,$ON_RPS,$ON_P99")
+  done
+  sleep 6 # one flush window: the counted scans reach the store
+  SCANS=$(metric 'qr_origin_scans_total{platform="ios"}')
+  python3 - "$SCANS" "${ROWS[@]}" <<'PY'
+import statistics, sys
+scans = sys.argv[1]
+rows = [tuple(map(float, r.split(","))) for r in sys.argv[2:]]
+med = lambda i: statistics.median(r[i] for r in rows)
+print(f"{'short-link scenario':<30}{'req/s':>10}{'p99 ms':>10}   (median of {len(rows)} runs)")
+print(f"{'302, --scan-counting off':<30}{med(0):>10.0f}{med(1):>10.2f}")
+print(f"{'302, --scan-counting on':<30}{med(2):>10.0f}{med(3):>10.2f}")
+ratio = statistics.median(r[2] / r[0] for r in rows) * 100
+print(f"counting on / off: median {ratio:.1f} % of requests/s; {scans} scans counted (metrics)")
+PY
+  exit 0
+fi
 
 # STYLED_FLOOD=1: only this scenario. The plain cache-hit URL above probed by a second wrk
 # (PROBE_CONNS connections, --latency) alone, then during a flood of unique styled tokens

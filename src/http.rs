@@ -40,6 +40,22 @@ pub fn body(status: StatusCode, content_type: HeaderValue, body: impl Into<Bytes
     resp
 }
 
+/// Escapes text for an HTML or SVG element body or attribute value.
+pub fn escape_markup(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 /// A plain-text response with `no-store`, for probes, errors and other small answers.
 pub fn text(status: StatusCode, text: impl Into<Bytes>) -> Resp {
     body(status, TEXT_PLAIN, text)
@@ -189,6 +205,14 @@ impl HttpError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn markup_is_escaped() {
+        assert_eq!(
+            escape_markup(r#"<script>"a" & 'b'</script>"#),
+            "&lt;script&gt;&quot;a&quot; &amp; &#39;b&#39;&lt;/script&gt;"
+        );
+    }
 
     #[test]
     fn token_errors_map_to_the_documented_statuses() {

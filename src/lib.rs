@@ -21,6 +21,8 @@
 //!   merchant-callback QRs, MobilePay beacons) and the Webhooks API.
 //! - [`links`]: short links `/r/{code}`, `/p/{code}` → 302, and `/c/{code}`, `/m/{beaconId}`
 //!   → scan + outbox events, through an in-process cache.
+//! - [`analytics`]: scan counting in memory (platform, bots, keyed visitor hashes), flushed to
+//!   the store; the series and chart the scans API answers.
 //! - [`config`]: every setting in one place: flags and env vars validated once at start-up, the
 //!   `--config` file, the signing keys ([`config::keys`]) and the API's share ([`config::api`]).
 //! - [`webhooks`]: signing, retry schedule and the delivery worker draining the outbox.
@@ -39,6 +41,7 @@
 //!   deadline on writes to a client that stopped reading, the shutdown signal, at most a log
 //!   line a second); they use nothing else of the crate.
 
+pub mod analytics;
 pub mod api;
 pub mod clock;
 pub mod cmd;

@@ -23,6 +23,7 @@ use http_body_util::Full;
 use serde::Serialize;
 use tokio::sync::Notify;
 
+use crate::analytics::{Scans, Visit};
 use crate::clock::SharedClock;
 use crate::http;
 use crate::secret::{RandomError, random_bytes, random_token};
@@ -118,6 +119,8 @@ pub struct Links {
     /// Signalled after a scan stored outbox events, so the delivery worker starts at once
     /// instead of at its next poll.
     outbox: Arc<Notify>,
+    /// Scan analytics (`--scan-counting on`): told of every answered scan that has a visit.
+    scans: Option<Arc<Scans>>,
 }
 
 impl Links {
@@ -131,6 +134,21 @@ impl Links {
                 .build(),
             writes: Arc::new(AtomicU64::new(0)),
             outbox: Arc::new(Notify::new()),
+            scans: None,
+        }
+    }
+
+    /// Counts the scans answered from now on in `scans`.
+    pub fn with_scans(mut self, scans: Arc<Scans>) -> Links {
+        self.scans = Some(scans);
+        self
+    }
+
+    /// Tells the scan counter of an answered scan (a `GET`: the router passes no visit for
+    /// `HEAD`).
+    fn count(&self, link: &Link, visit: Option<&Visit<'_>>) {
+        if let (Some(scans), Some(visit)) = (&self.scans, visit) {
+            scans.record(link, visit);
         }
     }
 
@@ -228,11 +246,24 @@ impl Links {
         Ok(found.filter(|l| l.kind == kind && l.is_live(now)))
     }
 
-    /// Answers `GET /r/{code}` or `GET /p/{code}`.
+    /// Answers `GET /r/{code}` or `GET /p/{code}`, uncounted.
     pub async fn respond(&self, kind: LinkKind, code: &str) -> Response<Full<Bytes>> {
+        self.respond_to(kind, code, None).await
+    }
+
+    /// [`Links::respond`], counting a redirect as a scan of `visit`.
+    pub async fn respond_to(
+        &self,
+        kind: LinkKind,
+        code: &str,
+        visit: Option<&Visit<'_>>,
+    ) -> Response<Full<Bytes>> {
         match self.resolve(kind, code).await {
             Ok(Some(link)) => match link.target.as_deref() {
-                Some(target) => redirect(target),
+                Some(target) => {
+                    self.count(&link, visit);
+                    redirect(target)
+                }
                 None => not_found(),
             },
             Ok(None) => not_found(),
@@ -260,24 +291,33 @@ impl Links {
     /// that is durable does the phone get its page ("the merchant has been notified").
     /// Unknown or deleted codes get the 404 page and write nothing.
     pub async fn scan(&self, code: &str) -> Response<Full<Bytes>> {
+        self.scan_to(code, None).await
+    }
+
+    /// [`Links::scan`], counting a check-in as a scan of `visit`.
+    pub async fn scan_to(&self, code: &str, visit: Option<&Visit<'_>>) -> Response<Full<Bytes>> {
         if !is_well_formed(code) {
             return not_found();
         }
-        self.scan_code(code).await
+        self.scan_code(code, visit).await
     }
 
     /// Answers `GET /m/{beaconId}`: a scan of a printed MobilePay beacon mapped to a merchant
     /// (`PUT /qr/v1/merchant-callback/mobilepay/{beaconId}`), through the same pipeline as
     /// [`Links::scan`]; the event's `merchantQrId` is the beacon id.
-    pub async fn scan_beacon(&self, beacon_id: &str) -> Response<Full<Bytes>> {
+    pub async fn scan_beacon(
+        &self,
+        beacon_id: &str,
+        visit: Option<&Visit<'_>>,
+    ) -> Response<Full<Bytes>> {
         match beacon_code(beacon_id) {
-            Some(code) => self.scan_code(&code).await,
+            Some(code) => self.scan_code(&code, visit).await,
             None => not_found(),
         }
     }
 
-    async fn scan_code(&self, code: &str) -> Response<Full<Bytes>> {
-        match self.record_scan(code).await {
+    async fn scan_code(&self, code: &str, visit: Option<&Visit<'_>>) -> Response<Full<Bytes>> {
+        match self.record_scan(code, visit).await {
             Ok(Some(description)) => notified(&description),
             Ok(None) => not_found(),
             Err(e) => {
@@ -288,7 +328,11 @@ impl Links {
     }
 
     /// The location description of the scanned QR, or `None` when it is not a live callback QR.
-    async fn record_scan(&self, code: &str) -> Result<Option<String>, ScanError> {
+    async fn record_scan(
+        &self,
+        code: &str,
+        visit: Option<&Visit<'_>>,
+    ) -> Result<Option<String>, ScanError> {
         // The cache turns a flood of made-up or dead codes away without a store write.
         let Some(link) = self.lookup(LinkKind::Callback, code).await? else {
             return Ok(None);
@@ -319,6 +363,7 @@ impl Links {
         if recorded.enqueued > 0 {
             self.outbox.notify_one();
         }
+        self.count(&link, visit);
         Ok(Some(recorded.qr.location_description))
     }
 }
@@ -338,16 +383,7 @@ pub fn rfc3339_7(ms: i64) -> String {
     let secs = ms.div_euclid(1000);
     let frac = ms.rem_euclid(1000);
     let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    // Civil date from days since 1970-01-01 (Howard Hinnant's `civil_from_days`).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
+    let (year, month, day) = crate::clock::civil_from_days(days);
     format!(
         "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:03}0000Z",
         rem / 3600,
@@ -355,22 +391,6 @@ pub fn rfc3339_7(ms: i64) -> String {
         rem % 60,
         frac
     )
-}
-
-/// Escapes text for an HTML element body or attribute.
-fn html_escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 /// The page a phone sees after a successful scan.
@@ -381,7 +401,7 @@ fn notified(location_description: &str) -> Response<Full<Bytes>> {
 <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
 <title>The merchant has been notified</title></head>\n<body><h1>The merchant has been notified</h1>\
 <p>{}</p><p>Please wait for the payment request in your app.</p></body></html>\n",
-        html_escape(location_description)
+        http::escape_markup(location_description)
     );
     http::html(StatusCode::OK, page)
 }
@@ -449,14 +469,6 @@ mod tests {
             .await
             .expect("merchant");
         (dir, store, clock, links)
-    }
-
-    #[test]
-    fn html_is_escaped() {
-        assert_eq!(
-            html_escape(r#"<script>"a" & 'b'</script>"#),
-            "&lt;script&gt;&quot;a&quot; &amp; &#39;b&#39;&lt;/script&gt;"
-        );
     }
 
     #[tokio::test]

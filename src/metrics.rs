@@ -17,6 +17,9 @@
 //! - `webhook_deliveries_total{outcome}`, `webhook_retries_total`, `webhook_failures_total`,
 //!   `webhook_queue_depth`, `webhook_oldest_pending_age_seconds`: kept by the delivery worker
 //!   ([`crate::webhooks::deliver::DeliveryStats`]) and appended by `/metrics` (`ops.rs`).
+//! - `scans_total{platform}`, `scan_bots_total{platform}` (every platform from start-up),
+//!   `scans_dropped_total`, `scan_flush_failures_total`: kept by the scan counter
+//!   (`crate::analytics::ScanStats`) and appended by `/metrics`.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;

@@ -54,6 +54,7 @@ pub fn openapi() -> Resp {
 pub async fn metrics(state: &AppState) -> Resp {
     let mut body = state.metrics.encode(state.origin.cache_gauges().await);
     state.deliverer.stats().encode(&mut body);
+    state.scans.stats.encode(&mut body);
     metrics::single(
         &mut body,
         "qr_origin_render_queue_depth",

@@ -8,9 +8,12 @@
 //! Each route also names itself for metrics (a fixed label, never the raw path, so label
 //! cardinality stays bounded whatever clients send).
 
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use http::{Method, Request};
+
+use crate::analytics::Visit;
 
 use crate::api::{self, ApiRoute};
 use crate::http::{HttpError, Resp, empty};
@@ -131,6 +134,11 @@ pub static PATHS: &[PathSpec] = &[
         ],
     },
     PathSpec {
+        template: "/qr/v1/merchant-redirect/{id}/scans",
+        allow: "GET",
+        methods: &[(Method::GET, Route::Api(ApiRoute::RedirectScans))],
+    },
+    PathSpec {
         template: "/qr/v1/merchant-callback",
         allow: "GET",
         methods: &[(Method::GET, Route::Api(ApiRoute::ListCallbacks))],
@@ -143,6 +151,11 @@ pub static PATHS: &[PathSpec] = &[
             (Method::PUT, Route::Api(ApiRoute::PutCallback)),
             (Method::DELETE, Route::Api(ApiRoute::DeleteCallback)),
         ],
+    },
+    PathSpec {
+        template: "/qr/v1/merchant-callback/{merchantQrId}/scans",
+        allow: "GET",
+        methods: &[(Method::GET, Route::Api(ApiRoute::CallbackScans))],
     },
     PathSpec {
         template: "/qr/v1/merchant-callback/mobilepay/{beaconId}",
@@ -258,18 +271,20 @@ pub fn recognize<'p>(method: &Method, path: &'p str) -> Result<(Route, &'p str),
     } else {
         path
     };
+    // A path two templates match (`/qr/v1/merchant-callback/mobilepay/scans`: the scans of the
+    // QR `mobilepay`, or the beacon `scans`) goes to the one that takes the method.
+    let mut miss = Miss::NotFound;
     for spec in PATHS {
         let Some(param) = match_template(spec.template, path) else {
             continue;
         };
-        return spec
-            .methods
-            .iter()
-            .find(|(m, _)| m == method)
-            .map(|&(_, route)| (route, param))
-            .ok_or(Miss::MethodNotAllowed(spec));
+        match spec.methods.iter().find(|(m, _)| m == method) {
+            Some(&(_, route)) => return Ok((route, param)),
+            None if miss == Miss::NotFound => miss = Miss::MethodNotAllowed(spec),
+            None => {}
+        }
     }
-    Err(Miss::NotFound)
+    Err(miss)
 }
 
 /// Matches `path` against `template`; `Some(param)` on a match.
@@ -296,8 +311,12 @@ fn match_template<'p>(template: &str, path: &'p str) -> Option<&'p str> {
     }
 }
 
-/// Routes one request; returns the route's metrics label and the response.
-pub async fn route(state: &Arc<AppState>, req: Request<ReqBody>) -> (&'static str, Resp) {
+/// Routes one request from `peer`; returns the route's metrics label and the response.
+pub async fn route(
+    state: &Arc<AppState>,
+    req: Request<ReqBody>,
+    peer: IpAddr,
+) -> (&'static str, Resp) {
     // Cheap clones (an enum and a ref-counted URI) so `req` can move into handlers.
     let method = req.method().clone();
     let uri = req.uri().clone();
@@ -330,10 +349,29 @@ pub async fn route(state: &Arc<AppState>, req: Request<ReqBody>) -> (&'static st
         Route::Readyz => ops::readyz(state),
         Route::Metrics => ops::metrics(state).await,
         Route::OpenApi => ops::openapi(),
-        Route::RedirectLink => state.links.respond(LinkKind::Redirect, param).await,
-        Route::PaymentLink => state.links.respond(LinkKind::Payment, param).await,
-        Route::CallbackLink => state.links.scan(param).await,
-        Route::BeaconLink => state.links.scan_beacon(param).await,
+        Route::RedirectLink | Route::PaymentLink | Route::CallbackLink | Route::BeaconLink => {
+            // A scan is a GET answered by its redirect or check-in; HEAD (link previews,
+            // probes) never counts.
+            let visit = (method == Method::GET)
+                .then(|| Visit::of(peer, req.headers(), &state.config.scans.trusted_proxies));
+            let visit = visit.as_ref();
+            match route {
+                Route::RedirectLink => {
+                    state
+                        .links
+                        .respond_to(LinkKind::Redirect, param, visit)
+                        .await
+                }
+                Route::PaymentLink => {
+                    state
+                        .links
+                        .respond_to(LinkKind::Payment, param, visit)
+                        .await
+                }
+                Route::CallbackLink => state.links.scan_to(param, visit).await,
+                _ => state.links.scan_beacon(param, visit).await,
+            }
+        }
         Route::Api(api) => api::handle(&state.api, api, param, req).await,
     };
     (route.label(), strip_body_for_head(&method, res))
@@ -354,9 +392,13 @@ fn strip_body_for_head(method: &Method, mut res: Resp) -> Resp {
 
 /// Routes a request that arrived on a reserve connection (the server is at its connection cap):
 /// only the operator endpoints are served, everything else is told to come back later.
-pub async fn route_reserve(state: &Arc<AppState>, req: Request<ReqBody>) -> (&'static str, Resp) {
+pub async fn route_reserve(
+    state: &Arc<AppState>,
+    req: Request<ReqBody>,
+    peer: IpAddr,
+) -> (&'static str, Resp) {
     match recognize(req.method(), req.uri().path()) {
-        Ok((Route::Healthz | Route::Readyz | Route::Metrics, _)) => route(state, req).await,
+        Ok((Route::Healthz | Route::Readyz | Route::Metrics, _)) => route(state, req, peer).await,
         _ => (
             "overloaded",
             HttpError::Overloaded("too many open connections, retry shortly").into_response(),
@@ -365,9 +407,13 @@ pub async fn route_reserve(state: &Arc<AppState>, req: Request<ReqBody>) -> (&'s
 }
 
 /// Routes a request that arrived on the operator listener: the operator endpoints only.
-pub async fn route_ops(state: &Arc<AppState>, req: Request<ReqBody>) -> (&'static str, Resp) {
+pub async fn route_ops(
+    state: &Arc<AppState>,
+    req: Request<ReqBody>,
+    peer: IpAddr,
+) -> (&'static str, Resp) {
     match recognize(req.method(), req.uri().path()) {
-        Ok((Route::Healthz | Route::Readyz | Route::Metrics, _)) => route(state, req).await,
+        Ok((Route::Healthz | Route::Readyz | Route::Metrics, _)) => route(state, req, peer).await,
         _ => ("not_found", HttpError::NotFound.into_response()),
     }
 }

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 
+use crate::analytics::Scans;
 use crate::api::context::{ApiState, ImageSigner};
 use crate::clock::SharedClock;
 use crate::config::Config;
@@ -42,6 +43,9 @@ pub struct AppState {
     pub store: Arc<dyn Store>,
     /// Short-link lookups (`/r/`, `/p/`) through the in-process cache the QR API writes through.
     pub links: Arc<Links>,
+    /// The scan counter: fed by `links` when `--scan-counting on`, flushed by `server::run`;
+    /// its counters are exported either way.
+    pub scans: Arc<Scans>,
     /// The QR API's handlers' state.
     pub api: ApiState,
     /// The webhook delivery worker; `server::run` runs it until shutdown.
@@ -76,7 +80,18 @@ impl AppState {
             config.max_render_queue,
         )
         .with_logo_store(Arc::clone(&store));
-        let links = Arc::new(Links::new(Arc::clone(&store), clock.clone()));
+        let scans = Arc::new(Scans::new(
+            Arc::clone(&store),
+            clock.clone(),
+            config.scans.clone(),
+        ));
+        let mut links = Links::new(Arc::clone(&store), clock.clone());
+        if config.scans.counting {
+            // The day's key before the first scan, so the first visitors count too.
+            scans.ensure_keys().await;
+            links = links.with_scans(Arc::clone(&scans));
+        }
+        let links = Arc::new(links);
         let api = ApiState {
             store: Arc::clone(&store),
             links: Arc::clone(&links),
@@ -107,6 +122,7 @@ impl AppState {
             origin,
             store,
             links,
+            scans,
             api,
             deliverer,
         })

@@ -16,7 +16,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use super::auth::{self, Caller};
-use super::context::{ApiState, path_param, with_fresh_code};
+use super::context::{self, ApiState, path_param, with_fresh_code};
 use super::error::{ApiError, InvalidParam};
 use super::request;
 use super::request::{ApiBody, ImageRequest, OtherAccept};
@@ -171,7 +171,7 @@ pub(super) fn qr_id(raw: &str) -> Result<String, ApiError> {
     Ok(id)
 }
 
-fn not_found(id: &str) -> ApiError {
+pub(super) fn not_found(id: &str) -> ApiError {
     ApiError::NotFound(format!("no merchant callback QR with merchantQrId {id:?}"))
 }
 
@@ -297,6 +297,7 @@ pub async fn delete(state: &ApiState, headers: &HeaderMap, raw_id: &str) -> Resu
         .await?
         .ok_or_else(|| not_found(&id))?;
     state.links.remember(&link).await;
+    context::forget_scans(state, &link).await;
     Ok(resp::status_only(StatusCode::OK))
 }
 

@@ -80,6 +80,14 @@ pub(super) fn expires_in(link: &Link, now_ms: i64) -> i64 {
     }
 }
 
+/// Drops a deleted QR's scan counts. Best effort: the QR is already gone for the merchant (its
+/// scans answer 404), and the store's hourly upkeep sweeps what a failure here leaves.
+pub(super) async fn forget_scans(state: &ApiState, link: &Link) {
+    if let Err(e) = state.store.delete_scans(&link.code).await {
+        tracing::warn!(error = %e, "deleting a QR's scan counts failed; the upkeep will");
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -8,7 +8,7 @@
 //!
 //! One file per resource: [`payment`] (`POST /qr/v1`), [`redirect`], [`callback`], [`beacon`]
 //! (MobilePay beacons), [`exchange`] (not offered: `501`), [`webhooks`], and the extensions
-//! [`logos`] and [`style`]. This file only dispatches ([`ApiRoute`] → handler); what the handlers
+//! [`logos`], [`style`] and [`scans`] (scan analytics of one QR). This file only dispatches ([`ApiRoute`] → handler); what the handlers
 //! share is in [`context`] (state, fresh short-link codes), [`auth`] (the caller) and [`style`]
 //! (image styles and URLs), each arrow pointing one way: resource → style → auth → context.
 //!
@@ -31,6 +31,7 @@ pub mod logos;
 pub mod payment;
 pub mod redirect;
 pub mod request;
+pub mod scans;
 pub mod style;
 pub mod url;
 pub mod webhooks;
@@ -68,6 +69,9 @@ pub enum ApiRoute {
     PutStyle,
     GetStyle,
     DeleteStyle,
+    /// Scan analytics of one QR (an extension of the published API).
+    RedirectScans,
+    CallbackScans,
 }
 
 impl ApiRoute {
@@ -97,6 +101,8 @@ impl ApiRoute {
             ApiRoute::PutStyle => "api_put_style",
             ApiRoute::GetStyle => "api_get_style",
             ApiRoute::DeleteStyle => "api_delete_style",
+            ApiRoute::RedirectScans => "api_redirect_scans",
+            ApiRoute::CallbackScans => "api_callback_scans",
         }
     }
 }
@@ -135,6 +141,8 @@ where
         ApiRoute::PutStyle => style::put(state, headers, body).await,
         ApiRoute::GetStyle => style::get(state, headers).await,
         ApiRoute::DeleteStyle => style::delete(state, headers).await,
+        ApiRoute::RedirectScans => scans::of_redirect(state, headers, uri, param).await,
+        ApiRoute::CallbackScans => scans::of_callback(state, headers, uri, param).await,
     };
     result.unwrap_or_else(|e| e.into_response_for(parts.extensions.get::<error::Instance>()))
 }

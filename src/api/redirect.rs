@@ -13,7 +13,7 @@ use http::{HeaderMap, StatusCode};
 
 use super::ApiError;
 use super::auth;
-use super::context::{ApiState, expires_in, with_fresh_code};
+use super::context::{self, ApiState, expires_in, with_fresh_code};
 use super::dto::{self, CreateRedirectRequest, RedirectResponse, UpdateRedirectRequest};
 use super::request::{self, ApiBody, ImageRequest};
 use super::style::{self, CallStyle};
@@ -145,13 +145,14 @@ pub async fn delete(state: &ApiState, headers: &HeaderMap, raw_id: &str) -> Resu
         .await?
         .ok_or_else(|| not_found(&id))?;
     state.links.remember(&link).await;
+    context::forget_scans(state, &link).await;
     Ok(resp::status_only(StatusCode::OK))
 }
 
 /// Decodes an id taken from the path. An id no QR can have (not percent-decodable, or outside
 /// the published id rule) is a `404`, as for any id the merchant has no QR under: the published
 /// GET and DELETE list no `400`, and "no such QR" is the truth.
-fn path_id(raw: &str) -> Result<String, ApiError> {
+pub(super) fn path_id(raw: &str) -> Result<String, ApiError> {
     match request::decode_path_segment(raw) {
         Some(id) if dto::validate_id(&id).is_ok() => Ok(id),
         Some(id) => Err(not_found(&id)),
@@ -159,7 +160,7 @@ fn path_id(raw: &str) -> Result<String, ApiError> {
     }
 }
 
-fn not_found(id: &str) -> ApiError {
+pub(super) fn not_found(id: &str) -> ApiError {
     ApiError::NotFound(format!("no merchant redirect QR with id {id:?}"))
 }
 

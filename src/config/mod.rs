@@ -11,6 +11,7 @@ use anyhow::{Context, bail};
 pub mod api;
 pub mod file;
 pub mod keys;
+pub mod scans;
 
 /// 256 MiB: room for ~100k typical PNGs (2-3 KB each) on a small instance.
 pub const DEFAULT_CACHE_BYTES: u64 = 256 * 1024 * 1024;
@@ -121,6 +122,9 @@ pub struct ServeArgs {
 
     #[command(flatten)]
     pub database: DatabaseArgs,
+
+    #[command(flatten)]
+    pub scans: scans::ScanArgs,
 }
 
 /// Which store `serve` uses (its data dir is [`KeyArgs::data_dir`]); the store-editing
@@ -346,6 +350,8 @@ pub struct Config {
     pub webhooks: WebhookSettings,
     /// The embedded store or a PostgreSQL database.
     pub store: crate::store::StoreSettings,
+    /// Scan analytics: counting, flush window, retention, trusted proxies.
+    pub scans: scans::ScanSettings,
 }
 
 impl Config {
@@ -378,6 +384,7 @@ impl Config {
             access_log: false,
             webhooks: WebhookSettings::default(),
             store: crate::store::StoreSettings::default(),
+            scans: scans::ScanSettings::default(),
         }
     }
 
@@ -430,8 +437,10 @@ impl ServeArgs {
             access_log,
             webhooks,
             database,
+            scans,
         } = self;
         let webhooks = webhooks.validate()?;
+        let scans = scans.validate()?;
         let store = database.validate()?;
         let (public_url, signing_keys) = keys.validate()?;
         if cache_bytes < 1024 * 1024 {
@@ -469,6 +478,7 @@ impl ServeArgs {
             access_log,
             webhooks,
             store,
+            scans,
             listen,
             ops_listen: ops_listen.0,
             ops_connections: DEFAULT_OPS_CONNECTIONS,

@@ -180,6 +180,15 @@ pub async fn run(listener: TcpListener, state: Arc<AppState>) {
             Arc::clone(&state.links).follow(feed, stop).await;
         })
     });
+    // Scan counts reach the store every --scan-flush until the stop; the last flush is below,
+    // after the drain, so scans answered while draining count too.
+    let scan_flusher = state.config.scans.counting.then(|| {
+        let state = state.clone();
+        tokio::spawn(async move {
+            let stop = state.shutdown.stopped();
+            Arc::clone(&state.scans).run(stop).await;
+        })
+    });
     tokio::spawn(crate::state::probe_store_writes(
         state.clone(),
         cfg.store_probe_interval,
@@ -215,6 +224,15 @@ pub async fn run(listener: TcpListener, state: Arc<AppState>) {
     tokio::select! {
         () = drained => tracing::info!("drained; bye"),
         () = tokio::time::sleep(deadline) => tracing::warn!("drain deadline reached; closing the rest"),
+    }
+    if let Some(flusher) = scan_flusher {
+        let _ = flusher.await;
+        match state.scans.flush().await {
+            Ok(()) => tracing::info!("scan counts flushed"),
+            Err(e) => {
+                tracing::error!(error = %e, "the last flush of scan counts failed; they are lost")
+            }
+        }
     }
     // In-flight deliveries end within their timeout; an unfinished one is retried after a
     // restart (its lease lapses), so cutting it off at the drain deadline loses nothing.
@@ -309,9 +327,9 @@ async fn serve_connection(
                     req.extensions_mut().insert(Instance(logged.id.to_string()));
                 }
                 let (route, resp) = match kind {
-                    Kind::Public => router::route(&state, req).await,
-                    Kind::Reserve => router::route_reserve(&state, req).await,
-                    Kind::Ops => router::route_ops(&state, req).await,
+                    Kind::Public => router::route(&state, req, peer.ip()).await,
+                    Kind::Reserve => router::route_reserve(&state, req, peer.ip()).await,
+                    Kind::Ops => router::route_ops(&state, req, peer.ip()).await,
                 };
                 let (status, resp) = finish(&state, resp, guard, is_h2);
                 let elapsed = start.elapsed();

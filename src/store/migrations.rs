@@ -45,6 +45,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "qr_styles",
         sql: include_str!("migrations/0005_qr_styles.sql"),
     },
+    Migration {
+        version: 6,
+        name: "scan_counts",
+        sql: include_str!("migrations/0006_scan_counts.sql"),
+    },
 ];
 
 /// The table recording applied versions; the same statement works on both stores.

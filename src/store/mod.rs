@@ -35,6 +35,9 @@
 //! ([`Store::changes`]): PostgreSQL through `LISTEN/NOTIFY`, so link caches drop a changed row
 //! at once and idle delivery workers wake for new events.
 //!
+//! # Scan analytics
+//! Hourly counters per short-link code and the day's visitor sets ([`scans`]).
+//!
 //! # Logos and default styles
 //! - A logo row is one merchant's copy of an uploaded image, keyed by (merchant, SHA-256 of the
 //!   bytes): immutable, so an image URL naming it means one picture for as long as a CDN keeps
@@ -58,6 +61,7 @@ use std::sync::Arc;
 pub mod migrations;
 pub mod postgres;
 mod rows;
+pub mod scans;
 pub mod sqlite;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
@@ -729,7 +733,9 @@ pub struct DefaultStyle {
 /// Durable storage. Object-safe; the server holds an `Arc<dyn Store>`.
 ///
 /// "Live" below means not deleted and not expired at the `now_ms` the caller passes.
-pub trait Store: Send + Sync + fmt::Debug {
+///
+/// Scan analytics are its supertrait [`scans::ScanStore`], kept in files of their own.
+pub trait Store: scans::ScanStore + Send + Sync + fmt::Debug {
     /// Registers a merchant with its first credentials.
     /// [`Conflict::MerchantMsn`] / [`Conflict::ClientId`] when either exists.
     fn add_merchant<'a>(&'a self, merchant: &'a NewMerchant) -> StoreFuture<'a, ()>;

@@ -43,6 +43,7 @@ use super::{
 mod listen;
 mod logos;
 mod outbox;
+mod scans;
 mod tls;
 pub mod url;
 

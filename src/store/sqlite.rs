@@ -31,6 +31,7 @@ use super::{
 
 mod hooks;
 mod logos;
+mod scans;
 
 /// File name of the database inside the data directory.
 pub const DB_FILE: &str = "qr-origin.sqlite3";

@@ -4,6 +4,7 @@
 mod common;
 mod render_common;
 
+mod analytics;
 mod api;
 mod cli;
 mod ops;

@@ -42,6 +42,7 @@ pub async fn run_all(store: &dyn Store) {
     default_styles_name_only_the_merchants_own_logos(store).await;
     qr_styles_are_stored_changed_and_hold_their_logo(store).await;
     callback_qr_styles_are_stored_and_changed(store).await;
+    scan_counts_add_up_fold_and_go_with_their_qr(store).await;
 }
 
 /// A PNG logo for `msn` whose bytes (and so id) are derived from `n`. The bytes are not a real
@@ -1643,4 +1644,156 @@ async fn callback_qr_styles_are_stored_and_changed(store: &dyn Store) {
     let recorded = scanned(store, "CbStyle001", "tok-style", now).await;
     assert_eq!(recorded.qr.location_description, "Kiosk 6");
     assert_eq!(recorded.qr.link.style, Some(qr_style("dots", None)));
+}
+
+/// Scan analytics (migration 0006): additive hours, visitors credited to the hour they are new
+/// in, one shared key per day, folding past retention, and nothing kept for a deleted QR.
+async fn scan_counts_add_up_fold_and_go_with_their_qr(store: &dyn Store) {
+    use crate::store::scans::{DAY_MS, DayVisitors, HOUR_MS, HourScans, ScanBatch, ScanCounts};
+    store.add_merchant(&merchant("820001")).await.expect("add");
+    store
+        .create_link(&redirect("820001", "poster", "Scan820001"), 1_000)
+        .await
+        .expect("create");
+    let day = 20_000 * DAY_MS;
+    let (h1, h2) = (day + 9 * HOUR_MS, day + 17 * HOUR_MS);
+
+    // One key per day, whoever asks first.
+    let key = store.scan_key(day, [1; 16]).await.expect("key");
+    assert_eq!(key, [1; 16]);
+    assert_eq!(store.scan_key(day, [2; 16]).await.expect("key"), [1; 16]);
+
+    let hour = |code: &str, h: i64, ios: u64, bots: u64| HourScans {
+        code: code.to_owned(),
+        hour_ms: h,
+        counts: ScanCounts {
+            ios,
+            bots,
+            ..ScanCounts::default()
+        },
+    };
+    let first = ScanBatch {
+        hours: vec![hour("Scan820001", h1, 2, 1), hour("Unknown999", h1, 5, 0)],
+        visitors: vec![DayVisitors {
+            code: "Scan820001".to_owned(),
+            day_ms: day,
+            seen: vec![(11, h1), (12, h1)],
+        }],
+    };
+    // A second instance's flush: visitor 12 again (not new), 13 new at h2.
+    let second = ScanBatch {
+        hours: vec![hour("Scan820001", h1, 1, 0), hour("Scan820001", h2, 1, 0)],
+        visitors: vec![DayVisitors {
+            code: "Scan820001".to_owned(),
+            day_ms: day,
+            seen: vec![(12, h2), (13, h2)],
+        }],
+    };
+    store.add_scans(&first).await.expect("first flush");
+    store.add_scans(&second).await.expect("second flush");
+    let rows = store
+        .scan_counts("Scan820001", day, day + DAY_MS)
+        .await
+        .expect("read");
+    let c = |ios, bots, visitors| ScanCounts {
+        ios,
+        bots,
+        visitors,
+        ..ScanCounts::default()
+    };
+    assert_eq!(rows, vec![(h1, c(3, 1, 2)), (h2, c(1, 0, 1))], "additive");
+    assert!(
+        store
+            .scan_counts("Unknown999", 0, i64::MAX)
+            .await
+            .expect("read")
+            .is_empty(),
+        "a code without a live link is not counted"
+    );
+    assert!(
+        store
+            .scan_counts("Scan820001", h2 + HOUR_MS, day + DAY_MS)
+            .await
+            .expect("read")
+            .is_empty(),
+        "the range is honoured"
+    );
+
+    // Many visitors: past the exact set, within 2 %.
+    // Well-mixed like the keyed hashes the counter makes (SplitMix64's finaliser).
+    let mix = |i: u64| {
+        let mut z = i.wrapping_add(1).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    };
+    let many: Vec<(u64, i64)> = (100..5_100u64).map(|i| (mix(i), h2)).collect();
+    let flood = ScanBatch {
+        hours: vec![],
+        visitors: vec![DayVisitors {
+            code: "Scan820001".to_owned(),
+            day_ms: day,
+            seen: many,
+        }],
+    };
+    store.add_scans(&flood).await.expect("flood");
+    let rows = store
+        .scan_counts("Scan820001", h2, h2 + HOUR_MS)
+        .await
+        .expect("read");
+    let visitors = rows[0].1.visitors as f64;
+    assert!(
+        (visitors - 5_001.0).abs() / 5_001.0 <= 0.02,
+        "sketch estimate {visitors}"
+    );
+
+    // A day later: the key and visitor sets are gone, hours past retention fold into the day.
+    store
+        .prune_scans(day + DAY_MS, day + DAY_MS)
+        .await
+        .expect("prune");
+    assert_eq!(
+        store.scan_key(day, [3; 16]).await.expect("key"),
+        [3; 16],
+        "the old key was deleted"
+    );
+    let rows = store
+        .scan_counts("Scan820001", day, day + DAY_MS)
+        .await
+        .expect("read");
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!(rows[0].0, day);
+    assert_eq!(rows[0].1.ios, 4);
+    assert_eq!(rows[0].1.bots, 1);
+
+    // Deleted: counts go, and a late flush brings nothing back.
+    store
+        .delete_link("820001", LinkKind::Redirect, "poster", 2_000)
+        .await
+        .expect("delete")
+        .expect("found");
+    store
+        .delete_scans("Scan820001")
+        .await
+        .expect("delete scans");
+    store.add_scans(&second).await.expect("late flush");
+    assert!(
+        store
+            .scan_counts("Scan820001", 0, i64::MAX)
+            .await
+            .expect("read")
+            .is_empty()
+    );
+    // The id reused: a new code, starting at zero.
+    store
+        .create_link(&redirect("820001", "poster", "Scan820002"), 3_000)
+        .await
+        .expect("reuse");
+    assert!(
+        store
+            .scan_counts("Scan820002", 0, i64::MAX)
+            .await
+            .expect("read")
+            .is_empty()
+    );
 }
