@@ -900,47 +900,33 @@ async fn webhooks_are_listed_limited_and_deleted(store: &dyn Store) {
         events: vec!["user.checked-in.v1".into(), "a.b.v1".into()],
         ..webhook("970001", "hook-970001-0")
     };
-    let first = store.add_webhook(&two_events, 3).await.expect("first");
+    // Three webhooks a merchant per event.
+    let add = |w: NewWebhook| async move { store.add_webhook(&w, 3).await };
+    let first = add(two_events).await.expect("first");
     assert_eq!(first.events, ["a.b.v1", "user.checked-in.v1"], "sorted");
     assert_eq!(first.url, "https://hooks.example/hook-970001-0");
     for i in 1..3 {
-        store
-            .add_webhook(&webhook("970001", &format!("hook-970001-{i}")), 3)
-            .await
-            .expect("under the limit");
+        let id = format!("hook-970001-{i}");
+        add(webhook("970001", &id)).await.expect("under the limit");
     }
     assert_eq!(
-        conflict(
-            store
-                .add_webhook(&webhook("970001", "hook-970001-3"), 3)
-                .await
-        ),
+        conflict(add(webhook("970001", "hook-970001-3")).await),
         Conflict::WebhookLimit
     );
     let other = NewWebhook {
         events: vec!["a.b.v1".into()],
         ..webhook("970001", "hook-970001-4")
     };
-    store
-        .add_webhook(&other, 3)
-        .await
-        .expect("the limit is per event");
-    store
-        .add_webhook(&webhook("970002", "hook-970002-0"), 3)
+    add(other).await.expect("the limit is per event");
+    add(webhook("970002", "hook-970002-0"))
         .await
         .expect("the limit is per merchant");
     assert_eq!(
-        conflict(
-            store
-                .add_webhook(&webhook("970002", "hook-970001-0"), 3)
-                .await
-        ),
+        conflict(add(webhook("970002", "hook-970001-0")).await),
         Conflict::WebhookId
     );
     assert!(matches!(
-        store
-            .add_webhook(&webhook("979999", "hook-979999"), 3)
-            .await,
+        add(webhook("979999", "hook-979999")).await,
         Err(StoreError::Missing(_))
     ));
 
@@ -977,8 +963,7 @@ async fn webhooks_are_listed_limited_and_deleted(store: &dyn Store) {
         None
     );
     assert_eq!(store.webhooks("970001").await.expect("list").len(), 3);
-    store
-        .add_webhook(&webhook("970001", "hook-970001-5"), 3)
+    add(webhook("970001", "hook-970001-5"))
         .await
         .expect("a deleted webhook frees its slot");
 }
