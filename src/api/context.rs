@@ -149,7 +149,12 @@ pub(super) fn image_url(
     image: ImageRequest,
     style: &style::CallStyle,
 ) -> Result<String, ApiError> {
-    let content = links::short_url(&state.config.public_url, link.kind, &link.code);
+    let content = links::short_url(
+        &state.config.public_url,
+        state.config.short_link_case,
+        link.kind,
+        &link.code,
+    );
     image_url_for(state, content, link, image, style)
 }
 

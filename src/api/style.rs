@@ -166,7 +166,12 @@ pub async fn checked(
     {
         return Err(not_yours(name, &id));
     }
-    let sample = links::short_url(&state.config.public_url, kind, &"0".repeat(links::CODE_LEN));
+    let sample = links::short_url(
+        &state.config.public_url,
+        state.config.short_link_case,
+        kind,
+        &"0".repeat(links::CODE_LEN),
+    );
     // The largest size: only the size-independent rules can refuse here; a size too small
     // for the style is refused on the call that asks for it.
     style
