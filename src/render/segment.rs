@@ -201,8 +201,8 @@ pub fn optimal(content: &[u8], class: usize) -> Segmentation {
             }
             // Staying in the mode first, so a switch must be strictly cheaper.
             let (mut best, mut prev) = (cost[m], m);
-            for k in 0..3 {
-                let c = closed[k] + header[m];
+            for (k, &done) in closed.iter().enumerate() {
+                let c = done + header[m];
                 if k != m && c < best {
                     (best, prev) = (c, k);
                 }

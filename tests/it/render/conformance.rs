@@ -29,11 +29,11 @@ fn reference_segments(segs: &[QrSegment], ecc: Ecc) -> QrCode {
 fn assert_same(content: &[u8], ecc: Ecc) {
     let ours = encode(content, ecc).expect("content fits");
     let segs = our_segments(content, segment::class_of(ours.version()));
-    if let [only] = &segs[..] {
-        if only.mode() == qrcodegen::QrSegmentMode::Byte {
-            assert_same_as(content, ecc, &reference(content, ecc));
-            return;
-        }
+    if let [only] = &segs[..]
+        && only.mode() == qrcodegen::QrSegmentMode::Byte
+    {
+        assert_same_as(content, ecc, &reference(content, ecc));
+        return;
     }
     assert_same_as(content, ecc, &reference_segments(&segs, ecc));
 }

@@ -80,9 +80,10 @@ proptest! {
                     prop_assert_eq!(found.len(), 1);
                     let decoded = found.into_iter().next().expect("one");
                     prop_assert_eq!(&decoded, &content);
-                    render_common::assert_readers(w, w, &luma, &content, &format!(
+                    // With the standard quiet zone: zbar needs one to find the finders.
+                    if border >= 4 { render_common::assert_readers(w, w, &luma, &content, &format!(
                         "{} bytes at {ecc:?}: {total} modules (border {border}) at {size} px",
-                        content.len()));
+                        content.len())); }
                 }
             }
             Err(RenderError::InvalidOption { name, .. }) => {
