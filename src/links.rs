@@ -25,15 +25,21 @@ use tokio::sync::Notify;
 
 use crate::analytics::{Scans, Visit};
 use crate::clock::SharedClock;
+pub use crate::config::ShortLinkCase;
 use crate::http;
 use crate::secret::{RandomError, random_bytes, random_token};
 use crate::store::{Change, Link, LinkKind, NewScan, Store, StoreError};
 use crate::webhooks::CHECKED_IN_V1;
 
-/// Characters of a short-link code.
-const ALPHABET: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
-/// Length of a code: 62^10 ≈ 2^59.5 possibilities, well above the 48 bits unguessability needs.
-pub const CODE_LEN: usize = 10;
+/// Characters of a short-link code: QR's alphanumeric mode holds `[0-9A-Z]` (and a few
+/// marks) at 5.5 bits a character where byte mode takes 8, so a link that is upper case from
+/// the host on ([`ShortLinkCase`]) is one alphanumeric segment after `https`.
+const ALPHABET: &[u8; 36] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ";
+/// Length of a code: 36^12 ≈ 2^62.0 possibilities, above the 60 bits unguessability is held to.
+pub const CODE_LEN: usize = 12;
+/// Length of the base62 codes (`[0-9A-Za-z]`, 62^10 ≈ 2^59.5) of links already printed, which
+/// resolve for as long as their rows live.
+const BASE62_CODE_LEN: usize = 10;
 /// How long a cached lookup may be served before the store is asked again (see module docs).
 pub const CACHE_TTL: Duration = Duration::from_secs(30);
 /// Cached lookups kept at most; a row is a few hundred bytes.
@@ -52,27 +58,36 @@ pub fn new_code() -> Result<String, RandomError> {
     let mut code = String::with_capacity(CODE_LEN);
     while code.len() < CODE_LEN {
         for b in random_bytes::<16>()? {
-            // 248 = 4 × 62: bytes at or above it would bias the first 8 characters.
-            if b < 248 && code.len() < CODE_LEN {
-                code.push(char::from(ALPHABET[usize::from(b % 62)]));
+            // 252 = 7 × 36: bytes at or above it would bias the first 0..=3 characters.
+            if b < 252 && code.len() < CODE_LEN {
+                code.push(char::from(ALPHABET[usize::from(b % 36)]));
             }
         }
     }
     Ok(code)
 }
 
-/// Whether `code` could have been issued by [`new_code`]; anything else is a 404 without a
-/// store lookup.
+/// Whether `code` could have been issued by [`new_code`], or is a base62 code of a link
+/// already printed; anything else is a 404 without a store lookup.
 pub fn is_well_formed(code: &str) -> bool {
-    code.len() == CODE_LEN && code.bytes().all(|b| b.is_ascii_alphanumeric())
+    match code.len() {
+        CODE_LEN => code.bytes().all(|b| ALPHABET.contains(&b)),
+        BASE62_CODE_LEN => code.bytes().all(|b| b.is_ascii_alphanumeric()),
+        _ => false,
+    }
 }
 
-/// The path prefix of a kind's short links.
-pub fn path_prefix(kind: LinkKind) -> &'static str {
+/// The path prefix of a kind's short links, as [`short_url`] writes it in `case`. Both cases
+/// route (`/r/` and `/R/`): links printed either way resolve.
+pub fn path_prefix(kind: LinkKind, case: ShortLinkCase) -> &'static str {
+    let lower = case == ShortLinkCase::Lower;
     match kind {
-        LinkKind::Redirect => "/r/",
-        LinkKind::Payment => "/p/",
-        LinkKind::Callback => "/c/",
+        LinkKind::Redirect if lower => "/r/",
+        LinkKind::Payment if lower => "/p/",
+        LinkKind::Callback if lower => "/c/",
+        LinkKind::Redirect => "/R/",
+        LinkKind::Payment => "/P/",
+        LinkKind::Callback => "/C/",
     }
 }
 
@@ -94,14 +109,32 @@ pub fn beacon_code(beacon_id: &str) -> Option<String> {
     ok.then(|| format!("{BEACON_CODE_PREFIX}{beacon_id}"))
 }
 
-/// The absolute short link a QR encodes, e.g. `https://qr.example.com/r/DI5bjNA0xY`, or for a
-/// beacon `https://qr.example.com/m/{beaconId}`.
-pub fn short_url(public_url: &str, kind: LinkKind, code: &str) -> String {
+/// The absolute short link a QR encodes, e.g. `https://QR.EXAMPLE.COM/R/7K2D9QX4M1ZB` (the
+/// default [`ShortLinkCase::Host`]), or for a beacon `https://qr.example.com/m/{beaconId}`
+/// (its id is printed by MobilePay, so its link keeps the configured form).
+pub fn short_url(public_url: &str, case: ShortLinkCase, kind: LinkKind, code: &str) -> String {
     let base = public_url.trim_end_matches('/');
-    match code.strip_prefix(BEACON_CODE_PREFIX) {
-        Some(beacon_id) => format!("{base}/m/{beacon_id}"),
-        None => format!("{base}{}{code}", path_prefix(kind)),
+    if let Some(beacon_id) = code.strip_prefix(BEACON_CODE_PREFIX) {
+        return format!("{base}/m/{beacon_id}");
     }
+    let prefix = path_prefix(kind, case);
+    let Some((scheme, rest)) = base
+        .split_once("://")
+        .filter(|_| case != ShortLinkCase::Lower)
+    else {
+        return format!("{base}{prefix}{code}");
+    };
+    // DNS names and the scheme are case-insensitive; a path the base URL has (a proxy's
+    // prefix) may not be, so it stays as configured.
+    let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    let scheme = match case {
+        ShortLinkCase::Upper => scheme.to_ascii_uppercase(),
+        _ => scheme.to_owned(),
+    };
+    format!(
+        "{scheme}://{}{path}{prefix}{code}",
+        authority.to_ascii_uppercase()
+    )
 }
 
 /// Resolves codes to links, through the cache.
@@ -559,27 +592,78 @@ mod tests {
     }
 
     #[test]
-    fn codes_are_ten_base62_chars_and_distinct() {
+    fn codes_are_twelve_alphanumeric_chars_and_distinct() {
         let mut seen = std::collections::HashSet::new();
         for _ in 0..1000 {
             let c = new_code().expect("rng");
             assert!(is_well_formed(&c), "{c}");
+            assert_eq!(c.len(), 12);
+            assert!(
+                c.bytes()
+                    .all(|b| b.is_ascii_digit() || b.is_ascii_uppercase()),
+                "{c}"
+            );
             assert!(seen.insert(c), "a repeated code in 1000 draws");
         }
     }
 
     #[test]
     fn malformed_codes_are_rejected() {
-        for bad in ["", "short", "ABCDEFGHIJK", "ABCDE-GHIJ", "ABCDEFGHIæ"] {
+        for bad in [
+            "",
+            "short",
+            "ABCDEFGHIJK",
+            "ABCDE-GHIJ",
+            "ABCDEFGHIæ",
+            "ABCDEFGHIJKl",
+            "ABCDEFGHIJKLM",
+        ] {
             assert!(!is_well_formed(bad), "{bad}");
         }
+        // Printed base62 codes and the alphanumeric ones both resolve.
+        assert!(is_well_formed("AbCdEfGhIj") && is_well_formed("7K2D9QX4M1ZB"));
     }
 
     #[test]
     fn short_urls_join_without_double_slashes() {
         assert_eq!(
-            short_url("https://qr.example.com/", LinkKind::Payment, "AbCdEfGhIj"),
+            short_url(
+                "https://qr.example.com/",
+                ShortLinkCase::Lower,
+                LinkKind::Payment,
+                "AbCdEfGhIj"
+            ),
             "https://qr.example.com/p/AbCdEfGhIj"
+        );
+    }
+
+    #[test]
+    fn short_urls_in_each_case() {
+        let url = |case, base| short_url(base, case, LinkKind::Redirect, "7K2D9QX4M1ZB");
+        let base = "https://qr.example.com";
+        assert_eq!(
+            url(ShortLinkCase::Host, base),
+            "https://QR.EXAMPLE.COM/R/7K2D9QX4M1ZB"
+        );
+        assert_eq!(
+            url(ShortLinkCase::Upper, base),
+            "HTTPS://QR.EXAMPLE.COM/R/7K2D9QX4M1ZB"
+        );
+        assert_eq!(
+            url(ShortLinkCase::Lower, base),
+            "https://qr.example.com/r/7K2D9QX4M1ZB"
+        );
+        // A proxy's path prefix keeps its case; a port goes along with the host.
+        assert_eq!(
+            url(ShortLinkCase::Upper, "https://pay.example:8443/qr/"),
+            "HTTPS://PAY.EXAMPLE:8443/qr/R/7K2D9QX4M1ZB"
+        );
+        // Everything after the scheme is in QR's alphanumeric set.
+        let link = url(ShortLinkCase::Host, base);
+        assert!(
+            link["https".len()..]
+                .bytes()
+                .all(|b| b.is_ascii_digit() || b.is_ascii_uppercase() || b":/.".contains(&b))
         );
     }
 

@@ -100,6 +100,28 @@ pub static PATHS: &[PathSpec] = &[
         allow: "GET",
         methods: &[(Method::GET, Route::CallbackLink)],
     },
+    // The upper-case prefixes of `links::ShortLinkCase::{Host, Upper}`: the same links.
+    PathSpec {
+        template: "/R/{code}",
+        allow: "GET, HEAD",
+        methods: &[
+            (Method::GET, Route::RedirectLink),
+            (Method::HEAD, Route::RedirectLink),
+        ],
+    },
+    PathSpec {
+        template: "/P/{code}",
+        allow: "GET, HEAD",
+        methods: &[
+            (Method::GET, Route::PaymentLink),
+            (Method::HEAD, Route::PaymentLink),
+        ],
+    },
+    PathSpec {
+        template: "/C/{code}",
+        allow: "GET",
+        methods: &[(Method::GET, Route::CallbackLink)],
+    },
     PathSpec {
         // GET only, like `/c/`: a scan notifies the merchant.
         template: "/m/{beaconId}",

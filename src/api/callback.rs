@@ -186,7 +186,12 @@ fn response(
         merchant_qr_id: qr.link.qr_id.clone().unwrap_or_default(),
         location_description: qr.location_description.clone(),
         qr_image_url: style::image_url(state, &qr.link, image, style)?,
-        qr_content: links::short_url(&state.config.public_url, LinkKind::Callback, &qr.link.code),
+        qr_content: links::short_url(
+            &state.config.public_url,
+            state.config.short_link_case,
+            LinkKind::Callback,
+            &qr.link.code,
+        ),
         style: style::shown(&qr.link)?,
     })
 }

@@ -167,7 +167,12 @@ pub async fn checked(
     {
         return Err(not_yours(name, &id));
     }
-    let sample = links::short_url(&state.config.public_url, kind, &"0".repeat(links::CODE_LEN));
+    let sample = links::short_url(
+        &state.config.public_url,
+        state.config.short_link_case,
+        kind,
+        &"0".repeat(links::CODE_LEN),
+    );
     // The largest size: only the size-independent rules can refuse here; a size too small
     // for the style is refused on the call that asks for it.
     style
@@ -407,7 +412,12 @@ pub(super) fn image_url(
     image: ImageRequest,
     style: &CallStyle,
 ) -> Result<String, ApiError> {
-    let content = links::short_url(&state.config.public_url, link.kind, &link.code);
+    let content = links::short_url(
+        &state.config.public_url,
+        state.config.short_link_case,
+        link.kind,
+        &link.code,
+    );
     if image.format == Format::Text {
         return Ok(content);
     }

@@ -11,6 +11,8 @@ pub const ACCESS_TOKEN_TTL_SECS: i64 = 3600;
 pub struct ApiConfig {
     /// Base URL phones and CDNs reach this service at, e.g. `https://qr.example.com`.
     pub public_url: String,
+    /// How the short links QR codes hold are written.
+    pub short_link_case: super::ShortLinkCase,
     /// Lifetime of one-time payment QRs (published: 600 s).
     pub payment_ttl_secs: i64,
     /// Lifetime of access tokens (published: 3600 s).
@@ -27,6 +29,7 @@ impl ApiConfig {
     pub fn from_config(config: &Config, public_url: String) -> ApiConfig {
         ApiConfig {
             public_url,
+            short_link_case: config.short_link_case,
             payment_ttl_secs: config.payment_ttl.as_secs() as i64,
             access_token_ttl_secs: ACCESS_TOKEN_TTL_SECS,
             allow_insecure_webhooks: config.webhooks.allow_insecure,

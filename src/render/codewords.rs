@@ -1,8 +1,9 @@
-//! Byte-mode data codewords: version choice, the data bit stream, Reed–Solomon error correction
-//! and block interleaving (ISO/IEC 18004 §7.4–7.6). Output: the final codeword sequence that
-//! [`super::matrix`] places in the symbol.
+//! Data codewords: version and ECC level choice, the data bit stream of the content's
+//! [`super::segment`]s, Reed–Solomon error correction and block interleaving (ISO/IEC 18004
+//! §7.4–7.6). Output: the final codeword sequence that [`super::matrix`] places in the symbol.
 
 use super::Ecc;
+use super::segment::{self, Mode, Segmentation};
 
 /// Largest QR version.
 pub const MAX_VERSION: u8 = 40;
@@ -95,9 +96,36 @@ pub fn max_content_len(ecc: Ecc) -> usize {
     byte_capacity(MAX_VERSION, ecc)
 }
 
-/// Smallest version whose byte-mode capacity at `ecc` fits `len` bytes, if any.
-pub fn choose_version(len: usize, ecc: Ecc) -> Option<u8> {
-    (1..=MAX_VERSION).find(|&v| byte_capacity(v, ecc) >= len)
+/// Data bits a `version` symbol holds at `ecc`.
+pub fn data_bits(version: u8, ecc: Ecc) -> usize {
+    data_codewords(version, ecc) * 8
+}
+
+/// The smallest version whose data bits at `ecc` hold `content` in its optimal segmentation
+/// for that version's count fields, with that segmentation; `None` when version 40 does not.
+pub fn choose_version(content: &[u8], ecc: Ecc) -> Option<(u8, Segmentation)> {
+    // A class whose largest symbol cannot hold even the lower bound needs no search: a
+    // version-40 byte content searches one class, not three.
+    let floor = segment::lower_bound_bits(content);
+    (0..3).find_map(|class| {
+        let mut versions = segment::class_versions(class);
+        if floor > data_bits(*versions.end(), ecc) {
+            return None;
+        }
+        let seg = segment::optimal(content, class);
+        let v = versions.find(|&v| data_bits(v, ecc) >= seg.bits)?;
+        Some((v, seg))
+    })
+}
+
+/// The strongest ECC level, `floor` or above, at which a `version` symbol still holds `bits`
+/// data bits: the symbol's size is set by `floor`, and correction it has room for is free.
+pub fn boosted(bits: usize, version: u8, floor: Ecc) -> Ecc {
+    [Ecc::H, Ecc::Q, Ecc::M]
+        .into_iter()
+        .take_while(|&e| level(e) > level(floor))
+        .find(|&e| data_bits(version, e) >= bits)
+        .unwrap_or(floor)
 }
 
 /// How a `version`/`ecc` symbol's codewords are split into Reed–Solomon blocks, to find the
@@ -301,17 +329,19 @@ fn reed_solomon_words<const N: usize>(data: &[u8], ecc: &mut [u8]) {
     }
 }
 
-/// Writes the final codeword sequence of `content` for `version`/`ecc` into `out` (cleared
-/// first): mode indicator, count, bytes, terminator, pad bytes, then the blocks' data and ECC
-/// codewords interleaved. The caller has checked `content.len() <= byte_capacity(version, ecc)`.
-pub fn encode(content: &[u8], version: u8, ecc: Ecc, out: &mut Vec<u8>) {
+/// Writes the final codeword sequence of `content`, split as `seg`, for `version`/`ecc` into
+/// `out` (cleared first): the segments, terminator, pad bytes, then the blocks' data and ECC
+/// codewords interleaved. The caller has checked `seg.bits <= data_bits(version, ecc)` and
+/// that `seg` is for `version`'s class.
+pub fn encode(content: &[u8], seg: &Segmentation, version: u8, ecc: Ecc, out: &mut Vec<u8>) {
     let l = level(ecc);
     let v = version as usize;
     let total = raw_data_modules(version) / 8;
     let blocks = NUM_BLOCKS[l][v] as usize;
     let ecc_len = ECC_PER_BLOCK[l][v] as usize;
     let data_len = total - blocks * ecc_len;
-    debug_assert!(content.len() <= byte_capacity(version, ecc));
+    debug_assert!(seg.bits <= data_len * 8);
+    debug_assert_eq!(seg.class, segment::class_of(version));
 
     // One block (versions 1–5 at most levels) is already in the final order: data then ECC,
     // written in place. More blocks are written block by block and then interleaved.
@@ -324,7 +354,11 @@ pub fn encode(content: &[u8], version: u8, ecc: Ecc, out: &mut Vec<u8>) {
         blocked.resize(total, 0);
         &mut blocked
     };
-    data_stream(content, version, &mut seq[..data_len]);
+    if seg.is_single_byte() {
+        byte_stream(content, version, &mut seq[..data_len]);
+    } else {
+        segment_stream(content, seg, &mut seq[..data_len]);
+    }
 
     // The first `short` blocks hold one data codeword less than the rest; ECC after all data.
     let short = blocks - total % blocks;
@@ -361,9 +395,10 @@ pub fn encode(content: &[u8], version: u8, ecc: Ecc, out: &mut Vec<u8>) {
     debug_assert_eq!(i, total);
 }
 
-/// The data codewords: mode indicator, count, bytes, terminator, pad bytes, into `data` (its
-/// length is the symbol's data codeword count).
-fn data_stream(content: &[u8], version: u8, data: &mut [u8]) {
+/// The data codewords of one byte segment: mode indicator, count, bytes, terminator, pad
+/// bytes, into `data` (its length is the symbol's data codeword count). Byte-aligned, so
+/// faster than [`segment_stream`], which writes the same bits.
+fn byte_stream(content: &[u8], version: u8, data: &mut [u8]) {
     // The 4-bit mode plus an 8- or 16-bit count is 4 bits short of a byte boundary, so every
     // content byte straddles two codewords: carry its low nibble.
     let n = content.len();
@@ -386,6 +421,79 @@ fn data_stream(content: &[u8], version: u8, data: &mut [u8]) {
     // The last nibble plus a 4-bit terminator (capacity is checked, so it always fits).
     data[pos] = carry;
     pos += 1;
+    for (i, d) in data[pos..].iter_mut().enumerate() {
+        *d = if i % 2 == 0 { 0xEC } else { 0x11 };
+    }
+}
+
+/// Appends bit fields to the data codewords, most significant bit first.
+struct BitWriter<'a> {
+    data: &'a mut [u8],
+    /// Pending bits, the low `pending` of them not yet written.
+    acc: u64,
+    pending: u32,
+    /// Next codeword to write.
+    pos: usize,
+}
+
+impl BitWriter<'_> {
+    /// Appends the low `len` (≤ 32) bits of `value`.
+    fn put(&mut self, value: u32, len: u32) {
+        self.acc = (self.acc << len) | u64::from(value);
+        self.pending += len;
+        while self.pending >= 8 {
+            self.pending -= 8;
+            self.data[self.pos] = (self.acc >> self.pending) as u8;
+            self.pos += 1;
+        }
+    }
+}
+
+/// The data codewords of any segmentation: per segment mode indicator, count and data, then
+/// terminator, zero bits to the byte boundary and pad bytes, into `data` (its length is the
+/// symbol's data codeword count).
+fn segment_stream(content: &[u8], seg: &Segmentation, data: &mut [u8]) {
+    let capacity = data.len() * 8;
+    let mut w = BitWriter {
+        data,
+        acc: 0,
+        pending: 0,
+        pos: 0,
+    };
+    if seg.eci {
+        w.put(0b0111, 4);
+        w.put(segment::ECI_UTF8, 8);
+    }
+    for s in &seg.segments {
+        let part = &content[s.start..s.end];
+        w.put(s.mode.indicator(), 4);
+        w.put(part.len() as u32, s.mode.count_bits(seg.class) as u32);
+        match s.mode {
+            Mode::Numeric => {
+                for group in part.chunks(3) {
+                    let v = group.iter().fold(0, |v, &d| v * 10 + u32::from(d - b'0'));
+                    w.put(v, [0, 4, 7, 10][group.len()]);
+                }
+            }
+            Mode::Alphanumeric => {
+                let value = |b| u32::from(segment::alphanumeric_value(b).unwrap_or(0));
+                for pair in part.chunks(2) {
+                    match *pair {
+                        [a, b] => w.put(value(a) * 45 + value(b), 11),
+                        [a] => w.put(value(a), 6),
+                        _ => {}
+                    }
+                }
+            }
+            Mode::Byte => part.iter().for_each(|&b| w.put(u32::from(b), 8)),
+        }
+    }
+    // Terminator: up to 4 zero bits, fewer when the symbol is full; then to the byte boundary.
+    w.put(0, (capacity - seg.bits).min(4) as u32);
+    if w.pending > 0 {
+        w.put(0, 8 - w.pending);
+    }
+    let pos = w.pos;
     for (i, d) in data[pos..].iter_mut().enumerate() {
         *d = if i % 2 == 0 { 0xEC } else { 0x11 };
     }

@@ -1,4 +1,5 @@
-//! Byte-mode QR encoder: content → module matrix (ISO/IEC 18004).
+//! QR encoder: content → module matrix (ISO/IEC 18004), in the segments [`super::segment`]
+//! chooses.
 //!
 //! Our own because mask selection dominates a general encoder: `fast_qr` 0.14 spends ~90 % of
 //! its 147 µs on scoring the 8 masks module by module. Here the matrix lives as bit-packed 64-bit
@@ -9,6 +10,7 @@
 
 use super::codewords;
 use super::penalty;
+use super::segment::{self, Segmentation};
 use super::{Ecc, RenderError};
 
 /// Modules on a side of the largest symbol (version 40).
@@ -88,31 +90,52 @@ pub fn byte_capacity(version: u8, ecc: Ecc) -> usize {
     codewords::byte_capacity(version, ecc)
 }
 
-/// The smallest version whose byte mode holds `content` at `ecc`, or why there is none: the
-/// one place that says which contents can be a QR code at all.
-pub fn version_for(content: &[u8], ecc: Ecc) -> Result<u8, RenderError> {
+/// The smallest version that holds `content` at `ecc` (optimally segmented) with its
+/// segmentation, or why there is none: the one place that says which contents can be a QR code
+/// at all.
+fn choose(content: &[u8], ecc: Ecc) -> Result<(u8, Segmentation), RenderError> {
     if content.is_empty() {
         return Err(RenderError::EmptyContent);
     }
-    codewords::choose_version(content.len(), ecc).ok_or_else(|| RenderError::ContentTooLong {
+    codewords::choose_version(content, ecc).ok_or_else(|| RenderError::ContentTooLong {
         len: content.len(),
         max: codewords::max_content_len(ecc),
         ecc,
     })
 }
 
-/// Encodes `content` in byte mode at `ecc`, using the smallest version that holds it and the
-/// mask with the lowest penalty score (the lowest-numbered one on ties).
+/// The smallest version that holds `content` at `ecc`, or why there is none.
+pub fn version_for(content: &[u8], ecc: Ecc) -> Result<u8, RenderError> {
+    choose(content, ecc).map(|(v, _)| v)
+}
+
+/// Encodes `content` at `ecc` or stronger: the smallest version that holds it at `ecc`, the
+/// strongest level that version still holds it at ([`codewords::boosted`]), and the mask with
+/// the lowest penalty score (the lowest-numbered one on ties).
 pub fn encode(content: &[u8], ecc: Ecc) -> Result<QrMatrix, RenderError> {
-    Ok(encode_at(content, ecc, version_for(content, ecc)?))
+    let (version, seg) = choose(content, ecc)?;
+    let ecc = codewords::boosted(seg.bits, version, ecc);
+    Ok(encode_segments(content, &seg, ecc, version))
+}
+
+/// The ECC level [`encode_at`] uses for `content` in a `version` symbol asked at `floor`.
+pub(crate) fn ecc_at(content: &[u8], floor: Ecc, version: u8) -> Ecc {
+    let seg = segment::optimal(content, segment::class_of(version));
+    codewords::boosted(seg.bits, version, floor)
 }
 
 /// Encodes `content` like [`encode`] but in a symbol of `version`, which must hold it (at
-/// least [`version_for`]): a logo may need a larger symbol than the content does.
-pub(crate) fn encode_at(content: &[u8], ecc: Ecc, version: u8) -> QrMatrix {
-    debug_assert!(content.len() <= byte_capacity(version, ecc));
+/// least [`version_for`]): a logo may need a larger symbol than the content does. The level is
+/// [`ecc_at`].
+pub(crate) fn encode_at(content: &[u8], floor: Ecc, version: u8) -> QrMatrix {
+    let seg = segment::optimal(content, segment::class_of(version));
+    let ecc = codewords::boosted(seg.bits, version, floor);
+    encode_segments(content, &seg, ecc, version)
+}
+
+fn encode_segments(content: &[u8], seg: &Segmentation, ecc: Ecc, version: u8) -> QrMatrix {
     let mut data = Vec::new();
-    codewords::encode(content, version, ecc, &mut data);
+    codewords::encode(content, seg, version, ecc, &mut data);
     // Lines as narrow as the symbol: a version-1..9 symbol fits one word per line, and every
     // word operation of the mask choice runs a third as often as with three.
     match (17 + 4 * version as usize).div_ceil(64) {

@@ -4,7 +4,9 @@
 //! The options are validated here, so every caller gets the same typed errors.
 //!
 //! # Layout (data flow order)
-//! - [`codewords`]: content → data + Reed–Solomon codewords for the smallest version.
+//! - [`segment`]: content → the numeric/alphanumeric/byte segments that take fewest bits.
+//! - [`codewords`]: segments → data + Reed–Solomon codewords for the smallest version, at the
+//!   strongest ECC level it holds.
 //! - [`matrix`]: codewords → module matrix (function patterns, placement, mask choice).
 //! - [`penalty`]: the mask penalty score on bit-packed rows and columns.
 //! - [`raster`]: module → pixel geometry (whole pixels per module) and dark runs of a row.
@@ -24,6 +26,7 @@ pub mod matrix;
 mod penalty;
 mod png;
 mod raster;
+pub mod segment;
 pub mod style;
 mod styled;
 mod svg;
@@ -198,7 +201,10 @@ pub enum RenderError {
     },
     #[error("content is empty: at least 1 byte is required")]
     EmptyContent,
-    #[error("content is {len} bytes: at most {max} bytes fit a QR code at ECC level {ecc:?}")]
+    #[error(
+        "content is {len} bytes and does not fit a QR code at ECC level {ecc:?}: at most {max} \
+         bytes of any kind fit (more of digits or upper-case letters)"
+    )]
     ContentTooLong { len: usize, max: usize, ecc: Ecc },
     #[error("the QR code needs {modules} modules but {size} px cannot give each module a pixel")]
     TooSmall { modules: u32, size: u32 },
@@ -273,7 +279,8 @@ pub struct Rendered {
     pub content_type: &'static str,
 }
 
-/// Renders `content` (encoded in byte mode, UTF-8 text as its bytes) with `opts`.
+/// Renders `content` (its bytes, in the segments that take fewest bits; UTF-8 text beyond ASCII
+/// named by an ECI designator) with `opts`.
 pub fn render(content: &[u8], opts: &RenderOptions) -> Result<Rendered, RenderError> {
     opts.validate()?;
     match opts.format {
@@ -353,7 +360,8 @@ pub fn render_with_logo(
     styled::render(content, opts, logo)
 }
 
-/// Most content bytes that fit a QR code at `ecc` (a version-40 symbol in byte mode).
+/// Most content bytes of any kind that fit a QR code at `ecc` (a version-40 symbol in byte
+/// mode); digits and upper case take fewer bits, so more of them fit.
 pub fn max_content_len(ecc: Ecc) -> usize {
     codewords::max_content_len(ecc)
 }

@@ -22,17 +22,18 @@ use crate::render::{
     RenderOptions, Rgb, Shape, Style,
 };
 
-/// Longest `url` accepted, in bytes: the byte-mode capacity of the largest QR symbol (version 40,
-/// ECC L). Whether it fits at the requested ECC level is the renderer's call; this cap only keeps
-/// content that can never render from going further.
-pub const MAX_URL_BYTES: usize = 2953;
+/// Longest `url` accepted, in bytes: the most any QR symbol holds (7 089 digits in numeric mode,
+/// version 40, ECC L). Whether a content fits at the requested ECC level is the renderer's call
+/// (its segments decide: 2 953 bytes of any kind fit); this cap only keeps content that can
+/// never render from going further.
+pub const MAX_URL_BYTES: usize = 7089;
 
 /// What a verified token asks for. Built by [`ImageClaims::new`] (then adjust the public fields)
 /// for signing, or returned by [`Keyring::verify`](super::Keyring::verify), which guarantees every
 /// field is within range.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct ImageClaims {
-    /// The QR content (usually a short link), encoded in byte mode.
+    /// The QR content (usually a short link), in the segments that take fewest bits.
     pub url: String,
     /// [`Format::Png`] or [`Format::Svg`]; `Text` is not an image and never verifies.
     pub format: Format,
@@ -247,7 +248,9 @@ fn check_url(url: &str) -> Result<(), TokenError> {
         return Err(bad("must not be empty"));
     }
     if url.len() > MAX_URL_BYTES {
-        return Err(bad("longer than 2953 bytes, the most any QR code holds"));
+        return Err(bad(
+            "longer than 7089 bytes, the most any QR code holds (as digits)",
+        ));
     }
     Ok(())
 }

@@ -25,7 +25,7 @@ pub use keyring::{Keyring, SigningKey};
 /// Limits applied to untrusted tokens.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct VerifyLimits {
-    /// Longest token accepted, in bytes, checked before any decoding. The default (4096) fits the
+    /// Longest token accepted, in bytes, checked before any decoding. The default (10240) fits the
     /// longest QR content ([`MAX_URL_BYTES`]) once base64url-encoded with a header and signature,
     /// and keeps a hostile 100 KB query string from costing more than a length comparison.
     pub max_token_len: usize,
@@ -38,7 +38,7 @@ pub struct VerifyLimits {
 impl Default for VerifyLimits {
     fn default() -> Self {
         VerifyLimits {
-            max_token_len: 4096,
+            max_token_len: 10240,
             leeway_secs: 30,
         }
     }
@@ -148,6 +148,6 @@ mod tests {
     #[test]
     fn default_limits_match_the_documented_values() {
         let l = VerifyLimits::default();
-        assert_eq!((l.max_token_len, l.leeway_secs), (4096, 30));
+        assert_eq!((l.max_token_len, l.leeway_secs), (10240, 30));
     }
 }

@@ -109,6 +109,7 @@ pub(crate) fn symbol(
             let Some((version, area)) = rules::logo_version(content, ecc, logo.size_permille)?
             else {
                 let version = matrix::version_for(content, ecc)?;
+                let ecc = matrix::ecc_at(content, ecc, version);
                 return Err(match rules::largest_permille(content, opts.ecc)? {
                     Some(largest) => RenderError::LogoTooLarge {
                         requested: logo.size_permille,
@@ -152,7 +153,8 @@ mod tests {
     fn a_logo_plans_at_q_or_h_and_sizes_its_square() {
         let largest = rules::largest_permille(SHORT, Ecc::M).unwrap().unwrap();
         let plan = Plan::new(SHORT, &with_logo(100)).unwrap();
-        assert_eq!(plan.matrix.ecc(), Ecc::Q);
+        // Q is the floor; the symbol the logo needs holds the content at H too, so H it is.
+        assert_eq!((plan.matrix.version(), plan.matrix.ecc()), (4, Ecc::H));
         let side = plan.logo_side().unwrap();
         assert!(side > 0 && side < 800 / 4, "{side}");
         let plan = Plan::new(SHORT, &with_logo(largest)).unwrap();

@@ -10,7 +10,9 @@
 //! chosen for.
 
 use crate::render::codewords::{Blocks, raw_data_modules};
-use crate::render::matrix::{alignment_centres, function_modules, module_codewords, version_for};
+use crate::render::matrix::{
+    alignment_centres, ecc_at, function_modules, module_codewords, version_for,
+};
 use crate::render::{Ecc, RenderError};
 
 /// Fewest whole pixels per module for [`crate::render::Shape::Dots`]: below that a dot is a
@@ -207,8 +209,9 @@ fn modules_of(version: u8) -> u32 {
 }
 
 /// The smallest version (within [`MAX_VERSION_RAISE`] of the smallest that holds `content`)
-/// whose correction budget takes a logo of `permille` at `ecc`, and the logo's square there;
-/// `None` when none does.
+/// whose correction budget takes a logo of `permille` at `ecc` or the stronger level that
+/// version holds the content at ([`ecc_at`], the level it is drawn with), and the logo's square
+/// there; `None` when none does.
 pub(crate) fn logo_version(
     content: &[u8],
     ecc: Ecc,
@@ -216,7 +219,8 @@ pub(crate) fn logo_version(
 ) -> Result<Option<(u8, LogoArea)>, RenderError> {
     Ok(logo_versions(content, ecc)?.find_map(|version| {
         let area = LogoArea::new(modules_of(version), permille);
-        (area.radius() <= max_radius(version, ecc).radius).then_some((version, area))
+        let budget = max_radius(version, ecc_at(content, ecc, version));
+        (area.radius() <= budget.radius).then_some((version, area))
     }))
 }
 
@@ -228,7 +232,10 @@ pub(crate) fn largest_permille(content: &[u8], asked: Ecc) -> Result<Option<u16>
     let class = |permille: u16| -> Result<Option<u16>, RenderError> {
         let ecc = logo_ecc(asked, permille);
         Ok(logo_versions(content, ecc)?
-            .filter_map(|v| largest_permille_for(modules_of(v), max_radius(v, ecc).radius))
+            .filter_map(|v| {
+                let budget = max_radius(v, ecc_at(content, ecc, v));
+                largest_permille_for(modules_of(v), budget.radius)
+            })
             .max())
     };
     let q = class(1)?.map(|p| p.min(Q_LOGO_MAX_PERMILLE));

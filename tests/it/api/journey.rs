@@ -52,8 +52,18 @@ async fn merchant_journey_from_credentials_to_a_dead_printed_code() {
         "Size header baked into the token"
     );
     let short = common::decode_png(&image.body);
-    assert!(short.starts_with(&format!("{}/r/", srv.base)), "{short}");
+    // Upper case from the host on (the default `--short-link-case host`): a 12-character code
+    // in QR's alphanumeric set.
+    assert!(short.starts_with(&format!("{}/R/", srv.base)), "{short}");
     let code_path = path_of(&short);
+    let code = &code_path["/R/".len()..];
+    assert!(
+        code.len() == 12
+            && code
+                .bytes()
+                .all(|b| b.is_ascii_digit() || b.is_ascii_uppercase()),
+        "{code}"
+    );
 
     // text/targetUrl gives the QR content itself.
     let target = api
@@ -78,6 +88,9 @@ async fn merchant_journey_from_credentials_to_a_dead_printed_code() {
         (head.status.as_u16(), head.header("location")),
         (302, "https://example.com/myProduct")
     );
+    // The lower-case prefix (`--short-link-case lower`) names the same link.
+    let lower = common::get(&srv.url(&code_path.replacen("/R/", "/r/", 1))).await;
+    assert_eq!(lower.status, 302);
 
     // Update: same image URL, new target at once.
     let updated = api
@@ -322,7 +335,7 @@ async fn one_time_payment_redirects_until_expiry_then_404s() {
         "no cached image outlives its 600 s link: max-age={max_age}"
     );
     let short = common::decode_png(&image.body);
-    assert!(short.starts_with(&format!("{}/p/", srv.base)), "{short}");
+    assert!(short.starts_with(&format!("{}/P/", srv.base)), "{short}");
     let link = srv.url(&path_of(&short));
 
     let scan = common::get(&link).await;
@@ -346,7 +359,7 @@ async fn one_time_payment_redirects_until_expiry_then_404s() {
         "the image URL expires with it"
     );
     assert_eq!(
-        common::get(&srv.url(&path_of(&short).replacen("/p/", "/r/", 1)))
+        common::get(&srv.url(&path_of(&short).replacen("/P/", "/R/", 1)))
             .await
             .status,
         404,

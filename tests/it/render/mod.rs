@@ -2,8 +2,10 @@
 
 mod cli;
 mod conformance;
+mod eci;
 mod plain_pins;
 mod png_size;
 mod props;
 mod roundtrip;
 mod styled;
+mod versions;

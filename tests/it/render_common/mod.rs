@@ -1,9 +1,12 @@
 //! Decoding helpers shared by the render tests: every rendered image goes back through
-//! independent decoders (`png`/`image` for the file format, `resvg` for SVG, `rqrr`, `rxing` and
-//! zxing-cpp for the QR).
+//! independent decoders (`png`/`image` for the file format, `resvg` for SVG; for the QR `rqrr`,
+//! and [`assert_readers`]: zxing-cpp and zbar, the two decoder families phones and point-of-sale
+//! scanners descend from, must both read it; `rxing` as a third).
 
 use std::io::Cursor;
 
+pub mod pipe;
+pub mod zbar;
 pub mod zxing;
 
 /// What the `png` crate reports about a PNG, plus its pixels as luma (0 dark … 255 light).
@@ -83,12 +86,50 @@ fn read_qr_scaled(width: usize, height: usize, luma: &[u8], k: usize) -> Vec<Vec
         .collect()
 }
 
-/// Decodes a PNG's QR code; asserts there is exactly one and returns its content.
+/// Decodes a PNG's QR code; asserts there is exactly one, that zxing-cpp and zbar read the
+/// same, and returns its content.
 pub fn png_content(bytes: &[u8]) -> Vec<u8> {
     let d = decode_png(bytes);
     let found = read_qr(d.width as usize, d.height as usize, &d.luma);
     assert_eq!(found.len(), 1, "exactly one QR code in the PNG");
-    found.into_iter().next().expect("one code")
+    let content = found.into_iter().next().expect("one code");
+    assert_readers(d.width, d.height, &d.luma, &content, "PNG");
+    content
+}
+
+/// Asserts that zxing-cpp and zbar both read `content` from the luma image: an image one of
+/// the two families cannot read fails a share of the scanners in use.
+///
+/// Below ~3 px per module a reader's finder search misses symbols the raster holds exactly
+/// (zbar at 2.7 px: the short link at 100 px); like [`read_qr`], each reader then gets the image
+/// enlarged by an integer factor with nearest-neighbour sampling, the same symbol as a camera
+/// closer up sees it.
+pub fn assert_readers(width: u32, height: u32, luma: &[u8], content: &[u8], what: &str) {
+    let zxing = scaled(width, height, luma, zxing::read_zxing);
+    assert_eq!(zxing.as_deref(), Some(content), "zxing-cpp, {what}");
+    let zbar = scaled(width, height, luma, |w, h, l| {
+        zbar::read_zbar(w, h, l, zbar::ZbarText::Binary)
+    });
+    assert_eq!(zbar.as_deref(), Some(content), "zbar, {what}");
+}
+
+/// `read` of the image, or of it enlarged 2× or 3× when nothing is found.
+fn scaled(
+    width: u32,
+    height: u32,
+    luma: &[u8],
+    read: impl Fn(u32, u32, &[u8]) -> Option<Vec<u8>>,
+) -> Option<Vec<u8>> {
+    (1..=3).find_map(|k| {
+        if k == 1 {
+            return read(width, height, luma);
+        }
+        let (w, h) = (width as usize * k, height as usize * k);
+        let big: Vec<u8> = (0..w * h)
+            .map(|i| luma[(i / w / k) * width as usize + (i % w) / k])
+            .collect();
+        read(w as u32, h as u32, &big)
+    })
 }
 
 /// Decodes a PNG with the `image` crate too (a second, independent PNG reader): dimensions.
@@ -159,7 +200,9 @@ pub fn svg_content(bytes: &[u8]) -> Vec<u8> {
     let (w, h, luma) = rasterise_svg(bytes);
     let found = read_qr(w as usize, h as usize, &luma);
     assert_eq!(found.len(), 1, "exactly one QR code in the SVG");
-    found.into_iter().next().expect("one code")
+    let content = found.into_iter().next().expect("one code");
+    assert_readers(w, h, &luma, &content, "SVG");
+    content
 }
 
 /// Deterministic URL-safe text of `len` bytes, different per seed.
@@ -248,4 +291,18 @@ pub fn read_rxing(width: u32, height: u32, luma: Vec<u8>) -> Option<Vec<u8>> {
             _ => r.getRawBytes().to_vec(),
         }
     })
+}
+
+/// The text `rxing` makes of the code in a luma image (its character-set decoding), or `None`.
+pub fn read_rxing_text(width: u32, height: u32, luma: Vec<u8>) -> Option<String> {
+    let mut hints = rxing::DecodeHints::default().with(rxing::DecodeHintValue::TryHarder(true));
+    rxing::helpers::detect_in_luma_with_hints(
+        luma,
+        width,
+        height,
+        Some(rxing::BarcodeFormat::QR_CODE),
+        &mut hints,
+    )
+    .ok()
+    .map(|r| r.getText().to_owned())
 }

@@ -9,10 +9,11 @@
 //! starts one reader process, fed images over a pipe, for the rest of the test binary.
 
 use std::fs::{self, File};
-use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::{Mutex, OnceLock};
+
+use super::pipe::PipeReader;
 
 /// Pinned: a new release may read differently, and a test result must not change by itself.
 const ZXING_CPP: &str = "zxing-cpp==3.1.1";
@@ -21,52 +22,25 @@ const SCRIPT: &str = concat!(
     "/tests/it/render_common/zxing_read.py"
 );
 
-struct Reader {
-    // Kept so the process lives as long as the pipes; it exits when stdin closes.
-    _child: Child,
-    stdin: ChildStdin,
-    stdout: BufReader<ChildStdout>,
-}
-
 /// The content zxing-cpp finds in a luma image (0 dark … 255 light), or `None`.
 pub fn read_zxing(width: u32, height: u32, luma: &[u8]) -> Option<Vec<u8>> {
-    assert_eq!(
-        luma.len(),
-        (width * height) as usize,
-        "luma is width × height"
-    );
-    static READER: OnceLock<Mutex<Reader>> = OnceLock::new();
-    let reader = READER.get_or_init(|| Mutex::new(start()));
-    let mut r = reader
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
-    writeln!(r.stdin, "{width} {height}").expect("zxing reader takes a header");
-    r.stdin
-        .write_all(luma)
-        .expect("zxing reader takes the pixels");
-    r.stdin.flush().expect("zxing reader pipe");
-    let mut line = String::new();
-    r.stdout.read_line(&mut line).expect("zxing reader answers");
-    match line.trim_end() {
-        "" => panic!("the zxing reader exited (see its stderr above)"),
-        "-" => None,
-        hex => Some(from_hex(hex)),
-    }
+    ask(&format!("{width} {height}"), width, height, luma)
 }
 
-fn start() -> Reader {
-    let python = venv_python();
-    let mut child = Command::new(&python)
-        .arg(SCRIPT)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("starting {}: {e}", python.display()));
-    Reader {
-        stdin: child.stdin.take().expect("piped stdin"),
-        stdout: BufReader::new(child.stdout.take().expect("piped stdout")),
-        _child: child,
-    }
+/// The text zxing-cpp makes of the code in a luma image (its character-set decoding, what an
+/// app built on it shows), or `None`.
+pub fn read_zxing_text(width: u32, height: u32, luma: &[u8]) -> Option<String> {
+    ask(&format!("{width} {height} text"), width, height, luma)
+        .map(|b| String::from_utf8(b).expect("the reader prints UTF-8"))
+}
+
+fn ask(header: &str, width: u32, height: u32, luma: &[u8]) -> Option<Vec<u8>> {
+    static READER: OnceLock<Mutex<PipeReader>> = OnceLock::new();
+    READER
+        .get_or_init(|| Mutex::new(PipeReader::start(&venv_python(), SCRIPT)))
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .read(header, width, height, luma)
 }
 
 /// The virtualenv's python with zxing-cpp installed, made on first use.
@@ -109,11 +83,4 @@ fn run(cmd: &mut Command) {
         status.success(),
         "{cmd:?}: {status} (PyPI must be reachable once)"
     );
-}
-
-fn from_hex(hex: &str) -> Vec<u8> {
-    (0..hex.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).expect("the reader prints hex"))
-        .collect()
 }

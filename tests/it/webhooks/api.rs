@@ -166,7 +166,7 @@ async fn a_scan_reaches_the_receiver_once_signed() {
     assert_eq!(qr["locationDescription"], "Kiosk <1> & café");
     let content = qr["qrContent"].as_str().expect("qrContent").to_owned();
     assert!(
-        content.starts_with(&format!("{}/c/", srv.base)),
+        content.starts_with(&format!("{}/C/", srv.base)),
         "{content}"
     );
     let image = common::get(qr["qrImageUrl"].as_str().expect("url")).await;
