@@ -2,6 +2,7 @@
 
 mod cli;
 mod conformance;
+mod framed;
 mod plain_pins;
 mod png_size;
 mod props;

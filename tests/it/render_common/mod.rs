@@ -4,6 +4,7 @@
 
 use std::io::Cursor;
 
+pub mod ocr;
 pub mod zxing;
 
 /// What the `png` crate reports about a PNG, plus its pixels as luma (0 dark … 255 light).
