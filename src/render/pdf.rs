@@ -59,10 +59,10 @@ fn write(m: &QrMatrix, g: &Geometry, opts: &RenderOptions, layout: Option<&Layou
     let mut s = Vec::with_capacity(4096);
     let w = &mut s;
     // `write!` into a Vec cannot fail; the results are dropped with `.ok()` below.
-    write!(w, "1 0 0 -1 0 {size} cm\n").ok();
+    writeln!(w, "1 0 0 -1 0 {size} cm").ok();
     if !opts.style.transparent {
         fill_colour(w, opts.light);
-        write!(w, "0 0 {size} {size} re f\n").ok();
+        writeln!(w, "0 0 {size} {size} re f").ok();
     }
     let (cx, cy) = match layout {
         Some(l) => {
@@ -98,7 +98,7 @@ fn write(m: &QrMatrix, g: &Geometry, opts: &RenderOptions, layout: Option<&Layou
 /// (`cx`, `cy`); the eyes' modules separately in the eye colour when it differs.
 fn modules(w: &mut Vec<u8>, m: &QrMatrix, g: &Geometry, opts: &RenderOptions, cx: u32, cy: u32) {
     let scale = Hundredths4(g.size as f32 / g.total as f32);
-    write!(w, "q {scale} 0 0 {scale} {cx} {cy} cm\n").ok();
+    writeln!(w, "q {scale} 0 0 {scale} {cx} {cy} cm").ok();
     let n = m.size();
     let b = g.border as usize;
     let eye = opts.style.eye_color.filter(|&c| c != opts.dark);
@@ -113,7 +113,7 @@ fn modules(w: &mut Vec<u8>, m: &QrMatrix, g: &Geometry, opts: &RenderOptions, cx
                 _ => (x0, x1),
             };
             if hi > lo {
-                write!(w, "{} {} {} 1 re\n", lo + b, y + b, hi - lo).ok();
+                writeln!(w, "{} {} {} 1 re", lo + b, y + b, hi - lo).ok();
             }
         }
     }
@@ -123,9 +123,9 @@ fn modules(w: &mut Vec<u8>, m: &QrMatrix, g: &Geometry, opts: &RenderOptions, cx
         for (fx, fy) in [(0, 0), (n - 7, 0), (0, n - 7)] {
             let (x, y) = (fx + b, fy + b);
             // ring (even-odd: 7×7 less 5×5) and ball
-            write!(
+            writeln!(
                 w,
-                "{x} {y} 7 7 re {} {} 5 5 re f* {} {} 3 3 re f\n",
+                "{x} {y} 7 7 re {} {} 5 5 re f* {} {} 3 3 re f",
                 x + 1,
                 y + 1,
                 x + 2,
@@ -150,7 +150,7 @@ impl std::fmt::Display for Hundredths4 {
 /// `rg` with the colour's channels as fractions of 255.
 fn fill_colour(w: &mut Vec<u8>, c: Rgb) {
     let ch = |v: u8| Hundredths4(f32::from(v) / 255.0);
-    write!(w, "{} {} {} rg\n", ch(c.0), ch(c.1), ch(c.2)).ok();
+    writeln!(w, "{} {} {} rg", ch(c.0), ch(c.1), ch(c.2)).ok();
 }
 
 /// `path` as PDF path operators; quadratic segments (TrueType outlines) become cubics.
@@ -161,11 +161,11 @@ fn path(w: &mut Vec<u8>, path: &Path) {
     for seg in path.segments() {
         match seg {
             PathSegment::MoveTo(a) => {
-                write!(w, "{} m\n", p(a)).ok();
+                writeln!(w, "{} m", p(a)).ok();
                 (at, start) = (a, a);
             }
             PathSegment::LineTo(a) => {
-                write!(w, "{} l\n", p(a)).ok();
+                writeln!(w, "{} l", p(a)).ok();
                 at = a;
             }
             PathSegment::QuadTo(q, a) => {
@@ -175,11 +175,11 @@ fn path(w: &mut Vec<u8>, path: &Path) {
                 );
                 let c2 =
                     Point::from_xy(a.x + 2.0 / 3.0 * (q.x - a.x), a.y + 2.0 / 3.0 * (q.y - a.y));
-                write!(w, "{} {} {} c\n", p(c1), p(c2), p(a)).ok();
+                writeln!(w, "{} {} {} c", p(c1), p(c2), p(a)).ok();
                 at = a;
             }
             PathSegment::CubicTo(c1, c2, a) => {
-                write!(w, "{} {} {} c\n", p(c1), p(c2), p(a)).ok();
+                writeln!(w, "{} {} {} c", p(c1), p(c2), p(a)).ok();
                 at = a;
             }
             PathSegment::Close => {
@@ -198,23 +198,18 @@ fn document(size: u32, content: &[u8]) -> Vec<u8> {
     // The binary comment marks the file as binary for transfer tools (PDF 32000-1, 7.5.2).
     out.extend_from_slice(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n");
     let mut offsets = [0usize; 4];
+    let page = format!(
+        "<</Type/Page/Parent 2 0 R/MediaBox[0 0 {size} {size}]/Resources<<>>/Contents 4 0 R>>"
+    );
     let objects: [&[u8]; 3] = [
         b"<</Type/Catalog/Pages 2 0 R>>",
         b"<</Type/Pages/Kids[3 0 R]/Count 1>>",
-        b"",
+        page.as_bytes(),
     ];
     for (i, body) in objects.iter().enumerate() {
         offsets[i] = out.len();
-        write!(out, "{} 0 obj\n", i + 1).ok();
-        if i == 2 {
-            write!(
-                out,
-                "<</Type/Page/Parent 2 0 R/MediaBox[0 0 {size} {size}]/Resources<<>>/Contents 4 0 R>>"
-            )
-            .ok();
-        } else {
-            out.extend_from_slice(body);
-        }
+        writeln!(out, "{} 0 obj", i + 1).ok();
+        out.extend_from_slice(body);
         out.extend_from_slice(b"\nendobj\n");
     }
     offsets[3] = out.len();
@@ -229,11 +224,11 @@ fn document(size: u32, content: &[u8]) -> Vec<u8> {
     let xref = out.len();
     out.extend_from_slice(b"xref\n0 5\n0000000000 65535 f \n");
     for o in offsets {
-        write!(out, "{o:010} 00000 n \n").ok();
+        writeln!(out, "{o:010} 00000 n ").ok();
     }
-    write!(
+    writeln!(
         out,
-        "trailer\n<</Size 5/Root 1 0 R>>\nstartxref\n{xref}\n%%EOF\n"
+        "trailer\n<</Size 5/Root 1 0 R>>\nstartxref\n{xref}\n%%EOF"
     )
     .ok();
     out

@@ -10,20 +10,22 @@
 //!   └─────────┘      thicknesses, centred.
 //! ```
 //!
-//! [`Layout`] is the one geometry the PNG (here, anti-aliased with tiny-skia), the SVG (here,
-//! the code's own SVG nested in the frame) and the PDF ([`crate::render::pdf`]) draw, in the
-//! same units: pixels, SVG user units and PDF points are all `size` across.
+//! [`Layout`] is the one geometry the PNG ([`png`], anti-aliased with tiny-skia), the SVG
+//! ([`svg`], the code's own SVG nested in the frame) and the PDF ([`crate::render::pdf`]) draw,
+//! in the same units: pixels, SVG user units and PDF points are all `size` across.
 
-use tiny_skia::{
-    FillRule, Paint, Path, PathBuilder, Pixmap, PixmapPaint, PremultipliedColorU8, Transform,
-};
+use tiny_skia::{Path, PathBuilder};
 
-use super::palette::Palette;
-use super::{Plan, canvas};
+use super::Plan;
 use crate::render::raster::Geometry;
-use crate::render::svg::{colour, num};
 use crate::render::text::Line;
-use crate::render::{Frame, RenderError, RenderOptions, Rgb, matrix};
+use crate::render::{Frame, RenderError, RenderOptions, matrix};
+
+mod png;
+mod svg;
+
+pub(crate) use png::png;
+pub(crate) use svg::svg;
 
 /// Smallest caption height in pixels (points in a PDF), as the em size: below it letters
 /// blur together on screen and print as fine print.
@@ -218,193 +220,6 @@ pub(crate) fn plain(
 ) -> Result<(matrix::QrMatrix, Geometry, Layout), RenderError> {
     let (plan, layout) = plan(content, opts, frame)?;
     Ok((plan.matrix, plan.geometry, layout))
-}
-
-/// The framed PNG: the card and caption anti-aliased with tiny-skia, the code's own levels
-/// (from the styled canvas, so every shape and eye style works) copied into its square, the
-/// logo composited over it.
-pub(crate) fn png(
-    content: &[u8],
-    opts: &RenderOptions,
-    frame: &Frame,
-    logo: Option<&Pixmap>,
-) -> Result<Vec<u8>, RenderError> {
-    let (plan, layout) = plan(content, opts, frame)?;
-    let size = opts.size;
-    let mut pixmap = Pixmap::new(size, size).expect("size is 100..=2000");
-    if !opts.style.transparent {
-        pixmap.fill(colour_of(opts.light));
-    }
-    let mut paint = Paint::default();
-    paint.anti_alias = true;
-    paint.set_color(colour_of(frame.frame_colour(opts.dark)));
-    pixmap.fill_path(
-        &layout.card(),
-        &paint,
-        FillRule::EvenOdd,
-        Transform::identity(),
-        None,
-    );
-    code_pixels(&mut pixmap, &plan, opts, &layout);
-    if let (Some(logo), Some((lx, ly, _))) = (logo, plan.logo_box()) {
-        pixmap.draw_pixmap(
-            (layout.code_x as usize + lx) as i32,
-            (layout.code_y as usize + ly) as i32,
-            logo.as_ref(),
-            &PixmapPaint::default(),
-            Transform::identity(),
-            None,
-        );
-    }
-    if let Some(text) = layout.caption() {
-        paint.set_color(colour_of(frame.caption_colour(opts.light)));
-        pixmap.fill_path(
-            &text,
-            &paint,
-            FillRule::Winding,
-            Transform::identity(),
-            None,
-        );
-    }
-    Ok(encode_png(&pixmap, opts.style.transparent))
-}
-
-fn colour_of(c: Rgb) -> tiny_skia::Color {
-    tiny_skia::Color::from_rgba8(c.0, c.1, c.2, 255)
-}
-
-/// Copies the styled canvas of `plan` (drawn at the code square's size) into `pixmap`.
-fn code_pixels(pixmap: &mut Pixmap, plan: &Plan, opts: &RenderOptions, layout: &Layout) {
-    let palette = Palette::new(opts);
-    let canvas = canvas::Canvas::paint(plan, &opts.style, &palette);
-    let colours: Vec<PremultipliedColorU8> = palette
-        .entries
-        .iter()
-        .map(|&[r, g, b, a]| tiny_skia::ColorU8::from_rgba(r, g, b, a).premultiply())
-        .collect();
-    let size = opts.size as usize;
-    let (x0, y0) = (layout.code_x as usize, layout.code_y as usize);
-    let pixels = pixmap.pixels_mut();
-    let mut rows = canvas.rows();
-    for y in 0..canvas.size {
-        rows.step();
-        let dst = &mut pixels[(y0 + y) * size + x0..][..canvas.size];
-        for (d, &l) in dst.iter_mut().zip(rows.levels()) {
-            *d = colours[l as usize];
-        }
-    }
-}
-
-/// The pixmap as an 8-bit RGB PNG (RGBA when transparent).
-fn encode_png(pixmap: &Pixmap, alpha: bool) -> Vec<u8> {
-    let size = pixmap.width();
-    let channels = if alpha { 4 } else { 3 };
-    let mut data = Vec::with_capacity(pixmap.pixels().len() * channels);
-    for p in pixmap.pixels() {
-        let c = p.demultiply();
-        data.extend_from_slice(&[c.red(), c.green(), c.blue(), c.alpha()][..channels]);
-    }
-    let mut out = Vec::with_capacity(data.len() / 16);
-    let mut enc = png::Encoder::new(&mut out, size, size);
-    enc.set_color(if alpha {
-        png::ColorType::Rgba
-    } else {
-        png::ColorType::Rgb
-    });
-    enc.set_depth(png::BitDepth::Eight);
-    enc.set_compression(png::Compression::Balanced);
-    let mut w = enc
-        .write_header()
-        .expect("writing a PNG header into a Vec cannot fail");
-    w.write_image_data(&data)
-        .expect("the data is exactly size × size × channels bytes");
-    drop(w);
-    out
-}
-
-/// The framed SVG: background, the card, the code's own SVG nested at its square (the plain
-/// writer's or the styled one's), the caption as one path.
-pub(crate) fn svg(
-    content: &[u8],
-    opts: &RenderOptions,
-    frame: &Frame,
-    logo: Option<&Pixmap>,
-) -> Result<Vec<u8>, RenderError> {
-    let (plan, layout) = plan(content, opts, frame)?;
-    let inner_opts = RenderOptions {
-        size: layout.code_side,
-        ..*opts
-    };
-    let inner = if opts.style.is_plain_code() {
-        crate::render::svg::write(&plan.matrix, &plan.geometry, &inner_opts)
-    } else {
-        super::svg::write(&plan, &inner_opts, logo)
-    };
-    let mut out = Vec::with_capacity(inner.len() + 4096);
-    let size = opts.size;
-    out.extend_from_slice(b"<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"");
-    num(&mut out, size);
-    out.extend_from_slice(b"\" height=\"");
-    num(&mut out, size);
-    out.extend_from_slice(b"\" viewBox=\"0 0 ");
-    num(&mut out, size);
-    out.push(b' ');
-    num(&mut out, size);
-    out.extend_from_slice(b"\">");
-    if !opts.style.transparent {
-        out.extend_from_slice(b"<rect width=\"100%\" height=\"100%\" fill=\"");
-        colour(&mut out, opts.light);
-        out.extend_from_slice(b"\"/>");
-    }
-    out.extend_from_slice(b"<path fill-rule=\"evenodd\" fill=\"");
-    colour(&mut out, frame.frame_colour(opts.dark));
-    out.extend_from_slice(b"\" d=\"");
-    svg_path(&mut out, &layout.card());
-    out.extend_from_slice(b"\"/>");
-    // The code's document as a nested viewport at its square.
-    let body = inner
-        .strip_prefix(b"<svg ")
-        .expect("both SVG writers start with the <svg> tag");
-    out.extend_from_slice(b"<svg x=\"");
-    num(&mut out, layout.code_x);
-    out.extend_from_slice(b"\" y=\"");
-    num(&mut out, layout.code_y);
-    out.extend_from_slice(b"\" ");
-    out.extend_from_slice(body.strip_suffix(b"\n").unwrap_or(body));
-    if let Some(text) = layout.caption() {
-        out.extend_from_slice(b"<path fill=\"");
-        colour(&mut out, frame.caption_colour(opts.light));
-        out.extend_from_slice(b"\" d=\"");
-        svg_path(&mut out, &text);
-        out.extend_from_slice(b"\"/>");
-    }
-    out.extend_from_slice(b"</svg>\n");
-    Ok(out)
-}
-
-/// `path` as SVG path data, absolute coordinates to 1/100 px.
-fn svg_path(out: &mut Vec<u8>, path: &Path) {
-    use std::io::Write as _;
-    use tiny_skia::PathSegment;
-    let put = |out: &mut Vec<u8>, cmd: &str, pts: &[tiny_skia::Point]| {
-        out.extend_from_slice(cmd.as_bytes());
-        for (i, p) in pts.iter().enumerate() {
-            if i > 0 {
-                out.push(b' ');
-            }
-            write!(out, "{} {}", Hundredths(p.x), Hundredths(p.y))
-                .expect("writing to a Vec cannot fail");
-        }
-    };
-    for seg in path.segments() {
-        match seg {
-            PathSegment::MoveTo(p) => put(out, "M", &[p]),
-            PathSegment::LineTo(p) => put(out, "L", &[p]),
-            PathSegment::QuadTo(a, p) => put(out, "Q", &[a, p]),
-            PathSegment::CubicTo(a, b, p) => put(out, "C", &[a, b, p]),
-            PathSegment::Close => out.push(b'Z'),
-        }
-    }
 }
 
 /// A coordinate to two decimals without trailing zeros: `12`, `12.5`, `12.25`.
