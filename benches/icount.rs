@@ -10,7 +10,8 @@
 //!
 //! Benches: plain PNG at 100/800/2000 px and SVG for the short link and the long deeplink, the
 //! version-40 worst case (2953 bytes at ECC L, PNG 2000 px and SVG); branded codes at 800 px
-//! (rounded modules and eyes, PNG and SVG, short and long; dots; the example logo); token
+//! (rounded modules and eyes, PNG and SVG, short and long; dots; the example logo); framed
+//! codes with a caption (PNG and SVG at 800 px) and PDF pages (plain and framed); token
 //! verification (valid,
 //! forged signature, maximum length); the origin's request path in-process (`Origin::handle`:
 //! a cache hit and a matching `If-None-Match`); a cached short-link resolve with its scan counted
@@ -27,7 +28,8 @@ use qr_origin::links::Links;
 use qr_origin::metrics::Metrics;
 use qr_origin::origin::Origin;
 use qr_origin::render::{
-    Ecc, Format, RenderOptions, Rendered, Shape, max_content_len, render, render_with_logo,
+    Caption, Ecc, Format, Frame, RenderOptions, Rendered, Shape, Style, max_content_len, render,
+    render_with_logo,
 };
 use qr_origin::store::sqlite::SqliteStore;
 use qr_origin::store::{Link, LinkKind, NewLink, NewMerchant, Store};
@@ -295,9 +297,46 @@ fn link_resolve(c: LinkCase) -> (LinkCase, bool) {
     (c, black_box(ok))
 }
 
+/// A plain square code in a frame with the caption "Scan me".
+fn framed(format: Format) -> RenderOptions {
+    RenderOptions {
+        format,
+        size: 800,
+        style: Style {
+            frame: Some(Frame {
+                caption: Caption::new("Scan me").expect("a valid caption"),
+                frame_color: None,
+                caption_color: None,
+            }),
+            ..Style::default()
+        },
+        ..RenderOptions::default()
+    }
+}
+
+#[library_benchmark]
+#[bench::short_png_800(SHORT, framed(Format::Png))]
+#[bench::short_svg_800(SHORT, framed(Format::Svg))]
+fn render_framed(content: &str, o: RenderOptions) -> Rendered {
+    black_box(render(black_box(content.as_bytes()), &o).expect("renders"))
+}
+
+#[library_benchmark]
+#[bench::short_800(SHORT, opts(Format::Pdf, 800, Ecc::M))]
+#[bench::short_800_framed(SHORT, framed(Format::Pdf))]
+fn render_pdf(content: &str, o: RenderOptions) -> Rendered {
+    black_box(render(black_box(content.as_bytes()), &o).expect("renders"))
+}
+
 library_benchmark_group!(
     name = render_group,
-    benchmarks = [render_image, render_worst, render_styled]
+    benchmarks = [
+        render_image,
+        render_worst,
+        render_styled,
+        render_framed,
+        render_pdf
+    ]
 );
 library_benchmark_group!(name = token_group, benchmarks = [token_verify]);
 library_benchmark_group!(name = origin_group, benchmarks = [origin_request]);

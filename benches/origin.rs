@@ -190,6 +190,7 @@ fn format_name(f: Format) -> &'static str {
         Format::Png => "png",
         Format::Svg => "svg",
         Format::Text => "text",
+        Format::Pdf => "pdf",
     }
 }
 

@@ -28,3 +28,10 @@ render branded-dots --shape dots --eyes circle --fg 1a237e --eye-color c2185b
 render branded-logo --shape rounded --eyes rounded --fg 1a237e \
   --logo docs/logo-example.svg --logo-size 0.25
 render branded-transparent --shape dots --eyes rounded --fg 00695c --transparent
+
+# Framed codes with a caption (README "Framed codes"): the default frame (fg) and caption (bg),
+# a brand frame with its own caption colour, and the print PDF of the first.
+render framed-scan-me --caption "Scan me"
+render framed-brand --shape rounded --eyes rounded --fg 1a237e --caption "Skann og betal" \
+  --frame-color c2185b --caption-color ffffff
+"$BIN" render --url "$URL" --size 300 --format pdf --caption "Scan me" --out docs/framed-scan-me.pdf

@@ -167,6 +167,7 @@ pub struct Metrics {
     render_png: Histogram,
     render_svg: Histogram,
     render_text: Histogram,
+    render_pdf: Histogram,
     /// Connections currently open (normal and reserve).
     pub connections_open: AtomicI64,
     /// Connections refused because even the reserve was full.
@@ -254,6 +255,7 @@ impl Metrics {
             Format::Png => &self.render_png,
             Format::Svg => &self.render_svg,
             Format::Text => &self.render_text,
+            Format::Pdf => &self.render_pdf,
         }
     }
 
@@ -378,6 +380,7 @@ impl Metrics {
             ("png", &self.render_png),
             ("svg", &self.render_svg),
             ("text", &self.render_text),
+            ("pdf", &self.render_pdf),
         ] {
             h.encode(
                 &mut out,

@@ -3,7 +3,8 @@
 //! Invariant: neither `render` nor `render_with_logo` panics; `Ok` ⇒ a PNG decodes with the
 //! `png` crate to exactly size × size pixels (1 bit per pixel for a plain code, an alpha
 //! channel or a transparent palette entry for a transparent one), and an SVG is one
-//! well-formed `<svg>` document (a plain one a single `<path>`); `Err` ⇒ one of the typed
+//! well-formed `<svg>` document (a plain one a single `<path>`), a PDF one whole file; `Err` ⇒
+//! one of the typed
 //! errors. A styled input with a logo is drawn with the logo scaled as the origin scales it
 //! (to `logo_side`), with no pixmap at all, or with a pixmap of a wrong side, so a caller that
 //! gets the contract wrong still meets a typed error or an image.
@@ -15,8 +16,8 @@ use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
 use qr_origin::logo::{self, DecodedLogo};
 use qr_origin::render::{
-    Ecc, Eyes, Format, LogoRef, RenderOptions, Rgb, Shape, Style, logo_side, render,
-    render_with_logo,
+    Caption, Ecc, Eyes, Format, Frame, LogoRef, RenderOptions, Rgb, Shape, Style, logo_side,
+    render, render_with_logo,
 };
 use qr_origin::store::LogoFormat;
 
@@ -43,6 +44,8 @@ struct StyleInput {
     logo_pixmap: u16,
     transparent: bool,
     invert: bool,
+    /// A caption (any text: rule-breaking ones must be refused, not drawn) and its colours.
+    caption: Option<(String, Option<(u8, u8, u8)>, Option<(u8, u8, u8)>)>,
 }
 
 /// A logo with a transparent margin and a half-transparent disc, so compositing meets every
@@ -74,12 +77,24 @@ fuzz_target!(|input: Input| {
             }),
             transparent: s.transparent,
             invert: s.invert,
+            frame: match &s.caption {
+                None => None,
+                Some((text, frame, caption)) => match Caption::new(text) {
+                    Ok(caption_text) => Some(Frame {
+                        caption: caption_text,
+                        frame_color: frame.map(rgb),
+                        caption_color: caption.map(rgb),
+                    }),
+                    Err(_) => return,
+                },
+            },
         },
     };
     let opts = RenderOptions {
-        format: match input.format % 3 {
+        format: match input.format % 4 {
             0 => Format::Png,
             1 => Format::Svg,
+            2 => Format::Pdf,
             _ => Format::Text,
         },
         size: u32::from(input.size),
@@ -128,10 +143,15 @@ fuzz_target!(|input: Input| {
         Format::Svg => {
             let text = std::str::from_utf8(&r.bytes).expect("SVG is UTF-8");
             assert!(text.starts_with("<svg ") && text.ends_with("</svg>\n"));
-            assert_eq!(text.matches("<svg").count(), 1);
+            // a framed code nests the code's own document in the frame's
+            let documents = if style.frame.is_some() { 2 } else { 1 };
+            assert_eq!(text.matches("<svg").count(), documents);
             if style.is_plain() {
                 assert_eq!(text.matches("<path").count(), 1);
             }
+        }
+        Format::Pdf => {
+            assert!(r.bytes.starts_with(b"%PDF-1.4\n") && r.bytes.ends_with(b"%%EOF\n"));
         }
         Format::Text => assert_eq!(r.bytes, input.content),
     }

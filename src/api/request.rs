@@ -15,7 +15,8 @@ use crate::render::{DEFAULT_SIZE, Format, MAX_SIZE, MIN_SIZE};
 pub const MAX_BODY: usize = 64 * 1024;
 
 /// The values `Accept` may take, as listed in 400 answers.
-pub const ACCEPT_VALUES: &str = "image/*, image/svg+xml, image/png, text/targetUrl";
+pub const ACCEPT_VALUES: &str =
+    "image/*, image/svg+xml, image/png, application/pdf, text/targetUrl";
 
 /// Any request body the API reads: hyper's `Incoming` in the server, `Full` in unit tests.
 pub trait ApiBody:
@@ -175,18 +176,21 @@ fn accepted_format(accept: &str) -> Option<Format> {
             Some(Format::Svg)
         } else if essence.eq_ignore_ascii_case("text/targetUrl") {
             Some(Format::Text)
+        } else if essence.eq_ignore_ascii_case("application/pdf") {
+            Some(Format::Pdf)
         } else {
             None
         }
     })
 }
 
-/// Whether any media range of `accept` asks for an image (or the QR content itself).
+/// Whether any media range of `accept` asks for an image (a PDF page, or the QR content
+/// itself).
 fn names_an_image(accept: &str) -> bool {
     accept.split(',').any(|range| {
         let essence = range.split(';').next().unwrap_or("").trim();
         let lower = essence.to_ascii_lowercase();
-        lower.starts_with("image/") || lower == "text/targeturl"
+        lower.starts_with("image/") || lower == "text/targeturl" || lower == "application/pdf"
     })
 }
 
@@ -238,6 +242,7 @@ mod tests {
             ("image/svg+xml", Format::Svg),
             ("image/*", Format::Svg),
             ("text/targetUrl", Format::Text),
+            ("application/pdf", Format::Pdf),
             ("*/*", Format::Svg),
             ("application/json, image/png;q=0.9", Format::Png),
         ] {

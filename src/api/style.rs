@@ -11,7 +11,8 @@
 //! follows the default again), and a style object replaces it whole.
 //!
 //! A style object uses the image-token claim names (`fg`, `bg`, `ecc`, `border`, `shape`,
-//! `eyes`, `eyeColor`, `logo`, `logoSize`, `invert`) and is read by the token's own claim
+//! `eyes`, `eyeColor`, `logo`, `logoSize`, `invert`, `caption`, `frameColor`, `captionColor`)
+//! and is read by the token's own claim
 //! parser, so the API and the origin can never disagree about what a field means. It is checked
 //! once, where it enters: the fields, the contrast rules ([`RenderOptions::validate`]), the logo
 //! being one of the merchant's own, and the renderer's rules for the content the QR will hold
@@ -31,8 +32,20 @@ use crate::store::{DefaultStyle, Link, LinkKind, StoreError, StoredStyle, StyleC
 use crate::token::{ImageClaims, TokenError};
 
 /// The fields a style object may have: the image-token claims that change the look.
-pub const FIELDS: [&str; 10] = [
-    "fg", "bg", "ecc", "border", "shape", "eyes", "eyeColor", "logo", "logoSize", "invert",
+pub const FIELDS: [&str; 13] = [
+    "fg",
+    "bg",
+    "ecc",
+    "border",
+    "shape",
+    "eyes",
+    "eyeColor",
+    "logo",
+    "logoSize",
+    "invert",
+    "caption",
+    "frameColor",
+    "captionColor",
 ];
 
 /// What a style sets: everything about an image but its content, format and size. The default
@@ -142,6 +155,10 @@ fn render_param(name: &str, e: &RenderError, prefix: &str) -> InvalidParam {
         RenderError::LowContrast { name, .. }
         | RenderError::Inversion { name, .. }
         | RenderError::InvalidOption { name, .. } => Some(*name),
+        RenderError::LowCaptionContrast { .. } => Some("captionColor"),
+        RenderError::Caption(_)
+        | RenderError::CaptionTooWide { .. }
+        | RenderError::CaptionCrowdsCode { .. } => Some("caption"),
         _ => None,
     };
     let name = match field {

@@ -8,7 +8,9 @@ use anyhow::Context;
 use super::look::LookArgs;
 use crate::logo;
 use crate::render::style::DEFAULT_LOGO_PERMILLE;
-use crate::render::{self, Eyes, Format, LogoRef, RenderOptions, Rgb, Shape, Style};
+use crate::render::{
+    self, Caption, Eyes, Format, Frame, LogoRef, RenderOptions, Rgb, Shape, Style,
+};
 use crate::store::LogoFormat;
 
 /// Arguments of `qr-origin render`.
@@ -17,7 +19,7 @@ pub struct RenderArgs {
     /// Content to encode (a URL or any UTF-8 text), encoded as bytes.
     #[arg(long, value_name = "CONTENT")]
     pub url: String,
-    /// Image format: png | svg | text.
+    /// Image format: png | svg | pdf | text.
     #[arg(long, default_value = "png")]
     pub format: Format,
     /// Width and height in pixels, 100..=2000.
@@ -57,6 +59,15 @@ pub struct StyleArgs {
     /// Light modules on a dark ground (give --fg lighter than --bg).
     #[arg(long)]
     pub invert: bool,
+    /// A call to action in a band below the code, inside a frame: 1..=40 characters.
+    #[arg(long, value_name = "TEXT")]
+    pub caption: Option<String>,
+    /// The frame's colour, rrggbb or #rrggbb (default: the foreground).
+    #[arg(long, value_name = "RRGGBB", requires = "caption")]
+    pub frame_color: Option<Rgb>,
+    /// The caption's colour, rrggbb or #rrggbb (default: the background).
+    #[arg(long, value_name = "RRGGBB", requires = "caption")]
+    pub caption_color: Option<Rgb>,
 }
 
 /// The logo file decoded like an upload, and the style naming it by its content's SHA-256.
@@ -95,6 +106,14 @@ pub(super) fn style(args: &StyleArgs) -> anyhow::Result<(Style, Option<logo::Dec
         }),
         transparent: args.transparent,
         invert: args.invert,
+        frame: match &args.caption {
+            None => None,
+            Some(text) => Some(Frame {
+                caption: Caption::new(text).context("--caption")?,
+                frame_color: args.frame_color,
+                caption_color: args.caption_color,
+            }),
+        },
     };
     Ok((style, decoded.map(|(_, d)| d)))
 }

@@ -22,8 +22,8 @@ pub struct TokenArgs {
     /// Content to encode in the QR code (usually a URL).
     #[arg(long)]
     pub url: String,
-    /// Image format: png or svg.
-    #[arg(long, default_value = "png", value_parser = ["png", "svg"])]
+    /// Image format: png, svg or pdf.
+    #[arg(long, default_value = "png", value_parser = ["png", "svg", "pdf"])]
     pub format: String,
     /// Edge in pixels, 100..=2000.
     #[arg(long, default_value_t = DEFAULT_SIZE)]

@@ -12,7 +12,9 @@ use std::hash::{BuildHasher, Hash, Hasher, RandomState};
 
 use sha2::{Digest, Sha256};
 
-use crate::render::{Ecc, Eyes, Format, LogoRef, RENDERER_VERSION, RenderOptions, Shape, Style};
+use crate::render::{
+    Ecc, Eyes, Format, Frame, LogoRef, RENDERER_VERSION, RenderOptions, Shape, Style,
+};
 
 /// What determines the rendered bytes, with [`RENDERER_VERSION`].
 #[derive(Debug, Clone, Eq)]
@@ -166,11 +168,13 @@ fn digest(version: &str, content: &str, o: &RenderOptions) -> [u8; 16] {
         logo,
         transparent,
         invert,
+        frame,
     } = style;
     let format: u8 = match format {
         Format::Png => 1,
         Format::Svg => 2,
         Format::Text => 3,
+        Format::Pdf => 4,
     };
     let ecc: u8 = match ecc {
         Ecc::L => 1,
@@ -208,6 +212,23 @@ fn digest(version: &str, content: &str, o: &RenderOptions) -> [u8; 16] {
                 h.update(size_permille.to_be_bytes());
             }
             None => h.update([0]),
+        }
+        // Appended only when there is a frame, so styled codes without one keep their digest.
+        if let Some(Frame {
+            caption,
+            frame_color,
+            caption_color,
+        }) = frame
+        {
+            h.update(b"\0frame");
+            h.update((caption.as_str().len() as u64).to_be_bytes());
+            h.update(caption.as_str().as_bytes());
+            for c in [frame_color, caption_color] {
+                match c {
+                    Some(c) => h.update([1, c.0, c.1, c.2]),
+                    None => h.update([0]),
+                }
+            }
         }
     }
     let full = h.finalize();

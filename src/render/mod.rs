@@ -11,8 +11,11 @@
 //! - [`penalty`]: the mask penalty score on bit-packed rows and columns.
 //! - [`raster`]: module → pixel geometry (whole pixels per module) and dark runs of a row.
 //! - [`png`] / [`svg`]: the image writers; [`deflate`] codes the PNG writer's matches.
+//! - [`text`]: captions: the embedded font, the caption rules, shaping and outlines.
 //! - [`styled`]: branded codes (shapes, eyes, logo, transparency) and the rules that keep
-//!   them scannable; [`render`] sends every non-plain [`Style`] there.
+//!   them scannable; [`render`] sends every non-plain [`Style`] there, and a frame with a
+//!   caption is drawn there around any code.
+//! - [`pdf`]: one vector page for print, framed or not.
 //!
 //! `PERFORMANCE.md` beside this file has the design history and the bench figures.
 
@@ -23,6 +26,7 @@ mod codewords;
 mod deflate;
 mod lz;
 pub mod matrix;
+mod pdf;
 mod penalty;
 mod png;
 mod raster;
@@ -30,8 +34,10 @@ pub mod segment;
 pub mod style;
 mod styled;
 mod svg;
+pub mod text;
 
-pub use style::{Eyes, LogoRef, Shape, Style};
+pub use style::{Eyes, Frame, LogoRef, Shape, Style};
+pub use text::{Caption, CaptionError};
 
 /// Bumped whenever the bytes produced for the same inputs change; part of every ETag, so a CDN
 /// never mixes images from two renderer versions under one validator.
@@ -55,6 +61,8 @@ pub enum Format {
     Svg,
     /// The QR content itself (`text/targetUrl` in the QR API).
     Text,
+    /// One vector page of `size` points, for print.
+    Pdf,
 }
 
 impl Format {
@@ -64,21 +72,33 @@ impl Format {
             Format::Png => "image/png",
             Format::Svg => "image/svg+xml",
             Format::Text => "text/plain; charset=utf-8",
+            Format::Pdf => "application/pdf",
+        }
+    }
+
+    /// The format an image writer draws: `Text` has no image and gets the PNG.
+    pub fn image(self) -> Format {
+        match self {
+            Format::Text => Format::Png,
+            f => f,
         }
     }
 }
 
 impl FromStr for Format {
     type Err = RenderError;
-    /// Accepts short names and the MIME types used in tokens (`image/png`, `image/svg+xml`).
+    /// Accepts short names and the MIME types used in tokens (`image/png`, `image/svg+xml`,
+    /// `application/pdf`).
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         match s {
             "png" | "image/png" => Ok(Format::Png),
             "svg" | "image/svg+xml" => Ok(Format::Svg),
             "text" | "text/targetUrl" | "text/plain" => Ok(Format::Text),
+            "pdf" | "application/pdf" => Ok(Format::Pdf),
             _ => Err(RenderError::InvalidOption {
                 name: "format",
-                allowed: "png | svg | text (or image/png, image/svg+xml, text/targetUrl)",
+                allowed: "png | svg | pdf | text (or image/png, image/svg+xml, application/pdf, \
+                          text/targetUrl)",
             }),
         }
     }
@@ -258,6 +278,45 @@ pub enum RenderError {
         /// The ratio is the negative image's (an inverted code).
         inverted: bool,
     },
+    /// The caption's letters against its band, below WCAG's 4.5:1 for text.
+    #[error(
+        "captionColor {caption} on frameColor {frame} has a contrast ratio of {}; a caption \
+         needs at least 4.5:1 to be read",
+        style::Ratio(*ratio_centi)
+    )]
+    LowCaptionContrast {
+        caption: Rgb,
+        frame: Rgb,
+        ratio_centi: u32,
+    },
+    #[error("{0}")]
+    Caption(#[from] CaptionError),
+    /// The caption at the smallest readable text size is wider than the band.
+    #[error(
+        "caption does not fit: at the smallest readable text size ({min_px} px) it is {width} \
+         px wide and the band at size {size} holds {room} px; use a shorter caption or a size of \
+         at least {min_size}"
+    )]
+    CaptionTooWide {
+        min_px: u32,
+        width: u32,
+        room: u32,
+        size: u32,
+        min_size: u32,
+    },
+    /// The frame and band leave the code fewer pixels per module than a reader needs.
+    #[error(
+        "caption leaves too little room for the code: {modules} modules (quiet zone included) \
+         in {room} px at size {size} is under {min_px} px per module; use a size of at least \
+         {min_size}, a shorter content or no caption"
+    )]
+    CaptionCrowdsCode {
+        modules: u32,
+        room: u32,
+        size: u32,
+        min_px: u32,
+        min_size: u32,
+    },
     #[error(
         "{name} {dark} is {} than {light}: {}",
         if *invert { "darker" } else { "lighter" },
@@ -289,13 +348,17 @@ pub fn render(content: &[u8], opts: &RenderOptions) -> Result<Rendered, RenderEr
             bytes: content.to_vec(),
             content_type: Format::Text.content_type(),
         }),
+        Format::Pdf => Ok(Rendered {
+            bytes: pdf::render(content, opts)?,
+            content_type: Format::Pdf.content_type(),
+        }),
         Format::Png | Format::Svg if !opts.style.is_plain() => styled::render(content, opts, None),
         Format::Png | Format::Svg => render_matrix(&matrix::encode(content, opts.ecc)?, opts),
     }
 }
 
 /// Draws an already encoded symbol as `opts.format` (PNG or SVG; `Text` has no matrix to draw
-/// and gets the PNG). Split from [`render`] so benches can time the image writers alone.
+/// and gets the PNG, and so does `Pdf`, which [`render`] draws). Split from [`render`] so benches can time the image writers alone.
 pub fn render_matrix(m: &matrix::QrMatrix, opts: &RenderOptions) -> Result<Rendered, RenderError> {
     opts.validate()?;
     let g = raster::Geometry::new(m, opts.border, opts.size)?;
@@ -304,7 +367,7 @@ pub fn render_matrix(m: &matrix::QrMatrix, opts: &RenderOptions) -> Result<Rende
             bytes: svg::write(m, &g, opts),
             content_type: Format::Svg.content_type(),
         },
-        Format::Png | Format::Text => Rendered {
+        Format::Png | Format::Text | Format::Pdf => Rendered {
             bytes: png::write(m, &g, opts),
             content_type: Format::Png.content_type(),
         },
@@ -316,9 +379,16 @@ pub fn render_matrix(m: &matrix::QrMatrix, opts: &RenderOptions) -> Result<Rende
 /// [`render_with_logo`]. Checks every rule first, so a logo too large for the correction budget
 /// is refused here, before any logo is fetched.
 pub fn logo_side(content: &[u8], opts: &RenderOptions) -> Result<Option<u32>, RenderError> {
+    if opts.format == Format::Pdf {
+        pdf::check_style(&opts.style)?;
+    }
     if opts.style.is_plain() {
         opts.validate()?;
         return Ok(None);
+    }
+    if let Some(frame) = &opts.style.frame {
+        // The logo sits in the framed code's smaller square.
+        return Ok(styled::frame::plan(content, opts, frame)?.0.logo_side());
     }
     Ok(styled::Plan::new(content, opts)?.logo_side())
 }
@@ -354,7 +424,7 @@ pub fn render_with_logo(
     opts: &RenderOptions,
     logo: Option<&tiny_skia::Pixmap>,
 ) -> Result<Rendered, RenderError> {
-    if opts.style.is_plain() || opts.format == Format::Text {
+    if opts.style.is_plain() || matches!(opts.format, Format::Text | Format::Pdf) {
         return render(content, opts);
     }
     styled::render(content, opts, logo)

@@ -9,6 +9,7 @@
 use std::fmt;
 use std::str::FromStr;
 
+use super::text::Caption;
 use super::{RenderError, Rgb};
 
 /// How each dark data module is drawn.
@@ -86,6 +87,34 @@ pub struct Style {
     /// Light modules on a dark ground. Refused unless asked for: many older readers do not
     /// decode inverted codes.
     pub invert: bool,
+    /// A frame around the code with a caption in a band below it ("Scan me").
+    pub frame: Option<Frame>,
+}
+
+/// A call-to-action frame: the code (with its quiet zone) drawn inside a frame, the caption
+/// centred in a band of the frame below it, all within the image's `size`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Frame {
+    pub caption: Caption,
+    /// The frame and band; `None` draws them in the dark colour.
+    pub frame_color: Option<Rgb>,
+    /// The caption's letters; `None` draws them in the light colour.
+    pub caption_color: Option<Rgb>,
+}
+
+/// Smallest contrast between the caption and its band: WCAG's ratio for normal text (1.4.3).
+pub const MIN_TEXT_CONTRAST: f64 = 4.5;
+
+impl Frame {
+    /// The frame's colour for a code of these colours.
+    pub fn frame_colour(&self, dark: Rgb) -> Rgb {
+        self.frame_color.unwrap_or(dark)
+    }
+
+    /// The caption's colour for a code of these colours.
+    pub fn caption_colour(&self, light: Rgb) -> Rgb {
+        self.caption_color.unwrap_or(light)
+    }
 }
 
 impl Style {
@@ -94,12 +123,32 @@ impl Style {
         *self == Style::default()
     }
 
+    /// True when the code itself is plain, framed or not.
+    pub fn is_plain_code(&self) -> bool {
+        Style {
+            frame: None,
+            ..*self
+        }
+        .is_plain()
+    }
+
     /// The colour rules: `dark` must differ from `light` by [`MIN_CONTRAST`], and be the darker
     /// of the two unless `invert`; the same for the eye colour.
     pub fn check_colours(&self, dark: Rgb, light: Rgb) -> Result<(), RenderError> {
         check_pair("fg", dark, light, self.invert)?;
         if let Some(eye) = self.eye_color {
             check_pair("eyeColor", eye, light, self.invert)?;
+        }
+        if let Some(frame) = self.frame {
+            let (text, band) = (frame.caption_colour(light), frame.frame_colour(dark));
+            let ratio = contrast_ratio(text.luminance(), band.luminance());
+            if ratio < MIN_TEXT_CONTRAST {
+                return Err(RenderError::LowCaptionContrast {
+                    caption: text,
+                    frame: band,
+                    ratio_centi: (ratio * 100.0) as u32,
+                });
+            }
         }
         Ok(())
     }
@@ -312,6 +361,40 @@ mod tests {
             ..inverted
         };
         grey.check_colours(Rgb::WHITE, Rgb::BLACK).unwrap();
+    }
+
+    #[test]
+    fn the_caption_needs_text_contrast_on_its_band() {
+        let frame = |caption_color| Style {
+            frame: Some(Frame {
+                caption: Caption::new("Scan me").unwrap(),
+                frame_color: None,
+                caption_color,
+            }),
+            ..Style::default()
+        };
+        frame(None).check_colours(Rgb::BLACK, Rgb::WHITE).unwrap();
+        // #767676 on black is 4.69:1, #707070 4.3:1.
+        frame(Some(Rgb(0x76, 0x76, 0x76)))
+            .check_colours(Rgb::BLACK, Rgb::WHITE)
+            .unwrap();
+        let err = frame(Some(Rgb(0x70, 0x70, 0x70)))
+            .check_colours(Rgb::BLACK, Rgb::WHITE)
+            .unwrap_err();
+        let msg = err.to_string();
+        assert!(
+            msg.contains("captionColor #707070") && msg.contains("4.5:1"),
+            "{msg}"
+        );
+        // fg #595959 on white passes the code's 3:1 but leaves white text on it at 7:1; a grey
+        // at 3.5:1 is fine for modules and refused for text.
+        let err = frame(None)
+            .check_colours(Rgb(0x90, 0x90, 0x90), Rgb::WHITE)
+            .unwrap_err();
+        assert!(
+            matches!(err, RenderError::LowCaptionContrast { .. }),
+            "{err}"
+        );
     }
 
     #[test]

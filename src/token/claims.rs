@@ -3,7 +3,8 @@
 //! The wire shape is the seed API's, e.g.
 //! `{"format":"image/png","size":"800","url":"https://qr.example.com/r/DI5bjNA0","iss":"qr-origin","nbf":1648598709,"exp":1648602309,"iat":1648598709}`,
 //! plus optional extensions `ecc`, `border`, `fg`, `bg`, and the branded-code style (README "Branded QR codes"):
-//! `shape`, `eyes`, `eyeColor`, `logo`, `logoSize`, `bg: "transparent"`, `invert`. Unknown
+//! `shape`, `eyes`, `eyeColor`, `logo`, `logoSize`, `bg: "transparent"`, `invert`, and a
+//! framed code's `caption`, `frameColor`, `captionColor` (README "Framed codes"). Unknown
 //! claims (`jti`, `sub`, …) are ignored so other issuers' tokens still render; a claim we know
 //! with the wrong type is an error, never silently dropped.
 
@@ -18,8 +19,8 @@ use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use super::TokenError;
 use crate::render::style::DEFAULT_LOGO_PERMILLE;
 use crate::render::{
-    DEFAULT_BORDER, DEFAULT_SIZE, Ecc, Eyes, Format, LogoRef, MAX_BORDER, MAX_SIZE, MIN_SIZE,
-    RenderOptions, Rgb, Shape, Style,
+    Caption, CaptionError, DEFAULT_BORDER, DEFAULT_SIZE, Ecc, Eyes, Format, Frame, LogoRef,
+    MAX_BORDER, MAX_SIZE, MIN_SIZE, RenderOptions, Rgb, Shape, Style,
 };
 
 /// Longest `url` accepted, in bytes: the most any QR symbol holds (7 089 digits in numeric mode,
@@ -35,7 +36,8 @@ pub const MAX_URL_BYTES: usize = 7089;
 pub struct ImageClaims {
     /// The QR content (usually a short link), in the segments that take fewest bits.
     pub url: String,
-    /// [`Format::Png`] or [`Format::Svg`]; `Text` is not an image and never verifies.
+    /// [`Format::Png`], [`Format::Svg`] or [`Format::Pdf`]; `Text` is not an image and never
+    /// verifies.
     pub format: Format,
     /// Edge in pixels, `100..=2000`.
     pub size: u32,
@@ -181,6 +183,7 @@ impl ImageClaims {
             logo,
             transparent,
             invert,
+            frame,
         } = self.style;
         let bg = if transparent {
             Some(TRANSPARENT.to_owned())
@@ -203,6 +206,9 @@ impl ImageClaims {
                 .filter(|l| l.size_permille != DEFAULT_LOGO_PERMILLE)
                 .map(|l| f64::from(l.size_permille) / 1000.0),
             invert: invert.then_some(true),
+            caption: frame.as_ref().map(|f| f.caption.as_str()),
+            frame_color: frame.and_then(|f| f.frame_color).map(|c| c.to_string()),
+            caption_color: frame.and_then(|f| f.caption_color).map(|c| c.to_string()),
             iss: self.iss.as_deref(),
             nbf: self.nbf,
             exp: self.exp,
@@ -217,7 +223,7 @@ const SIZE_REASON: &str = "must be an integer 100..=2000 (JSON number or decimal
 const BORDER_RANGE: RangeInclusive<i64> = 0..=MAX_BORDER as i64;
 const BORDER_REASON: &str = "must be an integer 0..=16 (JSON number or decimal string)";
 const TIME_REASON: &str = "must be a JSON number (seconds since the Unix epoch)";
-const FORMAT_REASON: &str = "must be \"image/png\" or \"image/svg+xml\"";
+const FORMAT_REASON: &str = "must be \"image/png\", \"image/svg+xml\" or \"application/pdf\"";
 const COLOUR_REASON: &str = "must be a colour \"#rrggbb\"";
 const BG_REASON: &str = "must be a colour \"#rrggbb\" or \"transparent\"";
 const TRANSPARENT_REASON: &str =
@@ -229,6 +235,13 @@ const LOGO_SIZE_REASON: &str =
     "must be a number greater than 0 and at most 1 (the logo's share of the symbol's width)";
 const LOGO_SIZE_ALONE: &str = "needs a logo: name one with the logo claim";
 const INVERT_REASON: &str = "must be true or false";
+const CAPTION_TYPE: &str = "must be a string of 1 to 40 characters";
+const CAPTION_EMPTY: &str = "must not be empty: 1 to 40 characters";
+const CAPTION_LONG: &str = "is too long: at most 40 characters";
+const CAPTION_CONTROL: &str = "must not contain control characters or line breaks";
+const CAPTION_GLYPH: &str = "has a character the caption font does not draw (it draws Latin-1, \
+                             Latin Extended-A and common punctuation)";
+const CAPTION_ALONE: &str = "needs a caption: name one with the caption claim";
 /// `bg`'s value for no background.
 const TRANSPARENT: &str = "transparent";
 
@@ -257,7 +270,7 @@ fn check_url(url: &str) -> Result<(), TokenError> {
 
 fn format_mime(format: Format) -> Result<&'static str, TokenError> {
     match format {
-        Format::Png | Format::Svg => Ok(format.content_type()),
+        Format::Png | Format::Svg | Format::Pdf => Ok(format.content_type()),
         Format::Text => Err(TokenError::InvalidClaim {
             name: "format",
             reason: FORMAT_REASON,
@@ -314,6 +327,12 @@ struct WireClaims<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     invert: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    caption: Option<&'a str>,
+    #[serde(rename = "frameColor", skip_serializing_if = "Option::is_none")]
+    frame_color: Option<String>,
+    #[serde(rename = "captionColor", skip_serializing_if = "Option::is_none")]
+    caption_color: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     iss: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     nbf: Option<i64>,
@@ -355,6 +374,12 @@ struct RawClaims<'a> {
     #[serde(default, borrow)]
     invert: Json<'a>,
     #[serde(default, borrow)]
+    caption: Json<'a>,
+    #[serde(default, borrow, rename = "frameColor")]
+    frame_color: Json<'a>,
+    #[serde(default, borrow, rename = "captionColor")]
+    caption_color: Json<'a>,
+    #[serde(default, borrow)]
     iss: Json<'a>,
     #[serde(default, borrow)]
     nbf: Json<'a>,
@@ -377,6 +402,7 @@ impl RawClaims<'_> {
         let format = match self.format {
             Json::Str(s) if s == "image/png" => Format::Png,
             Json::Str(s) if s == "image/svg+xml" => Format::Svg,
+            Json::Str(s) if s == "application/pdf" => Format::Pdf,
             _ => return Err(invalid("format", FORMAT_REASON)),
         };
         let size = match self.size {
@@ -419,6 +445,7 @@ impl RawClaims<'_> {
                 Json::Bool(b) => b,
                 _ => return Err(invalid("invert", INVERT_REASON)),
             },
+            frame: frame(self.caption, self.frame_color, self.caption_color)?,
         };
         let iss = match self.iss {
             Json::Absent => None,
@@ -503,6 +530,41 @@ fn named<T: std::str::FromStr + Default>(
         Json::Str(s) => s.parse().map_err(|_| invalid(name, reason)),
         _ => Err(invalid(name, reason)),
     }
+}
+
+/// `caption` (1..=40 characters the font draws, no control characters) with its optional
+/// `frameColor` and `captionColor`; the colours alone are refused, not ignored.
+fn frame(caption: Json<'_>, frame: Json<'_>, text: Json<'_>) -> Result<Option<Frame>, TokenError> {
+    let caption = match caption {
+        Json::Absent => {
+            return match (frame, text) {
+                (Json::Absent, Json::Absent) => Ok(None),
+                (Json::Absent, _) => Err(invalid("captionColor", CAPTION_ALONE)),
+                _ => Err(invalid("frameColor", CAPTION_ALONE)),
+            };
+        }
+        Json::Str(s) => Caption::new(&s).map_err(|e| {
+            invalid(
+                "caption",
+                match e {
+                    CaptionError::Empty => CAPTION_EMPTY,
+                    CaptionError::TooLong { .. } => CAPTION_LONG,
+                    CaptionError::Control { .. } => CAPTION_CONTROL,
+                    CaptionError::Missing { .. } => CAPTION_GLYPH,
+                },
+            )
+        })?,
+        _ => return Err(invalid("caption", CAPTION_TYPE)),
+    };
+    let optional = |name, v| match v {
+        Json::Absent => Ok(None),
+        v => colour(name, v, Rgb::BLACK).map(Some),
+    };
+    Ok(Some(Frame {
+        caption,
+        frame_color: optional("frameColor", frame)?,
+        caption_color: optional("captionColor", text)?,
+    }))
 }
 
 /// `logo` (64 hex digits) and `logoSize` (0 < x ≤ 1, kept in thousandths: a finer size would
@@ -778,9 +840,11 @@ mod tests {
     }
 
     #[test]
-    fn format_must_be_png_or_svg_mime() {
+    fn format_must_be_png_svg_or_pdf_mime() {
         let svg = r#"{"format":"image/svg+xml","url":"x"}"#;
         assert_eq!(parse(svg).unwrap().format, Format::Svg);
+        let pdf = r#"{"format":"application/pdf","url":"x"}"#;
+        assert_eq!(parse(pdf).unwrap().format, Format::Pdf);
         for f in [
             r#""png""#,
             r#""text/targetUrl""#,
@@ -800,6 +864,47 @@ mod tests {
             parse(r#"{"url":"x"}"#).unwrap_err(),
             invalid("format", FORMAT_REASON)
         );
+    }
+
+    #[test]
+    fn caption_claims_parse_and_every_rule_names_its_claim() {
+        let c = parse(&with(
+            r##""caption":"Skann og betal – nå","frameColor":"#1a237e","captionColor":"fff59d""##,
+        ))
+        .unwrap();
+        let frame = c.style.frame.unwrap();
+        assert_eq!(frame.caption.as_str(), "Skann og betal – nå");
+        assert_eq!(frame.frame_color, Some(Rgb(0x1a, 0x23, 0x7e)));
+        assert_eq!(frame.caption_color, Some(Rgb(0xff, 0xf5, 0x9d)));
+        let plain = parse(&with(r#""caption":"Scan me""#)).unwrap();
+        assert_eq!(plain.style.frame.unwrap().frame_color, None);
+        let long = format!(r#""caption":"{}""#, "a".repeat(41));
+        for (claim, name, reason) in [
+            (r#""caption":"""#, "caption", CAPTION_EMPTY),
+            (long.as_str(), "caption", CAPTION_LONG),
+            (r#""caption":"Scan\tme""#, "caption", CAPTION_CONTROL),
+            (r#""caption":"Scan\u2028me""#, "caption", CAPTION_CONTROL),
+            (r#""caption":"扫码""#, "caption", CAPTION_GLYPH),
+            (r#""caption":["Scan"]"#, "caption", CAPTION_TYPE),
+            (r#""caption":null"#, "caption", CAPTION_TYPE),
+            (r##""frameColor":"#000000""##, "frameColor", CAPTION_ALONE),
+            (
+                r##""captionColor":"#ffffff""##,
+                "captionColor",
+                CAPTION_ALONE,
+            ),
+            (
+                r#""caption":"a","frameColor":"black""#,
+                "frameColor",
+                COLOUR_REASON,
+            ),
+        ] {
+            assert_eq!(
+                parse(&with(claim)).unwrap_err(),
+                invalid(name, reason),
+                "{claim}"
+            );
+        }
     }
 
     #[test]
@@ -974,12 +1079,17 @@ mod tests {
             }),
             transparent: true,
             invert: false,
+            frame: Some(Frame {
+                caption: Caption::new("Skann og betal").unwrap(),
+                frame_color: None,
+                caption_color: Some(Rgb(0xff, 0xf5, 0x9d)),
+            }),
         };
         let json = String::from_utf8(c.to_json()).unwrap();
         assert_eq!(
             json,
             format!(
-                r##"{{"format":"image/png","size":"800","url":"https://x.test/r/1","bg":"transparent","shape":"rounded","eyes":"rounded","eyeColor":"#123456","logo":"{LOGO}","logoSize":0.125}}"##
+                r##"{{"format":"image/png","size":"800","url":"https://x.test/r/1","bg":"transparent","shape":"rounded","eyes":"rounded","eyeColor":"#123456","logo":"{LOGO}","logoSize":0.125,"caption":"Skann og betal","captionColor":"#fff59d"}}"##
             )
         );
         assert_eq!(ImageClaims::from_json(json.as_bytes()).unwrap(), c);

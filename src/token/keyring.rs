@@ -931,7 +931,8 @@ mod tests {
     /// Any style the claims can carry (transparency forces a white light colour, as on the
     /// wire).
     fn arb_style() -> impl Strategy<Value = crate::render::Style> {
-        use crate::render::{Eyes, LogoRef, Shape, Style};
+        use crate::render::{Caption, Eyes, Frame, LogoRef, Shape, Style};
+        let rgb = || proptest::option::of(any::<(u8, u8, u8)>());
         (
             prop_oneof![Just(Shape::Square), Just(Shape::Rounded), Just(Shape::Dots)],
             prop_oneof![Just(Eyes::Square), Just(Eyes::Rounded), Just(Eyes::Circle)],
@@ -939,21 +940,37 @@ mod tests {
             proptest::option::of((any::<[u8; 32]>(), 1u16..=1000)),
             any::<bool>(),
             any::<bool>(),
+            proptest::option::of((
+                prop_oneof![
+                    Just("Scan me"),
+                    Just("Skann og betal – nå"),
+                    Just("Straße Œ")
+                ],
+                rgb(),
+                rgb(),
+            )),
         )
-            .prop_map(|(shape, eyes, eye, logo, transparent, invert)| Style {
-                shape,
-                eyes,
-                eye_color: eye.map(|(r, g, b)| Rgb(r, g, b)),
-                logo: logo.map(|(id, size_permille)| LogoRef { id, size_permille }),
-                transparent,
-                invert,
-            })
+            .prop_map(
+                |(shape, eyes, eye, logo, transparent, invert, frame)| Style {
+                    shape,
+                    eyes,
+                    eye_color: eye.map(|(r, g, b)| Rgb(r, g, b)),
+                    logo: logo.map(|(id, size_permille)| LogoRef { id, size_permille }),
+                    transparent,
+                    invert,
+                    frame: frame.map(|(text, f, c)| Frame {
+                        caption: Caption::new(text).expect("a valid caption"),
+                        frame_color: f.map(|(r, g, b)| Rgb(r, g, b)),
+                        caption_color: c.map(|(r, g, b)| Rgb(r, g, b)),
+                    }),
+                },
+            )
     }
 
     fn arb_claims() -> impl Strategy<Value = ImageClaims> {
         (
             "\\PC{1,120}",
-            prop_oneof![Just(Format::Png), Just(Format::Svg)],
+            prop_oneof![Just(Format::Png), Just(Format::Svg), Just(Format::Pdf)],
             100u32..=2000,
             prop_oneof![Just(Ecc::L), Just(Ecc::M), Just(Ecc::Q), Just(Ecc::H)],
             0u32..=16,

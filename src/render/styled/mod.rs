@@ -11,12 +11,15 @@
 //! - [`png`]: the frame as a palette PNG, 4 bits per pixel, 8 with a logo's colours added (RGB/RGBA
 //!   for a logo of more colours than a palette holds).
 //! - [`svg`]: the same code as one module path, one eye path and an embedded logo.
+//! - [`frame`]: a frame and caption around any of these codes (PNG and SVG), and the layout
+//!   the PDF writer shares.
 
 use super::matrix::{self, QrMatrix};
 use super::raster::Geometry;
 use super::{Format, RenderError, RenderOptions, Rendered, Shape};
 
 mod canvas;
+pub(crate) mod frame;
 mod palette;
 mod png;
 pub(crate) mod rules;
@@ -31,13 +34,23 @@ pub(crate) fn render(
     opts: &RenderOptions,
     logo: Option<&tiny_skia::Pixmap>,
 ) -> Result<Rendered, RenderError> {
+    if let Some(frame) = &opts.style.frame {
+        let bytes = match opts.format {
+            Format::Svg => frame::svg(content, opts, frame, logo)?,
+            _ => frame::png(content, opts, frame, logo)?,
+        };
+        return Ok(Rendered {
+            bytes,
+            content_type: opts.format.image().content_type(),
+        });
+    }
     let plan = Plan::new(content, opts)?;
     Ok(match opts.format {
         Format::Svg => Rendered {
             bytes: svg::write(&plan, opts, logo),
             content_type: Format::Svg.content_type(),
         },
-        Format::Png | Format::Text => {
+        Format::Png | Format::Text | Format::Pdf => {
             let palette = palette::Palette::new(opts);
             let canvas = canvas::Canvas::paint(&plan, &opts.style, &palette);
             Rendered {
@@ -63,11 +76,22 @@ impl Plan {
     pub fn new(content: &[u8], opts: &RenderOptions) -> Result<Plan, RenderError> {
         opts.validate()?;
         let (matrix, logo) = symbol(content, opts)?;
-        let geometry = Geometry::new(&matrix, opts.border, opts.size)?;
-        if opts.style.shape == Shape::Dots && opts.size / geometry.total < rules::DOT_MIN_PX {
+        Plan::at(matrix, logo, opts, opts.size)
+    }
+
+    /// The plan of an encoded symbol drawn on `size` px (a framed code's square is smaller
+    /// than the image).
+    pub fn at(
+        matrix: QrMatrix,
+        logo: Option<LogoArea>,
+        opts: &RenderOptions,
+        size: u32,
+    ) -> Result<Plan, RenderError> {
+        let geometry = Geometry::new(&matrix, opts.border, size)?;
+        if opts.style.shape == Shape::Dots && size / geometry.total < rules::DOT_MIN_PX {
             return Err(RenderError::DotsTooSmall {
                 modules: geometry.total,
-                size: opts.size,
+                size,
                 min_size: geometry.total * rules::DOT_MIN_PX,
             });
         }

@@ -2,6 +2,7 @@
 
 mod auth;
 mod durability;
+mod framed;
 mod journey;
 mod logos;
 mod openapi;

@@ -104,3 +104,51 @@ fn out_dash_writes_only_the_image_to_stdout_in_the_shared_colour_vocabulary() {
     let o = qr_origin(&["--url", url, "--dark", "000000", "--out", "-"]);
     assert!(!o.status.success(), "--dark is gone: fg/bg everywhere");
 }
+
+#[test]
+fn writes_a_captioned_pdf_and_png_that_decode_and_read_back() {
+    let url = "https://qr.example.com/r/DI5bjNA0";
+    for (format, name) in [("pdf", "framed.pdf"), ("png", "framed.png")] {
+        let out = temp_path(name);
+        let o = qr_origin(&[
+            "--url",
+            url,
+            "--format",
+            format,
+            "--size",
+            "500",
+            "--caption",
+            "Skann meg",
+            "--frame-color",
+            "1a237e",
+            "--out",
+            out.to_str().unwrap(),
+        ]);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let bytes = std::fs::read(&out).unwrap();
+        let (w, h, luma) = match format {
+            "pdf" => render_common::ocr::pdf_luma(&bytes),
+            _ => render_common::png_luma(&bytes),
+        };
+        assert_eq!((w, h), (500, 500));
+        assert_eq!(
+            render_common::read_rxing(w, h, luma.clone()).as_deref(),
+            Some(url.as_bytes())
+        );
+        let (xs, ys) = super::framed::band(500);
+        let text = render_common::ocr::read_line("nor", w, &luma, xs, ys);
+        assert_eq!(text, "Skann meg", "{format}");
+    }
+    // A caption the font cannot draw is an error naming the flag.
+    let o = qr_origin(&[
+        "--url",
+        url,
+        "--caption",
+        "扫一扫",
+        "--out",
+        temp_path("never.png").to_str().unwrap(),
+    ]);
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("--caption") && err.contains("U+626B"), "{err}");
+}

@@ -3,6 +3,7 @@
 mod cli;
 mod conformance;
 mod eci;
+mod framed;
 mod plain_pins;
 mod png_size;
 mod props;

@@ -5,6 +5,7 @@
 
 use std::io::Cursor;
 
+pub mod ocr;
 pub mod pipe;
 pub mod zbar;
 pub mod zxing;
