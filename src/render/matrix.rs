@@ -285,6 +285,7 @@ impl<const W: usize, const R: usize> Symbol<W, R> {
             let (wr, sr) = (right / 64, right % 64);
             let (fl, fr) = (self.func[left], self.func[right]);
             let both: [u64; W] = std::array::from_fn(|w| !(fl[w] | fr[w]) & line_mask(size, w));
+            let neither: [u64; W] = std::array::from_fn(|w| fl[w] & fr[w]);
             let mut y = if upward { size - 1 } else { 0 };
             let mut rows_left = size;
             while rows_left > 0 {
@@ -295,22 +296,39 @@ impl<const W: usize, const R: usize> Symbol<W, R> {
                     let mut window = read(pos);
                     pos += 2 * n;
                     run -= n;
-                    for _ in 0..n {
+                    let rows = if upward {
+                        &mut self.rows[y + 1 - n..=y]
+                    } else {
+                        &mut self.rows[y..y + n]
+                    };
+                    y = y.wrapping_add(n.wrapping_mul(step));
+                    let mut put = |row: &mut [u64; W]| {
                         // The right module takes the first bit.
                         if wl == wr {
-                            self.rows[y][wl] |= (window >> 62) << sl;
+                            row[wl] |= (window >> 62) << sl;
                         } else {
-                            self.rows[y][wr] |= (window >> 63) << sr;
-                            self.rows[y][wl] |= ((window >> 62) & 1) << sl;
+                            row[wr] |= (window >> 63) << sr;
+                            row[wl] |= ((window >> 62) & 1) << sl;
                         }
                         window <<= 2;
-                        y = y.wrapping_add(step);
+                    };
+                    if upward {
+                        rows.iter_mut().rev().for_each(&mut put);
+                    } else {
+                        rows.iter_mut().for_each(&mut put);
                     }
                 }
                 if rows_left == 0 {
                     break;
                 }
-                // A row with at most one free module.
+                // Rows of function modules only (finders, timing, alignment patterns).
+                let skip = ones_from(&neither, y, upward).min(rows_left);
+                y = y.wrapping_add(skip.wrapping_mul(step));
+                rows_left -= skip;
+                if skip > 0 {
+                    continue;
+                }
+                // A row with one free module.
                 for (w, s) in [(wr, sr), (wl, sl)] {
                     if (self.func[y][w] >> s) & 1 == 0 {
                         self.rows[y][w] |= (read(pos) >> 63) << s;

@@ -150,27 +150,21 @@ pub(crate) struct Symbol<'a, const W: usize> {
 const ABOVE: usize = 4;
 /// And below it, for those that look ahead 10.
 const BELOW: usize = 11;
-/// Light entries past the symbol in [`Scratch::iso`] and [`Scratch::t3`]: the column
-/// pattern test reads 6 rows ahead.
-const PAST: usize = 7;
 
 /// Working lines of [`score`], reused for every mask; `R` ≥ the symbol's size + 15. Every line
 /// not written stays 0 (light).
 pub(crate) struct Scratch<const W: usize, const R: usize> {
     /// The masked rows, between [`ABOVE`] and [`BELOW`] light rows.
     rows: [[u64; W]; R],
-    /// `iso[r]`: dark modules of row r with light ones above and below.
-    iso: [[u64; W]; R],
-    /// `t3[r]`: modules dark in rows r, r + 1 and r + 2.
-    t3: [[u64; W]; R],
+    /// `eq[y]`: modules of row y equal to their right neighbour.
+    eq: [[u64; W]; R],
 }
 
 impl<const W: usize, const R: usize> Scratch<W, R> {
     pub(crate) fn new() -> Self {
         Scratch {
             rows: [[0; W]; R],
-            iso: [[0; W]; R],
-            t3: [[0; W]; R],
+            eq: [[0; W]; R],
         }
     }
 }
@@ -180,14 +174,15 @@ impl<const W: usize, const R: usize> Scratch<W, R> {
 /// `row8`/`col8` the dark format modules in row 8 and column 8 ([`super::matrix`]'s
 /// `format_lines`, in lanes as the pattern). Packed needs `W` = 1, size ≤ [`PACKED_MAX`].
 ///
-/// One pass over the rows makes each masked row and scores it along the row (N1, N3), with
-/// the row above (N2, the column runs of N1) and its dark modules (N4), and keeps what the
-/// column patterns of N3 need; a second pass finds those. The column rules run on the row
-/// words, a whole row of columns per word operation, so there is no transposed copy. Every
-/// operation is bitwise along the lines or shifts them by at most 2 places (at most 2 past a
-/// dark run of ≥ 3, which no lane's light guard bits let cross into the other lane), except
-/// the exact N3 checks, which see one lane at a time.
-#[inline(never)] // kept out of line: inlined into its caller, the encode measured 74.8 k instead of 48.4 k instructions (short link)
+/// Three passes over the rows, each with few enough values live to stay in registers (one
+/// pass holding everything spilled a third of its instructions to the stack): the first makes
+/// each masked row and scores it along the row (N1, N3) and its dark modules (N4); the second
+/// takes each row with the one below (N2, the column runs of N1); the third finds the column
+/// patterns of N3. The column rules run on the row words, a whole row of columns per word
+/// operation, so there is no transposed copy. Every operation is bitwise along the lines or
+/// shifts them by at most 2 places past a dark run of ≥ 3 (which no lane's light guard bits
+/// let cross into the other lane), except the exact N3 checks, which see one lane at a time.
+#[inline(never)] // inlined into the mask loop, the encode measured 74.8 k instead of 48.4 k instructions (short link)
 pub(crate) fn score<const W: usize, const P: bool, const R: usize>(
     base: &Symbol<'_, W>,
     pattern: &[[u64; 3]; 12],
@@ -198,23 +193,13 @@ pub(crate) fn score<const W: usize, const P: bool, const R: usize>(
     let size = base.rows.len();
     debug_assert!(!P || (W == 1 && size <= PACKED_MAX));
     debug_assert!(R >= ABOVE + size + BELOW);
-    // Positions x with a right neighbour x + 1 inside the symbol.
-    let pairs = in_lanes::<W, P>(first_bits::<W>(size - 1));
-    let valid = in_lanes::<W, P>(first_bits::<W>(size));
-    let col_bit = in_lanes::<W, P>(first_bits::<W>(1))[0];
-    let mut row_runs = Tally::<P>::default(); // N1 points along rows
-    let mut col_runs = Tally::<P>::default(); // and down columns
-    let mut blocks = Tally::<P>::default(); // N2 blocks
-    let mut dark = Tally::<P>::default();
     let mut finders = [0u32; 2]; // N3 patterns per lane
 
-    let mut prev = [0u64; W]; // row y − 1
-    let mut prev2 = [0u64; W]; // row y − 2
-    // Down the columns: pairs of equal vertical neighbours, v[k] & v[k + 1], for k = y − 3 and
-    // y − 4, and four in a row (e4) for k = y − 5 and y − 6 (see `run_points`).
-    let (mut p2_3, mut p2_4) = ([0u64; W], [0u64; W]);
-    let (mut e4_5, mut e4_6) = ([0u64; W], [0u64; W]);
-    let mut v_prev = [0u64; W]; // v[y − 2]
+    // Along the rows. Outside the symbol is light: the shifts fill with 0.
+    let pairs = in_lanes::<W, P>(first_bits::<W>(size - 1)); // x with x + 1 in the symbol
+    let col_bit = in_lanes::<W, P>(first_bits::<W>(1))[0];
+    let mut row_runs = Tally::<P>::default(); // N1 points
+    let mut dark = Tally::<P>::default();
     let mut col8_rest = col8[0]; // W = 1: column 8's format bit of row y at bit 0 of each lane
     let mut phase = 0; // row index modulo 12
     for (y, (line, data)) in base.rows.iter().zip(base.data).enumerate() {
@@ -232,50 +217,16 @@ pub(crate) fn score<const W: usize, const P: bool, const R: usize>(
         }
         scratch.rows[ABOVE + y] = d;
         dark.add(&d);
-
-        // Along the row. Outside the symbol is light: the shifts fill with 0.
         let d1 = ahead(&d, 1, 0); // d[p + 1]
-        let db = behind(&d, 1, 0); // d[p − 1]
         let eq: [u64; W] = std::array::from_fn(|i| !(d[i] ^ d1[i]) & pairs[i]);
+        scratch.eq[y] = eq;
         row_runs.add(&run_points(&eq));
-        let t3 = and(&and(&d, &d1), &ahead(&d, 2, 0)); // d[p..p+3]
-        let iso: [u64; W] = std::array::from_fn(|i| d[i] & !(db[i] | d1[i]));
-        finders_in_row::<W, P>(&d, &db, &iso, &t3, &mut finders);
-
-        // With the row above: N2 blocks, and the column runs.
-        let v: [u64; W] = std::array::from_fn(|i| !(d[i] ^ prev[i]) & valid[i]);
-        if y > 0 {
-            let v1 = ahead(&v, 1, 0);
-            blocks.add::<W>(&std::array::from_fn(|i| v[i] & v1[i] & eq[i]));
-        }
-        // v is v[y − 1] (rows y − 1 and y equal); at y = 0 it compares with light and is
-        // dropped by p2 below, as v[−1] is 0.
-        let p2 = and(&v_prev, &v); // v[y − 2] & v[y − 1]
-        let e4 = and(&p2_4, &p2); // v[y − 4 ..= y − 1]
-        col_runs.add::<W>(&std::array::from_fn(|i| e4[i] | e4_5[i] | e4_6[i]));
-        (e4_6, e4_5) = (e4_5, e4);
-        (p2_4, p2_3) = (p2_3, p2);
-        v_prev = if y > 0 { v } else { [0; W] };
-
-        // For the column patterns: rows y − 1 (isolated dark) and y − 2 (three dark).
-        if y >= 1 {
-            scratch.iso[y - 1] = std::array::from_fn(|i| prev[i] & !(prev2[i] | d[i]));
-        }
-        if y >= 2 {
-            scratch.t3[y - 2] = std::array::from_fn(|i| prev2[i] & prev[i] & d[i]);
-        }
-        prev2 = prev;
-        prev = d;
+        finders_in_row::<W, P>(&d, &d1, &mut finders);
     }
-    // Past the last row everything is light.
-    col_runs.add::<W>(&std::array::from_fn(|i| e4_5[i] | e4_6[i]));
-    col_runs.add(&e4_5);
-    scratch.iso[size - 1] = std::array::from_fn(|i| prev[i] & !prev2[i]);
-    for r in size - 2..size + PAST {
-        scratch.t3[r] = [0; W];
-        scratch.iso[r.max(size)] = [0; W];
-    }
-    finders_in_columns::<W, P, R>(scratch, size, &mut finders);
+
+    // Down the columns, each row with those below it.
+    let (blocks, col_runs) = columns::<W, P, R>(scratch, size);
+    let col_finders = column_finders::<W, P, R>(scratch, size);
 
     // N4, and the sum.
     let cells = (size * size) as i64;
@@ -287,40 +238,44 @@ pub(crate) fn score<const W: usize, const P: bool, const R: usize>(
     );
     std::array::from_fn(|l| {
         let k = ((i64::from(dark[l]) * 20 - cells * 10).abs() + cells - 1) / cells - 1;
-        row_runs[l] + col_runs[l] + blocks[l] * N2 + finders[l] * N3 + k as u32 * N4
+        let finders = finders[l] + col_finders[l];
+        row_runs[l] + col_runs[l] + blocks[l] * N2 + finders * N3 + k as u32 * N4
     })
 }
 
-/// N3 patterns of one masked row `d` into `count` (per lane); `db` is `d` moved one place
-/// right (d[p − 1]), `iso` its dark modules between light ones, `t3` the starts of three dark.
+/// N3 patterns of one masked row `d` into `count` (per lane); `d1` is `d` moved one place
+/// left (d[p + 1]).
 #[inline(always)]
 fn finders_in_row<const W: usize, const P: bool>(
     d: &[u64; W],
-    db: &[u64; W],
-    iso: &[u64; W],
-    t3: &[u64; W],
+    d1: &[u64; W],
     count: &mut [u32; 2],
 ) {
+    let db = behind(d, 1, 0); // d[p − 1]
+    let t3 = and(&and(d, d1), &ahead(d, 2, 0)); // d[p..p+3]
     // n = 1: core 1011101 at p..p+7 with light at p−1 and p+7: an isolated dark module, three
-    // dark from p + 2, and another isolated one at p + 6. Almost never there in masked data,
-    // so the light margins (and their popcounts, ~12 operations each without POPCNT on the
-    // baseline x86-64 target) are looked at only when it is.
-    let core = and(&and(iso, &ahead(t3, 2, 0)), &ahead(iso, 6, 0));
+    // dark from p + 2, and another isolated one at p + 6. Outside the finders almost never
+    // there in masked data, so the light margins (and their popcounts, ~12 operations each
+    // without POPCNT on the baseline x86-64 target) are looked at only when it is.
+    let iso: [u64; W] = std::array::from_fn(|i| d[i] & !(db[i] | d1[i]));
+    let core = and(&and(&iso, &ahead(&t3, 2, 0)), &ahead(&iso, 6, 0));
     if !is_zero(&core) {
-        for l in 0..if P { 2 } else { 1 } {
-            let (d, core) = if P {
-                (lane(d, l), lane(&core, l))
-            } else {
-                (*d, core)
-            };
-            count[l] += unit_patterns(&std::array::from_fn(|i| !d[i]), &core);
+        let l: [u64; W] = std::array::from_fn(|i| !d[i]);
+        if P {
+            // The margins reach 4 past a lane: each lane sees the other one as light.
+            let (lo, hi) = ([LOW_LANE; W], [!LOW_LANE; W]);
+            let (l_lo, l_hi) = (or(&l, &lo), or(&l, &hi));
+            count[0] += unit_patterns(&l, &l_hi, &and(&core, &lo));
+            count[1] += unit_patterns(&l_lo, &l, &and(&core, &hi));
+        } else {
+            count[0] += unit_patterns(&l, &l, &core);
         }
     }
     // n ≥ 2: the middle run is a dark run of 3n ≥ 6, starting at a dark module after a light
     // one. Rare in masked data; the usual ones are the finders' runs of exactly 7, dropped
     // here word-wide (7 is no multiple of 3), the rest checked one by one.
     let wide: [u64; W] = {
-        let t6 = ahead(t3, 3, 0);
+        let t6 = ahead(&t3, 3, 0);
         std::array::from_fn(|i| t3[i] & t6[i] & !db[i])
     };
     if !is_zero(&wide) {
@@ -331,7 +286,7 @@ fn finders_in_row<const W: usize, const P: bool>(
         // outside), and a run of exactly 6 or of 9 or more.
         let lb2 = behind(&l, 2, !0);
         let l6 = ahead(&l, 6, !0);
-        let d9 = ahead(t3, 6, 0);
+        let d9 = ahead(&t3, 6, 0);
         let wide: [u64; W] =
             std::array::from_fn(|i| wide[i] & !(d7[i] & l7[i]) & lb2[i] & (l6[i] | d9[i]));
         if !is_zero(&wide) {
@@ -347,44 +302,95 @@ fn finders_in_row<const W: usize, const P: bool>(
     }
 }
 
-/// N3 patterns of all columns into `count` (per lane), from [`Scratch`] as [`score`]'s row
-/// pass leaves it. As [`finders_in_row`], down the columns: bit x of the word for row r
-/// stands for a pattern starting at (x, r).
 #[inline(always)]
-fn finders_in_columns<const W: usize, const P: bool, const R: usize>(
+fn or<const W: usize>(a: &[u64; W], b: &[u64; W]) -> [u64; W] {
+    std::array::from_fn(|i| a[i] | b[i])
+}
+
+/// N2 blocks and the N1 points of the columns (per lane), from the masked rows and their `eq`
+/// lines as [`score`]'s first pass leaves them in `s`. A run down a column is a run of set
+/// bits at one position through consecutive rows' words. Separate loops for these and for
+/// [`column_finders`]: one loop holding the values of both spilled a third of its
+/// instructions.
+#[inline(always)]
+fn columns<const W: usize, const P: bool, const R: usize>(
     s: &Scratch<W, R>,
     size: usize,
-    count: &mut [u32; 2],
-) {
+) -> (Tally<P>, Tally<P>) {
+    let valid = in_lanes::<W, P>(first_bits::<W>(size));
+    let mut blocks = Tally::<P>::default();
+    let mut col_runs = Tally::<P>::default();
+    // v[r]: modules of row r equal to the one below. As
+    // `run_points` does along a row: e4[k] = v[k..k + 4] all set, and the points of a
+    // column are the positions in e4 or one or two after one. Kept for k = r − 1 (p2 =
+    // v[k] & v[k + 1]) and before.
+    let (mut v_1, mut p2_1, mut p2_2) = ([0u64; W], [0u64; W], [0u64; W]);
+    let (mut e4_1, mut e4_2) = ([0u64; W], [0u64; W]);
+    for r in 0..size - 1 {
+        let (here, below) = (&s.rows[ABOVE + r], &s.rows[ABOVE + r + 1]);
+        let v: [u64; W] = std::array::from_fn(|i| !(here[i] ^ below[i]) & valid[i]);
+        let v1 = ahead(&v, 1, 0);
+        let eq = &s.eq[r];
+        blocks.add::<W>(&std::array::from_fn(|i| v[i] & v1[i] & eq[i]));
+        let p2 = and(&v_1, &v); // k = r − 1
+        let e4 = and(&p2_2, &p2); // k = r − 3
+        col_runs.add::<W>(&std::array::from_fn(|i| e4[i] | e4_1[i] | e4_2[i]));
+        (e4_2, e4_1) = (e4_1, e4);
+        (p2_2, p2_1) = (p2_1, p2);
+        v_1 = v;
+    }
+    // Past the last row everything differs (v = 0): the points one and two after the last e4.
+    col_runs.add::<W>(&std::array::from_fn(|i| e4_1[i] | e4_2[i]));
+    col_runs.add(&e4_1);
+    (blocks, col_runs)
+}
+
+/// N3 patterns of the columns (per lane), as [`finders_in_row`] finds them along a row: bit x
+/// of the word for row r stands for a pattern starting at (x, r).
+#[inline(always)]
+fn column_finders<const W: usize, const P: bool, const R: usize>(
+    s: &Scratch<W, R>,
+    size: usize,
+) -> [u32; 2] {
+    let mut count = [0u32; 2];
     for r in 0..size {
-        // d(k) is masked row r + k; the padding rows are light.
-        let d = |k: isize| &s.rows[(ABOVE + r).wrapping_add_signed(k)];
-        let core = and(&and(&s.iso[r], &s.t3[r + 2]), &s.iso[r + 6]);
+        let w: &[[u64; W]; ABOVE + BELOW] = s.rows[r..r + ABOVE + BELOW]
+            .try_into()
+            .expect("the window fits between the padding rows");
+        // d(k) is row r + k.
+        let d = |k: isize| &w[(ABOVE as isize + k) as usize];
+        let core: [u64; W] = std::array::from_fn(|i| {
+            d(0)[i]
+                & d(2)[i]
+                & d(3)[i]
+                & d(4)[i]
+                & d(6)[i]
+                & !(d(-1)[i] | d(1)[i] | d(5)[i] | d(7)[i])
+        });
         if !is_zero(&core) {
-            // light from r − 4 and to r + 10 (r − 1 and r + 7 are in `iso`)
-            let (a, b, c) = (d(-2), d(-3), d(-4));
-            let left4: [u64; W] = std::array::from_fn(|i| core[i] & !(a[i] | b[i] | c[i]));
-            let (a, b, c) = (d(8), d(9), d(10));
-            let right4: [u64; W] = std::array::from_fn(|i| core[i] & !(a[i] | b[i] | c[i]));
+            let left4: [u64; W] =
+                std::array::from_fn(|i| core[i] & !(d(-2)[i] | d(-3)[i] | d(-4)[i]));
+            let right4: [u64; W] =
+                std::array::from_fn(|i| core[i] & !(d(8)[i] | d(9)[i] | d(10)[i]));
             let (l, rr) = (lane_counts::<W, P>(&left4), lane_counts::<W, P>(&right4));
             count[0] += l[0] + rr[0];
             count[1] += l[1] + rr[1];
         }
-        // n ≥ 2, filtered as in `finders_in_row`.
-        let above = d(-1);
-        let wide: [u64; W] = std::array::from_fn(|i| s.t3[r][i] & s.t3[r + 3][i] & !above[i]);
+        let wide: [u64; W] = std::array::from_fn(|i| {
+            d(0)[i] & d(1)[i] & d(2)[i] & d(3)[i] & d(4)[i] & d(5)[i] & !d(-1)[i]
+        });
         if !is_zero(&wide) {
-            let (d6, d7, d8, up2) = (d(6), d(7), d(8), d(-2));
             let wide: [u64; W] = std::array::from_fn(|i| {
-                let exact7 = d6[i] & !d7[i];
-                let d9 = d6[i] & d7[i] & d8[i];
-                wide[i] & !exact7 & !up2[i] & (!d6[i] | d9)
+                let exact7 = d(6)[i] & !d(7)[i];
+                let d9 = d(6)[i] & d(7)[i] & d(8)[i];
+                wide[i] & !exact7 & !d(-2)[i] & (!d(6)[i] | d9)
             });
             if !is_zero(&wide) {
-                wide_columns::<W, P>(&s.rows, size, r, &wide, count);
+                wide_columns::<W, P>(&s.rows, size, r, &wide, &mut count);
             }
         }
     }
+    count
 }
 
 /// N3 patterns with n ≥ 2 whose middle run starts at row `r` of the columns set in `wide`,
@@ -445,22 +451,21 @@ fn run_points<const W: usize>(eq: &[u64; W]) -> [u64; W] {
 /// N3 pattern count of one line `d` (one lane), as [`score`] counts a row.
 #[cfg(test)]
 fn finder_count<const W: usize>(d: &[u64; W]) -> u32 {
-    let d1 = ahead(d, 1, 0);
-    let db = behind(d, 1, 0);
-    let t3 = and(&and(d, &d1), &ahead(d, 2, 0));
-    let iso: [u64; W] = std::array::from_fn(|i| d[i] & !(db[i] | d1[i]));
     let mut count = [0; 2];
-    finders_in_row::<W, false>(d, &db, &iso, &t3, &mut count);
+    finders_in_row::<W, false>(d, &ahead(d, 1, 0), &mut count);
     count[0]
 }
 
 /// N3 patterns with n = 1 whose core 1011101 (light on both sides) starts at a bit of `core`:
-/// one for 3 more light modules before it (4 in all), one for 3 more after it.
-#[inline(never)]
-fn unit_patterns<const W: usize>(l: &[u64; W], core: &[u64; W]) -> u32 {
+/// one for 3 more light modules before it (4 in all), one for 3 more after it. The light
+/// modules are read from `before` and `after` (the same line but for packed lanes).
+#[inline(always)]
+fn unit_patterns<const W: usize>(before: &[u64; W], after: &[u64; W], core: &[u64; W]) -> u32 {
+    let l = after;
     let l3 = and(&and(l, &ahead(l, 1, !0)), &ahead(l, 2, !0)); // l[p..p+3]
     // Light at p−4..p−1: a window looking back, so that moving it reads the outside only
     // where the whole window is outside.
+    let l = before;
     let lb3 = and(&and(l, &behind(l, 1, !0)), &behind(l, 2, !0)); // l[p−2..=p]
     let left4 = and(core, &behind(&lb3, 2, !0));
     let right4 = and(core, &ahead(&l3, 8, !0));
