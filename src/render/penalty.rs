@@ -290,13 +290,13 @@ fn finders_in_row<const W: usize, const P: bool>(
         let wide: [u64; W] =
             std::array::from_fn(|i| wide[i] & !(d7[i] & l7[i]) & lb2[i] & (l6[i] | d9[i]));
         if !is_zero(&wide) {
-            for l in 0..if P { 2 } else { 1 } {
+            for (l, c) in count.iter_mut().enumerate().take(if P { 2 } else { 1 }) {
                 let (d, wide) = if P {
                     (lane(d, l), lane(&wide, l))
                 } else {
                     (*d, wide)
                 };
-                count[l] += wide_patterns(&d, &wide);
+                *c += wide_patterns(&d, &wide);
             }
         }
     }
