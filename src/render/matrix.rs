@@ -134,33 +134,38 @@ pub(crate) fn encode_at(content: &[u8], floor: Ecc, version: u8) -> QrMatrix {
 }
 
 fn encode_segments(content: &[u8], seg: &Segmentation, ecc: Ecc, version: u8) -> QrMatrix {
-    let mut data = Vec::new();
+    // 8 zero bytes after the codewords: the light remainder bits, and room for the placement's
+    // word reads.
+    let mut data = Vec::with_capacity(codewords::raw_data_modules(version) / 8 + 8);
     codewords::encode(content, seg, version, ecc, &mut data);
+    data.resize(data.len() + 8, 0);
     // Lines as narrow as the symbol: a version-1..9 symbol fits one word per line, and every
     // word operation of the mask choice runs a third as often as with three.
+    // `R` rows of room: the symbol and the light rows the mask scoring keeps around it.
     match (17 + 4 * version as usize).div_ceil(64) {
-        1 => build::<1>(version, ecc, &data),
-        2 => build::<2>(version, ecc, &data),
-        _ => build::<3>(version, ecc, &data),
+        1 => build::<1, 80>(version, ecc, &data),
+        2 => build::<2, 144>(version, ecc, &data),
+        _ => build::<3, 192>(version, ecc, &data),
     }
 }
 
-fn build<const W: usize>(version: u8, ecc: Ecc, data: &[u8]) -> QrMatrix {
-    let mut s = Symbol::<W>::new(version);
+fn build<const W: usize, const R: usize>(version: u8, ecc: Ecc, data: &[u8]) -> QrMatrix {
+    let mut s = Symbol::<W, R>::new(version);
     s.draw_function_patterns();
     s.place(data);
     let mask = s.choose_mask(ecc);
     s.finish(ecc, mask)
 }
 
-/// One symbol being built, in lines of `W` words (`W` × 64 ≥ size): rows only, the mask
-/// scoring reads the columns out of the row words ([`penalty::score`]).
-struct Symbol<const W: usize> {
+/// One symbol being built, in lines of `W` words (`W` × 64 ≥ size) and room for `R` ≥ size
+/// of them: rows only, the mask scoring reads the columns out of the row words
+/// ([`penalty::score`]).
+struct Symbol<const W: usize, const R: usize> {
     version: u8,
     size: usize,
-    rows: [[u64; W]; MAX_MODULES],
+    rows: [[u64; W]; R],
     /// Function modules (finder, timing, alignment, format, version): never masked.
-    func: [[u64; W]; MAX_MODULES],
+    func: [[u64; W]; R],
 }
 
 /// Rows of a finder with its separator, 8 modules wide: `FINDER[0]` from the column left of
@@ -209,13 +214,13 @@ fn put_bits<const W: usize>(line: &mut [u64; W], x: usize, len: usize, bits: u64
     }
 }
 
-impl<const W: usize> Symbol<W> {
+impl<const W: usize, const R: usize> Symbol<W, R> {
     fn new(version: u8) -> Self {
         Symbol {
             version,
             size: 17 + 4 * version as usize,
-            rows: [[0; W]; MAX_MODULES],
-            func: [[0; W]; MAX_MODULES],
+            rows: [[0; W]; R],
+            func: [[0; W]; R],
         }
     }
 
@@ -226,6 +231,7 @@ impl<const W: usize> Symbol<W> {
         put_bits(&mut self.func[y], x, len, (1 << len) - 1);
     }
 
+    #[inline(never)] // one call per encode: kept out of line, so each is optimised on its own
     fn draw_function_patterns(&mut self) {
         let size = self.size;
         // Timing patterns first; finders and alignment patterns overwrite where they overlap.
@@ -274,44 +280,86 @@ impl<const W: usize> Symbol<W> {
     /// Places the codewords MSB first in the standard's zig-zag (the order of
     /// [`data_modules`], checked against it by a unit test): two-module columns from the
     /// right, alternately upwards and downwards, skipping function modules and column 6.
-    /// The bits come from a 64-bit window, so a module costs a shift, not a byte lookup.
+    /// `data` ends in 8 zero bytes (the remainder bits, and room for a word read).
+    ///
+    /// A column pair is walked in runs of rows where both modules are free, found by bit
+    /// scans: the function modules are symmetric about the diagonal, so column x's are the
+    /// set bits of `func` row x. A run takes its bits 56 at a time from one big-endian word
+    /// read, two per row: a row costs a shift and an OR, with no test of the function modules.
+    #[inline(never)] // one call per encode: kept out of line, so each is optimised on its own
     fn place(&mut self, data: &[u8]) {
         let size = self.size;
-        let mut window = 0u64; // next bits from the top; `avail` of them are valid
-        let mut avail = 0u32;
-        let mut next = data.iter();
+        let read = |pos: usize| -> u64 {
+            let bytes: [u8; 8] = data[pos / 8..pos / 8 + 8]
+                .try_into()
+                .expect("an 8-byte slice");
+            u64::from_be_bytes(bytes) << (pos % 8)
+        };
+        let mut pos = 0; // next bit of `data`
         let mut right = size - 1;
         loop {
             if right == 6 {
                 right = 5;
             }
-            let upward = (right + 1) & 2 == 0;
             let left = right - 1;
+            let upward = (right + 1) & 2 == 0;
+            let step = if upward { usize::MAX } else { 1 }; // wrapping −1 or +1
             let (wl, sl) = (left / 64, left % 64);
             let (wr, sr) = (right / 64, right % 64);
-            for vert in 0..size {
-                let y = if upward { size - 1 - vert } else { vert };
-                if avail < 2 {
-                    // Past the last codeword come the light remainder bits.
-                    let byte = next.next().copied().unwrap_or(0);
-                    window |= u64::from(byte) << (56 - avail);
-                    avail += 8;
-                }
-                let (func, row) = (&self.func[y], &mut self.rows[y]);
-                if wl == wr && (func[wl] >> sl) & 3 == 0 {
-                    // Both free (the usual case): the right module takes the first bit.
-                    row[wl] |= (window >> 62) << sl;
-                    window <<= 2;
-                    avail -= 2;
-                } else {
-                    for (w, s) in [(wr, sr), (wl, sl)] {
-                        if (func[w] >> s) & 1 == 0 {
-                            row[w] |= (window >> 63) << s;
-                            window <<= 1;
-                            avail -= 1;
+            let (fl, fr) = (self.func[left], self.func[right]);
+            let both: [u64; W] = std::array::from_fn(|w| !(fl[w] | fr[w]) & line_mask(size, w));
+            let neither: [u64; W] = std::array::from_fn(|w| fl[w] & fr[w]);
+            let mut y = if upward { size - 1 } else { 0 };
+            let mut rows_left = size;
+            while rows_left > 0 {
+                let mut run = ones_from(&both, y, upward).min(rows_left);
+                rows_left -= run;
+                while run > 0 {
+                    let n = run.min(28);
+                    let mut window = read(pos);
+                    pos += 2 * n;
+                    run -= n;
+                    let rows = if upward {
+                        &mut self.rows[y + 1 - n..=y]
+                    } else {
+                        &mut self.rows[y..y + n]
+                    };
+                    y = y.wrapping_add(n.wrapping_mul(step));
+                    let mut put = |row: &mut [u64; W]| {
+                        // The right module takes the first bit.
+                        if wl == wr {
+                            row[wl] |= (window >> 62) << sl;
+                        } else {
+                            row[wr] |= (window >> 63) << sr;
+                            row[wl] |= ((window >> 62) & 1) << sl;
                         }
+                        window <<= 2;
+                    };
+                    if upward {
+                        rows.iter_mut().rev().for_each(&mut put);
+                    } else {
+                        rows.iter_mut().for_each(&mut put);
                     }
                 }
+                if rows_left == 0 {
+                    break;
+                }
+                // Rows of function modules only (finders, timing, alignment patterns).
+                let skip = ones_from(&neither, y, upward).min(rows_left);
+                y = y.wrapping_add(skip.wrapping_mul(step));
+                rows_left -= skip;
+                if skip > 0 {
+                    continue;
+                }
+                // A row with one free module.
+                for (w, s) in [(wr, sr), (wl, sl)] {
+                    if (self.func[y][w] >> s) & 1 == 0 {
+                        self.rows[y][w] |= (read(pos) >> 63) << s;
+                        pos += 1;
+                    }
+                }
+                y = y.wrapping_add(step);
+                rows_left -= 1;
             }
             if right < 2 {
                 break;
@@ -321,32 +369,73 @@ impl<const W: usize> Symbol<W> {
     }
 
     /// The mask with the lowest penalty (ties → lowest number), as the standard prescribes.
+    #[inline(never)] // one call per encode: kept out of line, so each is optimised on its own
     fn choose_mask(&self, ecc: Ecc) -> u8 {
         let size = self.size;
         // Data modules: where a mask applies.
-        let mut data = [[0u64; W]; MAX_MODULES];
+        let mut data = [[0u64; W]; R];
         for (d, f) in data[..size].iter_mut().zip(&self.func) {
             for w in 0..W {
                 d[w] = !f[w] & line_mask(size, w);
             }
         }
-        let base = penalty::Symbol {
-            rows: &self.rows[..size],
-            data: &data[..size],
-        };
-        let mut scratch = penalty::Scratch::<W>::new();
-        let mut best = (u32::MAX, 0u8);
-        for mask in 0..8u8 {
-            let (row8, col8) = format_lines::<W>(size, format_bits(ecc, mask));
-            let rows = &MASK_ROWS[mask as usize];
-            let score = penalty::score::<W>(&base, rows, &row8, &col8, &mut scratch);
-            if score < best.0 {
-                best = (score, mask);
+        let mut scratch = penalty::Scratch::<W, R>::new();
+        let mut scores = [0u32; 8];
+        if W == 1 && size <= penalty::PACKED_MAX {
+            // Two masks at a time, one in each half of the row words: the rows and data
+            // modules repeated in the high half, the two patterns and format lines side by side.
+            let mut rows = [[0u64; W]; R];
+            for ((r, d), row) in rows[..size]
+                .iter_mut()
+                .zip(&mut data[..size])
+                .zip(&self.rows)
+            {
+                r[0] = row[0] | row[0] << 32;
+                d[0] |= d[0] << 32;
+            }
+            let base = penalty::Symbol {
+                rows: &rows[..size],
+                data: &data[..size],
+            };
+            for pair in 0..4 {
+                let (a, b) = (2 * pair, 2 * pair + 1);
+                let pattern: [[u64; WORDS]; MASK_PERIOD] = std::array::from_fn(|ph| {
+                    [
+                        MASK_ROWS[a][ph][0] & 0xFFFF_FFFF | MASK_ROWS[b][ph][0] << 32,
+                        0,
+                        0,
+                    ]
+                });
+                let (row8a, col8a) = format_lines::<W>(size, format_bits(ecc, a as u8));
+                let (row8b, col8b) = format_lines::<W>(size, format_bits(ecc, b as u8));
+                let row8 = std::array::from_fn(|w| row8a[w] | row8b[w] << 32);
+                let col8 = std::array::from_fn(|w| col8a[w] | col8b[w] << 32);
+                let [sa, sb] =
+                    penalty::score::<W, true, R>(&base, &pattern, &row8, &col8, &mut scratch);
+                (scores[a], scores[b]) = (sa, sb);
+            }
+        } else {
+            let base = penalty::Symbol {
+                rows: &self.rows[..size],
+                data: &data[..size],
+            };
+            for (mask, score) in scores.iter_mut().enumerate() {
+                let (row8, col8) = format_lines::<W>(size, format_bits(ecc, mask as u8));
+                let pattern = &MASK_ROWS[mask];
+                *score =
+                    penalty::score::<W, false, R>(&base, pattern, &row8, &col8, &mut scratch)[0];
             }
         }
-        best.1
+        let mut best = 0;
+        for (mask, &score) in scores.iter().enumerate() {
+            if score < scores[best] {
+                best = mask;
+            }
+        }
+        best as u8
     }
 
+    #[inline(never)] // one call per encode: kept out of line, so each is optimised on its own
     fn finish(self, ecc: Ecc, mask: u8) -> QrMatrix {
         let size = self.size;
         let pattern = &MASK_ROWS[mask as usize];
@@ -373,6 +462,32 @@ impl<const W: usize> Symbol<W> {
             mask,
             size,
             rows,
+        }
+    }
+}
+
+/// How many of the lines `y`, `y ∓ 1`, … (`upward`: decreasing) have their bit set in `bits`.
+#[inline]
+fn ones_from<const W: usize>(bits: &[u64; W], y: usize, upward: bool) -> usize {
+    let mut n = 0;
+    let mut y = y;
+    loop {
+        let (w, s) = (y / 64, (y % 64) as u32);
+        if upward {
+            // Bits below 0 read as clear.
+            let run = (!(bits[w] << (63 - s))).leading_zeros();
+            n += run as usize;
+            if run <= s || w == 0 {
+                return n;
+            }
+            y -= run as usize;
+        } else {
+            let run = (!(bits[w] >> s)).trailing_zeros();
+            n += run as usize;
+            if run < 64 - s || w + 1 == W {
+                return n;
+            }
+            y += run as usize;
         }
     }
 }
@@ -427,7 +542,7 @@ fn data_modules(size: usize, func: &Grid, mut f: impl FnMut(usize, usize)) {
 /// The function modules (finders with separators, timing, alignment, format and version areas)
 /// of a `version` symbol: the modules no data lives in and no style may remove.
 pub(crate) fn function_modules(version: u8) -> Box<Grid> {
-    let mut s = Symbol::<WORDS>::new(version);
+    let mut s = Symbol::<WORDS, MAX_MODULES>::new(version);
     s.draw_function_patterns();
     let mut g = Box::new(Grid::EMPTY);
     g.0.copy_from_slice(&s.func);
@@ -678,8 +793,8 @@ mod tests {
         (dark, func)
     }
 
-    fn drawn<const W: usize>(v: u8) -> Symbol<W> {
-        let mut s = Symbol::<W>::new(v);
+    fn drawn<const W: usize>(v: u8) -> Symbol<W, MAX_MODULES> {
+        let mut s = Symbol::<W, MAX_MODULES>::new(v);
         s.draw_function_patterns();
         s
     }
@@ -715,9 +830,11 @@ mod tests {
         }
     }
 
-    fn placed<const W: usize>(v: u8, data: &[u8]) -> Symbol<W> {
+    fn placed<const W: usize>(v: u8, data: &[u8]) -> Symbol<W, MAX_MODULES> {
         let mut s = drawn::<W>(v);
-        s.place(data);
+        let mut padded = data.to_vec();
+        padded.resize(data.len() + 8, 0);
+        s.place(&padded);
         s
     }
 

@@ -65,8 +65,81 @@ fn first_bits<const W: usize>(n: usize) -> [u64; W] {
     std::array::from_fn(|w| super::matrix::line_mask(n, w))
 }
 
+/// Largest symbol whose lines go two to a word ([`score`] with `P`): two lanes of 32 bits,
+/// each line followed by at least 3 light guard bits (version 3 is 29 modules wide).
+pub(crate) const PACKED_MAX: usize = 29;
+
+/// Bit positions of the two lanes of a packed word.
+const LANE_BITS: u32 = 32;
+const LOW_LANE: u64 = (1 << LANE_BITS) - 1;
+
+/// `v`'s positions in every lane: itself, or (packed) also shifted into the high lane.
+#[inline(always)]
+fn in_lanes<const W: usize, const P: bool>(v: [u64; W]) -> [u64; W] {
+    if P { [v[0] | v[0] << LANE_BITS; W] } else { v }
+}
+
+/// Lane `lane` of a packed line as a line of its own (bits past the symbol light).
+#[inline(always)]
+fn lane<const W: usize>(v: &[u64; W], lane: usize) -> [u64; W] {
+    std::array::from_fn(|i| {
+        if lane == 0 {
+            v[i] & LOW_LANE
+        } else {
+            v[i] >> LANE_BITS
+        }
+    })
+}
+
+/// A sum of popcounts per lane. One lane: `count_ones` per word. Two lanes: the per-byte counts
+/// of the SWAR popcount are added up and split by lane once per mask, which costs what one
+/// popcount costs for both lanes. A byte gains at most 8 per line and a packed symbol has at
+/// most [`PACKED_MAX`] + 2 lines, so no byte overflows.
+#[derive(Default, Clone, Copy)]
+struct Tally<const P: bool>(u64);
+
+impl<const P: bool> Tally<P> {
+    #[inline(always)]
+    fn add<const W: usize>(&mut self, v: &[u64; W]) {
+        if P {
+            let x = v[0];
+            let x = x - ((x >> 1) & 0x5555_5555_5555_5555);
+            let x = (x & 0x3333_3333_3333_3333) + ((x >> 2) & 0x3333_3333_3333_3333);
+            self.0 += (x + (x >> 4)) & 0x0F0F_0F0F_0F0F_0F0F;
+        } else {
+            self.0 += u64::from(popcount(v));
+        }
+    }
+
+    fn lanes(self) -> [u32; 2] {
+        if P {
+            // Bytes into 16-bit fields (each ≤ 8 × 31), then the sum of a lane's two fields.
+            let x = (self.0 & 0x00FF_00FF_00FF_00FF) + ((self.0 >> 8) & 0x00FF_00FF_00FF_00FF);
+            [
+                ((x & 0xFFFF) + ((x >> 16) & 0xFFFF)) as u32,
+                ((x >> 32 & 0xFFFF) + (x >> 48)) as u32,
+            ]
+        } else {
+            [self.0 as u32, 0]
+        }
+    }
+}
+
+/// Popcounts of `v` per lane.
+#[inline(always)]
+fn lane_counts<const W: usize, const P: bool>(v: &[u64; W]) -> [u32; 2] {
+    if P {
+        [
+            (v[0] & LOW_LANE).count_ones(),
+            (v[0] >> LANE_BITS).count_ones(),
+        ]
+    } else {
+        [popcount(v), 0]
+    }
+}
+
 /// An unmasked symbol's rows and its data modules (`data`, where a mask applies). Bits past
-/// the symbol are clear in both.
+/// the symbol are clear in both. Packed (`P` in [`score`]): every row in both lanes.
 pub(crate) struct Symbol<'a, const W: usize> {
     pub rows: &'a [[u64; W]],
     pub data: &'a [[u64; W]],
@@ -78,127 +151,233 @@ const ABOVE: usize = 4;
 /// And below it, for those that look ahead 10.
 const BELOW: usize = 11;
 
-/// Working lines of [`score`], reused for every mask: the masked rows (between light rows) and
-/// the vertical equalities (row y vs row y + 1). Every line not written stays 0.
-pub(crate) struct Scratch<const W: usize> {
-    rows: [[u64; W]; ABOVE + super::matrix::MAX_MODULES + BELOW],
-    vertical: [[u64; W]; super::matrix::MAX_MODULES + 4],
+/// Working lines of [`score`], reused for every mask; `R` ≥ the symbol's size + 15. Every line
+/// not written stays 0 (light).
+pub(crate) struct Scratch<const W: usize, const R: usize> {
+    /// The masked rows, between [`ABOVE`] and [`BELOW`] light rows.
+    rows: [[u64; W]; R],
+    /// `eq[y]`: modules of row y equal to their right neighbour.
+    eq: [[u64; W]; R],
 }
 
-impl<const W: usize> Scratch<W> {
+impl<const W: usize, const R: usize> Scratch<W, R> {
     pub(crate) fn new() -> Self {
         Scratch {
-            rows: [[0; W]; ABOVE + super::matrix::MAX_MODULES + BELOW],
-            vertical: [[0; W]; super::matrix::MAX_MODULES + 4],
+            rows: [[0; W]; R],
+            eq: [[0; W]; R],
         }
     }
 }
 
-/// Total penalty of `base` under one mask: `mask_rows` is the mask pattern along rows (index =
-/// row modulo 12), `row8`/`col8` the dark format modules in row 8 and column 8
-/// ([`super::matrix`]'s `format_lines`).
+/// Total penalty of `base` under one mask, or (packed, `P`) under two: `pattern` is the mask
+/// pattern along rows (index = row modulo 12; packed, the two masks' in the two lanes),
+/// `row8`/`col8` the dark format modules in row 8 and column 8 ([`super::matrix`]'s
+/// `format_lines`, in lanes as the pattern). Packed needs `W` = 1, size ≤ [`PACKED_MAX`].
 ///
-/// One pass over the rows makes each masked row and scores it along the row (N1, N3), with
-/// the block below it (N2) and its dark modules (N4). The column rules then run on the same
-/// row words, a whole row of columns per word operation: a run down a column is a run of set
-/// bits at one position through consecutive rows' words. Against a transposed copy scored
-/// column by column: 74 k vs 86 k instructions per encode of the short link, 175 k vs 189 k
-/// for the long deeplink (callgrind).
-pub(crate) fn score<const W: usize>(
+/// Three passes over the rows, each with few enough values live to stay in registers (one
+/// pass holding everything spilled a third of its instructions to the stack): the first makes
+/// each masked row and scores it along the row (N1, N3) and its dark modules (N4); the second
+/// takes each row with the one below (N2, the column runs of N1); the third finds the column
+/// patterns of N3. The column rules run on the row words, a whole row of columns per word
+/// operation, so there is no transposed copy. Every operation is bitwise along the lines or
+/// shifts them by at most 2 places past a dark run of ≥ 3 (which no lane's light guard bits
+/// let cross into the other lane), except the exact N3 checks, which see one lane at a time.
+#[inline(never)] // inlined into the mask loop, the encode measured 74.8 k instead of 48.4 k instructions (short link)
+pub(crate) fn score<const W: usize, const P: bool, const R: usize>(
     base: &Symbol<'_, W>,
-    mask_rows: &[[u64; 3]; 12],
+    pattern: &[[u64; 3]; 12],
     row8: &[u64; W],
     col8: &[u64; W],
-    scratch: &mut Scratch<W>,
-) -> u32 {
+    scratch: &mut Scratch<W, R>,
+) -> [u32; 2] {
     let size = base.rows.len();
-    // Positions x with a right neighbour x + 1 inside the symbol.
-    let pairs = first_bits::<W>(size - 1);
-    let valid = first_bits::<W>(size);
-    let mut runs = 0; // N1 points
-    let mut finders = 0; // N3 patterns
-    let mut blocks = 0; // N2 blocks
-    let mut dark = 0;
+    debug_assert!(!P || (W == 1 && size <= PACKED_MAX));
+    debug_assert!(R >= ABOVE + size + BELOW);
+    let mut finders = [0u32; 2]; // N3 patterns per lane
 
-    let mut prev = [0u64; W];
-    let mut phase = 0; // line index modulo 12
+    // Along the rows. Outside the symbol is light: the shifts fill with 0.
+    let pairs = in_lanes::<W, P>(first_bits::<W>(size - 1)); // x with x + 1 in the symbol
+    let col_bit = in_lanes::<W, P>(first_bits::<W>(1))[0];
+    let mut row_runs = Tally::<P>::default(); // N1 points
+    let mut dark = Tally::<P>::default();
+    let mut col8_rest = col8[0]; // W = 1: column 8's format bit of row y at bit 0 of each lane
+    let mut phase = 0; // row index modulo 12
     for (y, (line, data)) in base.rows.iter().zip(base.data).enumerate() {
-        let d = masked(line, data, &mask_rows[phase], col8, row8, y);
+        let pat = &pattern[phase];
         phase = if phase == 11 { 0 } else { phase + 1 };
-        scratch.rows[ABOVE + y] = d;
-        let d1 = ahead(&d, 1, 0);
-        let eq: [u64; W] = std::array::from_fn(|i| !(d[i] ^ d1[i]) & pairs[i]);
-        runs += run_points(&eq);
-        finders += finder_count(&d, &d1);
-        dark += popcount(&d);
-        if y > 0 {
-            // N2: x where modules (x, y−1), (x+1, y−1), (x, y), (x+1, y) agree.
-            let vertical: [u64; W] = std::array::from_fn(|i| !(d[i] ^ prev[i]) & valid[i]);
-            scratch.vertical[y - 1] = vertical;
-            let v1 = ahead(&vertical, 1, 0);
-            blocks += popcount::<W>(&std::array::from_fn(|i| vertical[i] & v1[i] & eq[i]));
+        let mut d: [u64; W] = std::array::from_fn(|w| line[w] ^ (pat[w] & data[w]));
+        if W == 1 {
+            d[0] |= (col8_rest & col_bit) << 8;
+            col8_rest >>= 1;
+        } else {
+            d[0] |= ((col8[y / 64] >> (y % 64)) & 1) << 8;
         }
-        prev = d;
+        if y == 8 {
+            d = std::array::from_fn(|w| d[w] | row8[w]);
+        }
+        scratch.rows[ABOVE + y] = d;
+        dark.add(&d);
+        let d1 = ahead(&d, 1, 0); // d[p + 1]
+        let eq: [u64; W] = std::array::from_fn(|i| !(d[i] ^ d1[i]) & pairs[i]);
+        scratch.eq[y] = eq;
+        row_runs.add(&run_points(&eq));
+        finders_in_row::<W, P>(&d, &d1, &mut finders);
     }
-    runs += column_runs(&scratch.vertical[..size + 3]);
-    finders += column_finders(&scratch.rows[..ABOVE + size + BELOW], size);
 
-    // N4
+    // Down the columns, each row with those below it.
+    let (blocks, col_runs) = columns::<W, P, R>(scratch, size);
+    let col_finders = column_finders::<W, P, R>(scratch, size);
+
+    // N4, and the sum.
     let cells = (size * size) as i64;
-    let k = ((dark as i64 * 20 - cells * 10).abs() + cells - 1) / cells - 1;
-    runs + blocks * N2 + finders * N3 + k as u32 * N4
+    let (row_runs, col_runs, blocks, dark) = (
+        row_runs.lanes(),
+        col_runs.lanes(),
+        blocks.lanes(),
+        dark.lanes(),
+    );
+    std::array::from_fn(|l| {
+        let k = ((i64::from(dark[l]) * 20 - cells * 10).abs() + cells - 1) / cells - 1;
+        let finders = finders[l] + col_finders[l];
+        row_runs[l] + col_runs[l] + blocks[l] * N2 + finders * N3 + k as u32 * N4
+    })
 }
 
-/// N1 points of all columns: `vertical[y]` has bit x where modules (x, y) and (x, y + 1) are
-/// equal, 0 from the symbol's last row on. As [`run_points`], down the columns.
+/// N3 patterns of one masked row `d` into `count` (per lane); `d1` is `d` moved one place
+/// left (d[p + 1]).
 #[inline(always)]
-fn column_runs<const W: usize>(vertical: &[[u64; W]]) -> u32 {
-    let mut count = 0;
-    let (mut e4_1, mut e4_2) = ([0u64; W], [0u64; W]); // e4 of the two rows before
-    for v in vertical.windows(4) {
-        let e4: [u64; W] = std::array::from_fn(|i| v[0][i] & v[1][i] & v[2][i] & v[3][i]);
-        count += popcount::<W>(&std::array::from_fn(|i| e4[i] | e4_1[i] | e4_2[i]));
-        e4_2 = e4_1;
-        e4_1 = e4;
+fn finders_in_row<const W: usize, const P: bool>(
+    d: &[u64; W],
+    d1: &[u64; W],
+    count: &mut [u32; 2],
+) {
+    let db = behind(d, 1, 0); // d[p − 1]
+    let t3 = and(&and(d, d1), &ahead(d, 2, 0)); // d[p..p+3]
+    // n = 1: core 1011101 at p..p+7 with light at p−1 and p+7: an isolated dark module, three
+    // dark from p + 2, and another isolated one at p + 6. Outside the finders almost never
+    // there in masked data, so the light margins (and their popcounts, ~12 operations each
+    // without POPCNT on the baseline x86-64 target) are looked at only when it is.
+    let iso: [u64; W] = std::array::from_fn(|i| d[i] & !(db[i] | d1[i]));
+    let core = and(&and(&iso, &ahead(&t3, 2, 0)), &ahead(&iso, 6, 0));
+    if !is_zero(&core) {
+        let l: [u64; W] = std::array::from_fn(|i| !d[i]);
+        if P {
+            // The margins reach 4 past a lane: each lane sees the other one as light.
+            let (lo, hi) = ([LOW_LANE; W], [!LOW_LANE; W]);
+            let (l_lo, l_hi) = (or(&l, &lo), or(&l, &hi));
+            count[0] += unit_patterns(&l, &l_hi, &and(&core, &lo));
+            count[1] += unit_patterns(&l_lo, &l, &and(&core, &hi));
+        } else {
+            count[0] += unit_patterns(&l, &l, &core);
+        }
     }
-    // `vertical` ends in three 0 lines, so the last rows' e4 are 0: nothing is left over.
-    count
+    // n ≥ 2: the middle run is a dark run of 3n ≥ 6, starting at a dark module after a light
+    // one. Rare in masked data; the usual ones are the finders' runs of exactly 7, dropped
+    // here word-wide (7 is no multiple of 3), the rest checked one by one.
+    let wide: [u64; W] = {
+        let t6 = ahead(&t3, 3, 0);
+        std::array::from_fn(|i| t3[i] & t6[i] & !db[i])
+    };
+    if !is_zero(&wide) {
+        let l: [u64; W] = std::array::from_fn(|i| !d[i]);
+        let d7 = ahead(d, 6, 0);
+        let l7 = ahead(&l, 7, !0);
+        // A pattern also needs light two before the run (its light run of n ≥ 2, or the
+        // outside), and a run of exactly 6 or of 9 or more.
+        let lb2 = behind(&l, 2, !0);
+        let l6 = ahead(&l, 6, !0);
+        let d9 = ahead(&t3, 6, 0);
+        let wide: [u64; W] =
+            std::array::from_fn(|i| wide[i] & !(d7[i] & l7[i]) & lb2[i] & (l6[i] | d9[i]));
+        if !is_zero(&wide) {
+            for (l, c) in count.iter_mut().enumerate().take(if P { 2 } else { 1 }) {
+                let (d, wide) = if P {
+                    (lane(d, l), lane(&wide, l))
+                } else {
+                    (*d, wide)
+                };
+                *c += wide_patterns(&d, &wide);
+            }
+        }
+    }
 }
 
-/// N3 patterns of all columns; `rows` are the masked rows between [`ABOVE`] and [`BELOW`]
-/// light rows. As [`finder_count`], down the columns: bit x of the word for row r stands
-/// for a pattern starting at (x, r).
 #[inline(always)]
-fn column_finders<const W: usize>(rows: &[[u64; W]], size: usize) -> u32 {
-    let mut count = 0;
+fn or<const W: usize>(a: &[u64; W], b: &[u64; W]) -> [u64; W] {
+    std::array::from_fn(|i| a[i] | b[i])
+}
+
+/// N2 blocks and the N1 points of the columns (per lane), from the masked rows and their `eq`
+/// lines as [`score`]'s first pass leaves them in `s`. A run down a column is a run of set
+/// bits at one position through consecutive rows' words. Separate loops for these and for
+/// [`column_finders`]: one loop holding the values of both spilled a third of its
+/// instructions.
+#[inline(always)]
+fn columns<const W: usize, const P: bool, const R: usize>(
+    s: &Scratch<W, R>,
+    size: usize,
+) -> (Tally<P>, Tally<P>) {
+    let valid = in_lanes::<W, P>(first_bits::<W>(size));
+    let mut blocks = Tally::<P>::default();
+    let mut col_runs = Tally::<P>::default();
+    // v[r]: modules of row r equal to the one below. As
+    // `run_points` does along a row: e4[k] = v[k..k + 4] all set, and the points of a
+    // column are the positions in e4 or one or two after one. Kept for k = r − 1 (p2 =
+    // v[k] & v[k + 1]) and before.
+    let (mut v_1, mut p2_1, mut p2_2) = ([0u64; W], [0u64; W], [0u64; W]);
+    let (mut e4_1, mut e4_2) = ([0u64; W], [0u64; W]);
+    for r in 0..size - 1 {
+        let (here, below) = (&s.rows[ABOVE + r], &s.rows[ABOVE + r + 1]);
+        let v: [u64; W] = std::array::from_fn(|i| !(here[i] ^ below[i]) & valid[i]);
+        let v1 = ahead(&v, 1, 0);
+        let eq = &s.eq[r];
+        blocks.add::<W>(&std::array::from_fn(|i| v[i] & v1[i] & eq[i]));
+        let p2 = and(&v_1, &v); // k = r − 1
+        let e4 = and(&p2_2, &p2); // k = r − 3
+        col_runs.add::<W>(&std::array::from_fn(|i| e4[i] | e4_1[i] | e4_2[i]));
+        (e4_2, e4_1) = (e4_1, e4);
+        (p2_2, p2_1) = (p2_1, p2);
+        v_1 = v;
+    }
+    // Past the last row everything differs (v = 0): the points one and two after the last e4.
+    col_runs.add::<W>(&std::array::from_fn(|i| e4_1[i] | e4_2[i]));
+    col_runs.add(&e4_1);
+    (blocks, col_runs)
+}
+
+/// N3 patterns of the columns (per lane), as [`finders_in_row`] finds them along a row: bit x
+/// of the word for row r stands for a pattern starting at (x, r).
+#[inline(always)]
+fn column_finders<const W: usize, const P: bool, const R: usize>(
+    s: &Scratch<W, R>,
+    size: usize,
+) -> [u32; 2] {
+    let mut count = [0u32; 2];
     for r in 0..size {
-        let w: &[[u64; W]; ABOVE + BELOW] = rows[r..r + ABOVE + BELOW]
+        let w: &[[u64; W]; ABOVE + BELOW] = s.rows[r..r + ABOVE + BELOW]
             .try_into()
             .expect("the window fits between the padding rows");
-        // d(k) is row r + k; light is !dark, and the padding rows are light.
+        // d(k) is row r + k.
         let d = |k: isize| &w[(ABOVE as isize + k) as usize];
         let core: [u64; W] = std::array::from_fn(|i| {
             d(0)[i]
-                & !d(1)[i]
                 & d(2)[i]
                 & d(3)[i]
                 & d(4)[i]
-                & !d(5)[i]
                 & d(6)[i]
-                & !d(-1)[i]
-                & !d(7)[i]
+                & !(d(-1)[i] | d(1)[i] | d(5)[i] | d(7)[i])
         });
         if !is_zero(&core) {
             let left4: [u64; W] =
                 std::array::from_fn(|i| core[i] & !(d(-2)[i] | d(-3)[i] | d(-4)[i]));
             let right4: [u64; W] =
                 std::array::from_fn(|i| core[i] & !(d(8)[i] | d(9)[i] | d(10)[i]));
-            count += popcount(&left4) + popcount(&right4);
+            let (l, rr) = (lane_counts::<W, P>(&left4), lane_counts::<W, P>(&right4));
+            count[0] += l[0] + rr[0];
+            count[1] += l[1] + rr[1];
         }
-        // n ≥ 2, filtered as in `finder_count`.
         let wide: [u64; W] = std::array::from_fn(|i| {
-            let d6 = d(0)[i] & d(1)[i] & d(2)[i] & d(3)[i] & d(4)[i] & d(5)[i];
-            d6 & !d(-1)[i]
+            d(0)[i] & d(1)[i] & d(2)[i] & d(3)[i] & d(4)[i] & d(5)[i] & !d(-1)[i]
         });
         if !is_zero(&wide) {
             let wide: [u64; W] = std::array::from_fn(|i| {
@@ -207,7 +386,7 @@ fn column_finders<const W: usize>(rows: &[[u64; W]], size: usize) -> u32 {
                 wide[i] & !exact7 & !d(-2)[i] & (!d(6)[i] | d9)
             });
             if !is_zero(&wide) {
-                count += wide_columns(rows, size, r, &wide);
+                wide_columns::<W, P>(&s.rows, size, r, &wide, &mut count);
             }
         }
     }
@@ -215,10 +394,16 @@ fn column_finders<const W: usize>(rows: &[[u64; W]], size: usize) -> u32 {
 }
 
 /// N3 patterns with n ≥ 2 whose middle run starts at row `r` of the columns set in `wide`,
-/// checked module by module down each such column (the rules of [`wide_patterns`]).
+/// checked module by module down each such column (the rules of [`wide_patterns`]); `rows`
+/// are the masked rows between [`ABOVE`] and [`BELOW`] light rows.
 #[inline(never)]
-fn wide_columns<const W: usize>(rows: &[[u64; W]], size: usize, r: usize, wide: &[u64; W]) -> u32 {
-    let mut count = 0;
+fn wide_columns<const W: usize, const P: bool>(
+    rows: &[[u64; W]],
+    size: usize,
+    r: usize,
+    wide: &[u64; W],
+    count: &mut [u32; 2],
+) {
     for (w, &bits) in wide.iter().enumerate() {
         let mut bits = bits;
         while bits != 0 {
@@ -242,34 +427,12 @@ fn wide_columns<const W: usize>(rows: &[[u64; W]], size: usize, r: usize, wide: 
                 && all(p + len, n, false)
                 && all(p + len + n, n, true);
             if exact {
-                count += u32::from(all(start - 4 * n, 4 * n, false) && all(end, n, false));
-                count += u32::from(all(start - n, n, false) && all(end, 4 * n, false));
+                let l = usize::from(P && s >= LANE_BITS);
+                count[l] += u32::from(all(start - 4 * n, 4 * n, false) && all(end, n, false));
+                count[l] += u32::from(all(start - n, n, false) && all(end, 4 * n, false));
             }
         }
     }
-    count
-}
-
-/// Line `i` of the symbol under a mask whose pattern along it is `pattern`: data modules
-/// flipped, and the dark format modules added (`across`: the format line crossing every line
-/// at position 8; `along`: the one that is line 8 itself).
-#[inline(always)]
-fn masked<const W: usize>(
-    line: &[u64; W],
-    data: &[u64; W],
-    pattern: &[u64; 3],
-    across: &[u64; W],
-    along: &[u64; W],
-    i: usize,
-) -> [u64; W] {
-    let mut d: [u64; W] = std::array::from_fn(|w| line[w] ^ (pattern[w] & data[w]));
-    d[0] |= ((across[i / 64] >> (i % 64)) & 1) << 8;
-    if i == 8 {
-        for w in 0..W {
-            d[w] |= along[w];
-        }
-    }
-    d
 }
 
 /// N1 points of one line: `eq[x]` = module x equals module x+1. A run of length L ≥ 5 has
@@ -277,69 +440,32 @@ fn masked<const W: usize>(
 /// those L − 4 positions and the two after them. Two runs' sets never touch (a run's last
 /// four positions start no four equal pairs), so one popcount counts the line.
 #[inline(always)]
-fn run_points<const W: usize>(eq: &[u64; W]) -> u32 {
+fn run_points<const W: usize>(eq: &[u64; W]) -> [u64; W] {
     let e2 = and(eq, &ahead(eq, 1, 0));
     let e4 = and(&e2, &ahead(&e2, 2, 0));
     let b1 = behind(&e4, 1, 0);
     let b2 = behind(&e4, 2, 0);
-    popcount::<W>(&std::array::from_fn(|i| e4[i] | b1[i] | b2[i]))
+    std::array::from_fn(|i| e4[i] | b1[i] | b2[i])
 }
 
-/// N3 pattern count of one line; `d1` is `d` moved one place (shared with N1).
-#[inline(always)]
-fn finder_count<const W: usize>(d: &[u64; W], d1: &[u64; W]) -> u32 {
-    // Light is !dark, and reads as light outside the symbol (fill !0).
-    let l: [u64; W] = std::array::from_fn(|i| !d[i]);
-    let d3 = and(&and(d, d1), &ahead(d, 2, 0)); // d[p..p+3]
-
-    // n = 1: core 1011101 at p..p+7 with light at p−1 and p+7. Almost never there in masked
-    // data, so the light margins (and their popcounts, ~12 operations each without POPCNT on
-    // the baseline x86-64 target) are looked at only when it is.
-    let core: [u64; W] = {
-        let l1 = ahead(&l, 1, !0);
-        let a = ahead(&d3, 2, 0);
-        let b = ahead(&l, 5, !0);
-        let c = ahead(d, 6, 0);
-        let before = behind(&l, 1, !0);
-        let after = ahead(&l, 7, !0);
-        std::array::from_fn(|i| d[i] & l1[i] & a[i] & b[i] & c[i] & before[i] & after[i])
-    };
-    let mut count = if is_zero(&core) {
-        0
-    } else {
-        unit_patterns(&l, &core)
-    };
-
-    // n ≥ 2: the middle run is a dark run of 3n ≥ 6, starting at a dark module after a light
-    // one. Rare in masked data; the usual ones are the finders' runs of exactly 7, dropped
-    // here word-wide (7 is no multiple of 3), the rest checked one by one.
-    let prev = behind(d, 1, 0);
-    let d6 = and(&d3, &ahead(&d3, 3, 0));
-    let wide: [u64; W] = std::array::from_fn(|i| d6[i] & !prev[i]);
-    if !is_zero(&wide) {
-        let d7 = ahead(d, 6, 0);
-        let l7 = ahead(&l, 7, !0);
-        // A pattern also needs light two before the run (its light run of n ≥ 2, or the
-        // outside), and a run of exactly 6 or of 9 or more.
-        let lb2 = behind(&l, 2, !0);
-        let l6 = ahead(&l, 6, !0);
-        let d9 = and(&d6, &ahead(&d3, 6, 0));
-        let wide: [u64; W] =
-            std::array::from_fn(|i| wide[i] & !(d7[i] & l7[i]) & lb2[i] & (l6[i] | d9[i]));
-        if !is_zero(&wide) {
-            count += wide_patterns(d, &wide);
-        }
-    }
-    count
+/// N3 pattern count of one line `d` (one lane), as [`score`] counts a row.
+#[cfg(test)]
+fn finder_count<const W: usize>(d: &[u64; W]) -> u32 {
+    let mut count = [0; 2];
+    finders_in_row::<W, false>(d, &ahead(d, 1, 0), &mut count);
+    count[0]
 }
 
 /// N3 patterns with n = 1 whose core 1011101 (light on both sides) starts at a bit of `core`:
-/// one for 3 more light modules before it (4 in all), one for 3 more after it.
+/// one for 3 more light modules before it (4 in all), one for 3 more after it. The light
+/// modules are read from `before` and `after` (the same line but for packed lanes).
 #[inline(always)]
-fn unit_patterns<const W: usize>(l: &[u64; W], core: &[u64; W]) -> u32 {
+fn unit_patterns<const W: usize>(before: &[u64; W], after: &[u64; W], core: &[u64; W]) -> u32 {
+    let l = after;
     let l3 = and(&and(l, &ahead(l, 1, !0)), &ahead(l, 2, !0)); // l[p..p+3]
     // Light at p−4..p−1: a window looking back, so that moving it reads the outside only
     // where the whole window is outside.
+    let l = before;
     let lb3 = and(&and(l, &behind(l, 1, !0)), &behind(l, 2, !0)); // l[p−2..=p]
     let left4 = and(core, &behind(&lb3, 2, !0));
     let right4 = and(core, &ahead(&l3, 8, !0));
@@ -565,8 +691,31 @@ mod tests {
         let data = vec![[0u64; W]; rows.len()];
         let base = Symbol { rows, data: &data };
         let none = [[0u64; 3]; 12];
-        let mut scratch = Box::new(Scratch::<W>::new());
-        score::<W>(&base, &none, &[0; W], &[0; W], &mut scratch)
+        let mut scratch = Box::new(Scratch::<W, 192>::new());
+        score::<W, false, 192>(&base, &none, &[0; W], &[0; W], &mut scratch)[0]
+    }
+
+    /// [`score`] of two symbols of one size (≤ [`PACKED_MAX`]) in the two lanes of a word.
+    fn packed(a: &[Vec<bool>], b: &[Vec<bool>]) -> [u32; 2] {
+        let rows: Vec<[u64; 1]> = a
+            .iter()
+            .zip(b)
+            .map(|(ra, rb)| {
+                let mut w = 0u64;
+                for x in 0..ra.len() {
+                    w |= u64::from(ra[x]) << x | u64::from(rb[x]) << (x + 32);
+                }
+                [w]
+            })
+            .collect();
+        let data = vec![[0u64; 1]; rows.len()];
+        let base = Symbol {
+            rows: &rows,
+            data: &data,
+        };
+        let none = [[0u64; 3]; 12];
+        let mut scratch = Scratch::<1, 80>::new();
+        score::<1, true, 80>(&base, &none, &[0], &[0], &mut scratch)
     }
 
     /// Small deterministic generator (xorshift) so the tests need no extra dependency.
@@ -655,9 +804,8 @@ mod tests {
                     w[x / 64] |= 1 << (x % 64);
                 }
             }
-            let d1 = ahead(&w, 1, 0);
             assert_eq!(
-                finder_count(&w, &d1),
+                finder_count(&w),
                 finder_runs_scalar(&w, size),
                 "case {case} size {size}: {}",
                 line.iter()
@@ -681,6 +829,20 @@ mod tests {
             };
             let m = random_matrix(&mut rng, size);
             assert_eq!(score_of(&m), reference(&m), "case {case}, size {size}");
+        }
+    }
+
+    #[test]
+    fn packed_lanes_score_like_single_symbols() {
+        let mut rng = Rng(0x0123_4567_89AB_CDEF);
+        for case in 0..400 {
+            let size = [21, 25, 29][case % 3];
+            let (a, b) = (random_matrix(&mut rng, size), random_matrix(&mut rng, size));
+            assert_eq!(
+                packed(&a, &b),
+                [reference(&a), reference(&b)],
+                "case {case}, size {size}"
+            );
         }
     }
 }
