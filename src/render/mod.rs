@@ -19,6 +19,7 @@ use std::str::FromStr;
 
 mod codewords;
 mod deflate;
+mod grid_lz;
 mod lz;
 pub mod matrix;
 mod penalty;
