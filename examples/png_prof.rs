@@ -15,7 +15,10 @@ const LONG: &str = "https://api.vipps.no/dwo-api-application/v1/deeplink/vippsga
 
 #[inline(never)]
 fn one(m: &QrMatrix, o: &RenderOptions) -> usize {
-    render_matrix(std::hint::black_box(m), o).unwrap().bytes.len()
+    render_matrix(std::hint::black_box(m), o)
+        .unwrap()
+        .bytes
+        .len()
 }
 
 /// `tests/it/render_common::text`: the same contents as the size test.

@@ -91,7 +91,8 @@ impl Tokens {
             _ => &[rem],
         };
         if full > 0 {
-            self.toks.push(MATCH | MAX_MATCH as u32 | (dist as u32) << 9);
+            self.toks
+                .push(MATCH | MAX_MATCH as u32 | (dist as u32) << 9);
             if full > 1 {
                 self.toks.push(REPEAT | (full - 1) as u32);
             }

@@ -19,7 +19,6 @@ use std::str::FromStr;
 
 mod codewords;
 mod deflate;
-mod grid_lz;
 mod lz;
 pub mod matrix;
 mod penalty;

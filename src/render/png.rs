@@ -13,8 +13,8 @@
 //! See `PERFORMANCE.md` for the measurements.
 
 use super::deflate::{BitWriter, Tokens};
-use super::grid_lz::{FullLine, GridMatcher, LINE_WORDS};
-use super::matrix::{Line, QrMatrix, WORDS};
+use super::lz::Matcher;
+use super::matrix::{QrMatrix, WORDS};
 use super::raster::{Geometry, PixelStarts, dark_runs};
 use super::{RenderOptions, Rgb};
 
@@ -50,10 +50,9 @@ pub(crate) fn write(m: &QrMatrix, g: &Geometry, opts: &RenderOptions) -> Vec<u8>
     };
 
     let starts = g.pixel_starts();
-    let mut matcher = GridMatcher::new(&starts, total, stride, total);
+    let mut matcher = Matcher::new(stride, total);
     let mut tokens = Tokens::with_capacity(total * (stride / 2 + 16));
     let mut adler = Adler::new();
-    let mut row = vec![0u8; stride];
     let mut y = 0;
     while y < total {
         // Consecutive identical module rows (the quiet zone above and below, sometimes data
@@ -64,31 +63,18 @@ pub(crate) fn write(m: &QrMatrix, g: &Geometry, opts: &RenderOptions) -> Vec<u8>
             next += 1;
         }
         let count = starts.at(next) - starts.at(y);
-        fill_row(&mut row, line, &starts, border);
-        adler.rows(&row, count);
-        matcher.tokenize(&mut tokens, &full_line(line, border), &row, count);
+        let row = matcher.next_row();
+        fill_row(row, line, &starts, border);
+        adler.rows(row, count);
+        matcher.tokenize(&mut tokens, count);
         y = next;
     }
     data_and_end(&mut out, &mut tokens, &adler);
     out
 }
 
-/// The symbol row `line` with `border` light modules before it.
-fn full_line(line: &Line, border: usize) -> FullLine {
-    let mut full = [0u64; LINE_WORDS];
-    let (w, b) = (border / 64, border % 64);
-    for i in 0..WORDS {
-        full[i + w] |= line[i] << b;
-        if b > 0 && i + w + 1 < LINE_WORDS {
-            full[i + w + 1] |= line[i] >> (64 - b);
-        }
-    }
-    full
-}
-
 /// One pixel row of the module row `line`: filter byte 0, then 1 bit per pixel, MSB first,
 /// 1 = light. Starts all light and clears each dark run's pixel span.
-#[inline(never)]
 fn fill_row(row: &mut [u8], line: &[u64; WORDS], starts: &PixelStarts, border: usize) {
     row[0] = 0;
     let px = &mut row[1..];
@@ -173,7 +159,6 @@ impl Adler {
     /// b + k·n·a + k·w + n·s·k(k−1)/2. One reduction per group of rows: a first version
     /// reduced per repeated row, and its 1 600 64-bit divisions per 800 px image dominated
     /// the writer (perf).
-    #[inline(never)]
     pub(crate) fn rows(&mut self, row: &[u8], count: usize) {
         let n = row.len() as u64;
         // u32 sums vectorise; 255 · Σ(n − i) < 2³² for rows up to 2¹² bytes.
