@@ -21,6 +21,9 @@ pub(crate) const WINDOW: usize = 32768;
 
 /// A match token has this bit set; its length is in the low 9 bits and its distance above.
 const MATCH: u32 = 1 << 31;
+/// A token with this bit (and not `MATCH`) repeats the match before it as many more times as
+/// its low bits say: a row's repeats are hundreds of one 258-byte match, one token here.
+const REPEAT: u32 = 1 << 30;
 
 /// The token list of one block and its symbol counts.
 pub(crate) struct Tokens {
@@ -87,8 +90,13 @@ impl Tokens {
             }
             _ => &[rem],
         };
-        let long = MATCH | MAX_MATCH as u32 | (dist as u32) << 9;
-        self.toks.extend(std::iter::repeat_n(long, full));
+        if full > 0 {
+            self.toks
+                .push(MATCH | MAX_MATCH as u32 | (dist as u32) << 9);
+            if full > 1 {
+                self.toks.push(REPEAT | (full - 1) as u32);
+            }
+        }
         self.lit[257 + LEN_SYMBOL[MAX_MATCH].0 as usize] += full as u32;
         self.dist[dsym] += (full + tail.len()) as u32;
         for &piece in tail {
@@ -110,22 +118,41 @@ impl Tokens {
 
         bits.put(out, u32::from(last) | 0b100, 3); // BFINAL, BTYPE = 10
         write_header(bits, out, &lit_len, &dist_len);
+        // the last match's codes, for the repeats that follow it
+        let (mut last, mut len_bits, mut dist_bits) = (0u32, (0, 0), (0, 0));
         for &t in &self.toks {
             if t & MATCH == 0 {
-                let s = t as usize;
-                bits.put(out, lit_code[s], u32::from(lit_len[s]));
+                if t & REPEAT == 0 {
+                    let s = t as usize;
+                    bits.put(out, lit_code[s], u32::from(lit_len[s]));
+                } else if len_bits.1 + dist_bits.1 <= 32 {
+                    let both = len_bits.0 | dist_bits.0 << len_bits.1;
+                    for _ in 0..t & !REPEAT {
+                        bits.put(out, both, len_bits.1 + dist_bits.1);
+                    }
+                } else {
+                    for _ in 0..t & !REPEAT {
+                        bits.put(out, len_bits.0, len_bits.1);
+                        bits.put(out, dist_bits.0, dist_bits.1);
+                    }
+                }
                 continue;
             }
-            let len = (t & 0x1FF) as usize;
-            let dist = ((t & !MATCH) >> 9) as usize;
-            let (sym, extra) = LEN_SYMBOL[len];
-            let s = 257 + sym as usize;
-            let value = (len - LENGTH_BASE[sym as usize] as usize) as u32;
-            let n = u32::from(lit_len[s]);
-            bits.put(out, lit_code[s] | value << n, n + u32::from(extra));
-            let (d, extra, value) = dist_symbol(dist);
-            let n = u32::from(dist_len[d]);
-            bits.put(out, dist_code[d] | value << n, n + extra);
+            if t != last {
+                let len = (t & 0x1FF) as usize;
+                let dist = ((t & !MATCH) >> 9) as usize;
+                let (sym, extra) = LEN_SYMBOL[len];
+                let s = 257 + sym as usize;
+                let value = (len - LENGTH_BASE[sym as usize] as usize) as u32;
+                let n = u32::from(lit_len[s]);
+                len_bits = (lit_code[s] | value << n, n + u32::from(extra));
+                let (d, extra, value) = dist_symbol(dist);
+                let n = u32::from(dist_len[d]);
+                dist_bits = (dist_code[d] | value << n, n + extra);
+                last = t;
+            }
+            bits.put(out, len_bits.0, len_bits.1);
+            bits.put(out, dist_bits.0, dist_bits.1);
         }
         bits.put(out, lit_code[EOB], u32::from(lit_len[EOB]));
     }

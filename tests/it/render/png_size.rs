@@ -21,9 +21,13 @@ use render_common::{example_logo, text};
 const SHORT: &str = "https://qr.example.com/r/DI5bjNA0";
 const LONG: &str = "https://api.vipps.no/dwo-api-application/v1/deeplink/vippsgateway?v=2&token=eyJraWQiOiJqd3RrZXkiLCJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhY21lLXNob3AtMTIzLW9yZGVyMTIzYWJjIn0.c2lnbmF0dXJl";
 
-/// Our plain PNG bytes may be at most this many times zopflipng's (the design's budget for
-/// bytes on the wire).
+/// Our plain PNG bytes may be at most this many times zopflipng's in the worst case (the
+/// design's budget for bytes on the wire).
 const MAX_RATIO: f64 = 1.2;
+/// The same for the median case. The design's target is 1.10; the writer holds 1.117 over
+/// these cases (see `src/render/PERFORMANCE.md`), so this bound keeps it from growing until
+/// the target is reached.
+const MAX_MEDIAN_RATIO: f64 = 1.12;
 /// The same for branded codes: anti-aliased edges and a logo's colours cost more to find
 /// repeats in than 1-bit rows, and the render must stay within milliseconds.
 const MAX_STYLED_RATIO: f64 = 2.0;
@@ -108,7 +112,7 @@ fn plain_within_1_2x_of_zopflipng() {
             cases.push(plain(format!("v{v}{ecc:?}/{size}"), &content, ecc, size));
         }
     }
-    assert_within_ratio(&cases, MAX_RATIO);
+    assert_within_ratio(&cases, MAX_RATIO, MAX_MEDIAN_RATIO);
 }
 
 /// Branded codes: each shape and eye shape, with and without the example logo (whose
@@ -217,12 +221,13 @@ fn styled_within_2x_of_zopflipng() {
             },
         )
         .collect();
-    assert_within_ratio(&rendered, MAX_STYLED_RATIO);
+    assert_within_ratio(&rendered, MAX_STYLED_RATIO, MAX_STYLED_RATIO);
 }
 
 /// Recompresses each rendered case with zopflipng (same pixels; two at a time, it takes
-/// seconds at 2000 px) and checks the worst ratio; prints every case and the median.
-fn assert_within_ratio(cases: &[(String, Vec<u8>)], max: f64) {
+/// seconds at 2000 px) and checks the worst ratio against `max` and the median against
+/// `max_median`; prints every case.
+fn assert_within_ratio(cases: &[(String, Vec<u8>)], max: f64, max_median: f64) {
     if !zopflipng_available() {
         return;
     }
@@ -272,4 +277,8 @@ fn assert_within_ratio(cases: &[(String, Vec<u8>)], max: f64) {
     ));
     eprint!("{report}");
     assert!(worst <= max, "worst ratio {worst:.3} > {max}:\n{report}");
+    assert!(
+        median <= max_median,
+        "median ratio {median:.3} > {max_median}:\n{report}"
+    );
 }
