@@ -180,20 +180,8 @@ impl Matcher {
             };
             self.masks[HASHED * words + w] = below & !uniform;
         }
-        let end = self.tokens_between(tokens, cur, 0, n);
-        debug_assert_eq!(end, n);
-        self.finish_row(tokens, count);
-    }
-
-    /// Tokenizes columns `[from, to)` of row `cur` (its masks made); a match may run past
-    /// `to`, and the column where the tokens end is returned. Greedy by estimated bits saved,
-    /// one step lazy.
-    #[inline(always)]
-    fn tokens_between(&mut self, tokens: &mut Tokens, cur: usize, from: usize, to: usize) -> usize {
-        let n = self.stride;
-        let base = cur * n;
-        let mut i = from;
-        while i < to {
+        let mut i = 0;
+        while i < n {
             let Best {
                 len: best,
                 dist,
@@ -219,17 +207,10 @@ impl Matcher {
             } else {
                 i
             };
-            self.insert(cur, first, (i + best).min(to));
+            self.insert(cur, first, i + best);
             i += best;
             tokens.copy(dist, best);
         }
-        i
-    }
-
-    /// Emits the repeats of the row just tokenized and moves past them.
-    #[inline(always)]
-    fn finish_row(&mut self, tokens: &mut Tokens, count: usize) {
-        let n = self.stride;
         if count > 1 {
             // the repeats copy the row above; `Tokens` merges this with a copy from the row
             // above that ended the row and one that starts the next row
@@ -283,221 +264,19 @@ impl Matcher {
     }
 }
 
-/// Byte columns `[lo, hi)` of a row that differ from the previous distinct row, and `like`:
-/// a distinct row (this one or one before) and column where the same bytes are likely to
-/// start (checked, not trusted), or row [`Changed::NONE`].
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct Changed {
-    pub lo: usize,
-    pub hi: usize,
-    pub like: (usize, usize),
-}
-
-impl Changed {
-    pub(crate) const NONE: usize = usize::MAX;
-}
-
-/// Changed spans this short are coded byte by byte against the row above, not searched: a
-/// search costs hundreds of instructions a span and finds nothing a 1–2 byte span can use.
-const TINY: usize = 2;
-
-/// Span-hinted tokenizing, for a writer that knows where each row differs from the one before
-/// (the styled canvas reports the pixel spans each row step rewrites, and which of them hold
-/// the same pixels).
-impl Matcher {
-    /// Tokenizes the row in the `next_row` slot followed by `count - 1` copies of it, when it
-    /// equals the previous distinct row outside `changed` (sorted by `lo`). Outside them the
-    /// row is a copy of the row above, taken without looking; a span with a `like` column is a
-    /// copy from there as far as the bytes agree; only the rest gets masks, hash entries and a
-    /// search.
-    pub(crate) fn tokenize_changed(
-        &mut self,
-        tokens: &mut Tokens,
-        count: usize,
-        changed: &[Changed],
-    ) {
-        let cur = self.row_at.len();
-        if cur == 0 {
-            return self.tokenize(tokens, count);
-        }
-        let n = self.stride;
-        let base = cur * n;
-        self.n_above = 0;
-        for r in (cur.saturating_sub(ABOVE)..cur).rev() {
-            let d = self.pos - self.row_at[r];
-            if d > WINDOW {
-                break;
-            }
-            self.above[self.n_above] = d;
-            self.n_above += 1;
-        }
-        let mut i = 0;
-        for c in changed {
-            i = self.extend_pending(tokens, base, i);
-            copy_above(tokens, &self.rows[base - n..base + n], n, i, c.lo);
-            let (mut p, hi) = (c.lo.max(i), c.hi);
-            if p >= hi {
-                continue;
-            }
-            if let Some((src, d)) = self.source(cur, c) {
-                let (row, src) = (&self.rows[base..base + n], &self.rows[src..]);
-                let skip = p - c.lo;
-                let mut len = common_prefix(&row[p..], &src[skip..]);
-                if len < 3 {
-                    // the first byte may hold a neighbour's pixel too
-                    tokens.literal(row[p]);
-                    p += 1;
-                    len = common_prefix(&row[p..], &src[skip + 1..]);
-                }
-                if len >= 3 {
-                    tokens.copy(d, len);
-                    p += len;
-                }
-            }
-            i = if p >= hi {
-                p
-            } else if hi - p <= TINY {
-                for k in p..hi {
-                    let b = self.rows[base + k];
-                    if b == self.rows[base - n + k] && tokens.pending_distance() == n {
-                        tokens.copy(n, 1);
-                    } else {
-                        tokens.literal(b);
-                    }
-                }
-                hi
-            } else {
-                self.masks_between(cur, p, hi);
-                self.tokens_between(tokens, cur, p, hi)
-            };
-        }
-        i = self.extend_pending(tokens, base, i);
-        copy_above(tokens, &self.rows[base - n..base + n], n, i, n);
-        self.finish_row(tokens, count);
-    }
-
-    /// Continues the pending copy from column `i` of the row at `base` while its bytes agree,
-    /// when it copies from this row (a run of stamps at one period: one match for many), and
-    /// returns where it ends.
-    fn extend_pending(&self, tokens: &mut Tokens, base: usize, i: usize) -> usize {
-        let (n, d) = (self.stride, tokens.pending_distance());
-        if d == 0 || d > i {
-            return i;
-        }
-        let row = &self.rows[base..base + n];
-        let len = common_prefix(&row[i..], &row[i - d..]);
-        tokens.copy(d, len);
-        i + len
-    }
-
-    /// Where in `rows` the bytes `c.like` points to start and how far back in the stream they
-    /// are, when within the window.
-    fn source(&self, cur: usize, c: &Changed) -> Option<(usize, usize)> {
-        let (r, col) = c.like;
-        if r > cur || (r == cur && col >= c.lo) {
-            return None;
-        }
-        let at = if r == cur { self.pos } else { self.row_at[r] } + col;
-        let d = self.pos + c.lo - at;
-        (d <= WINDOW).then_some((r * self.stride + col, d))
-    }
-
-    /// The masks of columns `[lo, hi)` of row `cur` (the rows above counted in `n_above`), and
-    /// a clear bit at `hi` in each compare mask, so a run read from them ends there.
-    fn masks_between(&mut self, cur: usize, lo: usize, hi: usize) {
-        let (n, words) = (self.stride, self.words);
-        let base = cur * n;
-        let (rows, masks) = (&self.rows, &mut self.masks);
-        let row = &rows[base..base + n];
-        // HASHED looks two columns on in SAME_PREV; column 0 has no byte before it (the
-        // compare would read the previous row's last byte)
-        let sp = &mut masks[SAME_PREV * words..(SAME_PREV + 1) * words];
-        equal_between(sp, row, &rows[base - 1..base + n - 1], lo, (hi + 2).min(n));
-        sp[0] &= !u64::from(lo == 0);
-        for k in 0..self.n_above {
-            let r = cur - 1 - k;
-            let slot = FIRST_ABOVE + k;
-            let m = &mut masks[slot * words..(slot + 1) * words];
-            equal_between(m, row, &rows[r * n..r * n + n], lo, hi);
-        }
-        let hashable = (n + 1).saturating_sub(HASH_LEN);
-        for w in lo / 64..hi.div_ceil(64) {
-            let sp = &masks[SAME_PREV * words..];
-            let shr = |s: usize| sp[w] >> s | sp[w + 1] << (64 - s);
-            let uniform = shr(1) & shr(2);
-            let at = w * 64;
-            let below = if hashable >= at + 64 {
-                !0
-            } else if hashable > at {
-                (1u64 << (hashable - at)) - 1
-            } else {
-                0
-            };
-            masks[HASHED * words + w] = below & !uniform;
-        }
-        if hi < n {
-            let bit = !(1u64 << (hi % 64));
-            masks[SAME_PREV * words + hi / 64] &= bit;
-            for k in 0..self.n_above {
-                masks[(FIRST_ABOVE + k) * words + hi / 64] &= bit;
-            }
-        }
-    }
-}
-
-/// Columns `[from, to)` of the second row of `rows` (two rows of `n` bytes) as a copy of the
-/// first (distance `n`): literals when too short for a match of their own.
-fn copy_above(tokens: &mut Tokens, rows: &[u8], n: usize, from: usize, to: usize) {
-    if to <= from {
-        return;
-    }
-    if to - from >= 3 || tokens.pending_distance() == n {
-        tokens.copy(n, to - from);
-    } else {
-        for &b in &rows[n + from..n + to] {
-            tokens.literal(b);
-        }
-    }
-}
-
-/// Sets bits `[lo, hi)` of `m` to `a[i] == b[i]` (hi ≤ a.len() ≤ b.len()), keeping the others.
-fn equal_between(m: &mut [u64], a: &[u8], b: &[u8], lo: usize, hi: usize) {
-    let mut c = lo & !7;
-    while c < hi {
-        let eq = if c + 8 <= a.len() {
-            let x = u64::from_le_bytes(a[c..c + 8].try_into().expect("8 bytes"))
-                ^ u64::from_le_bytes(b[c..c + 8].try_into().expect("8 bytes"));
-            equal_bytes(x)
-        } else {
-            (c..a.len()).fold(0, |e, i| e | u64::from(a[i] == b[i]) << (i - c))
-        };
-        let (from, to) = (lo.saturating_sub(c), (hi - c).min(8));
-        let keep = ((1u64 << to) - 1) & !((1u64 << from) - 1);
-        let w = &mut m[c / 64];
-        *w = *w & !(keep << (c % 64)) | (eq & keep) << (c % 64);
-        c += 8;
-    }
-}
-
-/// One bit per byte of `x`, low byte first: set where the byte is zero. The high bit of each
-/// nonzero byte, gathered into one byte by a multiply.
-#[inline(always)]
-fn equal_bytes(x: u64) -> u64 {
-    const LOW7: u64 = 0x7F7F_7F7F_7F7F_7F7F;
-    let nonzero = (((x & LOW7).wrapping_add(LOW7) | x) & !LOW7) >> 7;
-    !(nonzero.wrapping_mul(0x0102_0408_1020_4080) >> 56) & 0xFF
-}
-
 /// Sets bit i of `m` to `a[i] == b[i]` for i < a.len() ≤ b.len(), clears the rest. Eight bytes
 /// at a time: the high bit of each nonzero byte of a ^ b, gathered into one byte by a multiply.
 fn equal(m: &mut [u64], a: &[u8], b: &[u8]) {
+    const LOW7: u64 = 0x7F7F_7F7F_7F7F_7F7F;
     m.fill(0);
     let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
     let tail = ca.len() * 8;
     for (c, (x, y)) in ca.zip(cb).enumerate() {
         let x = u64::from_le_bytes(x.try_into().expect("8 bytes"))
             ^ u64::from_le_bytes(y.try_into().expect("8 bytes"));
-        m[c / 8] |= equal_bytes(x) << (8 * (c % 8));
+        let nonzero = (((x & LOW7).wrapping_add(LOW7) | x) & !LOW7) >> 7;
+        let ne = nonzero.wrapping_mul(0x0102_0408_1020_4080) >> 56;
+        m[c / 8] |= (!ne & 0xFF) << (8 * (c % 8));
     }
     for i in tail..a.len() {
         m[i / 64] |= u64::from(a[i] == b[i]) << (i % 64);

@@ -29,35 +29,6 @@ pub(crate) struct Canvas {
     eyes: Vec<Eye>,
     /// The eyes' distinct rasters.
     eye_levels: Vec<Stamp>,
-    /// Per eye raster, the pixels each of its rows changes from the row above.
-    eye_changes: Vec<RowChanges>,
-    /// The tallest module, in pixels.
-    module_h: usize,
-}
-
-/// The spans where each row of a raster differs from its row above: row `r`'s are
-/// `spans[first[r]..first[r + 1]]`.
-struct RowChanges {
-    first: Vec<usize>,
-    spans: Vec<Span>,
-}
-
-impl RowChanges {
-    fn new(raster: &Stamp, w: usize) -> RowChanges {
-        let h = raster.same.len();
-        let mut changes = RowChanges {
-            first: Vec::with_capacity(h + 1),
-            spans: Vec::new(),
-        };
-        for r in 0..h {
-            changes.first.push(changes.spans.len());
-            if r > 0 {
-                diff_spans(raster.row(r - 1, w), raster.row(r, w), &mut changes.spans);
-            }
-        }
-        changes.first.push(changes.spans.len());
-        changes
-    }
 }
 
 struct Band {
@@ -99,8 +70,6 @@ impl Canvas {
             items: Vec::new(),
             eyes: Vec::with_capacity(3),
             eye_levels: Vec::with_capacity(3),
-            eye_changes: Vec::with_capacity(3),
-            module_h: g.size.div_ceil(g.total) as usize,
         };
         canvas.modules(plan, style, &starts);
         canvas.eyes(plan, style.eyes, palette, &starts);
@@ -167,7 +136,8 @@ impl Canvas {
                     Some(e) => e.levels,
                     None => {
                         let px = drawn_eye(path, w, h, &palette.eye);
-                        self.push_eye(Stamp::new(px, w), w)
+                        self.eye_levels.push(Stamp::new(px, w));
+                        self.eye_levels.len() - 1
                     }
                 },
                 None => {
@@ -187,7 +157,8 @@ impl Canvas {
                             }
                         }
                     }
-                    self.push_eye(Stamp::new(px, w), w)
+                    self.eye_levels.push(Stamp::new(px, w));
+                    self.eye_levels.len() - 1
                 }
             };
             self.eyes.push(Eye {
@@ -198,18 +169,6 @@ impl Canvas {
                 levels,
             });
         }
-    }
-
-    /// Adds an eye raster `w` px wide; returns its index.
-    fn push_eye(&mut self, raster: Stamp, w: usize) -> usize {
-        self.eye_changes.push(RowChanges::new(&raster, w));
-        self.eye_levels.push(raster);
-        self.eye_levels.len() - 1
-    }
-
-    /// How many looks ([`Span::look`]) its spans have at most: the rows of every stamp id.
-    pub fn looks(&self) -> usize {
-        stamps::IDS * self.module_h
     }
 
     /// The pixel rows top to bottom.
@@ -236,22 +195,7 @@ pub(crate) struct Rows<'a> {
     /// Scratch for a module row's first pixel row.
     next: Vec<u8>,
     /// The pixel spans the last step changed, left to right.
-    spans: Vec<Span>,
-}
-
-/// Pixels `[lo, hi)` of a row that a step rewrote, and what they are: spans with the same
-/// `look` (not [`Span::ANY`]) hold the same pixels (one row of one stamp or eye raster), so the
-/// writer can copy the later from the earlier instead of searching for it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct Span {
-    pub lo: usize,
-    pub hi: usize,
-    pub look: u32,
-}
-
-impl Span {
-    /// Pixels that are no one stamp's row.
-    pub const ANY: u32 = u32::MAX;
+    spans: Vec<(usize, usize)>,
 }
 
 impl Rows<'_> {
@@ -261,9 +205,9 @@ impl Rows<'_> {
         &self.levels
     }
 
-    /// The pixel spans the last [`Rows::step`] changed, left to right, disjoint.
+    /// The pixel spans `[lo, hi)` the last [`Rows::step`] changed, left to right, disjoint.
     #[inline]
-    pub fn spans(&self) -> &[Span] {
+    pub fn spans(&self) -> &[(usize, usize)] {
         &self.spans
     }
 
@@ -292,90 +236,69 @@ impl Rows<'_> {
                 let levels = &c.eye_levels[e.levels];
                 next[e.x..e.x + e.w].copy_from_slice(levels.row(y - e.y, e.w));
             }
-            if y == 0 {
-                self.spans.push(Span {
-                    lo: 0,
-                    hi: c.size,
-                    look: Span::ANY,
-                });
+            let lo = if y == 0 {
+                0
             } else {
-                diff_spans(&self.levels, &self.next, &mut self.spans);
+                common_len(&self.levels, &self.next)
+            };
+            if lo == c.size {
+                return false;
             }
+            let hi = if y == 0 {
+                c.size
+            } else {
+                c.size - common_len_rev(&self.levels[lo..], &self.next[lo..])
+            };
             std::mem::swap(&mut self.levels, &mut self.next);
-            return !self.spans.is_empty();
+            self.spans.push((lo, hi));
+            return true;
         }
-        // The eyes lie left and right of every module in their rows, so sorting them in keeps
-        // the list ordered. An eye's row reports only the pixels that differ from its row
-        // above (a ring's edges); a module's row reports the whole stamp row, its look: every
-        // module of a row is at the same row of its stamp.
-        let eye = |e: &Eye, levels: &mut [u8], spans: &mut Vec<Span>| {
-            let (ey, raster) = (y - e.y, &c.eye_levels[e.levels]);
-            if !raster.same[ey] {
-                levels[e.x..e.x + e.w].copy_from_slice(raster.row(ey, e.w));
-                let changes = &c.eye_changes[e.levels];
-                for s in &changes.spans[changes.first[ey]..changes.first[ey + 1]] {
-                    spans.push(Span {
-                        lo: e.x + s.lo,
-                        hi: e.x + s.hi,
-                        look: Span::ANY,
-                    });
-                }
-            }
+        let spans = &mut self.spans;
+        // Adjacent modules' spans merge; the eyes lie left and right of every module in their
+        // rows, so sorting them in keeps the list ordered.
+        let mut add = |lo: usize, hi: usize| match spans.last_mut() {
+            Some(last) if last.1 == lo => last.1 = hi,
+            _ => spans.push((lo, hi)),
         };
         let mut eyes = eyes.peekable();
         for it in items {
             while let Some(e) = eyes.next_if(|e| e.x < it.x) {
-                eye(e, &mut self.levels, &mut self.spans);
+                let (ey, levels) = (y - e.y, &c.eye_levels[e.levels]);
+                if !levels.same[ey] {
+                    self.levels[e.x..e.x + e.w].copy_from_slice(levels.row(ey, e.w));
+                    add(e.x, e.x + e.w);
+                }
             }
             let stamp = c.stamps.stamp(it.stamp);
             if !stamp.same[j] {
                 self.levels[it.x..it.x + it.w].copy_from_slice(stamp.row(j, it.w));
-                self.spans.push(Span {
-                    lo: it.x,
-                    hi: it.x + it.w,
-                    look: (it.stamp * c.module_h + j) as u32,
-                });
+                add(it.x, it.x + it.w);
             }
         }
         for e in eyes {
-            eye(e, &mut self.levels, &mut self.spans);
+            let (ey, levels) = (y - e.y, &c.eye_levels[e.levels]);
+            if !levels.same[ey] {
+                self.levels[e.x..e.x + e.w].copy_from_slice(levels.row(ey, e.w));
+                add(e.x, e.x + e.w);
+            }
         }
         !self.spans.is_empty()
     }
 }
 
-/// Appends the spans `[lo, hi)` where `a` and `b` (equal lengths) differ, left to right;
-/// differences fewer than [`SPAN_JOIN`] pixels apart share a span. Eight pixels a compare.
-fn diff_spans(a: &[u8], b: &[u8], spans: &mut Vec<Span>) {
-    let word = |s: &[u8], i: usize| u64::from_le_bytes(s[i..i + 8].try_into().expect("8 bytes"));
-    let start = spans.len();
-    let mut add = |lo: usize, hi: usize| match spans[start..].last_mut() {
-        Some(last) if lo < last.hi + SPAN_JOIN => last.hi = hi,
-        _ => spans.push(Span {
-            lo,
-            hi,
-            look: Span::ANY,
-        }),
-    };
-    let whole = a.len() / 8 * 8;
-    for i in (0..whole).step_by(8) {
-        let x = word(a, i) ^ word(b, i);
-        if x != 0 {
-            let first = i + x.trailing_zeros() as usize / 8;
-            let last = i + 7 - x.leading_zeros() as usize / 8;
-            add(first, last + 1);
-        }
-    }
-    for i in whole..a.len() {
-        if a[i] != b[i] {
-            add(i, i + 1);
-        }
-    }
+/// Length of the common prefix of `a` and `b`.
+fn common_len(a: &[u8], b: &[u8]) -> usize {
+    a.iter().zip(b).take_while(|(x, y)| x == y).count()
 }
 
-/// Differences of a new module row closer than this many pixels are one span: a match between
-/// them would be too short to pay.
-const SPAN_JOIN: usize = 8;
+/// Length of the common suffix of `a` and `b` (equal lengths).
+fn common_len_rev(a: &[u8], b: &[u8]) -> usize {
+    a.iter()
+        .rev()
+        .zip(b.iter().rev())
+        .take_while(|(x, y)| x == y)
+        .count()
+}
 
 /// The levels of a drawn eye `w`×`h` px: one quadrant rasterised (the shape is symmetric in
 /// both axes), the other three mirrored from it, which also makes the pixels exactly symmetric.

@@ -16,10 +16,10 @@ use std::collections::HashMap;
 use tiny_skia::{Pixmap, PremultipliedColorU8};
 
 use super::Plan;
-use super::canvas::{Canvas, Span};
+use super::canvas::Canvas;
 use super::palette::Palette;
 use crate::render::deflate::Tokens;
-use crate::render::lz::{Changed, Matcher};
+use crate::render::lz::Matcher;
 use crate::render::png::{Adler, chunk, data_and_end, signature_and_header};
 
 /// Most entries a PNG palette holds.
@@ -76,48 +76,23 @@ pub(crate) fn write(
     let mut row = vec![0u8; stride];
     let mut scratch = vec![0u8; size];
     let mut rows = canvas.rows();
-    // The byte columns the current row changed from the previous distinct row: the matcher
-    // searches only these, and copies a span from an earlier one of the same look.
-    let mut changed: Vec<Changed> = Vec::with_capacity(64);
-    let mut looks = Looks::new(canvas.looks());
     let mut count = 0;
     for y in 0..size {
-        let stepped = rows.step();
-        let logo = pixels.logo_change(y).map(|(lo, hi)| Span {
-            lo,
-            hi,
-            look: Span::ANY,
-        });
-        if !stepped && logo.is_none() {
+        let changed = rows.step();
+        let logo = pixels.logo_change(y);
+        if !changed && logo.is_none() {
             count += 1;
             continue;
         }
         if count > 0 {
-            flush(
-                &mut matcher,
-                &mut tokens,
-                &mut adler,
-                &row,
-                count,
-                &mut changed,
-            );
-            looks.next_row();
+            flush(&mut matcher, &mut tokens, &mut adler, &row, count);
         }
-        for span in rows.spans().iter().chain(&logo) {
-            let (lo, hi) = pixels.fill(rows.levels(), palette, y, span, &mut scratch, &mut row);
-            let like = looks.like(span.look, pixels.phase(span.lo), lo);
-            changed.push(Changed { lo, hi, like });
+        for &span in rows.spans().iter().chain(&logo) {
+            pixels.fill(rows.levels(), palette, y, span, &mut scratch, &mut row);
         }
         count = 1;
     }
-    flush(
-        &mut matcher,
-        &mut tokens,
-        &mut adler,
-        &row,
-        count,
-        &mut changed,
-    );
+    flush(&mut matcher, &mut tokens, &mut adler, &row, count);
     data_and_end(&mut out, &mut tokens, &adler);
     out
 }
@@ -149,15 +124,6 @@ impl Pixels<'_> {
         }
     }
 
-    /// Where pixel `x` starts in its first byte: pixels of one look start equal bytes only at
-    /// the same phase.
-    fn phase(&self, x: usize) -> usize {
-        match self {
-            Pixels::Indexed { entries, .. } if entries.len() <= 16 => x & 1,
-            _ => 0,
-        }
-    }
-
     /// The pixel span the logo changes at row `y` against row `y - 1`: its square's columns
     /// where it starts, ends, or has a row unlike the one above.
     fn logo_change(&self, y: usize) -> Option<(usize, usize)> {
@@ -172,17 +138,17 @@ impl Pixels<'_> {
         }
     }
 
-    /// Rewrites pixels `lo..hi` of `row` (filter byte 0 first) for pixel row `y` of `levels`,
-    /// and returns the byte columns it rewrote; `scratch` holds one index per pixel.
+    /// Rewrites pixels `lo..hi` of `row` (filter byte 0 first) for pixel row `y` of `levels`;
+    /// `scratch` holds one index per pixel.
     fn fill(
         &self,
         levels: &[u8],
         palette: &Palette,
         y: usize,
-        &Span { lo, hi, .. }: &Span,
+        (lo, hi): (usize, usize),
         scratch: &mut [u8],
         row: &mut [u8],
-    ) -> (usize, usize) {
+    ) {
         let size = levels.len();
         match self {
             Pixels::Indexed { entries, logo } => {
@@ -203,10 +169,8 @@ impl Pixels<'_> {
                 }
                 if packed {
                     pack_nibbles(&scratch[lo..hi], &mut row[1 + lo / 2..]);
-                    (1 + lo / 2, 1 + hi.div_ceil(2))
                 } else {
                     row[1 + lo..1 + hi].copy_from_slice(&scratch[lo..hi]);
-                    (1 + lo, 1 + hi)
                 }
             }
             &Pixels::Truecolour {
@@ -227,7 +191,6 @@ impl Pixels<'_> {
                         d.copy_from_slice(&over(src[x - first], ground)[..channels]);
                     }
                 }
-                (1 + lo * channels, 1 + hi * channels)
             }
         }
     }
@@ -357,16 +320,7 @@ fn over(s: PremultipliedColorU8, ground: [u8; 4]) -> [u8; 4] {
     ]
 }
 
-/// Hands `row`, `count` times, to the matcher; `changed` (its byte columns that differ from
-/// the previous distinct row, in any order) is left empty for the next.
-fn flush(
-    matcher: &mut Matcher,
-    tokens: &mut Tokens,
-    adler: &mut Adler,
-    row: &[u8],
-    count: usize,
-    changed: &mut Vec<Changed>,
-) {
+fn flush(matcher: &mut Matcher, tokens: &mut Tokens, adler: &mut Adler, row: &[u8], count: usize) {
     matcher.next_row().copy_from_slice(row);
     if row.len() <= ADLER_ROW_MAX {
         adler.rows(row, count);
@@ -379,40 +333,7 @@ fn flush(
             }
         }
     }
-    // the logo's span comes after the canvas's (already in order)
-    changed.sort_by_key(|c| c.lo);
-    matcher.tokenize_changed(tokens, count, changed);
-    changed.clear();
-}
-
-/// Where each look (and phase) last changed: a later span of the same look copies from there.
-struct Looks {
-    /// Per look and phase: the distinct row it was last seen in and its first byte column.
-    seen: Vec<(usize, usize)>,
-    /// The current distinct row's number.
-    row: usize,
-}
-
-impl Looks {
-    fn new(looks: usize) -> Looks {
-        Looks {
-            seen: vec![(Changed::NONE, 0); 2 * looks],
-            row: 0,
-        }
-    }
-
-    fn next_row(&mut self) {
-        self.row += 1;
-    }
-
-    /// The (distinct row, column) a span of `look` at `phase` starting at byte `lo` copies
-    /// from (its last one: fewer distance bits), or `NONE`; notes this one.
-    fn like(&mut self, look: u32, phase: usize, lo: usize) -> (usize, usize) {
-        if look == Span::ANY {
-            return (Changed::NONE, 0);
-        }
-        std::mem::replace(&mut self.seen[2 * look as usize + phase], (self.row, lo))
-    }
+    matcher.tokenize(tokens, count);
 }
 
 /// Longest row [`Adler::rows`] sums without overflow.

@@ -19,8 +19,6 @@ pub(crate) const BOTTOM_RIGHT: u8 = 4;
 pub(crate) const BOTTOM_LEFT: u8 = 8;
 /// Patterns 0..16: every set of round corners.
 const PATTERNS: usize = 16;
-/// Stamp ids are below this: four width/height classes of every pattern.
-pub(crate) const IDS: usize = 4 * PATTERNS;
 
 /// The round corners of a dark module of `shape` whose four neighbours are dark as given.
 #[inline]
@@ -89,7 +87,7 @@ impl Stamps {
         Stamps {
             lo,
             levels: *levels,
-            stamps: (0..IDS).map(|_| None).collect(),
+            stamps: (0..4 * PATTERNS).map(|_| None).collect(),
             ellipses: Default::default(),
         }
     }
