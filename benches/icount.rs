@@ -28,7 +28,7 @@ use qr_origin::links::Links;
 use qr_origin::metrics::Metrics;
 use qr_origin::origin::Origin;
 use qr_origin::render::{
-    Caption, Ecc, Format, Frame, RenderOptions, Rendered, Shape, Style, max_content_len, render,
+    Ecc, Format, RenderOptions, Rendered, Shape, Style, max_content_len, render,
     render_with_logo,
 };
 use qr_origin::store::sqlite::SqliteStore;
@@ -36,7 +36,7 @@ use qr_origin::store::{Link, LinkKind, NewLink, NewMerchant, Store};
 use qr_origin::token::{ImageClaims, Keyring, MAX_URL_BYTES, SigningKey};
 
 mod styled_case;
-use styled_case::{LONG, SHORT};
+use styled_case::{LONG, SHORT, framed};
 
 /// A fixed "now", so every token is valid and the bytes signed are the same in every run.
 const NOW: i64 = 1_800_000_000;
@@ -295,23 +295,6 @@ fn link_resolve(c: LinkCase) -> (LinkCase, bool) {
     }
     let ok = r.is_ok();
     (c, black_box(ok))
-}
-
-/// A plain square code in a frame with the caption "Scan me".
-fn framed(format: Format) -> RenderOptions {
-    RenderOptions {
-        format,
-        size: 800,
-        style: Style {
-            frame: Some(Frame {
-                caption: Caption::new("Scan me").expect("a valid caption"),
-                frame_color: None,
-                caption_color: None,
-            }),
-            ..Style::default()
-        },
-        ..RenderOptions::default()
-    }
 }
 
 #[library_benchmark]

@@ -2,7 +2,9 @@
 //! `examples/styled_prof.rs` profiles under callgrind: one source (the example includes this
 //! file), so a profile is always of the very case the gate counts.
 
-use qr_origin::render::{Eyes, Format, LogoRef, RenderOptions, Shape, Style, logo_side};
+use qr_origin::render::{
+    Caption, Eyes, Format, Frame, LogoRef, RenderOptions, Shape, Style, logo_side,
+};
 use qr_origin::store::LogoFormat;
 
 /// The short link a printed QR carries (version 3 at ECC M).
@@ -41,4 +43,21 @@ pub fn styled(
                 .expect("a logo square is never empty")
         });
     (o, pixmap)
+}
+
+/// A plain square code at 800 px in a frame with the caption "Scan me".
+pub fn framed(format: Format) -> RenderOptions {
+    RenderOptions {
+        format,
+        size: 800,
+        style: Style {
+            frame: Some(Frame {
+                caption: Caption::new("Scan me").expect("a valid caption"),
+                frame_color: None,
+                caption_color: None,
+            }),
+            ..Style::default()
+        },
+        ..RenderOptions::default()
+    }
 }

@@ -348,10 +348,7 @@ pub fn render(content: &[u8], opts: &RenderOptions) -> Result<Rendered, RenderEr
             bytes: content.to_vec(),
             content_type: Format::Text.content_type(),
         }),
-        Format::Pdf => Ok(Rendered {
-            bytes: pdf::render(content, opts)?,
-            content_type: Format::Pdf.content_type(),
-        }),
+        Format::Pdf => render_with_logo(content, opts, None),
         Format::Png | Format::Svg if !opts.style.is_plain() => styled::render(content, opts, None),
         Format::Png | Format::Svg => render_matrix(&matrix::encode(content, opts.ecc)?, opts),
     }
@@ -379,9 +376,6 @@ pub fn render_matrix(m: &matrix::QrMatrix, opts: &RenderOptions) -> Result<Rende
 /// [`render_with_logo`]. Checks every rule first, so a logo too large for the correction budget
 /// is refused here, before any logo is fetched.
 pub fn logo_side(content: &[u8], opts: &RenderOptions) -> Result<Option<u32>, RenderError> {
-    if opts.format == Format::Pdf {
-        pdf::check_style(&opts.style)?;
-    }
     if opts.style.is_plain() {
         opts.validate()?;
         return Ok(None);
@@ -424,10 +418,15 @@ pub fn render_with_logo(
     opts: &RenderOptions,
     logo: Option<&tiny_skia::Pixmap>,
 ) -> Result<Rendered, RenderError> {
-    if opts.style.is_plain() || matches!(opts.format, Format::Text | Format::Pdf) {
-        return render(content, opts);
+    match opts.format {
+        Format::Pdf => Ok(Rendered {
+            bytes: pdf::render(content, opts, logo)?,
+            content_type: Format::Pdf.content_type(),
+        }),
+        Format::Text => render(content, opts),
+        _ if opts.style.is_plain() => render(content, opts),
+        _ => styled::render(content, opts, logo),
     }
-    styled::render(content, opts, logo)
 }
 
 /// Most content bytes of any kind that fit a QR code at `ecc` (a version-40 symbol in byte

@@ -1,60 +1,54 @@
 //! PDF writer: one page of `size` × `size` points, vector only, for print.
 //!
-//! Hand-written objects (catalog, page tree, one page, one content stream): a QR page needs no
-//! fonts, images or resources, so a PDF library would add only weight. The content stream is
+//! Hand-written objects (catalog, page tree, one page, one content stream, and a logo's image):
+//! a QR page needs no fonts, so a PDF library would add only weight. The content stream is
 //! flipped to y-down (`1 0 0 -1 0 size cm`) so it uses the same coordinates as the PNG and SVG
-//! writers and the frame [`Layout`]; the modules are drawn in module units under one more `cm`
-//! (one `x y w 1 re` per dark run, the eyes' modules in their own colour), the frame as one
-//! even-odd path and the caption as glyph outlines (no font object: it prints the same on
-//! every RIP). The stream is deflated (`FlateDecode`): a version-10 code's runs are ~9 KB of
-//! text and ~2.5 KB compressed.
+//! writers and the frame [`Layout`]. The code is drawn in half modules under one more `cm`,
+//! from the shapes the styled SVG draws too ([`shapes`]): a square corner's rectangle as `re`,
+//! a round corner as a cubic Bézier quarter circle, dots as four of them, the eyes even-odd in
+//! their own colour. The frame is one even-odd path and the caption glyph outlines (no font
+//! object: it prints the same on every RIP). The stream is deflated (`FlateDecode`): a
+//! version-10 code's runs are ~9 KB of text and ~2.5 KB compressed.
 //!
-//! Module shapes other than square, drawn eyes and logos are refused for PDF: the styled
-//! raster's shapes have no vector form shared with this writer.
+//! A logo is the one raster the page may hold: the uploaded logo as scaled for the render,
+//! one RGB image XObject (Flate) with its alpha as a soft mask, placed over its module square.
 
 use std::io::Write as _;
 
-use tiny_skia::{Path, PathSegment, Point};
+use tiny_skia::{Path, PathSegment, Pixmap, Point};
 
-use super::matrix::{self, QrMatrix};
-use super::raster::{Geometry, dark_runs};
+use super::styled::Plan;
 use super::styled::frame::{self, Hundredths, Layout};
-use super::{Eyes, RenderError, RenderOptions, Rgb, Shape, Style};
+use super::styled::shapes::{self, Dir, Outline, RoundRect};
+use super::{Eyes, RenderError, RenderOptions, Rgb, Shape};
 
-/// Renders `content` as a one-page PDF with `opts` (format ignored).
-pub(crate) fn render(content: &[u8], opts: &RenderOptions) -> Result<Vec<u8>, RenderError> {
+/// Renders `content` as a one-page PDF with `opts` (format ignored), `logo` already scaled to
+/// [`super::logo_side`] (drawn only when the style names a logo).
+pub(crate) fn render(
+    content: &[u8],
+    opts: &RenderOptions,
+    logo: Option<&Pixmap>,
+) -> Result<Vec<u8>, RenderError> {
     opts.validate()?;
-    check_style(&opts.style)?;
-    let (m, g, layout) = match &opts.style.frame {
+    let (plan, layout) = match &opts.style.frame {
         Some(f) => {
-            let (m, g, layout) = frame::plain(content, opts, f)?;
-            (m, g, Some(layout))
+            let (plan, layout) = frame::plan(content, opts, f)?;
+            (plan, Some(layout))
         }
-        None => {
-            let m = matrix::encode(content, opts.ecc)?;
-            let g = Geometry::new(&m, opts.border, opts.size)?;
-            (m, g, None)
-        }
+        None => (Plan::new(content, opts)?, None),
     };
-    Ok(write(&m, &g, opts, layout.as_ref()))
+    let logo = logo.filter(|_| plan.logo.is_some());
+    Ok(write(&plan, opts, layout.as_ref(), logo))
 }
 
-/// Refuses the styles the PDF writer has no vector form for.
-pub(crate) fn check_style(style: &Style) -> Result<(), RenderError> {
-    if style.shape != Shape::Square || style.eyes != Eyes::Square || style.logo.is_some() {
-        return Err(RenderError::InvalidOption {
-            name: "format",
-            allowed: "application/pdf draws square modules and square eyes without a logo; \
-                      use image/svg+xml or image/png for rounded or dot shapes, drawn eyes or a \
-                      logo",
-        });
-    }
-    Ok(())
-}
-
-/// The PDF of `m` laid out by `g` (its `size` the code square's side), inside `layout`'s frame
+/// The PDF of `plan` (its geometry's `size` the code square's side), inside `layout`'s frame
 /// when there is one.
-fn write(m: &QrMatrix, g: &Geometry, opts: &RenderOptions, layout: Option<&Layout>) -> Vec<u8> {
+fn write(
+    plan: &Plan,
+    opts: &RenderOptions,
+    layout: Option<&Layout>,
+    logo: Option<&Pixmap>,
+) -> Vec<u8> {
     let size = opts.size;
     let mut s = Vec::with_capacity(4096);
     let w = &mut s;
@@ -78,7 +72,7 @@ fn write(m: &QrMatrix, g: &Geometry, opts: &RenderOptions, layout: Option<&Layou
         }
         None => (0, 0),
     };
-    modules(w, m, g, opts, cx, cy);
+    code(w, plan, opts, (cx, cy), logo.map(|l| (l.width(), l.height())));
     if let Some(l) = layout
         && let Some(text) = l.caption()
     {
@@ -91,50 +85,135 @@ fn write(m: &QrMatrix, g: &Geometry, opts: &RenderOptions, layout: Option<&Layou
         path(w, &text);
         w.extend_from_slice(b"f\n");
     }
-    document(size, &s)
+    document(size, &s, logo.map(image))
 }
 
-/// The dark modules as one rectangle per run in module units, scaled into the code's square at
-/// (`cx`, `cy`); the eyes' modules separately in the eye colour when it differs.
-fn modules(w: &mut Vec<u8>, m: &QrMatrix, g: &Geometry, opts: &RenderOptions, cx: u32, cy: u32) {
-    let scale = Hundredths4(g.size as f32 / g.total as f32);
+/// The modules and eyes in half modules, scaled into the code's square at (`cx`, `cy`), and
+/// the logo image (`/L`, `logo` its width and height in pixels) centred in its square.
+fn code(
+    w: &mut Vec<u8>,
+    plan: &Plan,
+    opts: &RenderOptions,
+    (cx, cy): (u32, u32),
+    logo: Option<(u32, u32)>,
+) {
+    let g = &plan.geometry;
+    // Square modules and eyes lie on whole modules: written in modules, their numbers are
+    // half as large (a version-40 page at 2000 pt stays under 20 KB).
+    let unit = if opts.style.shape == Shape::Square && opts.style.eyes == Eyes::Square {
+        2
+    } else {
+        1
+    };
+    let scale = Hundredths4(g.size as f32 * unit as f32 / (2 * g.total) as f32);
     writeln!(w, "q {scale} 0 0 {scale} {cx} {cy} cm").ok();
-    let n = m.size();
-    let b = g.border as usize;
-    let eye = opts.style.eye_color.filter(|&c| c != opts.dark);
     fill_colour(w, opts.dark);
-    for y in 0..n {
-        for (x0, x1) in dark_runs(m.row(y)) {
-            // With an eye colour, the eyes' columns are left out of the rows they cross: the
-            // eyes lie at the row's ends, so what stays is one span.
-            let (lo, hi) = match (eye, y < 7, y >= n - 7) {
-                (Some(_), true, _) => (x0.max(7), x1.min(n - 7)),
-                (Some(_), _, true) => (x0.max(7), x1),
-                _ => (x0, x1),
-            };
-            if hi > lo {
-                writeln!(w, "{} {} {} 1 re", lo + b, y + b, hi - lo).ok();
-            }
-        }
-    }
+    trace_all(w, &shapes::modules(plan, opts.style.shape), unit);
     w.extend_from_slice(b"f\n");
-    if let Some(c) = eye {
-        fill_colour(w, c);
-        for (fx, fy) in [(0, 0), (n - 7, 0), (0, n - 7)] {
-            let (x, y) = (fx + b, fy + b);
-            // ring (even-odd: 7×7 less 5×5) and ball
-            writeln!(
-                w,
-                "{x} {y} 7 7 re {} {} 5 5 re f* {} {} 3 3 re f",
-                x + 1,
-                y + 1,
-                x + 2,
-                y + 2
-            )
-            .ok();
-        }
+    fill_colour(w, opts.style.eye_color.unwrap_or(opts.dark));
+    trace_all(w, &shapes::eyes(plan, opts.style.eyes), unit);
+    w.extend_from_slice(b"f*\n");
+    if unit != 1 && logo.is_some() {
+        // back to half modules, the logo square's unit
+        writeln!(w, ".5 0 0 .5 0 0 cm").ok();
+    }
+    if let (Some((lw, lh)), Some(area), Some(side_px)) = (logo, plan.logo, plan.logo_side()) {
+        // The pixmap fits the square's pixels (the PNG's geometry), aspect kept: the same
+        // share of the square here, centred, its unit square flipped back upright.
+        let per_px = (2 * area.side) as f32 / side_px as f32;
+        let (iw, ih) = (lw as f32 * per_px, lh as f32 * per_px);
+        let at = (2 * (g.border + area.start)) as f32;
+        let x = at + (side_px as f32 - lw as f32) / 2.0 * per_px;
+        let y = at + (side_px as f32 - lh as f32) / 2.0 * per_px;
+        let h = Hundredths;
+        writeln!(
+            w,
+            "{} 0 0 {} {} {} cm /L Do",
+            h(iw),
+            h(-ih),
+            h(x),
+            h(y + ih)
+        )
+        .ok();
     }
     w.extend_from_slice(b"Q\n");
+}
+
+/// Every rectangle of `rects`: `re` for a square one (its numbers divided by `unit`, 2 when
+/// every one lies on whole modules), a path with cubic corners otherwise.
+fn trace_all(w: &mut Vec<u8>, rects: &[RoundRect], unit: i32) {
+    let mut sink = Pdf { w, at: (0.0, 0.0) };
+    for r in rects {
+        if r.is_square() {
+            let u = unit;
+            writeln!(sink.w, "{} {} {} {} re", r.x / u, r.y / u, r.w / u, r.h / u).ok();
+        } else {
+            r.trace(&mut sink);
+        }
+    }
+}
+
+/// Control-point distance of a cubic Bézier quarter circle of radius 1.
+const KAPPA: f32 = 0.552_284_8;
+
+/// PDF path operators of [`RoundRect`] outlines, in half modules.
+struct Pdf<'a> {
+    w: &'a mut Vec<u8>,
+    /// The current point.
+    at: (f32, f32),
+}
+
+impl Outline for Pdf<'_> {
+    fn start(&mut self, x: i32, y: i32) {
+        self.at = (x as f32, y as f32);
+        writeln!(self.w, "{x} {y} m").ok();
+    }
+
+    fn side(&mut self, dir: Dir, d: i32) {
+        if d == 0 {
+            return;
+        }
+        match dir {
+            Dir::H => self.at.0 += d as f32,
+            Dir::V => self.at.1 += d as f32,
+        }
+        let (x, y) = self.at;
+        writeln!(self.w, "{} {} l", Hundredths(x), Hundredths(y)).ok();
+    }
+
+    fn quarter(&mut self, r: i32, (sx, sy): (i32, i32)) {
+        if r == 0 {
+            return;
+        }
+        let (r, sx, sy) = (r as f32, sx as f32, sy as f32);
+        let (x0, y0) = self.at;
+        let (x1, y1) = (x0 + sx * r, y0 + sy * r);
+        // Clockwise (y down): a turn from a horizontal tangent when the step's signs agree,
+        // from a vertical one otherwise.
+        let k = KAPPA * r;
+        let (c1, c2) = if sx == sy {
+            ((x0 + sx * k, y0), (x1, y1 - sy * k))
+        } else {
+            ((x0, y0 + sy * k), (x1 - sx * k, y1))
+        };
+        let h = Hundredths;
+        writeln!(
+            self.w,
+            "{} {} {} {} {} {} c",
+            h(c1.0),
+            h(c1.1),
+            h(c2.0),
+            h(c2.1),
+            h(x1),
+            h(y1)
+        )
+        .ok();
+        self.at = (x1, y1);
+    }
+
+    fn close(&mut self) {
+        self.w.extend_from_slice(b"h\n");
+    }
 }
 
 /// A scale factor to four decimals.
@@ -190,45 +269,97 @@ fn path(w: &mut Vec<u8>, path: &Path) {
     }
 }
 
-/// The whole file around the content stream `content`: header, four objects, the
-/// cross-reference table and trailer.
-fn document(size: u32, content: &[u8]) -> Vec<u8> {
+/// A logo's pixels as a PDF image: the RGB samples and, when any pixel is not opaque, the
+/// alpha samples for its soft mask; both deflated.
+struct Image {
+    width: u32,
+    height: u32,
+    rgb: Vec<u8>,
+    alpha: Option<Vec<u8>>,
+}
+
+fn image(pixmap: &Pixmap) -> Image {
+    let n = pixmap.pixels().len();
+    let (mut rgb, mut alpha) = (Vec::with_capacity(3 * n), Vec::with_capacity(n));
+    for p in pixmap.pixels() {
+        let c = p.demultiply();
+        rgb.extend_from_slice(&[c.red(), c.green(), c.blue()]);
+        alpha.push(c.alpha());
+    }
+    let opaque = alpha.iter().all(|&a| a == 255);
+    Image {
+        width: pixmap.width(),
+        height: pixmap.height(),
+        rgb: miniz_oxide::deflate::compress_to_vec_zlib(&rgb, 6),
+        alpha: (!opaque).then(|| miniz_oxide::deflate::compress_to_vec_zlib(&alpha, 6)),
+    }
+}
+
+/// The whole file around the content stream `content`: header, the objects (catalog, page
+/// tree, page, contents, then the logo's image and its soft mask), the cross-reference table
+/// and trailer.
+fn document(size: u32, content: &[u8], logo: Option<Image>) -> Vec<u8> {
     let stream = miniz_oxide::deflate::compress_to_vec_zlib(content, 6);
-    let mut out = Vec::with_capacity(stream.len() + 512);
+    let resources = if logo.is_some() {
+        "<</XObject<</L 5 0 R>>>>"
+    } else {
+        "<<>>"
+    };
+    let page = format!(
+        "<</Type/Page/Parent 2 0 R/MediaBox[0 0 {size} {size}]/Resources{resources}/Contents 4 0 R>>"
+    );
+    let mut objects: Vec<(Vec<u8>, Option<Vec<u8>>)> = vec![
+        (b"<</Type/Catalog/Pages 2 0 R>>".to_vec(), None),
+        (b"<</Type/Pages/Kids[3 0 R]/Count 1>>".to_vec(), None),
+        (page.into_bytes(), None),
+        (
+            format!("<</Length {}/Filter/FlateDecode>>", stream.len()).into_bytes(),
+            Some(stream),
+        ),
+    ];
+    if let Some(img) = logo {
+        let dict = |colours: &str, len: usize, extra: &str| {
+            format!(
+                "<</Type/XObject/Subtype/Image/Width {}/Height {}/ColorSpace/{colours}\
+                 /BitsPerComponent 8/Filter/FlateDecode{extra}/Length {len}>>",
+                img.width, img.height
+            )
+            .into_bytes()
+        };
+        let smask = if img.alpha.is_some() { "/SMask 6 0 R" } else { "" };
+        objects.push((dict("DeviceRGB", img.rgb.len(), smask), Some(img.rgb)));
+        if let Some(alpha) = img.alpha {
+            objects.push((dict("DeviceGray", alpha.len(), ""), Some(alpha)));
+        }
+    }
+    let body: usize = objects
+        .iter()
+        .map(|(d, s)| d.len() + s.as_ref().map_or(0, Vec::len))
+        .sum();
+    let mut out = Vec::with_capacity(body + 512);
     // The binary comment marks the file as binary for transfer tools (PDF 32000-1, 7.5.2).
     out.extend_from_slice(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n");
-    let mut offsets = [0usize; 4];
-    let page = format!(
-        "<</Type/Page/Parent 2 0 R/MediaBox[0 0 {size} {size}]/Resources<<>>/Contents 4 0 R>>"
-    );
-    let objects: [&[u8]; 3] = [
-        b"<</Type/Catalog/Pages 2 0 R>>",
-        b"<</Type/Pages/Kids[3 0 R]/Count 1>>",
-        page.as_bytes(),
-    ];
-    for (i, body) in objects.iter().enumerate() {
-        offsets[i] = out.len();
+    let mut offsets = Vec::with_capacity(objects.len());
+    for (i, (dict, stream)) in objects.iter().enumerate() {
+        offsets.push(out.len());
         writeln!(out, "{} 0 obj", i + 1).ok();
-        out.extend_from_slice(body);
+        out.extend_from_slice(dict);
+        if let Some(stream) = stream {
+            out.extend_from_slice(b"\nstream\n");
+            out.extend_from_slice(stream);
+            out.extend_from_slice(b"\nendstream");
+        }
         out.extend_from_slice(b"\nendobj\n");
     }
-    offsets[3] = out.len();
-    write!(
-        out,
-        "4 0 obj\n<</Length {}/Filter/FlateDecode>>\nstream\n",
-        stream.len()
-    )
-    .ok();
-    out.extend_from_slice(&stream);
-    out.extend_from_slice(b"\nendstream\nendobj\n");
     let xref = out.len();
-    out.extend_from_slice(b"xref\n0 5\n0000000000 65535 f \n");
-    for o in offsets {
+    writeln!(out, "xref\n0 {}\n0000000000 65535 f ", offsets.len() + 1).ok();
+    for o in &offsets {
         writeln!(out, "{o:010} 00000 n ").ok();
     }
     writeln!(
         out,
-        "trailer\n<</Size 5/Root 1 0 R>>\nstartxref\n{xref}\n%%EOF"
+        "trailer\n<</Size {}/Root 1 0 R>>\nstartxref\n{xref}\n%%EOF",
+        offsets.len() + 1
     )
     .ok();
     out
@@ -237,7 +368,7 @@ fn document(size: u32, content: &[u8]) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::render::{Caption, Format, Frame};
+    use crate::render::{Caption, Format, Frame, LogoRef, Style};
 
     const SHORT: &[u8] = b"https://qr.example.com/r/DI5bjNA0";
 
@@ -255,7 +386,7 @@ mod tests {
 
     #[test]
     fn a_plain_code_is_one_small_page_with_a_valid_xref() {
-        let pdf = render(SHORT, &opts(Style::default())).unwrap();
+        let pdf = render(SHORT, &opts(Style::default()), None).unwrap();
         assert!(pdf.starts_with(b"%PDF-1.4\n") && pdf.ends_with(b"%%EOF\n"));
         assert!(pdf.len() < 20 * 1024, "{} bytes", pdf.len());
         assert!(find(&pdf, b"/MediaBox[0 0 800 800]").is_some());
@@ -279,19 +410,21 @@ mod tests {
     }
 
     #[test]
-    fn styles_without_a_vector_form_are_refused_by_name() {
-        let err = render(
-            SHORT,
-            &opts(Style {
-                shape: Shape::Dots,
+    fn every_style_is_vector_and_a_logo_the_one_image() {
+        for (shape, eyes) in [
+            (Shape::Rounded, Eyes::Rounded),
+            (Shape::Dots, Eyes::Circle),
+            (Shape::Square, Eyes::Rounded),
+        ] {
+            let style = Style {
+                shape,
+                eyes,
+                eye_color: Some(Rgb(0xc2, 0x18, 0x5b)),
                 ..Style::default()
-            }),
-        )
-        .unwrap_err();
-        assert!(matches!(
-            err,
-            RenderError::InvalidOption { name: "format", .. }
-        ));
+            };
+            let pdf = render(SHORT, &opts(style), None).unwrap();
+            assert!(find(&pdf, b"/Image").is_none(), "{shape:?} {eyes:?}");
+        }
         let framed = Style {
             frame: Some(Frame {
                 caption: Caption::new("Scan me").unwrap(),
@@ -301,7 +434,23 @@ mod tests {
             eye_color: Some(Rgb(0xc2, 0x18, 0x5b)),
             ..Style::default()
         };
-        let pdf = render(SHORT, &opts(framed)).unwrap();
+        let pdf = render(SHORT, &opts(framed), None).unwrap();
         assert!(pdf.len() < 20 * 1024, "{} bytes", pdf.len());
+        let logo = Style {
+            logo: Some(LogoRef {
+                id: [1; 32],
+                size_permille: 200,
+            }),
+            ..Style::default()
+        };
+        let mut pixmap = Pixmap::new(40, 20).unwrap();
+        pixmap.fill(tiny_skia::Color::from_rgba8(200, 0, 0, 128));
+        let pdf = render(SHORT, &opts(logo), Some(&pixmap)).unwrap();
+        assert!(find(&pdf, b"/Subtype/Image/Width 40/Height 20/ColorSpace/DeviceRGB").is_some());
+        assert!(find(&pdf, b"/SMask 6 0 R").is_some());
+        assert!(find(&pdf, b"/L Do").is_some());
+        // without the pixmap the square stays empty, as in the PNG and SVG
+        let pdf = render(SHORT, &opts(logo), None).unwrap();
+        assert!(find(&pdf, b"/Image").is_none());
     }
 }

@@ -10,6 +10,7 @@
 //! - [`stamps`] → [`canvas`]: module stamps and eyes drawn into a frame of palette levels.
 //! - [`png`]: the frame as a palette PNG, 4 bits per pixel, 8 with a logo's colours added (RGB/RGBA
 //!   for a logo of more colours than a palette holds).
+//! - [`shapes`]: the modules and eyes as vector shapes, for the SVG and PDF writers.
 //! - [`svg`]: the same code as one module path, one eye path and an embedded logo.
 //! - [`frame`]: a frame and caption around any of these codes (PNG and SVG), and the layout
 //!   the PDF writer shares.
@@ -23,6 +24,7 @@ pub(crate) mod frame;
 mod palette;
 mod png;
 pub(crate) mod rules;
+pub(crate) mod shapes;
 mod stamps;
 mod svg;
 

@@ -16,7 +16,7 @@ use std::collections::HashMap;
 use tiny_skia::{Pixmap, PremultipliedColorU8};
 
 use super::Plan;
-use super::canvas::Canvas;
+use super::canvas::{Canvas, Rows};
 use super::palette::Palette;
 use crate::render::deflate::Tokens;
 use crate::render::lz::Matcher;
@@ -25,6 +25,32 @@ use crate::render::png::{Adler, chunk, data_and_end, signature_and_header};
 /// Most entries a PNG palette holds.
 const PLTE_MAX: usize = 256;
 
+/// Palette levels a pixel row at a time, top to bottom: the styled canvas's rows
+/// ([`super::canvas::Rows`]), or a framed image's ([`super::frame`]).
+pub(crate) trait LevelRows {
+    /// Steps to the next row and says whether it differs from the current one.
+    fn step(&mut self) -> bool;
+    /// The pixel spans `[lo, hi)` the last step changed, left to right, disjoint.
+    fn spans(&self) -> &[(usize, usize)];
+    /// The current row's levels.
+    fn levels(&self) -> &[u8];
+}
+
+impl LevelRows for Rows<'_> {
+    #[inline]
+    fn step(&mut self) -> bool {
+        Rows::step(self)
+    }
+    #[inline]
+    fn spans(&self) -> &[(usize, usize)] {
+        Rows::spans(self)
+    }
+    #[inline]
+    fn levels(&self) -> &[u8] {
+        Rows::levels(self)
+    }
+}
+
 /// Writes the PNG of `canvas`, compositing `logo` into the plan's logo square.
 pub(crate) fn write(
     plan: &Plan,
@@ -32,8 +58,23 @@ pub(crate) fn write(
     palette: &Palette,
     logo: Option<&Pixmap>,
 ) -> Vec<u8> {
-    let size = canvas.size;
-    let pixels = match logo.zip(plan.logo_box()) {
+    write_rows(
+        canvas.size,
+        &mut canvas.rows(),
+        palette,
+        logo.zip(plan.logo_box()),
+    )
+}
+
+/// Writes the `size`×`size` PNG of `rows` in `palette`'s colours, compositing `logo` into its
+/// square (first column, first row, side).
+pub(crate) fn write_rows(
+    size: usize,
+    rows: &mut impl LevelRows,
+    palette: &Palette,
+    logo: Option<(&Pixmap, (usize, usize, usize))>,
+) -> Vec<u8> {
+    let pixels = match logo {
         None => Pixels::Indexed {
             entries: Cow::Borrowed(&palette.entries),
             logo: None,
@@ -75,7 +116,6 @@ pub(crate) fn write(
     // starts, so a run of equal rows costs one row's matching.
     let mut row = vec![0u8; stride];
     let mut scratch = vec![0u8; size];
-    let mut rows = canvas.rows();
     let mut count = 0;
     for y in 0..size {
         let changed = rows.step();

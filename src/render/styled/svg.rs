@@ -2,10 +2,10 @@
 //! module), one even-odd `<path>` for the three eyes, the logo as an embedded PNG `<image>`,
 //! and no background when transparent.
 //!
-//! Square and rounded modules are drawn per horizontal run: inside a run every module has a
-//! dark neighbour left and right, so only a run's two ends can have round corners — a run is
-//! a rectangle with up to four quarter-circle corners. Dots are zero-length subpaths stroked
-//! with round caps one module wide: `m1 0h0` per dot instead of two arcs.
+//! The shapes are [`super::shapes`]'s (the PDF draws the same ones), written in half modules
+//! as relative path data: a rectangle with quarter-circle arcs at its round corners. Dots are
+//! zero-length subpaths at the circles' centres, stroked with round caps one module wide:
+//! `m1 0h0` per dot instead of two arcs.
 //! SECURITY: built only from numbers, `#rrggbb` colours and the base64 of a PNG we encoded
 //! ourselves — no text from the request, no scripts, no external references.
 
@@ -13,10 +13,9 @@ use base64::Engine as _;
 use tiny_skia::Pixmap;
 
 use super::Plan;
-use crate::render::matrix::{Line, WORDS};
-use crate::render::raster::dark_runs;
+use super::shapes::{self, Dir, Outline, RoundRect};
 use crate::render::svg::{colour, num, open_svg};
-use crate::render::{Eyes, RenderOptions, Shape};
+use crate::render::{RenderOptions, Shape};
 
 /// Writes the SVG of `plan`, with `logo` (already scaled to the logo square) embedded.
 pub(crate) fn write(plan: &Plan, opts: &RenderOptions, logo: Option<&Pixmap>) -> Vec<u8> {
@@ -29,27 +28,22 @@ pub(crate) fn write(plan: &Plan, opts: &RenderOptions, logo: Option<&Pixmap>) ->
         colour(&mut out, opts.light);
         out.extend_from_slice(b"\"/>");
     }
-    let lines = drawn_lines(plan);
+    let modules = shapes::modules(plan, opts.style.shape);
     if opts.style.shape == Shape::Dots {
         out.extend_from_slice(b"<path stroke=\"");
         colour(&mut out, opts.dark);
         out.extend_from_slice(b"\" stroke-linecap=\"round\" d=\"");
-        dots(&mut out, &lines, g.border);
+        dots(&mut out, &modules);
     } else {
         out.extend_from_slice(b"<path fill=\"");
         colour(&mut out, opts.dark);
         out.extend_from_slice(b"\" d=\"");
-        runs(
-            &mut out,
-            &lines,
-            g.border,
-            opts.style.shape == Shape::Rounded,
-        );
+        trace_all(&mut out, &modules);
     }
     out.extend_from_slice(b"\"/><path fill=\"");
     colour(&mut out, opts.style.eye_color.unwrap_or(opts.dark));
     out.extend_from_slice(b"\" fill-rule=\"evenodd\" d=\"");
-    eyes(&mut out, plan, opts.style.eyes);
+    trace_all(&mut out, &shapes::eyes(plan, opts.style.eyes));
     out.extend_from_slice(b"\"/>");
     if let (Some(pixmap), Some(area)) = (logo, plan.logo)
         && let Ok(png) = pixmap.encode_png()
@@ -71,43 +65,6 @@ pub(crate) fn write(plan: &Plan, opts: &RenderOptions, logo: Option<&Pixmap>) ->
     out
 }
 
-/// The symbol's rows with only the modules drawn as data modules: eyes and the logo's
-/// square (with its margin) cleared.
-fn drawn_lines(plan: &Plan) -> Vec<Line> {
-    let m = &plan.matrix;
-    let n = m.size();
-    (0..n)
-        .map(|y| {
-            let mut line = *m.row(y);
-            let mut clear = |x0: usize, x1: usize| {
-                for x in x0..x1 {
-                    line[x / 64] &= !(1u64 << (x % 64));
-                }
-            };
-            if y < 7 {
-                clear(0, 7);
-                clear(n - 7, n);
-            } else if y >= n - 7 {
-                clear(0, 7);
-            }
-            if let Some(a) = plan.logo {
-                let (lo, hi) = (a.start as usize - 1, (a.start + a.side) as usize);
-                if (lo..=hi).contains(&y) {
-                    clear(lo, hi + 1);
-                }
-            }
-            line
-        })
-        .collect()
-}
-
-#[inline]
-fn dark(lines: &[Line], x: usize, y: usize) -> bool {
-    lines
-        .get(y)
-        .is_some_and(|l| x < WORDS * 64 && (l[x / 64] >> (x % 64)) & 1 != 0)
-}
-
 /// A value in half modules as the shortest SVG number: `3`, `.5`, `-2.5`.
 fn half(out: &mut Vec<u8>, h: i32) {
     if h < 0 {
@@ -122,131 +79,72 @@ fn half(out: &mut Vec<u8>, h: i32) {
     }
 }
 
-/// A relative move by (`dx`, `dy`) half modules: `m` and the two numbers, the separator left
-/// out where a minus sign already separates them.
-fn move_by(out: &mut Vec<u8>, dx: i32, dy: i32) {
-    out.push(b'm');
-    half(out, dx);
-    if dy >= 0 {
-        out.push(b' ');
-    }
-    half(out, dy);
-}
-
-/// Rectangles per run, corners rounded (`round`) where the end module has no dark neighbour
-/// above or below. Coordinates in half modules so the corner radius (½) is an integer.
-fn runs(out: &mut Vec<u8>, lines: &[Line], border: u32, round: bool) {
-    let b = 2 * border as i32;
-    // The start of the last subpath: where a relative move after `z` starts from.
-    let mut at = (0i32, 0i32);
-    for (y, line) in lines.iter().enumerate() {
-        for (x0, x1) in dark_runs(line) {
-            let r = |x: usize, dy: isize| -> i32 {
-                let yy = y as isize + dy;
-                i32::from(round && (yy < 0 || !dark(lines, x, yy as usize)))
-            };
-            let (tl, tr) = (r(x0, -1), r(x1 - 1, -1));
-            let (bl, br) = (r(x0, 1), r(x1 - 1, 1));
-            let len = 2 * (x1 - x0) as i32;
-            let start = (b + 2 * x0 as i32 + tl, b + 2 * y as i32);
-            move_by(out, start.0 - at.0, start.1 - at.1);
-            at = start;
-            side(out, b'h', len - tl - tr);
-            if tr == 1 {
-                out.extend_from_slice(b"a.5.5 0 0 1 .5.5");
-            }
-            side(out, b'v', 2 - tr - br);
-            if br == 1 {
-                out.extend_from_slice(b"a.5.5 0 0 1-.5.5");
-            }
-            side(out, b'h', -(len - br - bl));
-            if bl == 1 {
-                out.extend_from_slice(b"a.5.5 0 0 1-.5-.5");
-            }
-            side(out, b'v', -(2 - bl - tl));
-            if tl == 1 {
-                out.extend_from_slice(b"a.5.5 0 0 1 .5-.5");
-            }
-            out.push(b'z');
-        }
-    }
-}
-
-/// `h`/`v` by `d` half modules, nothing when 0.
-fn side(out: &mut Vec<u8>, cmd: u8, d: i32) {
-    if d != 0 {
-        out.push(cmd);
-        half(out, d);
-    }
-}
-
-/// One zero-length subpath at every dark module's centre (stroked with round caps).
-fn dots(out: &mut Vec<u8>, lines: &[Line], border: u32) {
-    let b = 2 * border as i32;
-    let mut at = (0i32, 0i32);
-    for (y, line) in lines.iter().enumerate() {
-        for (x0, x1) in dark_runs(line) {
-            for x in x0..x1 {
-                let c = (b + 2 * x as i32 + 1, b + 2 * y as i32 + 1);
-                move_by(out, c.0 - at.0, c.1 - at.1);
-                out.extend_from_slice(b"h0");
-                at = c;
-            }
-        }
-    }
-}
-
-/// The three eyes: outer ring and ball per eye, as rectangles, rounded rectangles or circles,
-/// in absolute module coordinates (three subpath groups; relative moves would save little).
-fn eyes(out: &mut Vec<u8>, plan: &Plan, eyes: Eyes) {
-    let n = plan.matrix.size() as u32;
-    let b = plan.geometry.border;
-    for (fx, fy) in [(0, 0), (n - 7, 0), (0, n - 7)] {
-        // Each shape in half modules: (offset from the eye's corner, side, corner radius).
-        for (off, side, radius) in match eyes {
-            Eyes::Square => [(0, 14, 0), (2, 10, 0), (4, 6, 0)],
-            Eyes::Rounded => [(0, 14, 2), (2, 10, 1), (4, 6, 1)],
-            Eyes::Circle => [(0, 14, 7), (2, 10, 5), (4, 6, 3)],
-        } {
-            let (x, y) = (2 * (b + fx) as i32 + off, 2 * (b + fy) as i32 + off);
-            out.push(b'M');
-            half(out, x + radius);
+/// Half-module values in a row, a space between two only where the second would otherwise
+/// run into the first (no minus sign, and no second decimal point, separates them).
+fn halves(out: &mut Vec<u8>, vals: &[i32]) {
+    let mut fraction = false;
+    for (i, &v) in vals.iter().enumerate() {
+        let leading_point = v.unsigned_abs() == 1;
+        if i > 0 && v >= 0 && !(leading_point && fraction) {
             out.push(b' ');
-            half(out, y);
-            let (s, r) = (side, radius);
-            side_or_arc(out, s - 2 * r, r, (1, 1));
-            out.push(b'v');
-            half(out, s - 2 * r);
-            side_or_arc(out, 0, r, (-1, 1));
-            out.push(b'h');
-            half(out, -(s - 2 * r));
-            side_or_arc(out, 0, r, (-1, -1));
-            out.push(b'v');
-            half(out, -(s - 2 * r));
-            side_or_arc(out, 0, r, (1, -1));
-            out.push(b'z');
         }
+        half(out, v);
+        fraction = v % 2 != 0;
     }
 }
 
-/// A top edge of `len` half modules (if any) then a quarter circle of radius `r` turning by
-/// (`sx`·r, `sy`·r), clockwise.
-fn side_or_arc(out: &mut Vec<u8>, len: i32, r: i32, (sx, sy): (i32, i32)) {
-    if len != 0 {
-        out.push(b'h');
-        half(out, len);
+/// Every rectangle of `rects` as one subpath each, relative moves from one to the next.
+fn trace_all(out: &mut Vec<u8>, rects: &[RoundRect]) {
+    let mut sink = Svg { out, at: (0, 0) };
+    for r in rects {
+        r.trace(&mut sink);
     }
-    if r == 0 {
-        return;
+}
+
+/// SVG path data of [`RoundRect`] outlines.
+struct Svg<'a> {
+    out: &'a mut Vec<u8>,
+    /// The start of the last subpath: where a relative move after `z` starts from.
+    at: (i32, i32),
+}
+
+impl Outline for Svg<'_> {
+    fn start(&mut self, x: i32, y: i32) {
+        self.out.push(b'm');
+        halves(self.out, &[x - self.at.0, y - self.at.1]);
+        self.at = (x, y);
     }
-    out.push(b'a');
-    half(out, r);
-    out.push(b' ');
-    half(out, r);
-    out.extend_from_slice(b" 0 0 1 ");
-    half(out, sx * r);
-    if sy >= 0 {
-        out.push(b' ');
+
+    fn side(&mut self, dir: Dir, d: i32) {
+        if d != 0 {
+            self.out.push(match dir {
+                Dir::H => b'h',
+                Dir::V => b'v',
+            });
+            half(self.out, d);
+        }
     }
-    half(out, sy * r);
+
+    fn quarter(&mut self, r: i32, (sx, sy): (i32, i32)) {
+        if r != 0 {
+            self.out.push(b'a');
+            halves(self.out, &[r, r, 0, 0, 2, sx * r, sy * r]);
+        }
+    }
+
+    fn close(&mut self) {
+        self.out.push(b'z');
+    }
+}
+
+/// One zero-length subpath at every dot's centre (stroked with round caps).
+fn dots(out: &mut Vec<u8>, dots: &[RoundRect]) {
+    let mut at = (0i32, 0i32);
+    for d in dots {
+        let c = (d.x + d.w / 2, d.y + d.h / 2);
+        out.push(b'm');
+        halves(out, &[c.0 - at.0, c.1 - at.1]);
+        out.extend_from_slice(b"h0");
+        at = c;
+    }
 }

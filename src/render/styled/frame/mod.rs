@@ -10,16 +10,15 @@
 //!   └─────────┘      thicknesses, centred.
 //! ```
 //!
-//! [`Layout`] is the one geometry the PNG ([`png`], anti-aliased with tiny-skia), the SVG
+//! [`Layout`] is the one geometry the PNG ([`png`], the branded palette writer's rows), the SVG
 //! ([`svg`], the code's own SVG nested in the frame) and the PDF ([`crate::render::pdf`]) draw,
 //! in the same units: pixels, SVG user units and PDF points are all `size` across.
 
 use tiny_skia::{Path, PathBuilder};
 
 use super::Plan;
-use crate::render::raster::Geometry;
 use crate::render::text::Line;
-use crate::render::{Frame, RenderError, RenderOptions, matrix};
+use crate::render::{Frame, RenderError, RenderOptions};
 
 mod png;
 mod svg;
@@ -210,16 +209,6 @@ pub(crate) fn check_border(border: u32) -> Result<(), RenderError> {
         });
     }
     Ok(())
-}
-
-/// The plain matrix drawn inside a frame (for the PDF writer, which draws modules itself).
-pub(crate) fn plain(
-    content: &[u8],
-    opts: &RenderOptions,
-    frame: &Frame,
-) -> Result<(matrix::QrMatrix, Geometry, Layout), RenderError> {
-    let (plan, layout) = plan(content, opts, frame)?;
-    Ok((plan.matrix, plan.geometry, layout))
 }
 
 /// A coordinate to two decimals without trailing zeros: `12`, `12.5`, `12.25`.
