@@ -448,7 +448,7 @@ mod tests {
         let pdf = render(SHORT, &opts(logo), Some(&pixmap)).unwrap();
         assert!(find(&pdf, b"/Subtype/Image/Width 40/Height 20/ColorSpace/DeviceRGB").is_some());
         assert!(find(&pdf, b"/SMask 6 0 R").is_some());
-        assert!(find(&pdf, b"/L Do").is_some());
+        assert!(find(&pdf, b"/Resources<</XObject<</L 5 0 R>>>>").is_some());
         // without the pixmap the square stays empty, as in the PNG and SVG
         let pdf = render(SHORT, &opts(logo), None).unwrap();
         assert!(find(&pdf, b"/Image").is_none());

@@ -298,14 +298,14 @@ mod tests {
             frame_color: None,
             caption_color: None,
         };
-        let png = png(SHORT, &opts(plain), &plain, None).unwrap();
-        assert_eq!(header(&png), (4, 3), "4-bit palette");
+        let bytes = png(SHORT, &opts(plain), &plain, None).unwrap();
+        assert_eq!(header(&bytes), (4, 3), "4-bit palette");
         let brand = Frame {
             caption: scan,
             frame_color: Some(Rgb(0xc2, 0x18, 0x5b)),
             caption_color: Some(Rgb(0xff, 0xf5, 0x9d)),
         };
-        let png = png(SHORT, &opts(brand), &brand, None).unwrap();
-        assert_eq!(header(&png), (8, 3), "8-bit palette");
+        let bytes = png(SHORT, &opts(brand), &brand, None).unwrap();
+        assert_eq!(header(&bytes), (8, 3), "8-bit palette");
     }
 }
