@@ -28,8 +28,7 @@ use qr_origin::links::Links;
 use qr_origin::metrics::Metrics;
 use qr_origin::origin::Origin;
 use qr_origin::render::{
-    Ecc, Format, RenderOptions, Rendered, Shape, Style, max_content_len, render,
-    render_with_logo,
+    Ecc, Format, RenderOptions, Rendered, Shape, max_content_len, render, render_with_logo,
 };
 use qr_origin::store::sqlite::SqliteStore;
 use qr_origin::store::{Link, LinkKind, NewLink, NewMerchant, Store};

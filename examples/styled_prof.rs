@@ -12,7 +12,6 @@
 //! `OUT=file.png` also writes the image; N > 1 prints the mean wall time per render.
 use qr_origin::render::{Format, RenderOptions, Shape, render_with_logo};
 
-
 // The bench's own cases, so the profile is of what the gate counts.
 #[path = "../benches/styled_case.rs"]
 mod styled_case;

@@ -72,7 +72,13 @@ fn write(
         }
         None => (0, 0),
     };
-    code(w, plan, opts, (cx, cy), logo.map(|l| (l.width(), l.height())));
+    code(
+        w,
+        plan,
+        opts,
+        (cx, cy),
+        logo.map(|l| (l.width(), l.height())),
+    );
     if let Some(l) = layout
         && let Some(text) = l.caption()
     {
@@ -326,7 +332,11 @@ fn document(size: u32, content: &[u8], logo: Option<Image>) -> Vec<u8> {
             )
             .into_bytes()
         };
-        let smask = if img.alpha.is_some() { "/SMask 6 0 R" } else { "" };
+        let smask = if img.alpha.is_some() {
+            "/SMask 6 0 R"
+        } else {
+            ""
+        };
         objects.push((dict("DeviceRGB", img.rgb.len(), smask), Some(img.rgb)));
         if let Some(alpha) = img.alpha {
             objects.push((dict("DeviceGray", alpha.len(), ""), Some(alpha)));
@@ -446,7 +456,13 @@ mod tests {
         let mut pixmap = Pixmap::new(40, 20).unwrap();
         pixmap.fill(tiny_skia::Color::from_rgba8(200, 0, 0, 128));
         let pdf = render(SHORT, &opts(logo), Some(&pixmap)).unwrap();
-        assert!(find(&pdf, b"/Subtype/Image/Width 40/Height 20/ColorSpace/DeviceRGB").is_some());
+        assert!(
+            find(
+                &pdf,
+                b"/Subtype/Image/Width 40/Height 20/ColorSpace/DeviceRGB"
+            )
+            .is_some()
+        );
         assert!(find(&pdf, b"/SMask 6 0 R").is_some());
         assert!(find(&pdf, b"/Resources<</XObject<</L 5 0 R>>>>").is_some());
         // without the pixmap the square stays empty, as in the PNG and SVG

@@ -358,7 +358,13 @@ fn every_pdf_style_decodes_with_zxing_cpp_and_zbar() {
         let zbar = read_zbar(w, h, &luma, ZbarText::Binary).as_deref() == Some(URL.as_bytes());
         let ocr = caption.map(|c| {
             let (xs, ys) = band(size);
-            let got = read_line(if c == "Skann meg" { "nor" } else { "eng" }, w, &luma, xs, ys);
+            let got = read_line(
+                if c == "Skann meg" { "nor" } else { "eng" },
+                w,
+                &luma,
+                xs,
+                ys,
+            );
             (edit_distance(&got, c), got)
         });
         let line = format!(

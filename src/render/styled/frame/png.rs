@@ -79,10 +79,13 @@ impl FrameLevels {
         };
         let entries = &mut palette.entries;
         let mut level = |colour: [u8; 4]| -> u8 {
-            let i = entries.iter().position(|&e| e == colour).unwrap_or_else(|| {
-                entries.push(colour);
-                entries.len() - 1
-            });
+            let i = entries
+                .iter()
+                .position(|&e| e == colour)
+                .unwrap_or_else(|| {
+                    entries.push(colour);
+                    entries.len() - 1
+                });
             i as u8
         };
         let frame_levels: Vec<u8> = (0..=STEPS)
