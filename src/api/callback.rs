@@ -106,14 +106,7 @@ pub fn image_choice(uri: &Uri, headers: &HeaderMap) -> Result<ImageRequest, ApiE
         Err(ApiError::Invalid(invalid)) => (ImageRequest::default(), invalid),
         Err(other) => return Err(other),
     };
-    for pair in uri
-        .query()
-        .unwrap_or("")
-        .split('&')
-        .filter(|p| !p.is_empty())
-    {
-        let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
-        let value = request::decode_path_segment(value).unwrap_or_default();
+    for (name, value) in request::query_pairs(uri) {
         if name.eq_ignore_ascii_case("QrImageFormat") {
             match value.trim().to_ascii_uppercase().as_str() {
                 "PNG" => choice.format = Format::Png,

@@ -214,6 +214,20 @@ pub fn decode_path_segment(segment: &str) -> Option<String> {
     String::from_utf8(out).ok()
 }
 
+/// The query string's `name=value` pairs, values percent-decoded (an undecodable value reads
+/// as empty, which every caller then refuses or ignores as it would a blank one). Names stay as
+/// sent: callers match them exactly or in any case, as their published parameters are.
+pub fn query_pairs(uri: &http::Uri) -> impl Iterator<Item = (&str, String)> {
+    uri.query()
+        .unwrap_or("")
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .map(|pair| {
+            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+            (name, decode_path_segment(value).unwrap_or_default())
+        })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

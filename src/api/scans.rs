@@ -108,20 +108,14 @@ impl Query {
     /// Reads `from`, `to` and `interval`; every problem is named in one `400`.
     fn parse(uri: &Uri, now_ms: i64) -> Result<Query, ApiError> {
         let (mut from, mut to, mut interval) = (None, None, None);
-        for pair in uri
-            .query()
-            .unwrap_or("")
-            .split('&')
-            .filter(|p| !p.is_empty())
-        {
-            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+        for (name, value) in request::query_pairs(uri) {
             let slot = match name {
                 "from" => &mut from,
                 "to" => &mut to,
                 "interval" => &mut interval,
                 _ => continue,
             };
-            *slot = Some(request::decode_path_segment(value).unwrap_or_default());
+            *slot = Some(value);
         }
         let mut invalid = Vec::new();
         let interval = match interval.as_deref() {
