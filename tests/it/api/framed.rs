@@ -14,11 +14,7 @@ use serde_json::{Value, json};
 const PAY: &str = "https://shop.example/pay/1";
 
 async fn login(srv: &common::TestServer, msn: &str) -> Api {
-    Api::login(
-        &srv.base,
-        &add_merchant(&srv.state.config.data_dir, msn, "Shop"),
-    )
-    .await
+    Api::merchant(&srv, msn, "Shop").await
 }
 
 async fn payment(api: &Api, accept: &str, body: Value) -> common::Reply {
