@@ -134,14 +134,15 @@ def check(manifest_path, nested):
 
 
 def default_manifests():
-    root = ROOT / "Cargo.toml"
+    root = (ROOT / "Cargo.toml").resolve()
     found = [root]
     for member in tomllib.loads(root.read_text(encoding="utf-8")).get("workspace", {}).get("members", []):
         m = (ROOT / member / "Cargo.toml").resolve()
         if m not in found:
             found.append(m)
-    if (ROOT / "fuzz" / "Cargo.toml").is_file():
-        found.append(ROOT / "fuzz" / "Cargo.toml")
+    fuzz = (ROOT / "fuzz" / "Cargo.toml").resolve()
+    if fuzz.is_file() and fuzz not in found:
+        found.append(fuzz)
     return found
 
 
