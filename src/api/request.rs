@@ -242,13 +242,6 @@ mod tests {
         h
     }
 
-    fn invalid_names(err: ApiError) -> Vec<String> {
-        match err {
-            ApiError::Invalid(p) => p.into_iter().map(|p| p.name).collect(),
-            other => panic!("expected Invalid, got {other:?}"),
-        }
-    }
-
     #[test]
     fn accept_values_map_to_formats() {
         for (accept, format) in [
@@ -285,13 +278,13 @@ mod tests {
                 Format::Svg
             );
             assert_eq!(
-                invalid_names(image_request(&h).expect_err(accept)),
+                image_request(&h).expect_err(accept).invalid_names(),
                 ["Accept"]
             );
         }
         let gif = headers(&[("accept", "image/gif")]);
         let err = image_request_with(&gif, OtherAccept::Ignore).expect_err("no GIFs");
-        assert_eq!(invalid_names(err), ["Accept"]);
+        assert_eq!(err.invalid_names(), ["Accept"]);
         let png = headers(&[("accept", "application/json, image/png")]);
         assert_eq!(
             image_request_with(&png, OtherAccept::Ignore)
@@ -305,10 +298,10 @@ mod tests {
     fn unknown_accept_and_bad_size_are_both_named() {
         let err = image_request(&headers(&[("accept", "application/json"), ("size", "99")]))
             .expect_err("invalid");
-        assert_eq!(invalid_names(err), ["Accept", "Size"]);
+        assert_eq!(err.invalid_names(), ["Accept", "Size"]);
         for bad in ["2001", "abc", "-5", "800.5", ""] {
             let err = image_request(&headers(&[("size", bad)])).expect_err(bad);
-            assert_eq!(invalid_names(err), ["Size"], "{bad}");
+            assert_eq!(err.invalid_names(), ["Size"], "{bad}");
         }
         for good in ["100", "2000", " 640 "] {
             assert!(image_request(&headers(&[("size", good)])).is_ok(), "{good}");
@@ -354,7 +347,7 @@ mod tests {
             let err = json_object(&json, Full::new(Bytes::from_static(bad)))
                 .await
                 .expect_err("invalid");
-            assert_eq!(invalid_names(err), ["body"]);
+            assert_eq!(err.invalid_names(), ["body"]);
         }
     }
 }

@@ -243,10 +243,7 @@ mod tests {
         let uri: Uri = format!("/x?{q}").parse().expect("uri");
         // 2026-12-06T23:50:00Z
         let now = parse_rfc3339("2026-12-06T23:50:00Z").expect("now");
-        Query::parse(&uri, now).map_err(|e| match e {
-            ApiError::Invalid(p) => p.into_iter().map(|p| p.name).collect(),
-            other => panic!("{other:?}"),
-        })
+        Query::parse(&uri, now).map_err(ApiError::invalid_names)
     }
 
     #[test]

@@ -386,7 +386,7 @@ mod tests {
     use super::*;
     use crate::render::{Ecc, Format, RenderOptions, Rgb};
     use crate::token::MAX_URL_BYTES;
-    use crate::token::claims::assert_seed_claims;
+    use crate::token::claims::{assert_seed_claims, seed_claims};
     use jsonwebtoken::{Algorithm, EncodingKey, Header as JwtHeader};
     use proptest::prelude::*;
     use serde_json::{Value, json};
@@ -498,11 +498,7 @@ mod tests {
 
     #[test]
     fn our_tokens_have_the_seed_shape_and_verify_in_jsonwebtoken() {
-        let mut claims = ImageClaims::new("https://qr.example.com/r/DI5bjNA0", Format::Png, 800);
-        claims.iss = Some("qr-origin".into());
-        claims.nbf = Some(1648598709);
-        claims.exp = Some(1648602309);
-        claims.iat = Some(1648598709);
+        let claims = seed_claims();
         let token = ring().sign(&claims);
 
         let parts: Vec<&str> = token.split('.').collect();

@@ -6,7 +6,7 @@ use crate::common;
 
 use std::time::Duration;
 
-use common::api::{Api, add_merchant, encode_id, path_of};
+use common::api::{Api, encode_id, path_of};
 use common::receiver::Receiver;
 use common::{Reply, TestServer};
 use http::Method;
@@ -65,7 +65,7 @@ fn assert_published_error(r: &Reply, status: u16, what: &str) -> Value {
 }
 
 async fn create_redirect(api: &Api, id: &str) -> Reply {
-    api.redirect_to("image/png", &id, "https://example.com/shop")
+    api.redirect_to("image/png", id, "https://example.com/shop")
         .await
 }
 
@@ -551,10 +551,10 @@ async fn redirect_urls_refuse_userinfo_and_allow_every_rfc3986_character() {
         .await;
     assert_published_error(&hook, 400, "webhook userinfo");
     let loose = "https://shop.example/~sale/(summer),a;b*c'd$e!f?utm=x@y";
-    let r = api.redirect_to("image/png", "loose", &loose).await;
+    let r = api.redirect_to("image/png", "loose", loose).await;
     assert_eq!(r.status, 200, "{}", text(&r));
     let short = path_of(
-        api.redirect_to("text/targetUrl", "loose2", &loose)
+        api.redirect_to("text/targetUrl", "loose2", loose)
             .await
             .json()["url"]
             .as_str()

@@ -4,7 +4,7 @@
 
 use crate::common;
 
-use common::api::{Api, add_merchant, token_claims};
+use common::api::{Api, token_claims};
 use http::Method;
 use serde_json::{Value, json};
 

@@ -3,7 +3,7 @@
 
 use crate::common;
 
-use common::api::{Api, add_merchant, send};
+use common::api::{Api, send};
 use http::Method;
 use serde_json::{Value, json};
 

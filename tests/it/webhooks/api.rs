@@ -6,9 +6,9 @@ use crate::common;
 
 use std::time::Duration;
 
+use common::TestServer;
 use common::api::{Api, Credentials, add_merchant, path_of};
 use common::receiver::{Receiver, expected_authorization};
-use common::{Reply, TestServer};
 use http::Method;
 use qr_origin::clock::Clock;
 use qr_origin::store::OutboxState;
