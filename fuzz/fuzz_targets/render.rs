@@ -45,8 +45,11 @@ struct StyleInput {
     transparent: bool,
     invert: bool,
     /// A caption (any text: rule-breaking ones must be refused, not drawn) and its colours.
-    caption: Option<(String, Option<(u8, u8, u8)>, Option<(u8, u8, u8)>)>,
+    caption: Option<(String, Option<RgbInput>, Option<RgbInput>)>,
 }
+
+/// A colour as arbitrary bytes: red, green, blue.
+type RgbInput = (u8, u8, u8);
 
 /// A logo with a transparent margin and a half-transparent disc, so compositing meets every
 /// alpha; decoded once, scaled per input as the origin does.

@@ -451,8 +451,9 @@ mod tests {
         }
     }
 
-    #[tokio::test]
-    async fn the_cap_drops_and_counts_and_a_failed_flush_keeps_what_it_had() {
+    /// A SQLite store in a temporary directory (kept alive by the returned guard) holding one
+    /// merchant and one short link, `code`, whose scans the tests record.
+    async fn store_with_link(code: &str) -> (tempfile::TempDir, Arc<dyn Store>, Link) {
         let dir = tempfile::tempdir().expect("temp dir");
         let store: Arc<dyn Store> = Arc::new(SqliteStore::open_in_dir(dir.path()).expect("open"));
         store
@@ -460,9 +461,15 @@ mod tests {
             .await
             .expect("merchant");
         let link = store
-            .create_link(&redirect("123456", "poster", "ScanCode01"), 1_000)
+            .create_link(&redirect("123456", "poster", code), 1_000)
             .await
             .expect("link");
+        (dir, store, link)
+    }
+
+    #[tokio::test]
+    async fn the_cap_drops_and_counts_and_a_failed_flush_keeps_what_it_had() {
+        let (dir, store, link) = store_with_link("ScanCode01").await;
         let now = 20_000 * DAY_MS + 10 * HOUR_MS;
         let settings = ScanSettings {
             pending_max: 16,
@@ -509,16 +516,7 @@ mod tests {
 
     #[tokio::test]
     async fn repeat_visitors_and_bots_add_no_visitor_entries() {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let store: Arc<dyn Store> = Arc::new(SqliteStore::open_in_dir(dir.path()).expect("open"));
-        store
-            .add_merchant(&merchant("123456"))
-            .await
-            .expect("merchant");
-        let link = store
-            .create_link(&redirect("123456", "poster", "ScanCode02"), 1_000)
-            .await
-            .expect("link");
+        let (_dir, store, link) = store_with_link("ScanCode02").await;
         let scans = Scans::new(
             Arc::clone(&store),
             Arc::new(ManualClock::new(20_000 * DAY_MS)),

@@ -106,14 +106,7 @@ pub fn image_choice(uri: &Uri, headers: &HeaderMap) -> Result<ImageRequest, ApiE
         Err(ApiError::Invalid(invalid)) => (ImageRequest::default(), invalid),
         Err(other) => return Err(other),
     };
-    for pair in uri
-        .query()
-        .unwrap_or("")
-        .split('&')
-        .filter(|p| !p.is_empty())
-    {
-        let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
-        let value = request::decode_path_segment(value).unwrap_or_default();
+    for (name, value) in request::query_pairs(uri) {
         if name.eq_ignore_ascii_case("QrImageFormat") {
             match value.trim().to_ascii_uppercase().as_str() {
                 "PNG" => choice.format = Format::Png,
@@ -311,13 +304,6 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn names(err: ApiError) -> Vec<String> {
-        match err {
-            ApiError::Invalid(p) => p.into_iter().map(|p| p.name).collect(),
-            other => panic!("expected Invalid, got {other:?}"),
-        }
-    }
-
     fn put_body(v: Value) -> Result<PutCallbackRequest, ApiError> {
         match v {
             Value::Object(m) => PutCallbackRequest::from_json(&m),
@@ -343,7 +329,7 @@ mod tests {
             json!({ "locationDescription": "line\nbreak" }),
         ] {
             let err = put_body(bad.clone()).expect_err("invalid");
-            assert_eq!(names(err), ["locationDescription"], "{bad}");
+            assert_eq!(err.invalid_names(), ["locationDescription"], "{bad}");
         }
     }
 
@@ -379,12 +365,12 @@ mod tests {
             choice(Format::Svg, 400)
         );
         let err = q("/x?qrImageFormat=GIF&qrImageSize=99", &[]).expect_err("bad");
-        assert_eq!(names(err), ["qrImageFormat", "qrImageSize"]);
+        assert_eq!(err.invalid_names(), ["qrImageFormat", "qrImageSize"]);
         let err = q("/x?qrImageSize=99", &[("accept", "image/gif")]).expect_err("bad");
-        assert_eq!(names(err), ["Accept", "qrImageSize"]);
+        assert_eq!(err.invalid_names(), ["Accept", "qrImageSize"]);
         for bad in ["2001", "abc", "", "-1"] {
             let err = q(&format!("/x?qrImageSize={bad}"), &[]).expect_err(bad);
-            assert_eq!(names(err), ["qrImageSize"], "{bad}");
+            assert_eq!(err.invalid_names(), ["qrImageSize"], "{bad}");
         }
     }
 
@@ -402,9 +388,9 @@ mod tests {
             assert_eq!(q(uri).expect(uri), png300, "{uri}");
         }
         let err = q("/x?QrImageSize=50").expect_err("out of range");
-        assert_eq!(names(err), ["QrImageSize"]);
+        assert_eq!(err.invalid_names(), ["QrImageSize"]);
         let err = q("/x?QrImageFormat=GIF").expect_err("unknown format");
-        assert_eq!(names(err), ["QrImageFormat"]);
+        assert_eq!(err.invalid_names(), ["QrImageFormat"]);
         let mut json = HeaderMap::new();
         json.insert("accept", http::HeaderValue::from_static("application/json"));
         let ok = image_choice(&"/x?QrImageFormat=PNG".parse().expect("uri"), &json);
@@ -416,8 +402,14 @@ mod tests {
         assert_eq!(qr_id("kiosk%201").expect("valid"), "kiosk 1");
         assert_eq!(qr_id("kasse.1").expect("dots"), "kasse.1");
         assert_eq!(qr_id("a%2Fb~%F0%9F%98%80").expect("any"), "a/b~😀");
-        assert_eq!(names(qr_id("%ZZ").expect_err("bad")), ["merchantQrId"]);
+        assert_eq!(
+            qr_id("%ZZ").expect_err("bad").invalid_names(),
+            ["merchantQrId"]
+        );
         let long = "x".repeat(MAX_QR_ID_CHARS + 1);
-        assert_eq!(names(qr_id(&long).expect_err("long")), ["merchantQrId"]);
+        assert_eq!(
+            qr_id(&long).expect_err("long").invalid_names(),
+            ["merchantQrId"]
+        );
     }
 }

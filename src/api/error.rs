@@ -120,6 +120,16 @@ pub fn problem_body(status: StatusCode, detail: &str) -> Vec<u8> {
 }
 
 impl ApiError {
+    /// The parameter names of an [`ApiError::Invalid`], in order; what the handlers' unit tests
+    /// compare (they panic on any other error).
+    #[cfg(test)]
+    pub(crate) fn invalid_names(self) -> Vec<String> {
+        match self {
+            ApiError::Invalid(p) => p.into_iter().map(|p| p.name).collect(),
+            other => panic!("expected Invalid, got {other:?}"),
+        }
+    }
+
     /// The HTTP status for this error.
     pub fn status(&self) -> StatusCode {
         match self {

@@ -214,6 +214,20 @@ pub fn decode_path_segment(segment: &str) -> Option<String> {
     String::from_utf8(out).ok()
 }
 
+/// The query string's `name=value` pairs, values percent-decoded (an undecodable value reads
+/// as empty, which every caller then refuses or ignores as it would a blank one). Names stay as
+/// sent: callers match them exactly or in any case, as their published parameters are.
+pub fn query_pairs(uri: &http::Uri) -> impl Iterator<Item = (&str, String)> {
+    uri.query()
+        .unwrap_or("")
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .map(|pair| {
+            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+            (name, decode_path_segment(value).unwrap_or_default())
+        })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -226,13 +240,6 @@ mod tests {
             h.insert(*k, HeaderValue::from_str(v).expect("header value"));
         }
         h
-    }
-
-    fn invalid_names(err: ApiError) -> Vec<String> {
-        match err {
-            ApiError::Invalid(p) => p.into_iter().map(|p| p.name).collect(),
-            other => panic!("expected Invalid, got {other:?}"),
-        }
     }
 
     #[test]
@@ -271,13 +278,13 @@ mod tests {
                 Format::Svg
             );
             assert_eq!(
-                invalid_names(image_request(&h).expect_err(accept)),
+                image_request(&h).expect_err(accept).invalid_names(),
                 ["Accept"]
             );
         }
         let gif = headers(&[("accept", "image/gif")]);
         let err = image_request_with(&gif, OtherAccept::Ignore).expect_err("no GIFs");
-        assert_eq!(invalid_names(err), ["Accept"]);
+        assert_eq!(err.invalid_names(), ["Accept"]);
         let png = headers(&[("accept", "application/json, image/png")]);
         assert_eq!(
             image_request_with(&png, OtherAccept::Ignore)
@@ -291,10 +298,10 @@ mod tests {
     fn unknown_accept_and_bad_size_are_both_named() {
         let err = image_request(&headers(&[("accept", "application/json"), ("size", "99")]))
             .expect_err("invalid");
-        assert_eq!(invalid_names(err), ["Accept", "Size"]);
+        assert_eq!(err.invalid_names(), ["Accept", "Size"]);
         for bad in ["2001", "abc", "-5", "800.5", ""] {
             let err = image_request(&headers(&[("size", bad)])).expect_err(bad);
-            assert_eq!(invalid_names(err), ["Size"], "{bad}");
+            assert_eq!(err.invalid_names(), ["Size"], "{bad}");
         }
         for good in ["100", "2000", " 640 "] {
             assert!(image_request(&headers(&[("size", good)])).is_ok(), "{good}");
@@ -340,7 +347,7 @@ mod tests {
             let err = json_object(&json, Full::new(Bytes::from_static(bad)))
                 .await
                 .expect_err("invalid");
-            assert_eq!(invalid_names(err), ["body"]);
+            assert_eq!(err.invalid_names(), ["body"]);
         }
     }
 }

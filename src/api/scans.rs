@@ -108,20 +108,14 @@ impl Query {
     /// Reads `from`, `to` and `interval`; every problem is named in one `400`.
     fn parse(uri: &Uri, now_ms: i64) -> Result<Query, ApiError> {
         let (mut from, mut to, mut interval) = (None, None, None);
-        for pair in uri
-            .query()
-            .unwrap_or("")
-            .split('&')
-            .filter(|p| !p.is_empty())
-        {
-            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+        for (name, value) in request::query_pairs(uri) {
             let slot = match name {
                 "from" => &mut from,
                 "to" => &mut to,
                 "interval" => &mut interval,
                 _ => continue,
             };
-            *slot = Some(request::decode_path_segment(value).unwrap_or_default());
+            *slot = Some(value);
         }
         let mut invalid = Vec::new();
         let interval = match interval.as_deref() {
@@ -249,10 +243,7 @@ mod tests {
         let uri: Uri = format!("/x?{q}").parse().expect("uri");
         // 2026-12-06T23:50:00Z
         let now = parse_rfc3339("2026-12-06T23:50:00Z").expect("now");
-        Query::parse(&uri, now).map_err(|e| match e {
-            ApiError::Invalid(p) => p.into_iter().map(|p| p.name).collect(),
-            other => panic!("{other:?}"),
-        })
+        Query::parse(&uri, now).map_err(ApiError::invalid_names)
     }
 
     #[test]

@@ -234,13 +234,6 @@ mod tests {
         }
     }
 
-    fn names(err: ApiError) -> Vec<String> {
-        match err {
-            ApiError::Invalid(p) => p.into_iter().map(|p| p.name).collect(),
-            other => panic!("expected Invalid, got {other:?}"),
-        }
-    }
-
     #[test]
     fn https_urls_and_known_events_are_accepted() {
         let r = parse(
@@ -261,7 +254,10 @@ mod tests {
             "http://127.1.2.3/",
         ] {
             assert!(parse(body(url), true).is_ok(), "{url} with the flag");
-            assert_eq!(names(parse(body(url), false).expect_err(url)), ["url"]);
+            assert_eq!(
+                parse(body(url), false).expect_err(url).invalid_names(),
+                ["url"]
+            );
         }
         for url in [
             "http://example.com/hook",
@@ -269,7 +265,7 @@ mod tests {
             "http://127.0.0.1.nip.io/",
         ] {
             assert_eq!(
-                names(parse(body(url), true).expect_err(url)),
+                parse(body(url), true).expect_err(url).invalid_names(),
                 ["url"],
                 "{url}"
             );
@@ -293,7 +289,7 @@ mod tests {
         ] {
             let err =
                 parse(json!({"url": url, "events": [DEFAULT_EVENT]}), true).expect_err("invalid");
-            assert_eq!(names(err), ["url"], "{url}");
+            assert_eq!(err.invalid_names(), ["url"], "{url}");
         }
     }
 
@@ -309,10 +305,10 @@ mod tests {
         ] {
             let err = parse(json!({"url": "https://x.example", "events": events}), false)
                 .expect_err("invalid");
-            assert_eq!(names(err), ["events"], "{events}");
+            assert_eq!(err.invalid_names(), ["events"], "{events}");
         }
         let err = parse(json!({}), false).expect_err("both missing");
-        assert_eq!(names(err), ["url", "events"]);
+        assert_eq!(err.invalid_names(), ["url", "events"]);
     }
 
     #[test]

@@ -206,6 +206,20 @@ impl rows::Columns for Row {
     }
 }
 
+/// Locks the merchant's row for the rest of `tx`; `false` when there is no such merchant. A
+/// write on a merchant's behalf takes it first, which also serialises that merchant's writes
+/// across instances (two registrations at once cannot both pass a per-merchant limit).
+pub(crate) async fn lock_merchant(
+    tx: &deadpool_postgres::Transaction<'_>,
+    msn: &str,
+) -> Result<bool, StoreError> {
+    let stmt = tx
+        .prepare_cached("SELECT 1 FROM merchants WHERE msn = $1 FOR UPDATE")
+        .await
+        .map_err(pg)?;
+    Ok(tx.query_opt(&stmt, &[&msn]).await.map_err(pg)?.is_some())
+}
+
 /// The first row the constant statement `sql` answers, read by `map` (a [`rows`] function).
 pub(crate) async fn query_opt<T>(
     c: &impl GenericClient,

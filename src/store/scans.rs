@@ -82,33 +82,39 @@ impl ScanBatch {
 /// Statements both stores run as they are: portable SQL with `$N` parameters, each first named
 /// in order (`$1` before `$2`), so SQLite's positional binding agrees with PostgreSQL's.
 pub(crate) mod sql {
-    /// Adds one hour's counts to a live link's row: `$1` code, `$2` hour, `$3`..`$7` ios,
-    /// android, other, bots, visitors. A deleted or unknown code adds nothing.
-    pub const ADD_HOUR: &str =
-        "INSERT INTO scan_counts (code, hour, ios, android, other, bots, visitors)
-         SELECT $1, $2, $3, $4, $5, $6, $7
-         WHERE EXISTS (SELECT 1 FROM links WHERE code = $1 AND deleted_at IS NULL)
+    /// The upsert tail of the statements that add counts: a row already there for the code and
+    /// hour gets the new counts added to its own. A macro, so the statements stay constants.
+    macro_rules! add_to_existing_row {
+        () => {
+            "
          ON CONFLICT (code, hour) DO UPDATE SET
              ios = scan_counts.ios + excluded.ios,
              android = scan_counts.android + excluded.android,
              other = scan_counts.other + excluded.other,
              bots = scan_counts.bots + excluded.bots,
-             visitors = scan_counts.visitors + excluded.visitors";
+             visitors = scan_counts.visitors + excluded.visitors"
+        };
+    }
+
+    /// Adds one hour's counts to a live link's row: `$1` code, `$2` hour, `$3`..`$7` ios,
+    /// android, other, bots, visitors. A deleted or unknown code adds nothing.
+    pub const ADD_HOUR: &str = concat!(
+        "INSERT INTO scan_counts (code, hour, ios, android, other, bots, visitors)
+         SELECT $1, $2, $3, $4, $5, $6, $7
+         WHERE EXISTS (SELECT 1 FROM links WHERE code = $1 AND deleted_at IS NULL)",
+        add_to_existing_row!()
+    );
 
     /// Adds the hour rows before `$2` (a day start) to their day's row (`$1` = a day in ms).
-    pub const FOLD_HOURS: &str =
+    pub const FOLD_HOURS: &str = concat!(
         "INSERT INTO scan_counts (code, hour, ios, android, other, bots, visitors)
          SELECT code, hour - hour % $1, CAST(SUM(ios) AS BIGINT), CAST(SUM(android) AS BIGINT),
                 CAST(SUM(other) AS BIGINT), CAST(SUM(bots) AS BIGINT),
                 CAST(SUM(visitors) AS BIGINT)
          FROM scan_counts WHERE hour % $1 <> 0 AND hour < $2
-         GROUP BY code, hour - hour % $1
-         ON CONFLICT (code, hour) DO UPDATE SET
-             ios = scan_counts.ios + excluded.ios,
-             android = scan_counts.android + excluded.android,
-             other = scan_counts.other + excluded.other,
-             bots = scan_counts.bots + excluded.bots,
-             visitors = scan_counts.visitors + excluded.visitors";
+         GROUP BY code, hour - hour % $1",
+        add_to_existing_row!()
+    );
 
     /// Then drops the hour rows [`FOLD_HOURS`] added up (same parameters).
     pub const DROP_FOLDED: &str = "DELETE FROM scan_counts WHERE hour % $1 <> 0 AND hour < $2";

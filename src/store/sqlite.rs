@@ -278,6 +278,16 @@ fn exists(tx: &Connection, sql: &str, p: impl rusqlite::Params) -> Result<bool, 
         .map_err(backend)
 }
 
+/// Fails with [`StoreError::Missing`] unless merchant `msn` exists: what every write on a
+/// merchant's behalf checks first, inside its transaction.
+fn require_merchant(tx: &Connection, msn: &str) -> Result<(), StoreError> {
+    if exists(tx, "SELECT 1 FROM merchants WHERE msn = ?1", [msn])? {
+        Ok(())
+    } else {
+        Err(StoreError::Missing("merchant"))
+    }
+}
+
 /// The live link of one merchant, kind and id, read inside `tx`.
 fn live_link(
     tx: &Connection,
@@ -446,9 +456,7 @@ impl Store for SqliteStore {
         let l = link.clone();
         self.call(move |conn| {
             let tx = write_tx(conn)?;
-            if !exists(&tx, "SELECT 1 FROM merchants WHERE msn = ?1", [&l.msn])? {
-                return Err(StoreError::Missing("merchant"));
-            }
+            require_merchant(&tx, &l.msn)?;
             if exists(&tx, "SELECT 1 FROM links WHERE code = ?1", [&l.code])? {
                 return Err(StoreError::Conflict(Conflict::Code));
             }

@@ -681,6 +681,39 @@ impl<'de: 'a, 'a> Visitor<'de> for JsonVisitor<'a> {
     }
 }
 
+/// Asserts that `c` holds the claims of the seed API's example token: its URL, issuer and times,
+/// and the plain 800 px PNG with the default colours, ECC and quiet zone. The parser's and the
+/// key ring's tests both read that token; `case` names the variant in a failure.
+/// The claims of the seed API's example token, built field by field: what signing and the wire
+/// form must turn back into that token.
+#[cfg(test)]
+pub(super) fn seed_claims() -> ImageClaims {
+    let mut c = ImageClaims::new("https://qr.example.com/r/DI5bjNA0", Format::Png, 800);
+    c.iss = Some("qr-origin".into());
+    c.nbf = Some(1648598709);
+    c.exp = Some(1648602309);
+    c.iat = Some(1648598709);
+    c
+}
+
+#[cfg(test)]
+pub(super) fn assert_seed_claims(c: &ImageClaims, case: &str) {
+    assert_eq!(c.url, "https://qr.example.com/r/DI5bjNA0", "{case}");
+    assert_eq!(c.iss.as_deref(), Some("qr-origin"), "{case}");
+    let times = (Some(1648598709), Some(1648602309), Some(1648598709));
+    assert_eq!((c.nbf, c.exp, c.iat), times, "{case}");
+    let plain = RenderOptions {
+        format: Format::Png,
+        size: 800,
+        ecc: Ecc::M,
+        border: 4,
+        dark: Rgb::BLACK,
+        light: Rgb::WHITE,
+        style: Style::default(),
+    };
+    assert_eq!(c.render_options(), plain, "{case}");
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -697,23 +730,7 @@ mod tests {
 
     #[test]
     fn seed_payload_parses_to_the_right_claims() {
-        let c = parse(SEED).unwrap();
-        assert_eq!(c.url, "https://qr.example.com/r/DI5bjNA0");
-        assert_eq!(c.format, Format::Png);
-        assert_eq!(c.size, 800);
-        assert_eq!(c.iss.as_deref(), Some("qr-origin"));
-        assert_eq!(
-            (c.nbf, c.exp, c.iat),
-            (Some(1648598709), Some(1648602309), Some(1648598709))
-        );
-        assert_eq!(
-            c.render_options(),
-            RenderOptions {
-                format: Format::Png,
-                size: 800,
-                ..RenderOptions::default()
-            }
-        );
+        assert_seed_claims(&parse(SEED).unwrap(), "the seed payload");
     }
 
     #[test]
@@ -978,11 +995,7 @@ mod tests {
 
     #[test]
     fn to_json_is_the_seed_shape_and_round_trips() {
-        let mut c = ImageClaims::new("https://qr.example.com/r/DI5bjNA0", Format::Png, 800);
-        c.iss = Some("qr-origin".into());
-        c.nbf = Some(1648598709);
-        c.exp = Some(1648602309);
-        c.iat = Some(1648598709);
+        let mut c = seed_claims();
         assert_eq!(String::from_utf8(c.to_json()).unwrap(), SEED);
         assert_eq!(ImageClaims::from_json(&c.to_json()).unwrap(), c);
 

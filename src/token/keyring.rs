@@ -386,6 +386,7 @@ mod tests {
     use super::*;
     use crate::render::{Ecc, Format, RenderOptions, Rgb};
     use crate::token::MAX_URL_BYTES;
+    use crate::token::claims::{assert_seed_claims, seed_claims};
     use jsonwebtoken::{Algorithm, EncodingKey, Header as JwtHeader};
     use proptest::prelude::*;
     use serde_json::{Value, json};
@@ -469,24 +470,7 @@ mod tests {
         ] {
             let token = jwt(Algorithm::HS256, kid, &seed(size.clone()), SECRET);
             let c = ring().verify(&token, NOW).unwrap();
-            assert_eq!(c.url, "https://qr.example.com/r/DI5bjNA0", "{size}");
-            assert_eq!(c.iss.as_deref(), Some("qr-origin"));
-            assert_eq!(
-                (c.nbf, c.exp, c.iat),
-                (Some(1648598709), Some(1648602309), Some(1648598709))
-            );
-            assert_eq!(
-                c.render_options(),
-                RenderOptions {
-                    format: Format::Png,
-                    size: 800,
-                    ecc: Ecc::M,
-                    border: 4,
-                    dark: Rgb::BLACK,
-                    light: Rgb::WHITE,
-                    style: Default::default(),
-                }
-            );
+            assert_seed_claims(&c, &format!("size {size}, kid {kid:?}"));
         }
     }
 
@@ -514,11 +498,7 @@ mod tests {
 
     #[test]
     fn our_tokens_have_the_seed_shape_and_verify_in_jsonwebtoken() {
-        let mut claims = ImageClaims::new("https://qr.example.com/r/DI5bjNA0", Format::Png, 800);
-        claims.iss = Some("qr-origin".into());
-        claims.nbf = Some(1648598709);
-        claims.exp = Some(1648602309);
-        claims.iat = Some(1648598709);
+        let claims = seed_claims();
         let token = ring().sign(&claims);
 
         let parts: Vec<&str> = token.split('.').collect();

@@ -7,7 +7,7 @@
 
 use deadpool_postgres::{Object, Transaction};
 
-use super::{live, pg, query_all, query_opt, write_err};
+use super::{live, lock_merchant, pg, query_all, query_opt, write_err};
 use crate::store::rows;
 use crate::store::{Conflict, DefaultStyle, LogoData, LogoInfo, NewLogo, StoreError};
 
@@ -16,15 +16,6 @@ macro_rules! info_columns {
     () => {
         "id, msn, content_type, octet_length(bytes)::BIGINT, width, height, created_at"
     };
-}
-
-/// Locks the merchant's row for the rest of `tx`; `false` when there is no such merchant.
-async fn lock_merchant(tx: &Transaction<'_>, msn: &str) -> Result<bool, StoreError> {
-    let stmt = tx
-        .prepare_cached("SELECT 1 FROM merchants WHERE msn = $1 FOR UPDATE")
-        .await
-        .map_err(pg)?;
-    Ok(tx.query_opt(&stmt, &[&msn]).await.map_err(pg)?.is_some())
 }
 
 pub(super) async fn add_logo(

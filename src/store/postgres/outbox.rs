@@ -12,7 +12,7 @@
 use deadpool_postgres::{Object, Transaction};
 use tokio_postgres::types::ToSql;
 
-use super::{live, notify_link, pg, query_all, query_opt, write_err};
+use super::{live, lock_merchant, notify_link, pg, query_all, query_opt, write_err};
 use crate::store::rows::{self, link_columns};
 use crate::store::{
     CallbackQr, Conflict, Delivery, DeliveryResult, NewCallbackQr, NewScan, NewWebhook,
@@ -276,13 +276,8 @@ pub(super) async fn add_webhook(
     max_per_event: usize,
 ) -> Result<Webhook, StoreError> {
     let tx = c.transaction().await.map_err(pg)?;
-    // Locking the merchant row serialises registrations of one merchant across instances, so
-    // two at once cannot both pass the per-event limit.
-    let stmt = tx
-        .prepare_cached("SELECT 1 FROM merchants WHERE msn = $1 FOR UPDATE")
-        .await
-        .map_err(pg)?;
-    if tx.query_opt(&stmt, &[&w.msn]).await.map_err(pg)?.is_none() {
+    // The merchant's lock: two registrations at once cannot both pass the per-event limit.
+    if !lock_merchant(&tx, &w.msn).await? {
         return Err(StoreError::Missing("merchant"));
     }
     let count = tx

@@ -7,7 +7,9 @@
 
 use rusqlite::{Connection, Transaction, params};
 
-use super::{LINK_COLUMNS, LIVE, backend, exists, query_all, query_opt, write_tx};
+use super::{
+    LINK_COLUMNS, LIVE, backend, exists, query_all, query_opt, require_merchant, write_tx,
+};
 use crate::store::rows;
 use crate::store::{
     CallbackQr, Conflict, Delivery, DeliveryResult, LinkKind, NewCallbackQr, NewScan, NewWebhook,
@@ -66,9 +68,7 @@ pub(super) fn put_callback_qr(
             created: false,
         });
     }
-    if !exists(&tx, "SELECT 1 FROM merchants WHERE msn = ?1", [&qr.msn])? {
-        return Err(StoreError::Missing("merchant"));
-    }
+    require_merchant(&tx, &qr.msn)?;
     if exists(&tx, "SELECT 1 FROM links WHERE code = ?1", [&qr.code])? {
         return Err(StoreError::Conflict(Conflict::Code));
     }
@@ -228,9 +228,7 @@ pub(super) fn add_webhook(
     max_per_event: usize,
 ) -> Result<Webhook, StoreError> {
     let tx = write_tx(conn)?;
-    if !exists(&tx, "SELECT 1 FROM merchants WHERE msn = ?1", [&w.msn])? {
-        return Err(StoreError::Missing("merchant"));
-    }
+    require_merchant(&tx, &w.msn)?;
     if exists(&tx, "SELECT 1 FROM webhooks WHERE id = ?1", [&w.id])? {
         return Err(StoreError::Conflict(Conflict::WebhookId));
     }

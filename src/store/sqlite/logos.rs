@@ -8,7 +8,7 @@
 
 use rusqlite::{Connection, params};
 
-use super::{LIVE, backend, exists, query_all, query_opt, write_tx};
+use super::{LIVE, backend, exists, query_all, query_opt, require_merchant, write_tx};
 use crate::store::rows;
 use crate::store::{Conflict, DefaultStyle, LogoData, LogoInfo, NewLogo, StoreError};
 
@@ -21,9 +21,7 @@ pub(super) fn add_logo(
     max_per_merchant: usize,
 ) -> Result<bool, StoreError> {
     let tx = write_tx(conn)?;
-    if !exists(&tx, "SELECT 1 FROM merchants WHERE msn = ?1", [&logo.msn])? {
-        return Err(StoreError::Missing("merchant"));
-    }
+    require_merchant(&tx, &logo.msn)?;
     if exists(
         &tx,
         "SELECT 1 FROM logos WHERE msn = ?1 AND id = ?2",
@@ -124,9 +122,7 @@ pub(super) fn put_default_style(
     style: &DefaultStyle,
 ) -> Result<(), StoreError> {
     let tx = write_tx(conn)?;
-    if !exists(&tx, "SELECT 1 FROM merchants WHERE msn = ?1", [&style.msn])? {
-        return Err(StoreError::Missing("merchant"));
-    }
+    require_merchant(&tx, &style.msn)?;
     if let Some(logo) = &style.logo
         && !exists(
             &tx,

@@ -155,6 +155,34 @@ async fn create(store: &dyn Store, link: &NewLink) -> Link {
     store.create_link(link, 1_000).await.expect("create")
 }
 
+/// The link stored under `code`, live or not, which must be there.
+async fn stored(store: &dyn Store, code: &str) -> Link {
+    store
+        .link_by_code(code)
+        .await
+        .expect("read")
+        .unwrap_or_else(|| panic!("{code} is stored"))
+}
+
+/// The merchant's redirect QR `qr_id` is out of reach at `now_ms` (deleted or expired): not
+/// found, not listed, and not revived by an update.
+async fn assert_out_of_reach(store: &dyn Store, msn: &str, qr_id: &str, now_ms: i64) {
+    let kind = LinkKind::Redirect;
+    let found = store.merchant_link(msn, kind, qr_id, now_ms).await;
+    assert_eq!(found.expect("read"), None, "{qr_id} is not found");
+    let listed = store.merchant_links(msn, kind, now_ms).await.expect("list");
+    assert!(listed.is_empty(), "{qr_id} is not listed");
+    let target = "https://x.example";
+    let updated = store
+        .set_link_target(msn, kind, qr_id, target, &StyleChange::Keep, now_ms)
+        .await;
+    assert_eq!(
+        updated.expect("update"),
+        None,
+        "an update does not revive {qr_id}"
+    );
+}
+
 fn conflict(r: Result<impl std::fmt::Debug, StoreError>) -> Conflict {
     match r {
         Err(StoreError::Conflict(c)) => c,
@@ -163,14 +191,7 @@ fn conflict(r: Result<impl std::fmt::Debug, StoreError>) -> Conflict {
 }
 
 async fn merchants_are_added_listed_and_unique(store: &dyn Store) {
-    store
-        .add_merchant(&merchant("100002"))
-        .await
-        .expect("add 100002");
-    store
-        .add_merchant(&merchant("100001"))
-        .await
-        .expect("add 100001");
+    merchants(store, &["100002", "100001"]).await;
     let listed = store.list_merchants().await.expect("list");
     let ours: Vec<_> = listed
         .iter()
@@ -185,18 +206,17 @@ async fn merchants_are_added_listed_and_unique(store: &dyn Store) {
         client_id: "client-other".into(),
         ..merchant("100001")
     };
-    assert_eq!(
-        conflict(store.add_merchant(&same_msn).await),
-        Conflict::MerchantMsn
-    );
     let same_client = NewMerchant {
         msn: "100003".into(),
         ..merchant("100001")
     };
-    assert_eq!(
-        conflict(store.add_merchant(&same_client).await),
-        Conflict::ClientId
-    );
+    for (taken, expected) in [
+        (same_msn, Conflict::MerchantMsn),
+        (same_client, Conflict::ClientId),
+    ] {
+        let added = store.add_merchant(&taken).await;
+        assert_eq!(conflict(added), expected, "{taken:?}");
+    }
     assert!(
         !store
             .list_merchants()
@@ -464,27 +484,10 @@ async fn deleted_links_are_gone_but_remembered(store: &dyn Store) {
     assert_eq!(deleted.code, "Code800001");
     assert_eq!(deleted.deleted_at_ms, Some(2_000));
 
-    let by_code = store
-        .link_by_code("Code800001")
-        .await
-        .expect("read")
-        .expect("remembered");
+    let by_code = stored(store, "Code800001").await;
     assert_eq!(by_code.deleted_at_ms, Some(2_000));
     assert!(!by_code.is_live(2_000));
-    assert_eq!(
-        store
-            .merchant_link("800001", LinkKind::Redirect, "poster", 2_000)
-            .await
-            .expect("read"),
-        None
-    );
-    assert!(
-        store
-            .merchant_links("800001", LinkKind::Redirect, 2_000)
-            .await
-            .expect("list")
-            .is_empty()
-    );
+    assert_out_of_reach(store, "800001", "poster", 3_000).await;
     assert_eq!(
         store
             .delete_link("800001", LinkKind::Redirect, "poster", 3_000)
@@ -493,32 +496,13 @@ async fn deleted_links_are_gone_but_remembered(store: &dyn Store) {
         None,
         "deleting twice finds nothing"
     );
-    assert_eq!(
-        store
-            .set_link_target(
-                "800001",
-                LinkKind::Redirect,
-                "poster",
-                "https://x.example",
-                &StyleChange::Keep,
-                3_000,
-            )
-            .await
-            .expect("update deleted"),
-        None,
-        "a deleted QR cannot be revived by an update"
-    );
 
     let reborn = store
         .create_link(&redirect("800001", "poster", "Code800002"), 4_000)
         .await
         .expect("the id is free again");
     assert_eq!(reborn.code, "Code800002");
-    let old = store
-        .link_by_code("Code800001")
-        .await
-        .expect("read")
-        .expect("still remembered");
+    let old = stored(store, "Code800001").await;
     assert_eq!(old.deleted_at_ms, Some(2_000), "the old code stays dead");
 }
 
@@ -534,40 +518,9 @@ async fn expired_links_are_hidden_and_free_their_id(store: &dyn Store) {
         .await
         .expect("r");
     assert!(found.is_some(), "live until its expiry");
-    assert_eq!(
-        store
-            .merchant_link("900101", LinkKind::Redirect, "flyer", 10_000)
-            .await
-            .expect("read"),
-        None,
-        "gone at its expiry"
-    );
-    assert!(
-        store
-            .merchant_links("900101", LinkKind::Redirect, 10_000)
-            .await
-            .expect("l")
-            .is_empty()
-    );
-    assert_eq!(
-        store
-            .set_link_target(
-                "900101",
-                LinkKind::Redirect,
-                "flyer",
-                "https://x.example",
-                &StyleChange::Keep,
-                10_000,
-            )
-            .await
-            .expect("update expired"),
-        None
-    );
-    let expired = store
-        .link_by_code("Code900101")
-        .await
-        .expect("read")
-        .expect("remembered");
+    // Gone at its expiry.
+    assert_out_of_reach(store, "900101", "flyer", 10_000).await;
+    let expired = stored(store, "Code900101").await;
     assert!(!expired.is_live(10_000) && expired.is_live(9_999));
 
     store
@@ -575,25 +528,13 @@ async fn expired_links_are_hidden_and_free_their_id(store: &dyn Store) {
         .await
         .expect("an expired id is free again");
     assert!(
-        !store
-            .link_by_code("Code900101")
-            .await
-            .expect("read")
-            .expect("kept")
-            .is_live(11_000),
+        !stored(store, "Code900101").await.is_live(11_000),
         "the expired code stays dead"
     );
 }
 
 async fn merchants_only_reach_their_own_links(store: &dyn Store) {
-    store
-        .add_merchant(&merchant("910001"))
-        .await
-        .expect("add A");
-    store
-        .add_merchant(&merchant("910002"))
-        .await
-        .expect("add B");
+    merchants(store, &["910001", "910002"]).await;
     create(store, &redirect("910001", "mine", "Code910001")).await;
     let b = "910002";
     assert_eq!(
@@ -631,11 +572,7 @@ async fn merchants_only_reach_their_own_links(store: &dyn Store) {
             .expect("del"),
         None
     );
-    let a = store
-        .link_by_code("Code910001")
-        .await
-        .expect("read")
-        .expect("A's link");
+    let a = stored(store, "Code910001").await;
     assert!(a.is_live(2_000), "untouched by B");
     assert_eq!(a.target.as_deref(), Some("https://example.com/Code910001"));
 }
@@ -658,11 +595,7 @@ async fn payment_links_need_no_id(store: &dyn Store) {
             .await
             .expect("payments without an id never clash");
     }
-    let p = store
-        .link_by_code("Code920002")
-        .await
-        .expect("read")
-        .expect("found");
+    let p = stored(store, "Code920002").await;
     assert_eq!(p.kind, LinkKind::Payment);
     assert!(p.is_live(600_999) && !p.is_live(601_000));
 }

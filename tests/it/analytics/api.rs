@@ -50,10 +50,7 @@ async fn scans_are_counted_by_platform_bots_apart_and_heads_ignored() {
     let creds = add_merchant(&srv.state.config.data_dir, "123456", "Acme AS");
     let api = Api::login(&srv.base, &creds).await;
     let created = api
-        .create_redirect(
-            "text/targetUrl",
-            json!({"id": "poster 1", "redirectUrl": "https://example.com/menu"}),
-        )
+        .redirect_to("text/targetUrl", "poster 1", "https://example.com/menu")
         .await;
     assert_eq!(created.status, 200);
     let short = path_of(created.json()["url"].as_str().expect("url"));
@@ -210,30 +207,15 @@ async fn scans_are_counted_by_platform_bots_apart_and_heads_ignored() {
 
     // Deleting the QR deletes its counts; the id used again starts at zero.
     let del = api
-        .call(
-            Method::DELETE,
-            "/qr/v1/merchant-redirect/poster%201",
-            None,
-            None,
-            &[],
-        )
+        .bare(Method::DELETE, "/qr/v1/merchant-redirect/poster%201")
         .await;
     assert_eq!(del.status, 200);
     let gone = api
-        .call(
-            Method::GET,
-            "/qr/v1/merchant-redirect/poster%201/scans",
-            None,
-            None,
-            &[],
-        )
+        .bare(Method::GET, "/qr/v1/merchant-redirect/poster%201/scans")
         .await;
     assert_eq!(gone.status, 404);
     let again = api
-        .create_redirect(
-            "text/targetUrl",
-            json!({"id": "poster 1", "redirectUrl": "https://example.com/menu"}),
-        )
+        .redirect_to("text/targetUrl", "poster 1", "https://example.com/menu")
         .await;
     assert_eq!(again.status, 200);
     let v = scans(&api, "/qr/v1/merchant-redirect/poster%201/scans", &[]).await;
@@ -248,10 +230,7 @@ async fn the_scans_api_checks_its_query_and_the_owner() {
     let api = Api::login(&srv.base, &add_merchant(dir, "123456", "Acme AS")).await;
     let other = Api::login(&srv.base, &add_merchant(dir, "654321", "Other AS")).await;
     let created = api
-        .create_redirect(
-            "text/targetUrl",
-            json!({"id": "sign", "redirectUrl": "https://example.com/x"}),
-        )
+        .redirect_to("text/targetUrl", "sign", "https://example.com/x")
         .await;
     assert_eq!(created.status, 200);
 
@@ -260,11 +239,7 @@ async fn the_scans_api_checks_its_query_and_the_owner() {
         (&other, "/qr/v1/merchant-redirect/sign/scans"),
         (&api, "/qr/v1/merchant-redirect/nope/scans"),
     ] {
-        assert_eq!(
-            who.call(Method::GET, path, None, None, &[]).await.status,
-            404,
-            "{path}"
-        );
+        assert_eq!(who.bare(Method::GET, path).await.status, 404, "{path}");
     }
     let anon = common::get(&srv.url("/qr/v1/merchant-redirect/sign/scans")).await;
     assert_eq!(anon.status, 401);
@@ -280,12 +255,9 @@ async fn the_scans_api_checks_its_query_and_the_owner() {
         ),
     ] {
         let r = api
-            .call(
+            .bare(
                 Method::GET,
                 &format!("/qr/v1/merchant-redirect/sign/scans?{query}"),
-                None,
-                None,
-                &[],
             )
             .await;
         assert_eq!(r.status, 400, "{query}");
@@ -293,13 +265,7 @@ async fn the_scans_api_checks_its_query_and_the_owner() {
     }
     // HEAD and POST: not routes.
     let post = api
-        .call(
-            Method::POST,
-            "/qr/v1/merchant-redirect/sign/scans",
-            None,
-            None,
-            &[],
-        )
+        .bare(Method::POST, "/qr/v1/merchant-redirect/sign/scans")
         .await;
     assert_eq!(post.status, 405);
     srv.stop().await;
@@ -308,16 +274,9 @@ async fn the_scans_api_checks_its_query_and_the_owner() {
 #[tokio::test]
 async fn the_chart_is_an_svg_that_renders() {
     let srv = common::start().await;
-    let api = Api::login(
-        &srv.base,
-        &add_merchant(&srv.state.config.data_dir, "123456", "Acme AS"),
-    )
-    .await;
+    let api = Api::merchant(&srv, "123456", "Acme AS").await;
     let created = api
-        .create_redirect(
-            "text/targetUrl",
-            json!({"id": "chart 1", "redirectUrl": "https://example.com/x"}),
-        )
+        .redirect_to("text/targetUrl", "chart 1", "https://example.com/x")
         .await;
     assert_eq!(
         created.status,

@@ -26,13 +26,7 @@ async fn scan_n(base: &str, path: &str, ua: &str, n: usize) {
 
 async fn total(api: &Api) -> Value {
     let r = api
-        .call(
-            Method::GET,
-            "/qr/v1/merchant-redirect/door/scans",
-            None,
-            None,
-            &[],
-        )
+        .bare(Method::GET, "/qr/v1/merchant-redirect/door/scans")
         .await;
     assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
     r.json()["total"].clone()
@@ -66,10 +60,7 @@ fn sigterm(mut p: ServeProcess) {
 
 async fn create_door(api: &Api) -> String {
     let r = api
-        .create_redirect(
-            "text/targetUrl",
-            json!({"id": "door", "redirectUrl": "https://example.com/door"}),
-        )
+        .redirect_to("text/targetUrl", "door", "https://example.com/door")
         .await;
     assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
     path_of(r.json()["url"].as_str().expect("url"))

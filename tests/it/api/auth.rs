@@ -63,16 +63,8 @@ async fn every_wrong_credential_is_the_same_401() {
 #[tokio::test]
 async fn qr_calls_need_a_valid_token_and_the_matching_subscription_key() {
     let srv = common::start().await;
-    let a = Api::login(
-        &srv.base,
-        &add_merchant(&srv.state.config.data_dir, "120001", "A AS"),
-    )
-    .await;
-    let b = Api::login(
-        &srv.base,
-        &add_merchant(&srv.state.config.data_dir, "120002", "B AS"),
-    )
-    .await;
+    let a = Api::merchant(&srv, "120001", "A AS").await;
+    let b = Api::merchant(&srv, "120002", "B AS").await;
     let url = srv.url("/qr/v1/merchant-redirect");
     let bearer = format!("Bearer {}", a.token);
 
@@ -160,30 +152,19 @@ async fn merchants_cannot_reach_each_others_qrs() {
     let b = Api::login(&srv.base, &add_merchant(dir, "130002", "B AS")).await;
 
     let created = a
-        .create_redirect(
-            "text/targetUrl",
-            json!({"id": "shop", "redirectUrl": "https://a.example/shop"}),
-        )
+        .redirect_to("text/targetUrl", "shop", "https://a.example/shop")
         .await;
     assert_eq!(created.status, 200);
     let short = created.json()["url"].as_str().expect("url").to_owned();
 
     // B sees nothing of A's.
-    let list = b
-        .call(Method::GET, "/qr/v1/merchant-redirect", None, None, &[])
-        .await;
+    let list = b.bare(Method::GET, "/qr/v1/merchant-redirect").await;
     assert_eq!(list.status, 200);
     assert_eq!(list.json(), json!([]));
     assert_eq!(
-        b.call(
-            Method::GET,
-            "/qr/v1/merchant-redirect/shop",
-            None,
-            None,
-            &[]
-        )
-        .await
-        .status,
+        b.bare(Method::GET, "/qr/v1/merchant-redirect/shop")
+            .await
+            .status,
         404
     );
     let put = b
@@ -197,15 +178,9 @@ async fn merchants_cannot_reach_each_others_qrs() {
         .await;
     assert_eq!(put.status, 404);
     assert_eq!(
-        b.call(
-            Method::DELETE,
-            "/qr/v1/merchant-redirect/shop",
-            None,
-            None,
-            &[]
-        )
-        .await
-        .status,
+        b.bare(Method::DELETE, "/qr/v1/merchant-redirect/shop")
+            .await
+            .status,
         404
     );
 
@@ -216,34 +191,17 @@ async fn merchants_cannot_reach_each_others_qrs() {
 
     // The same id is fine for B, and independent.
     let b_created = b
-        .create_redirect(
-            "text/targetUrl",
-            json!({"id": "shop", "redirectUrl": "https://b.example/shop"}),
-        )
+        .redirect_to("text/targetUrl", "shop", "https://b.example/shop")
         .await;
     assert_eq!(b_created.status, 200);
     assert_ne!(b_created.json()["url"], short.as_str());
     assert_eq!(
-        b.call(
-            Method::DELETE,
-            "/qr/v1/merchant-redirect/shop",
-            None,
-            None,
-            &[]
-        )
-        .await
-        .status,
+        b.bare(Method::DELETE, "/qr/v1/merchant-redirect/shop")
+            .await
+            .status,
         200
     );
-    let a_one = a
-        .call(
-            Method::GET,
-            "/qr/v1/merchant-redirect/shop",
-            None,
-            None,
-            &[],
-        )
-        .await;
+    let a_one = a.bare(Method::GET, "/qr/v1/merchant-redirect/shop").await;
     assert_eq!(
         a_one.status, 200,
         "B deleting its own 'shop' leaves A's alone"

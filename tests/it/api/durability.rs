@@ -41,9 +41,7 @@ async fn acknowledged_qrs_survive_kill_9() {
     for i in 0..20 {
         let id = format!("qr {i}");
         let target = format!("https://example.com/{i}");
-        let r = api
-            .create_redirect("text/targetUrl", json!({"id": id, "redirectUrl": target}))
-            .await;
+        let r = api.redirect_to("text/targetUrl", &id, &target).await;
         assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
         redirects.push((
             id,
@@ -52,10 +50,7 @@ async fn acknowledged_qrs_survive_kill_9() {
         ));
     }
     let r = late_api
-        .create_redirect(
-            "text/targetUrl",
-            json!({"id": "late", "redirectUrl": "https://late.example/"}),
-        )
+        .redirect_to("text/targetUrl", "late", "https://late.example/")
         .await;
     assert_eq!(r.status, 200);
     let late_link = r.json()["url"].as_str().expect("url").to_owned();
@@ -85,13 +80,7 @@ async fn acknowledged_qrs_survive_kill_9() {
     assert_eq!(put.status, 200);
     redirects[0].1 = "https://example.com/moved".to_owned();
     let del = api
-        .call(
-            Method::DELETE,
-            "/qr/v1/merchant-redirect/qr%2019",
-            None,
-            None,
-            &[],
-        )
+        .bare(Method::DELETE, "/qr/v1/merchant-redirect/qr%2019")
         .await;
     assert_eq!(del.status, 200);
     let (_, _, deleted_link) = redirects.pop().expect("20 QRs");

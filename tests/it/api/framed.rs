@@ -7,18 +7,14 @@ use crate::common;
 use crate::render_common::ocr::pdf_luma;
 use crate::render_common::read_rxing;
 
-use common::api::{Api, add_merchant, token_claims};
+use common::api::{Api, token_claims};
 use http::Method;
 use serde_json::{Value, json};
 
 const PAY: &str = "https://shop.example/pay/1";
 
 async fn login(srv: &common::TestServer, msn: &str) -> Api {
-    Api::login(
-        &srv.base,
-        &add_merchant(&srv.state.config.data_dir, msn, "Shop"),
-    )
-    .await
+    Api::merchant(srv, msn, "Shop").await
 }
 
 async fn payment(api: &Api, accept: &str, body: Value) -> common::Reply {

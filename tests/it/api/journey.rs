@@ -146,13 +146,7 @@ async fn merchant_journey_from_credentials_to_a_dead_printed_code() {
 
     // Delete: the printed code is dead.
     let deleted = api
-        .call(
-            Method::DELETE,
-            "/qr/v1/merchant-redirect/billboard_1",
-            None,
-            None,
-            &[],
-        )
+        .bare(Method::DELETE, "/qr/v1/merchant-redirect/billboard_1")
         .await;
     assert_eq!(deleted.status, 200);
     let scan = common::get(&srv.url(&code_path)).await;
@@ -168,23 +162,14 @@ async fn merchant_journey_from_credentials_to_a_dead_printed_code() {
         "HEAD mirrors GET"
     );
     let gone = api
-        .call(
-            Method::GET,
-            "/qr/v1/merchant-redirect/billboard_1",
-            None,
-            None,
-            &[],
-        )
+        .bare(Method::GET, "/qr/v1/merchant-redirect/billboard_1")
         .await;
     assert_eq!(gone.status, 404);
     assert_eq!(gone.header("content-type"), "application/json");
 
     // The id can be used again, with a new code; the old code stays dead.
     let again = api
-        .create_redirect(
-            "text/targetUrl",
-            json!({"id": "billboard_1", "redirectUrl": "https://example.com/third"}),
-        )
+        .redirect_to("text/targetUrl", "billboard_1", "https://example.com/third")
         .await;
     assert_eq!(again.status, 200);
     let new_short = again.json()["url"].as_str().expect("url").to_owned();
@@ -205,11 +190,7 @@ async fn merchant_journey_from_credentials_to_a_dead_printed_code() {
 #[tokio::test]
 async fn svg_is_the_default_image_and_decodes_to_the_short_link() {
     let srv = common::start().await;
-    let api = Api::login(
-        &srv.base,
-        &add_merchant(&srv.state.config.data_dir, "200001", "Svg AS"),
-    )
-    .await;
+    let api = Api::merchant(&srv, "200001", "Svg AS").await;
     for accept in ["image/svg+xml", "image/*", "*/*"] {
         let id = format!("svg {}", accept.replace(['/', '*', '+'], "_"));
         let r = api
@@ -233,12 +214,9 @@ async fn svg_is_the_default_image_and_decodes_to_the_short_link() {
 
         // The id, with its space, works in the path too.
         let one = api
-            .call(
+            .bare(
                 Method::GET,
                 &format!("/qr/v1/merchant-redirect/{}", encode_id(&id)),
-                None,
-                None,
-                &[],
             )
             .await;
         assert_eq!(one.status, 200);
@@ -249,11 +227,7 @@ async fn svg_is_the_default_image_and_decodes_to_the_short_link() {
 #[tokio::test]
 async fn redirect_ttl_counts_down_and_the_qr_dies_at_expiry() {
     let srv = common::start().await;
-    let api = Api::login(
-        &srv.base,
-        &add_merchant(&srv.state.config.data_dir, "300001", "Ttl AS"),
-    )
-    .await;
+    let api = Api::merchant(&srv, "300001", "Ttl AS").await;
     let r = api
         .create_redirect(
             "text/targetUrl",
@@ -280,20 +254,11 @@ async fn redirect_ttl_counts_down_and_the_qr_dies_at_expiry() {
     srv.clock.advance_ms(500_000);
     assert_eq!(common::get(&srv.url(&link)).await.status, 404);
     let one = api
-        .call(
-            Method::GET,
-            "/qr/v1/merchant-redirect/flyer",
-            None,
-            None,
-            &[],
-        )
+        .bare(Method::GET, "/qr/v1/merchant-redirect/flyer")
         .await;
     assert_eq!(one.status, 404);
     let again = api
-        .create_redirect(
-            "image/png",
-            json!({"id": "flyer", "redirectUrl": "https://example.com/flyer"}),
-        )
+        .redirect_to("image/png", "flyer", "https://example.com/flyer")
         .await;
     assert_eq!(again.status, 200, "an expired id is free again");
 }
@@ -301,11 +266,7 @@ async fn redirect_ttl_counts_down_and_the_qr_dies_at_expiry() {
 #[tokio::test]
 async fn one_time_payment_redirects_until_expiry_then_404s() {
     let srv = common::start().await;
-    let api = Api::login(
-        &srv.base,
-        &add_merchant(&srv.state.config.data_dir, "400001", "Pay AS"),
-    )
-    .await;
+    let api = Api::merchant(&srv, "400001", "Pay AS").await;
     let payment_url =
         "https://pay.example/dwo-api-application/v1/deeplink/vippsgateway?v=2&token=eyJraWQ.x-y_z";
     // Mid-second, where rounding the link's expiry up once gave the image `max-age=601`.
@@ -402,14 +363,14 @@ async fn access_token_answer_has_the_published_shape() {
         token: token.to_owned(),
     };
     assert_eq!(
-        api.call(Method::GET, "/qr/v1/merchant-redirect", None, None, &[])
+        api.bare(Method::GET, "/qr/v1/merchant-redirect")
             .await
             .status,
         200
     );
     srv.clock.advance_ms(3_600_000);
     assert_eq!(
-        api.call(Method::GET, "/qr/v1/merchant-redirect", None, None, &[])
+        api.bare(Method::GET, "/qr/v1/merchant-redirect")
             .await
             .status,
         401

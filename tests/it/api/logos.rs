@@ -20,16 +20,8 @@ fn sha256_hex(bytes: &[u8]) -> String {
 #[tokio::test]
 async fn logos_are_uploaded_once_listed_and_deleted_per_merchant() {
     let srv = common::start().await;
-    let a = Api::login(
-        &srv.base,
-        &add_merchant(&srv.state.config.data_dir, "410001", "A"),
-    )
-    .await;
-    let b = Api::login(
-        &srv.base,
-        &add_merchant(&srv.state.config.data_dir, "410002", "B"),
-    )
-    .await;
+    let a = Api::merchant(&srv, "410001", "A").await;
+    let b = Api::merchant(&srv, "410002", "B").await;
 
     let png = png_logo(64, 48);
     let first = a.upload_logo("image/png", &png).await;
@@ -61,7 +53,7 @@ async fn logos_are_uploaded_once_listed_and_deleted_per_merchant() {
     );
     let svg_id = svg.json()["id"].as_str().expect("id").to_owned();
 
-    let listed = a.call(Method::GET, "/qr/v1/logos", None, None, &[]).await;
+    let listed = a.bare(Method::GET, "/qr/v1/logos").await;
     assert_eq!(listed.status, 200);
     let ids: Vec<_> = listed
         .json()
@@ -71,7 +63,7 @@ async fn logos_are_uploaded_once_listed_and_deleted_per_merchant() {
         .map(|l| l["id"].clone())
         .collect();
     assert_eq!(ids, [body["id"].clone(), svg_id.clone().into()]);
-    let theirs = b.call(Method::GET, "/qr/v1/logos", None, None, &[]).await;
+    let theirs = b.bare(Method::GET, "/qr/v1/logos").await;
     assert_eq!(
         theirs.json(),
         serde_json::json!([]),
@@ -79,30 +71,25 @@ async fn logos_are_uploaded_once_listed_and_deleted_per_merchant() {
     );
 
     let path = format!("/qr/v1/logos/{svg_id}");
-    let r = b.call(Method::DELETE, &path, None, None, &[]).await;
+    let r = b.bare(Method::DELETE, &path).await;
     assert_eq!(r.status, 404, "B cannot delete A's logo");
     let r = a
-        .call(
+        .bare(
             Method::DELETE,
             &path
                 .to_uppercase()
                 .replace("/QR/V1/LOGOS/", "/qr/v1/logos/"),
-            None,
-            None,
-            &[],
         )
         .await;
     assert_eq!(r.status, 204, "ids compare in any case");
-    let r = a.call(Method::DELETE, &path, None, None, &[]).await;
+    let r = a.bare(Method::DELETE, &path).await;
     assert_eq!(r.status, 404);
-    let r = a
-        .call(Method::DELETE, "/qr/v1/logos/xyz", None, None, &[])
-        .await;
+    let r = a.bare(Method::DELETE, "/qr/v1/logos/xyz").await;
     assert_eq!(
         (r.status.as_u16(), r.invalid_params()),
         (400, vec!["id".to_owned()])
     );
-    let listed = a.call(Method::GET, "/qr/v1/logos", None, None, &[]).await;
+    let listed = a.bare(Method::GET, "/qr/v1/logos").await;
     assert_eq!(listed.json().as_array().map(Vec::len), Some(1));
 
     // Without credentials: nothing.
@@ -114,11 +101,7 @@ async fn logos_are_uploaded_once_listed_and_deleted_per_merchant() {
 #[tokio::test]
 async fn refused_uploads_get_their_status_and_reason() {
     let srv = common::start().await;
-    let api = Api::login(
-        &srv.base,
-        &add_merchant(&srv.state.config.data_dir, "420001", "A"),
-    )
-    .await;
+    let api = Api::merchant(&srv, "420001", "A").await;
     let png = png_logo(16, 16);
     let mut corrupt = png.clone();
     let n = corrupt.len();
@@ -217,7 +200,7 @@ async fn refused_uploads_get_their_status_and_reason() {
         );
         assert_eq!(r.header("content-type"), "application/json");
     }
-    let listed = api.call(Method::GET, "/qr/v1/logos", None, None, &[]).await;
+    let listed = api.bare(Method::GET, "/qr/v1/logos").await;
     assert_eq!(
         listed.json(),
         serde_json::json!([]),
@@ -279,7 +262,7 @@ async fn operators_add_logos_with_the_cli_while_the_server_runs() {
     );
 
     // The server sees what the operator stored.
-    let listed = api.call(Method::GET, "/qr/v1/logos", None, None, &[]).await;
+    let listed = api.bare(Method::GET, "/qr/v1/logos").await;
     let types: Vec<_> = listed
         .json()
         .as_array()

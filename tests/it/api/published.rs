@@ -6,7 +6,7 @@ use crate::common;
 
 use std::time::Duration;
 
-use common::api::{Api, add_merchant, encode_id, path_of};
+use common::api::{Api, encode_id, path_of};
 use common::receiver::Receiver;
 use common::{Reply, TestServer};
 use http::Method;
@@ -23,15 +23,10 @@ async fn server() -> TestServer {
 }
 
 async fn merchant(srv: &TestServer, msn: &str) -> Api {
-    let creds = add_merchant(&srv.state.config.data_dir, msn, "Published AS");
-    Api::login(&srv.base, &creds).await
+    Api::merchant(srv, msn, "Published AS").await
 }
 
-/// A merchant-callback call: `Merchant-Serial-Number` is required there.
-async fn cb(api: &Api, method: Method, path: &str, body: Option<Value>) -> Reply {
-    cb_with(api, method, path, body, &[]).await
-}
-
+/// [`Api::callback`] with extra headers.
 async fn cb_with(
     api: &Api,
     method: Method,
@@ -70,11 +65,8 @@ fn assert_published_error(r: &Reply, status: u16, what: &str) -> Value {
 }
 
 async fn create_redirect(api: &Api, id: &str) -> Reply {
-    api.create_redirect(
-        "image/png",
-        json!({"id": id, "redirectUrl": "https://example.com/shop"}),
-    )
-    .await
+    api.redirect_to("image/png", id, "https://example.com/shop")
+        .await
 }
 
 #[tokio::test]
@@ -96,9 +88,9 @@ async fn delete_merchant_redirect_answers_200() {
     let api = merchant(&srv, "700002").await;
     assert_eq!(create_redirect(&api, "gone").await.status, 200);
     let path = "/qr/v1/merchant-redirect/gone";
-    let del = api.call(Method::DELETE, path, None, None, &[]).await;
+    let del = api.bare(Method::DELETE, path).await;
     assert_empty_200(&del, "DELETE merchant-redirect");
-    let again = api.call(Method::DELETE, path, None, None, &[]).await;
+    let again = api.bare(Method::DELETE, path).await;
     assert_published_error(&again, 404, "deleted twice");
 }
 
@@ -109,49 +101,49 @@ async fn put_and_delete_merchant_callback_answer_200() {
     let path = "/qr/v1/merchant-callback/kiosk";
     let body = json!({"locationDescription": "Kasse 1"});
     assert_empty_200(
-        &cb(&api, Method::PUT, path, Some(body.clone())).await,
+        &api.callback(Method::PUT, path, Some(body.clone())).await,
         "PUT creates",
     );
     assert_empty_200(
-        &cb(&api, Method::PUT, path, Some(body)).await,
+        &api.callback(Method::PUT, path, Some(body)).await,
         "PUT updates",
     );
-    assert_empty_200(&cb(&api, Method::DELETE, path, None).await, "DELETE");
-    assert_published_error(&cb(&api, Method::GET, path, None).await, 404, "deleted");
+    assert_empty_200(&api.callback(Method::DELETE, path, None).await, "DELETE");
+    assert_published_error(&api.callback(Method::GET, path, None).await, 404, "deleted");
 }
 
 #[tokio::test]
 async fn callback_gets_read_the_published_query_names_in_any_case() {
     let srv = server().await;
     let api = merchant(&srv, "700004").await;
-    let put = cb(
-        &api,
-        Method::PUT,
-        "/qr/v1/merchant-callback/till",
-        Some(json!({"locationDescription": "Till"})),
-    )
-    .await;
+    let put = api
+        .callback(
+            Method::PUT,
+            "/qr/v1/merchant-callback/till",
+            Some(json!({"locationDescription": "Till"})),
+        )
+        .await;
     assert_eq!(put.status, 200);
     for query in [
         "QrImageFormat=PNG&QrImageSize=300",
         "qrImageFormat=PNG&qrImageSize=300",
         "QRIMAGEFORMAT=png&qrimagesize=300",
     ] {
-        let one = cb(
-            &api,
-            Method::GET,
-            &format!("/qr/v1/merchant-callback/till?{query}"),
-            None,
-        )
-        .await;
+        let one = api
+            .callback(
+                Method::GET,
+                &format!("/qr/v1/merchant-callback/till?{query}"),
+                None,
+            )
+            .await;
         assert_eq!(one.status, 200, "{query}: {}", text(&one));
-        let all = cb(
-            &api,
-            Method::GET,
-            &format!("/qr/v1/merchant-callback?{query}"),
-            None,
-        )
-        .await;
+        let all = api
+            .callback(
+                Method::GET,
+                &format!("/qr/v1/merchant-callback?{query}"),
+                None,
+            )
+            .await;
         assert_eq!(all.status, 200, "{query}");
         for qr in [one.json(), all.json()[0].clone()] {
             let image = common::get(qr["qrImageUrl"].as_str().expect("qrImageUrl")).await;
@@ -174,7 +166,9 @@ async fn callback_gets_read_the_published_query_names_in_any_case() {
         ("QrImageFormat=GIF", "QrImageFormat"),
     ] {
         for path in ["/qr/v1/merchant-callback/till", "/qr/v1/merchant-callback"] {
-            let r = cb(&api, Method::GET, &format!("{path}?{query}"), None).await;
+            let r = api
+                .callback(Method::GET, &format!("{path}?{query}"), None)
+                .await;
             assert_published_error(&r, 400, query);
             assert_eq!(r.invalid_params(), [name], "{path}?{query}");
         }
@@ -185,13 +179,13 @@ async fn callback_gets_read_the_published_query_names_in_any_case() {
 async fn callback_gets_accept_application_json() {
     let srv = server().await;
     let api = merchant(&srv, "700005").await;
-    let put = cb(
-        &api,
-        Method::PUT,
-        "/qr/v1/merchant-callback/door",
-        Some(json!({"locationDescription": "Door"})),
-    )
-    .await;
+    let put = api
+        .callback(
+            Method::PUT,
+            "/qr/v1/merchant-callback/door",
+            Some(json!({"locationDescription": "Door"})),
+        )
+        .await;
     assert_eq!(put.status, 200);
     for accept in [
         "application/json",
@@ -231,20 +225,10 @@ async fn error_bodies_are_application_json() {
     let srv = server().await;
     let api = merchant(&srv, "700006").await;
     // 400
-    let bad = api
-        .create_redirect("image/png", json!({"id": "", "redirectUrl": "x"}))
-        .await;
+    let bad = api.redirect_to("image/png", "", "x").await;
     assert_published_error(&bad, 400, "400");
     // 404
-    let missing = api
-        .call(
-            Method::GET,
-            "/qr/v1/merchant-redirect/nope",
-            None,
-            None,
-            &[],
-        )
-        .await;
+    let missing = api.bare(Method::GET, "/qr/v1/merchant-redirect/nope").await;
     assert_published_error(&missing, 404, "404");
     // 409, with the published `id`
     assert_eq!(create_redirect(&api, "twice").await.status, 200);
@@ -298,43 +282,43 @@ async fn a_mobilepay_beacon_maps_to_one_merchant_and_its_scans_notify_it() {
 
     let beacon = "100000625947428";
     let path = format!("/qr/v1/merchant-callback/mobilepay/{beacon}");
-    let put = cb(
-        &api,
-        Method::PUT,
-        &path,
-        Some(json!({"locationDescription": "Kasse 1"})),
-    )
-    .await;
+    let put = api
+        .callback(
+            Method::PUT,
+            &path,
+            Some(json!({"locationDescription": "Kasse 1"})),
+        )
+        .await;
     assert_empty_200(&put, "PUT beacon");
-    let again = cb(
-        &api,
-        Method::PUT,
-        &path,
-        Some(json!({"locationDescription": "Kasse 2"})),
-    )
-    .await;
+    let again = api
+        .callback(
+            Method::PUT,
+            &path,
+            Some(json!({"locationDescription": "Kasse 2"})),
+        )
+        .await;
     assert_empty_200(&again, "PUT beacon again (description)");
 
     // Another merchant cannot take it.
-    let taken = cb(
-        &other,
-        Method::PUT,
-        &path,
-        Some(json!({"locationDescription": "Mine"})),
-    )
-    .await;
+    let taken = other
+        .callback(
+            Method::PUT,
+            &path,
+            Some(json!({"locationDescription": "Mine"})),
+        )
+        .await;
     let v = assert_published_error(&taken, 409, "another merchant");
     assert_eq!(v["id"], beacon);
     assert!(!text(&taken).contains("700007"), "never names the holder");
 
     // It is one of the merchant's callback QRs, id = the beacon id, content = its scan route.
-    let got = cb(
-        &api,
-        Method::GET,
-        &format!("/qr/v1/merchant-callback/{beacon}"),
-        None,
-    )
-    .await;
+    let got = api
+        .callback(
+            Method::GET,
+            &format!("/qr/v1/merchant-callback/{beacon}"),
+            None,
+        )
+        .await;
     assert_eq!(got.status, 200);
     let qr = got.json();
     assert_eq!(qr["merchantQrId"], beacon);
@@ -364,56 +348,58 @@ async fn a_mobilepay_beacon_maps_to_one_merchant_and_its_scans_notify_it() {
     );
 
     // A beacon id that is already one of the merchant's own callback ids is refused.
-    let own = cb(
-        &api,
-        Method::PUT,
-        "/qr/v1/merchant-callback/kiosk-7",
-        Some(json!({"locationDescription": "Kiosk"})),
-    )
-    .await;
+    let own = api
+        .callback(
+            Method::PUT,
+            "/qr/v1/merchant-callback/kiosk-7",
+            Some(json!({"locationDescription": "Kiosk"})),
+        )
+        .await;
     assert_eq!(own.status, 200);
-    let clash = cb(
-        &api,
-        Method::PUT,
-        "/qr/v1/merchant-callback/mobilepay/kiosk-7",
-        Some(json!({"locationDescription": "Beacon"})),
-    )
-    .await;
+    let clash = api
+        .callback(
+            Method::PUT,
+            "/qr/v1/merchant-callback/mobilepay/kiosk-7",
+            Some(json!({"locationDescription": "Beacon"})),
+        )
+        .await;
     assert_published_error(&clash, 409, "own callback id");
-    let kept = cb(&api, Method::GET, "/qr/v1/merchant-callback/kiosk-7", None).await;
+    let kept = api
+        .callback(Method::GET, "/qr/v1/merchant-callback/kiosk-7", None)
+        .await;
     assert_eq!(kept.json()["locationDescription"], "Kiosk", "left alone");
 
     // Bad ids and bodies are 400s naming what is wrong.
-    let bad = cb(
-        &api,
-        Method::PUT,
-        "/qr/v1/merchant-callback/mobilepay/a%20b",
-        Some(json!({"locationDescription": ""})),
-    )
-    .await;
+    let bad = api
+        .callback(
+            Method::PUT,
+            "/qr/v1/merchant-callback/mobilepay/a%20b",
+            Some(json!({"locationDescription": ""})),
+        )
+        .await;
     assert_published_error(&bad, 400, "bad beacon");
     assert_eq!(bad.invalid_params(), ["beaconId", "locationDescription"]);
 
     // Deleted through the callback calls, it stops scanning and stays retired.
-    let del = cb(
-        &api,
-        Method::DELETE,
-        &format!("/qr/v1/merchant-callback/{beacon}"),
-        None,
-    )
-    .await;
+    let del = api
+        .callback(
+            Method::DELETE,
+            &format!("/qr/v1/merchant-callback/{beacon}"),
+            None,
+        )
+        .await;
     assert_empty_200(&del, "DELETE beacon");
     assert_eq!(
         common::get(&srv.url(&format!("/m/{beacon}"))).await.status,
         404
     );
-    let revive = cb(
-        &other,
-        Method::PUT,
-        &path,
-        Some(json!({"locationDescription": "Mine now"})),
-    )
-    .await;
+    let revive = other
+        .callback(
+            Method::PUT,
+            &path,
+            Some(json!({"locationDescription": "Mine now"})),
+        )
+        .await;
     assert_published_error(&revive, 409, "retired");
 }
 
@@ -466,15 +452,15 @@ async fn merchant_qr_ids_are_any_string() {
         "😀",
     ] {
         let path = format!("/qr/v1/merchant-callback/{}", encode_id(id));
-        let put = cb(
-            &api,
-            Method::PUT,
-            &path,
-            Some(json!({"locationDescription": "Anywhere"})),
-        )
-        .await;
+        let put = api
+            .callback(
+                Method::PUT,
+                &path,
+                Some(json!({"locationDescription": "Anywhere"})),
+            )
+            .await;
         assert_empty_200(&put, id);
-        let got = cb(&api, Method::GET, &path, None).await;
+        let got = api.callback(Method::GET, &path, None).await;
         assert_eq!(got.status, 200, "{id}");
         assert_eq!(got.json()["merchantQrId"], id);
     }
@@ -496,12 +482,9 @@ async fn redirect_ids_use_unicode_word_and_space_characters() {
         assert_eq!(r.status, 200, "{id:?}: {}", text(&r));
         assert_eq!(r.json()["id"], id);
         let got = api
-            .call(
+            .bare(
                 Method::GET,
                 &format!("/qr/v1/merchant-redirect/{}", encode_id(id)),
-                None,
-                None,
-                &[],
             )
             .await;
         assert_eq!(got.status, 200, "{id:?}");
@@ -568,17 +551,12 @@ async fn redirect_urls_refuse_userinfo_and_allow_every_rfc3986_character() {
         .await;
     assert_published_error(&hook, 400, "webhook userinfo");
     let loose = "https://shop.example/~sale/(summer),a;b*c'd$e!f?utm=x@y";
-    let r = api
-        .create_redirect("image/png", json!({"id": "loose", "redirectUrl": loose}))
-        .await;
+    let r = api.redirect_to("image/png", "loose", loose).await;
     assert_eq!(r.status, 200, "{}", text(&r));
     let short = path_of(
-        api.create_redirect(
-            "text/targetUrl",
-            json!({"id": "loose2", "redirectUrl": loose}),
-        )
-        .await
-        .json()["url"]
+        api.redirect_to("text/targetUrl", "loose2", loose)
+            .await
+            .json()["url"]
             .as_str()
             .expect("url"),
     );

@@ -4,7 +4,7 @@
 
 use crate::common;
 
-use common::api::{Api, add_merchant, token_claims};
+use common::api::{Api, token_claims};
 use http::Method;
 use serde_json::{Value, json};
 
@@ -23,11 +23,7 @@ fn style_of(claims: &Value) -> Value {
 }
 
 async fn login(srv: &common::TestServer, msn: &str) -> Api {
-    Api::login(
-        &srv.base,
-        &add_merchant(&srv.state.config.data_dir, msn, "Shop"),
-    )
-    .await
+    Api::merchant(srv, msn, "Shop").await
 }
 
 async fn payment_url(api: &Api, body: Value) -> String {
@@ -44,7 +40,7 @@ const PAY: &str = "https://shop.example/pay/1";
 async fn the_default_style_reaches_every_image_url_until_deleted() {
     let srv = common::start().await;
     let api = login(&srv, "510001").await;
-    let r = api.call(Method::GET, "/qr/v1/style", None, None, &[]).await;
+    let r = api.bare(Method::GET, "/qr/v1/style").await;
     assert_eq!(r.status, 404, "no default style yet");
 
     let wanted = json!({
@@ -59,46 +55,36 @@ async fn the_default_style_reaches_every_image_url_until_deleted() {
         "ecc": "Q", "fg": "#1a237e", "shape": "rounded", "eyes": "circle", "eyeColor": "#b71c1c"
     });
     assert_eq!(r.json(), canonical, "stored as the token writer spells it");
-    let r = api.call(Method::GET, "/qr/v1/style", None, None, &[]).await;
+    let r = api.bare(Method::GET, "/qr/v1/style").await;
     assert_eq!((r.status.as_u16(), r.json()), (200, canonical.clone()));
 
     // A one-time payment QR, a merchant-redirect QR and a merchant-callback QR all get it.
     let url = payment_url(&api, json!({ "url": PAY })).await;
     assert_eq!(style_of(&token_claims(&url)), canonical);
     let r = api
-        .create_redirect(
-            "image/png",
-            json!({"id": "poster-1", "redirectUrl": "https://shop.example/"}),
-        )
+        .redirect_to("image/png", "poster-1", "https://shop.example/")
         .await;
     assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
     assert_eq!(
         style_of(&token_claims(r.json()["url"].as_str().expect("url"))),
         canonical
     );
-    let listed = api
-        .call(Method::GET, "/qr/v1/merchant-redirect", None, None, &[])
-        .await;
+    let listed = api.bare(Method::GET, "/qr/v1/merchant-redirect").await;
     let url = listed.json()[0]["url"].as_str().expect("url").to_owned();
     assert_eq!(style_of(&token_claims(&url)), canonical, "SVG URLs too");
-    let msn = [("merchant-serial-number", api.creds.msn.as_str())];
     let r = api
-        .call(
+        .callback(
             Method::PUT,
             "/qr/v1/merchant-callback/kiosk-1",
-            None,
             Some(json!({"locationDescription": "Kiosk 1"})),
-            &msn,
         )
         .await;
     assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
     let r = api
-        .call(
+        .callback(
             Method::GET,
             "/qr/v1/merchant-callback/kiosk-1?QrImageFormat=PNG",
             None,
-            None,
-            &msn,
         )
         .await;
     let url = r.json()["qrImageUrl"].as_str().expect("url").to_owned();
@@ -110,15 +96,11 @@ async fn the_default_style_reaches_every_image_url_until_deleted() {
     let url = payment_url(&api, json!({ "url": PAY, "style": {} })).await;
     assert_eq!(style_of(&token_claims(&url)), json!({}));
 
-    let r = api
-        .call(Method::DELETE, "/qr/v1/style", None, None, &[])
-        .await;
+    let r = api.bare(Method::DELETE, "/qr/v1/style").await;
     assert_eq!(r.status, 204);
-    let r = api
-        .call(Method::DELETE, "/qr/v1/style", None, None, &[])
-        .await;
+    let r = api.bare(Method::DELETE, "/qr/v1/style").await;
     assert_eq!(r.status, 404);
-    let r = api.call(Method::GET, "/qr/v1/style", None, None, &[]).await;
+    let r = api.bare(Method::GET, "/qr/v1/style").await;
     assert_eq!(r.status, 404);
     let url = payment_url(&api, json!({ "url": PAY })).await;
     let claims = token_claims(&url);
@@ -237,15 +219,13 @@ async fn bad_styles_are_refused_with_the_field_they_name() {
     assert_eq!(r.status, 415);
     let r = common::api::send(Method::GET, &srv.url("/qr/v1/style"), &[], None).await;
     assert_eq!(r.status, 401);
-    let r = api
-        .call(Method::POST, "/qr/v1/style", None, None, &[])
-        .await;
+    let r = api.bare(Method::POST, "/qr/v1/style").await;
     assert_eq!(
         (r.status.as_u16(), r.header("allow")),
         (405, "GET, PUT, DELETE")
     );
     // Nothing refused was stored.
-    let r = api.call(Method::GET, "/qr/v1/style", None, None, &[]).await;
+    let r = api.bare(Method::GET, "/qr/v1/style").await;
     assert_eq!(r.status, 404);
     srv.stop().await;
 }
@@ -320,7 +300,7 @@ async fn a_default_style_naming_a_logo_reaches_the_token_and_holds_the_logo() {
 
     // The logo cannot be deleted under the style; once the style lets go of it, it can.
     let path = format!("/qr/v1/logos/{id}");
-    let r = api.call(Method::DELETE, &path, None, None, &[]).await;
+    let r = api.bare(Method::DELETE, &path).await;
     assert_eq!(r.status, 409, "{}", String::from_utf8_lossy(&r.body));
     assert!(
         r.json()["detail"]
@@ -337,7 +317,7 @@ async fn a_default_style_naming_a_logo_reaches_the_token_and_holds_the_logo() {
         )
         .await;
     assert_eq!(r.status, 200);
-    let r = api.call(Method::DELETE, &path, None, None, &[]).await;
+    let r = api.bare(Method::DELETE, &path).await;
     assert_eq!(r.status, 204);
 
     // A logo larger than the correction budget allows is refused with the largest allowed.
@@ -430,10 +410,7 @@ async fn a_redirect_qr_keeps_the_style_it_was_created_with() {
     );
 
     let r = api
-        .create_redirect(
-            "image/png",
-            json!({"id": "plain", "redirectUrl": "https://shop.example/b"}),
-        )
+        .redirect_to("image/png", "plain", "https://shop.example/b")
         .await;
     assert_eq!(r.status, 200);
     assert_eq!(url_style(&r.json()).1, json!({"shape": "rounded"}));
@@ -526,30 +503,15 @@ async fn a_redirect_qr_keeps_the_style_it_was_created_with() {
 async fn a_callback_qr_keeps_its_stored_style_across_description_changes() {
     let srv = common::start().await;
     let api = login(&srv, "510102").await;
-    let msn = [("merchant-serial-number", api.creds.msn.as_str())];
     put_default(&api, json!({"shape": "rounded"})).await;
-    let put = |body: Value| {
-        let api = api.clone();
-        async move {
-            let msn = [("merchant-serial-number", api.creds.msn.as_str())];
-            api.call(
-                Method::PUT,
-                "/qr/v1/merchant-callback/kiosk-7",
-                None,
-                Some(body),
-                &msn,
-            )
-            .await
-        }
-    };
+    let put =
+        |body: Value| api.callback(Method::PUT, "/qr/v1/merchant-callback/kiosk-7", Some(body));
     let get = || async {
         let r = api
-            .call(
+            .callback(
                 Method::GET,
                 "/qr/v1/merchant-callback/kiosk-7?QrImageFormat=PNG",
                 None,
-                None,
-                &msn,
             )
             .await;
         assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
@@ -570,12 +532,10 @@ async fn a_callback_qr_keeps_its_stored_style_across_description_changes() {
     assert_eq!(style, own, "a published-API update keeps the stored style");
     assert_eq!(qr["locationDescription"], "Kiosk 7, by the door");
     let listed = api
-        .call(
+        .callback(
             Method::GET,
             "/qr/v1/merchant-callback?QrImageFormat=SVG",
             None,
-            None,
-            &msn,
         )
         .await;
     let url = listed.json()[0]["qrImageUrl"]
@@ -631,7 +591,6 @@ async fn bad_styles_on_redirect_and_callback_qrs_are_400_and_store_nothing() {
         (json!({"logo": own, "logoSize": 0.9}), "style", "logoSize"),
         (json!({"size": 800}), "style.size", "is not a style field"),
     ];
-    let msn = [("merchant-serial-number", api.creds.msn.as_str())];
     let reason = |r: &common::Reply| {
         r.json()["invalidParams"][0]["reason"]
             .as_str()
@@ -652,12 +611,10 @@ async fn bad_styles_on_redirect_and_callback_qrs_are_400_and_store_nothing() {
         );
         assert!(reason(&r).contains(why), "{style}: {}", reason(&r));
         let r = api
-            .call(
+            .callback(
                 Method::PUT,
                 "/qr/v1/merchant-callback/refused",
-                None,
                 Some(json!({"locationDescription": "Kiosk", "style": style})),
-                &msn,
             )
             .await;
         assert_eq!(
@@ -668,23 +625,11 @@ async fn bad_styles_on_redirect_and_callback_qrs_are_400_and_store_nothing() {
         assert!(reason(&r).contains(why), "{style}: {}", reason(&r));
     }
     let r = api
-        .call(
-            Method::GET,
-            "/qr/v1/merchant-redirect/refused",
-            None,
-            None,
-            &[],
-        )
+        .bare(Method::GET, "/qr/v1/merchant-redirect/refused")
         .await;
     assert_eq!(r.status, 404, "no redirect QR was created");
     let r = api
-        .call(
-            Method::GET,
-            "/qr/v1/merchant-callback/refused",
-            None,
-            None,
-            &msn,
-        )
+        .callback(Method::GET, "/qr/v1/merchant-callback/refused", None)
         .await;
     assert_eq!(r.status, 404, "no callback QR was created");
 
@@ -721,7 +666,6 @@ async fn bad_styles_on_redirect_and_callback_qrs_are_400_and_store_nothing() {
 async fn a_logo_a_live_qrs_stored_style_names_cannot_be_deleted() {
     let srv = common::start().await;
     let api = login(&srv, "510105").await;
-    let msn = [("merchant-serial-number", api.creds.msn.as_str())];
     let r = api
         .upload_logo("image/png", &common::api::png_logo(64, 64))
         .await;
@@ -736,12 +680,10 @@ async fn a_logo_a_live_qrs_stored_style_names_cannot_be_deleted() {
         .await;
     assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
     let r = api
-        .call(
+        .callback(
             Method::PUT,
             "/qr/v1/merchant-callback/till",
-            None,
             Some(json!({"locationDescription": "Till", "style": style})),
-            &msn,
         )
         .await;
     assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
@@ -755,7 +697,7 @@ async fn a_logo_a_live_qrs_stored_style_names_cannot_be_deleted() {
         );
         assert_eq!(r.json()["id"], json!(logo));
     };
-    refused(api.call(Method::DELETE, &path, None, None, &[]).await);
+    refused(api.bare(Method::DELETE, &path).await);
     // The redirect QR lets go of it (a style of its own without the logo); the callback QR
     // still holds it.
     let r = put_redirect(
@@ -765,18 +707,12 @@ async fn a_logo_a_live_qrs_stored_style_names_cannot_be_deleted() {
     )
     .await;
     assert_eq!(r.status, 200);
-    refused(api.call(Method::DELETE, &path, None, None, &[]).await);
+    refused(api.bare(Method::DELETE, &path).await);
     let r = api
-        .call(
-            Method::DELETE,
-            "/qr/v1/merchant-callback/till",
-            None,
-            None,
-            &msn,
-        )
+        .callback(Method::DELETE, "/qr/v1/merchant-callback/till", None)
         .await;
     assert_eq!(r.status, 200);
-    let r = api.call(Method::DELETE, &path, None, None, &[]).await;
+    let r = api.bare(Method::DELETE, &path).await;
     assert_eq!(r.status, 204, "{}", String::from_utf8_lossy(&r.body));
     // Naming the deleted logo now is the 400 of an unknown logo.
     let r = put_redirect(

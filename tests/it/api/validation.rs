@@ -3,17 +3,13 @@
 
 use crate::common;
 
-use common::api::{Api, add_merchant, send};
+use common::api::{Api, send};
 use http::Method;
 use serde_json::{Value, json};
 
 async fn login() -> (common::TestServer, Api) {
     let srv = common::start().await;
-    let api = Api::login(
-        &srv.base,
-        &add_merchant(&srv.state.config.data_dir, "654321", "Rules AS"),
-    )
-    .await;
+    let api = Api::merchant(&srv, "654321", "Rules AS").await;
     (srv, api)
 }
 

@@ -11,7 +11,7 @@ use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 use serde_json::Value;
 
-use super::Reply;
+use super::{Reply, TestServer};
 
 /// The binary under test.
 pub const BIN: &str = env!("CARGO_BIN_EXE_qr-origin");
@@ -25,20 +25,29 @@ pub struct Credentials {
     pub msn: String,
 }
 
+impl Credentials {
+    /// What `qr-origin merchant add` printed.
+    fn of(v: &Value) -> Credentials {
+        let s = |k: &str| {
+            v[k].as_str()
+                .unwrap_or_else(|| panic!("{k} in {v}"))
+                .to_owned()
+        };
+        Credentials {
+            client_id: s("client_id"),
+            client_secret: s("client_secret"),
+            subscription_key: s("subscription_key"),
+            msn: s("msn"),
+        }
+    }
+}
+
 /// Runs `qr-origin merchant add` on `data_dir` (also while a server uses it) and parses its JSON.
 pub fn add_merchant(data_dir: &Path, msn: &str, name: &str) -> Credentials {
-    let v = merchant_cli(data_dir, &["add", "--msn", msn, "--name", name]);
-    let s = |k: &str| {
-        v[k].as_str()
-            .unwrap_or_else(|| panic!("{k} in {v}"))
-            .to_owned()
-    };
-    Credentials {
-        client_id: s("client_id"),
-        client_secret: s("client_secret"),
-        subscription_key: s("subscription_key"),
-        msn: s("msn"),
-    }
+    Credentials::of(&merchant_cli(
+        data_dir,
+        &["add", "--msn", msn, "--name", name],
+    ))
 }
 
 /// Sends `method url` with `headers` and an optional body over HTTP/1.1.
@@ -126,6 +135,32 @@ impl Api {
         }
     }
 
+    /// A new merchant `msn` added to `srv`'s store, logged in.
+    pub async fn merchant(srv: &TestServer, msn: &str, name: &str) -> Api {
+        Api::login(
+            &srv.base,
+            &add_merchant(&srv.state.config.data_dir, msn, name),
+        )
+        .await
+    }
+
+    /// The `Authorization` value of this session.
+    fn bearer(&self) -> String {
+        format!("Bearer {}", self.token)
+    }
+
+    /// The headers every QR API call carries: `bearer` (from [`Api::bearer`]) and the
+    /// subscription key.
+    fn credentials<'a>(&'a self, bearer: &'a str) -> Vec<(&'a str, &'a str)> {
+        vec![
+            ("authorization", bearer),
+            (
+                "ocp-apim-subscription-key",
+                self.creds.subscription_key.as_str(),
+            ),
+        ]
+    }
+
     /// A QR API call with this merchant's token and key, `Accept` as given (if any), a JSON
     /// body (if any), and extra headers.
     pub async fn call(
@@ -136,14 +171,8 @@ impl Api {
         body: Option<Value>,
         extra: &[(&str, &str)],
     ) -> Reply {
-        let bearer = format!("Bearer {}", self.token);
-        let mut headers = vec![
-            ("authorization", bearer.as_str()),
-            (
-                "ocp-apim-subscription-key",
-                self.creds.subscription_key.as_str(),
-            ),
-        ];
+        let bearer = self.bearer();
+        let mut headers = self.credentials(&bearer);
         if let Some(a) = accept {
             headers.push(("accept", a));
         }
@@ -161,16 +190,23 @@ impl Api {
         .await
     }
 
+    /// A call with neither `Accept` nor a body nor extra headers: the QR API's plain GETs and
+    /// DELETEs.
+    pub async fn bare(&self, method: Method, path: &str) -> Reply {
+        self.call(method, path, None, None, &[]).await
+    }
+
+    /// A merchant-callback call: no `Accept`, this merchant's `Merchant-Serial-Number` (which
+    /// those endpoints insist on) and a JSON body if any.
+    pub async fn callback(&self, method: Method, path: &str, body: Option<Value>) -> Reply {
+        let msn = [("merchant-serial-number", self.creds.msn.as_str())];
+        self.call(method, path, None, body, &msn).await
+    }
+
     /// `POST /qr/v1/logos` with `bytes` as `content_type` (no `Content-Type` when empty).
     pub async fn upload_logo(&self, content_type: &str, bytes: &[u8]) -> Reply {
-        let bearer = format!("Bearer {}", self.token);
-        let mut headers = vec![
-            ("authorization", bearer.as_str()),
-            (
-                "ocp-apim-subscription-key",
-                self.creds.subscription_key.as_str(),
-            ),
-        ];
+        let bearer = self.bearer();
+        let mut headers = self.credentials(&bearer);
         if !content_type.is_empty() {
             headers.push(("content-type", content_type));
         }
@@ -192,6 +228,12 @@ impl Api {
             &[],
         )
         .await
+    }
+
+    /// [`Api::create_redirect`] of QR `id` pointing at `url`, with nothing else set.
+    pub async fn redirect_to(&self, accept: &str, id: &str, url: &str) -> Reply {
+        let body = serde_json::json!({"id": id, "redirectUrl": url});
+        self.create_redirect(accept, body).await
     }
 }
 
@@ -247,17 +289,7 @@ pub fn add_merchant_on(database_url: &str, msn: &str, name: &str) -> Credentials
         &[("QR_ORIGIN_DATABASE_URL", database_url)],
     );
     let _ = std::fs::remove_dir_all(&dir);
-    let s = |k: &str| {
-        v[k].as_str()
-            .unwrap_or_else(|| panic!("{k} in {v}"))
-            .to_owned()
-    };
-    Credentials {
-        client_id: s("client_id"),
-        client_secret: s("client_secret"),
-        subscription_key: s("subscription_key"),
-        msn: s("msn"),
-    }
+    Credentials::of(&v)
 }
 
 /// Runs `qr-origin merchant <args> --data-dir <data_dir>`; asserts success and parses stdout.

@@ -98,10 +98,7 @@ async fn three_instances_share_qrs_tokens_and_ids() {
         ..on_a.clone()
     };
     let created = on_b
-        .create_redirect(
-            "text/targetUrl",
-            json!({"id": "poster", "redirectUrl": "https://shop.example/one"}),
-        )
+        .redirect_to("text/targetUrl", "poster", "https://shop.example/one")
         .await;
     assert!(
         created.status.as_u16() == 200 || created.status.as_u16() == 201,
@@ -142,12 +139,9 @@ async fn three_instances_share_qrs_tokens_and_ids() {
 
     // A delete on A makes B answer 404 as fast.
     let del = on_a
-        .call(
+        .bare(
             Method::DELETE,
             &format!("/qr/v1/merchant-redirect/{}", encode_id("poster")),
-            None,
-            None,
-            &[],
         )
         .await;
     assert!(del.status.as_u16() < 300, "delete: {}", del.status);

@@ -40,10 +40,7 @@ async fn api_answers_503_images_keep_serving_and_it_recovers() {
     let creds = add_merchant_on(&db.url, "830001", "Outage AS");
     let api = Api::login(&base, &creds).await;
     let made = api
-        .create_redirect(
-            "text/targetUrl",
-            json!({"id": "sign", "redirectUrl": "https://shop.example/a"}),
-        )
+        .redirect_to("text/targetUrl", "sign", "https://shop.example/a")
         .await;
     assert!(
         made.status.as_u16() < 300,
@@ -64,10 +61,7 @@ async fn api_answers_503_images_keep_serving_and_it_recovers() {
     cluster.stop();
     until_status(&format!("{base}/readyz"), 503).await;
     let down = api
-        .create_redirect(
-            "text/targetUrl",
-            json!({"id": "during", "redirectUrl": "https://shop.example/b"}),
-        )
+        .redirect_to("text/targetUrl", "during", "https://shop.example/b")
         .await;
     assert_eq!(down.status, 503, "{}", String::from_utf8_lossy(&down.body));
     assert!(!down.header("retry-after").is_empty(), "Retry-After set");
@@ -89,10 +83,7 @@ async fn api_answers_503_images_keep_serving_and_it_recovers() {
     let deadline = Instant::now() + Duration::from_secs(30);
     let again = loop {
         let r = api
-            .create_redirect(
-                "text/targetUrl",
-                json!({"id": "after", "redirectUrl": "https://shop.example/c"}),
-            )
+            .redirect_to("text/targetUrl", "after", "https://shop.example/c")
             .await;
         if r.status != 503 || Instant::now() > deadline {
             break r;

@@ -6,9 +6,9 @@ use crate::common;
 
 use std::time::Duration;
 
+use common::TestServer;
 use common::api::{Api, Credentials, add_merchant, path_of};
 use common::receiver::{Receiver, expected_authorization};
-use common::{Reply, TestServer};
 use http::Method;
 use qr_origin::clock::Clock;
 use qr_origin::store::OutboxState;
@@ -25,21 +25,7 @@ async fn server() -> TestServer {
 }
 
 async fn merchant(srv: &TestServer, msn: &str) -> Api {
-    let creds = add_merchant(&srv.state.config.data_dir, msn, "Kiosk AS");
-    Api::login(&srv.base, &creds).await
-}
-
-/// A merchant-callback call with the `Merchant-Serial-Number` header.
-async fn cb(api: &Api, method: Method, path: &str, body: Option<Value>) -> Reply {
-    let msn = api.creds.msn.clone();
-    api.call(
-        method,
-        path,
-        None,
-        body,
-        &[("merchant-serial-number", msn.as_str())],
-    )
-    .await
+    Api::merchant(srv, msn, "Kiosk AS").await
 }
 
 async fn register(api: &Api, url: &str) -> (String, String) {
@@ -62,21 +48,17 @@ async fn register(api: &Api, url: &str) -> (String, String) {
 
 /// Creates callback QR `id` and returns its `/c/` path.
 async fn callback_qr(api: &Api, id: &str, description: &str) -> String {
-    let put = cb(
-        api,
-        Method::PUT,
-        &format!("/qr/v1/merchant-callback/{id}"),
-        Some(json!({ "locationDescription": description })),
-    )
-    .await;
+    let put = api
+        .callback(
+            Method::PUT,
+            &format!("/qr/v1/merchant-callback/{id}"),
+            Some(json!({ "locationDescription": description })),
+        )
+        .await;
     assert_eq!(put.status, 200, "{}", String::from_utf8_lossy(&put.body));
-    let got = cb(
-        api,
-        Method::GET,
-        &format!("/qr/v1/merchant-callback/{id}"),
-        None,
-    )
-    .await;
+    let got = api
+        .callback(Method::GET, &format!("/qr/v1/merchant-callback/{id}"), None)
+        .await;
     assert_eq!(got.status, 200);
     path_of(got.json()["qrContent"].as_str().expect("qrContent"))
 }
@@ -128,9 +110,7 @@ async fn a_scan_reaches_the_receiver_once_signed() {
     let receiver = Receiver::start().await;
     let (hook_id, secret) = register(&api, &receiver.url("/qr-events?src=test")).await;
 
-    let listed = api
-        .call(Method::GET, "/webhooks/v1/webhooks", None, None, &[])
-        .await;
+    let listed = api.bare(Method::GET, "/webhooks/v1/webhooks").await;
     assert_eq!(listed.status, 200);
     assert_eq!(
         listed.json(),
@@ -142,23 +122,23 @@ async fn a_scan_reaches_the_receiver_once_signed() {
         "listed without the secret"
     );
 
-    let put = cb(
-        &api,
-        Method::PUT,
-        "/qr/v1/merchant-callback/kiosk%201",
-        Some(json!({"locationDescription": "Kiosk <1> & café"})),
-    )
-    .await;
+    let put = api
+        .callback(
+            Method::PUT,
+            "/qr/v1/merchant-callback/kiosk%201",
+            Some(json!({"locationDescription": "Kiosk <1> & café"})),
+        )
+        .await;
     assert_eq!(put.status, 200);
 
     // The QR as PNG of a chosen size and as the default SVG; both decode to qrContent.
-    let png = cb(
-        &api,
-        Method::GET,
-        "/qr/v1/merchant-callback/kiosk%201?qrImageFormat=PNG&qrImageSize=300",
-        None,
-    )
-    .await;
+    let png = api
+        .callback(
+            Method::GET,
+            "/qr/v1/merchant-callback/kiosk%201?qrImageFormat=PNG&qrImageSize=300",
+            None,
+        )
+        .await;
     assert_eq!(png.status, 200, "{}", String::from_utf8_lossy(&png.body));
     let qr = png.json();
     assert_eq!(qr["merchantSerialNumber"], "600100");
@@ -175,13 +155,9 @@ async fn a_scan_reaches_the_receiver_once_signed() {
     let decoded = image::load_from_memory(&image.body).expect("PNG");
     assert_eq!((decoded.width(), decoded.height()), (300, 300));
     assert_eq!(common::decode_png(&image.body), content);
-    let svg = cb(
-        &api,
-        Method::GET,
-        "/qr/v1/merchant-callback/kiosk%201",
-        None,
-    )
-    .await;
+    let svg = api
+        .callback(Method::GET, "/qr/v1/merchant-callback/kiosk%201", None)
+        .await;
     let svg_url = svg.json()["qrImageUrl"].as_str().expect("url").to_owned();
     let svg_image = common::get(&svg_url).await;
     assert_eq!(svg_image.header("content-type"), "image/svg+xml");
@@ -344,17 +320,25 @@ async fn a_deleted_callback_qr_answers_404_and_sends_nothing() {
     assert_eq!(common::get(&srv.url(&link)).await.status, 200);
     receiver.wait_for(1, HANG_GUARD).await;
 
-    let del = cb(&api, Method::DELETE, "/qr/v1/merchant-callback/door", None).await;
+    let del = api
+        .callback(Method::DELETE, "/qr/v1/merchant-callback/door", None)
+        .await;
     assert_eq!(del.status, 200);
     let page = common::get(&srv.url(&link)).await;
     assert_eq!(page.status, 404);
     assert!(String::from_utf8_lossy(&page.body).contains("not found"));
-    let get = cb(&api, Method::GET, "/qr/v1/merchant-callback/door", None).await;
+    let get = api
+        .callback(Method::GET, "/qr/v1/merchant-callback/door", None)
+        .await;
     assert_eq!(get.status, 404);
     assert_eq!(get.header("content-type"), "application/json");
-    let again = cb(&api, Method::DELETE, "/qr/v1/merchant-callback/door", None).await;
+    let again = api
+        .callback(Method::DELETE, "/qr/v1/merchant-callback/door", None)
+        .await;
     assert_eq!(again.status, 404);
-    let list = cb(&api, Method::GET, "/qr/v1/merchant-callback", None).await;
+    let list = api
+        .callback(Method::GET, "/qr/v1/merchant-callback", None)
+        .await;
     assert_eq!(list.json(), json!([]));
 
     // Stored synchronously before the scan answers: nothing was enqueued for the 404.
@@ -388,18 +372,10 @@ async fn a_deleted_webhook_gets_no_more_deliveries() {
     outbox_until(&srv, &gone_id, |e| e.len() == 1 && e[0].attempts >= 1).await;
 
     let del = api
-        .call(
-            Method::DELETE,
-            &format!("/webhooks/v1/webhooks/{gone_id}"),
-            None,
-            None,
-            &[],
-        )
+        .bare(Method::DELETE, &format!("/webhooks/v1/webhooks/{gone_id}"))
         .await;
     assert_eq!(del.status, 204);
-    let listed = api
-        .call(Method::GET, "/webhooks/v1/webhooks", None, None, &[])
-        .await;
+    let listed = api.bare(Method::GET, "/webhooks/v1/webhooks").await;
     assert_eq!(listed.json()["webhooks"].as_array().map(Vec::len), Some(1));
     let attempts_before = failing.received().len();
     failing.answer(200);
@@ -450,29 +426,30 @@ async fn callback_calls_need_the_callers_own_merchant_serial_number() {
             .await;
         assert_eq!(r.status, 403, "{method} {path} with another merchant's MSN");
     }
-    assert_eq!(cb(&api, Method::PUT, path, body.clone()).await.status, 200);
+    assert_eq!(
+        api.callback(Method::PUT, path, body.clone()).await.status,
+        200
+    );
     // The other merchant neither sees nor touches it.
-    assert_eq!(cb(&other, Method::GET, path, None).await.status, 404);
-    assert_eq!(cb(&other, Method::DELETE, path, None).await.status, 404);
+    assert_eq!(other.callback(Method::GET, path, None).await.status, 404);
+    assert_eq!(other.callback(Method::DELETE, path, None).await.status, 404);
     // The same id is free for the other merchant, and is a different QR there.
     let other_body = Some(json!({"locationDescription": "Other kiosk"}));
-    assert_eq!(cb(&other, Method::PUT, path, other_body).await.status, 200);
-    let mine = cb(&api, Method::GET, path, None).await.json();
-    let theirs = cb(&other, Method::GET, path, None).await.json();
+    assert_eq!(
+        other.callback(Method::PUT, path, other_body).await.status,
+        200
+    );
+    let mine = api.callback(Method::GET, path, None).await.json();
+    let theirs = other.callback(Method::GET, path, None).await.json();
     assert_eq!(mine["locationDescription"], "Kiosk");
     assert_eq!(theirs["locationDescription"], "Other kiosk");
     assert_ne!(mine["qrContent"], theirs["qrContent"], "two printed codes");
     // Webhooks are the merchant's own too: another merchant cannot delete one.
     let (hook, _secret) = register(&api, "https://hooks.example.com/a").await;
     let hook_path = format!("/webhooks/v1/webhooks/{hook}");
-    let r = other
-        .call(Method::DELETE, &hook_path, None, None, &[])
-        .await;
+    let r = other.bare(Method::DELETE, &hook_path).await;
     assert_eq!(r.status, 404);
-    let listed = api
-        .call(Method::GET, "/webhooks/v1/webhooks", None, None, &[])
-        .await
-        .json();
+    let listed = api.bare(Method::GET, "/webhooks/v1/webhooks").await.json();
     assert_eq!(
         listed["webhooks"][0]["id"],
         hook.as_str(),
@@ -508,27 +485,27 @@ async fn every_callback_field_rule_is_a_400_naming_the_field() {
             "locationDescription",
         ),
     ] {
-        let r = cb(&api, Method::PUT, path, Some(body.clone())).await;
+        let r = api.callback(Method::PUT, path, Some(body.clone())).await;
         assert_eq!(r.status, 400, "{body}");
         assert_eq!(r.invalid_params(), [name], "{body}");
     }
-    let ok = cb(
-        &api,
-        Method::PUT,
-        path,
-        Some(json!({"locationDescription": "ø".repeat(36)})),
-    )
-    .await;
+    let ok = api
+        .callback(
+            Method::PUT,
+            path,
+            Some(json!({"locationDescription": "ø".repeat(36)})),
+        )
+        .await;
     assert_eq!(ok.status, 200, "36 characters (72 bytes) are fine");
 
     for bad_id in ["%ZZ", &"a".repeat(257)] {
-        let r = cb(
-            &api,
-            Method::PUT,
-            &format!("/qr/v1/merchant-callback/{bad_id}"),
-            Some(json!({"locationDescription": "Kiosk"})),
-        )
-        .await;
+        let r = api
+            .callback(
+                Method::PUT,
+                &format!("/qr/v1/merchant-callback/{bad_id}"),
+                Some(json!({"locationDescription": "Kiosk"})),
+            )
+            .await;
         assert_eq!(r.status, 400, "{bad_id}");
         assert_eq!(r.invalid_params(), ["merchantQrId"], "{bad_id}");
     }
@@ -543,7 +520,9 @@ async fn every_callback_field_rule_is_a_400_naming_the_field() {
         ),
     ] {
         for p in [path.to_owned(), "/qr/v1/merchant-callback".to_owned()] {
-            let r = cb(&api, Method::GET, &format!("{p}?{query}"), None).await;
+            let r = api
+                .callback(Method::GET, &format!("{p}?{query}"), None)
+                .await;
             assert_eq!(r.status, 400, "{p}?{query}");
             assert_eq!(r.invalid_params(), names, "{p}?{query}");
         }
@@ -563,16 +542,16 @@ async fn every_callback_field_rule_is_a_400_naming_the_field() {
     assert_eq!(not_json.status, 415);
 
     // An update changes the description only; the content (and so the image) stays.
-    let before = cb(&api, Method::GET, path, None).await.json();
-    let upd = cb(
-        &api,
-        Method::PUT,
-        path,
-        Some(json!({"locationDescription": "Moved"})),
-    )
-    .await;
+    let before = api.callback(Method::GET, path, None).await.json();
+    let upd = api
+        .callback(
+            Method::PUT,
+            path,
+            Some(json!({"locationDescription": "Moved"})),
+        )
+        .await;
     assert_eq!(upd.status, 200);
-    let after = cb(&api, Method::GET, path, None).await.json();
+    let after = api.callback(Method::GET, path, None).await.json();
     assert_eq!(after["locationDescription"], "Moved");
     assert_eq!(after["qrContent"], before["qrContent"]);
     assert_eq!(after["qrImageUrl"], before["qrImageUrl"]);
@@ -648,25 +627,16 @@ async fn every_webhook_field_rule_is_a_400_naming_the_field() {
     assert_eq!(r.status, 400);
     assert_eq!(r.invalid_params(), ["events"]);
     let del = api
-        .call(
-            Method::DELETE,
-            &format!("/webhooks/v1/webhooks/{}", ids[0]),
-            None,
-            None,
-            &[],
-        )
+        .bare(Method::DELETE, &format!("/webhooks/v1/webhooks/{}", ids[0]))
         .await;
     assert_eq!(del.status, 204);
     let r = post(json!({"url": "https://hooks.example/26", "events": ev})).await;
     assert_eq!(r.status, 201);
 
     let unknown = api
-        .call(
+        .bare(
             Method::DELETE,
             "/webhooks/v1/webhooks/00000000-0000-0000-0000-000000000000",
-            None,
-            None,
-            &[],
         )
         .await;
     assert_eq!(unknown.status, 404);
