@@ -13,6 +13,7 @@ use base64::Engine as _;
 use tiny_skia::Pixmap;
 
 use super::Plan;
+use super::canvas::ROUND_EYE_K;
 use crate::render::matrix::{Line, WORDS};
 use crate::render::raster::dark_runs;
 use crate::render::svg::{colour, num, open_svg};
@@ -196,8 +197,8 @@ fn dots(out: &mut Vec<u8>, lines: &[Line], border: u32) {
     }
 }
 
-/// The three eyes: outer ring and ball per eye, as rectangles, rounded rectangles or circles,
-/// in absolute module coordinates (three subpath groups; relative moves would save little).
+/// The three eyes: outer ring and ball per eye, as rectangles, rounded rectangles or round
+/// rings, in absolute module coordinates (three subpath groups; relative moves would save little).
 fn eyes(out: &mut Vec<u8>, plan: &Plan, eyes: Eyes) {
     let n = plan.matrix.size() as u32;
     let b = plan.geometry.border;
@@ -213,6 +214,10 @@ fn eyes(out: &mut Vec<u8>, plan: &Plan, eyes: Eyes) {
             half(out, x + radius);
             out.push(b' ');
             half(out, y);
+            if eyes == Eyes::Circle {
+                round_ring(out, 50 * radius);
+                continue;
+            }
             let (s, r) = (side, radius);
             side_or_arc(out, s - 2 * r, r, (1, 1));
             out.push(b'v');
@@ -226,6 +231,58 @@ fn eyes(out: &mut Vec<u8>, plan: &Plan, eyes: Eyes) {
             side_or_arc(out, 0, r, (1, -1));
             out.push(b'z');
         }
+    }
+}
+
+/// A circle eye's ring of radius `r` hundredths of a module, from its top clockwise: the four
+/// quarter curves the PNG draws ([`ROUND_EYE_K`]), as relative cubics.
+fn round_ring(out: &mut Vec<u8>, r: i32) {
+    let k = r * ROUND_EYE_K / 100;
+    debug_assert_eq!(
+        k * 100,
+        r * ROUND_EYE_K,
+        "control points on the hundredths grid"
+    );
+    for (sx, sy) in [(1, 1), (-1, 1), (-1, -1), (1, -1)] {
+        // Control points along the tangent at the start and at the end, then the end.
+        let start_tangent = if sy == sx { (sx * k, 0) } else { (0, sy * k) };
+        let end_tangent = if sy == sx {
+            (sx * r, sy * (r - k))
+        } else {
+            (sx * (r - k), sy * r)
+        };
+        out.push(b'c');
+        let values = [
+            start_tangent.0,
+            start_tangent.1,
+            end_tangent.0,
+            end_tangent.1,
+            sx * r,
+            sy * r,
+        ];
+        for (i, v) in values.into_iter().enumerate() {
+            if i > 0 && v >= 0 {
+                out.push(b' ');
+            }
+            hundredths(out, v);
+        }
+    }
+    out.push(b'z');
+}
+
+/// `h` hundredths of a module as a decimal, trailing zeros left out.
+fn hundredths(out: &mut Vec<u8>, h: i32) {
+    if h < 0 {
+        out.push(b'-');
+    }
+    let a = h.unsigned_abs();
+    if a >= 100 || a == 0 {
+        num(out, a / 100);
+    }
+    match a % 100 {
+        0 => {}
+        f if f % 10 == 0 => out.extend_from_slice(&[b'.', b'0' + (f / 10) as u8]),
+        f => out.extend_from_slice(&[b'.', b'0' + (f / 10) as u8, b'0' + (f % 10) as u8]),
     }
 }
 
@@ -249,4 +306,26 @@ fn side_or_arc(out: &mut Vec<u8>, len: i32, r: i32, (sx, sy): (i32, i32)) {
         out.push(b' ');
     }
     half(out, sy * r);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_round_ring_is_four_cubics_on_the_hundredths_grid() {
+        let mut out = Vec::new();
+        round_ring(&mut out, 350);
+        assert_eq!(
+            std::str::from_utf8(&out).unwrap(),
+            "c2.45 0 3.5 1.05 3.5 3.5c0 2.45-1.05 3.5-3.5 3.5\
+             c-2.45 0-3.5-1.05-3.5-3.5c0-2.45 1.05-3.5 3.5-3.5z"
+        );
+        let mut out = Vec::new();
+        for h in [0, 5, 50, 105, -1234] {
+            hundredths(&mut out, h);
+            out.push(b' ');
+        }
+        assert_eq!(std::str::from_utf8(&out).unwrap(), "0 .05 .5 1.05 -12.34 ");
+    }
 }
