@@ -9,7 +9,9 @@
 //!                     valgrind; its own per-run comparison lives under `target/gungraun`).
 //!
 //! Benches: plain PNG at 100/800/2000 px and SVG for the short link and the long deeplink, the
-//! version-40 worst case (2953 bytes at ECC L, PNG 2000 px and SVG); branded codes at 800 px
+//! version-40 worst case (2953 bytes at ECC L, PNG 2000 px and SVG); the segmenter alone
+//! (`segment`: the version choice with its optimal segmentation, for the short links, the long
+//! deeplink, the most digits a symbol holds and a content searched in two version classes); branded codes at 800 px
 //! (rounded modules and eyes, PNG and SVG, short and long; dots; the example logo); framed
 //! codes with a caption (PNG and SVG at 800 px) and PDF pages (plain and framed); token
 //! verification (valid,
@@ -27,6 +29,7 @@ use qr_origin::analytics::{Scans, Visit};
 use qr_origin::links::Links;
 use qr_origin::metrics::Metrics;
 use qr_origin::origin::Origin;
+use qr_origin::render::matrix::version_for;
 use qr_origin::render::{
     Ecc, Format, RenderOptions, Rendered, Shape, max_content_len, render, render_with_logo,
 };
@@ -34,7 +37,9 @@ use qr_origin::store::sqlite::SqliteStore;
 use qr_origin::store::{Link, LinkKind, NewLink, NewMerchant, Store};
 use qr_origin::token::{ImageClaims, Keyring, MAX_URL_BYTES, SigningKey};
 
+mod segment_case;
 mod styled_case;
+use segment_case::{SHORT_API, max_digits, mixed_two_classes};
 use styled_case::{LONG, SHORT, framed};
 
 /// A fixed "now", so every token is valid and the bytes signed are the same in every run.
@@ -73,6 +78,20 @@ fn worst_case() -> Vec<u8> {
 #[bench::v40_svg_2000(worst_case(), opts(Format::Svg, 2000, Ecc::L))]
 fn render_worst(content: Vec<u8>, o: RenderOptions) -> Rendered {
     black_box(render(black_box(&content), &o).expect("renders"))
+}
+
+// The segmenter as the encoder runs it (`matrix::version_for`: the optimal segmentation of each
+// version class that may hold the content, and the smallest version that does), apart from the
+// symbol it sizes: its share of every render bench above. (gungraun takes no doc comment here.)
+#[library_benchmark]
+#[bench::short(SHORT.as_bytes().to_vec(), Ecc::M)]
+#[bench::short_api(SHORT_API.as_bytes().to_vec(), Ecc::M)]
+#[bench::long(LONG.as_bytes().to_vec(), Ecc::M)]
+#[bench::digits_7089(max_digits(), Ecc::L)]
+#[bench::mixed_1932(mixed_two_classes(), Ecc::L)]
+fn segment(content: Vec<u8>, ecc: Ecc) -> (Vec<u8>, u8) {
+    let v = version_for(black_box(&content), ecc).expect("fits");
+    (content, black_box(v))
 }
 
 /// A branded case of [`styled_case::styled`], with its content.
@@ -320,12 +339,14 @@ library_benchmark_group!(
         render_pdf
     ]
 );
+library_benchmark_group!(name = segment_group, benchmarks = [segment]);
 library_benchmark_group!(name = token_group, benchmarks = [token_verify]);
 library_benchmark_group!(name = origin_group, benchmarks = [origin_request]);
 library_benchmark_group!(name = links_group, benchmarks = [link_resolve]);
 
 main!(
     library_benchmark_groups = render_group,
+    segment_group,
     token_group,
     origin_group,
     links_group

@@ -19,7 +19,7 @@ use tiny_skia::{Path, PathSegment, Pixmap, Point};
 
 use super::styled::Plan;
 use super::styled::frame::{self, Hundredths, Layout};
-use super::styled::shapes::{self, Dir, Outline, RoundRect};
+use super::styled::shapes::{self, Dir, Outline, ROUND_EYE_K, RoundRect};
 use super::{Eyes, RenderError, RenderOptions, Rgb, Shape};
 
 /// Renders `content` as a one-page PDF with `opts` (format ignored), `logo` already scaled to
@@ -187,7 +187,7 @@ impl Outline for Pdf<'_> {
         writeln!(self.w, "{} {} l", Hundredths(x), Hundredths(y)).ok();
     }
 
-    fn quarter(&mut self, r: i32, (sx, sy): (i32, i32)) {
+    fn quarter(&mut self, r: i32, (sx, sy): (i32, i32), flattened: bool) {
         if r == 0 {
             return;
         }
@@ -196,7 +196,11 @@ impl Outline for Pdf<'_> {
         let (x1, y1) = (x0 + sx * r, y0 + sy * r);
         // Clockwise (y down): a turn from a horizontal tangent when the step's signs agree,
         // from a vertical one otherwise.
-        let k = KAPPA * r;
+        let k = r * if flattened {
+            ROUND_EYE_K as f32 / 100.0
+        } else {
+            KAPPA
+        };
         let (c1, c2) = if sx == sy {
             ((x0 + sx * k, y0), (x1, y1 - sy * k))
         } else {

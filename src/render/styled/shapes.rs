@@ -7,17 +7,21 @@
 //!   has a dark neighbour left and right, so only the run's two ends can round, and an end's
 //!   corner rounds (rounded shape) where the end module has no dark neighbour above or below.
 //! - dots: a circle per module (a 2×2 rectangle with radius 1).
-//! - eyes: per eye an outer square, the ring's inner square and the ball, filled even-odd;
+//! - eyes: per eye an outer square, the ring's inner square and the ball, filled even-odd
+//!   (circle eyes with flatter corners than a circle's, as the PNG draws them: `ROUND_EYE.md`);
 //!   the ring stays one module thick and the ball three whatever the corners, so a scan line
 //!   through the centre still crosses dark:light:dark:light:dark in 1:1:3:1:1.
 
 use super::Plan;
+pub(crate) use super::canvas::ROUND_EYE_K;
 use crate::render::matrix::{Line, WORDS};
 use crate::render::raster::dark_runs;
 use crate::render::{Eyes, Shape};
 
 /// A rectangle at (`x`, `y`), `w`×`h`, whose corners are quarter circles of radius `r`
 /// (top-left, top-right, bottom-right, bottom-left; 0 for a square corner), in half modules.
+/// `flattened`: the corners are the circle eyes' flatter curves ([`ROUND_EYE_K`]), not
+/// quarter circles.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct RoundRect {
     pub x: i32,
@@ -25,6 +29,7 @@ pub(crate) struct RoundRect {
     pub w: i32,
     pub h: i32,
     pub r: [i32; 4],
+    pub flattened: bool,
 }
 
 impl RoundRect {
@@ -40,13 +45,14 @@ impl RoundRect {
         let (w, h) = (self.w, self.h);
         sink.start(self.x + tl, self.y);
         sink.side(Dir::H, w - tl - tr);
-        sink.quarter(tr, (1, 1));
+        let f = self.flattened;
+        sink.quarter(tr, (1, 1), f);
         sink.side(Dir::V, h - tr - br);
-        sink.quarter(br, (-1, 1));
+        sink.quarter(br, (-1, 1), f);
         sink.side(Dir::H, -(w - br - bl));
-        sink.quarter(bl, (-1, -1));
+        sink.quarter(bl, (-1, -1), f);
         sink.side(Dir::V, -(h - bl - tl));
-        sink.quarter(tl, (1, -1));
+        sink.quarter(tl, (1, -1), f);
         sink.close();
     }
 }
@@ -64,8 +70,9 @@ pub(crate) trait Outline {
     fn start(&mut self, x: i32, y: i32);
     /// A straight side of `d` half modules (nothing when 0).
     fn side(&mut self, dir: Dir, d: i32);
-    /// A clockwise quarter circle of radius `r` (nothing when 0) ending (`sx`·r, `sy`·r) away.
-    fn quarter(&mut self, r: i32, s: (i32, i32));
+    /// A clockwise quarter circle of radius `r` (nothing when 0) ending (`sx`·r, `sy`·r) away;
+    /// `flattened`: the cubic of control-point distance [`ROUND_EYE_K`] instead.
+    fn quarter(&mut self, r: i32, s: (i32, i32), flattened: bool);
     fn close(&mut self);
 }
 
@@ -84,6 +91,7 @@ pub(crate) fn modules(plan: &Plan, shape: Shape) -> Vec<RoundRect> {
                     w: 2,
                     h: 2,
                     r: [1; 4],
+                    flattened: false,
                 }));
                 continue;
             }
@@ -98,6 +106,7 @@ pub(crate) fn modules(plan: &Plan, shape: Shape) -> Vec<RoundRect> {
                 w: 2 * (x1 - x0) as i32,
                 h: 2,
                 r: [r(x0, -1), r(x1 - 1, -1), r(x1 - 1, 1), r(x0, 1)],
+                flattened: false,
             });
         }
     }
@@ -124,6 +133,7 @@ pub(crate) fn eyes(plan: &Plan, eyes: Eyes) -> Vec<RoundRect> {
                 w: side,
                 h: side,
                 r: [r; 4],
+                flattened: eyes == Eyes::Circle,
             })
         })
         .collect()

@@ -13,7 +13,7 @@ use base64::Engine as _;
 use tiny_skia::Pixmap;
 
 use super::Plan;
-use super::shapes::{self, Dir, Outline, RoundRect};
+use super::shapes::{self, Dir, Outline, ROUND_EYE_K, RoundRect};
 use crate::render::svg::{colour, num, open_svg};
 use crate::render::{RenderOptions, Shape};
 
@@ -125,8 +125,11 @@ impl Outline for Svg<'_> {
         }
     }
 
-    fn quarter(&mut self, r: i32, (sx, sy): (i32, i32)) {
-        if r != 0 {
+    fn quarter(&mut self, r: i32, (sx, sy): (i32, i32), flattened: bool) {
+        if r == 0 {
+        } else if flattened {
+            flattened_quarter(self.out, 50 * r, (sx, sy));
+        } else {
             self.out.push(b'a');
             halves(self.out, &[r, r, 0, 0, 2, sx * r, sy * r]);
         }
@@ -134,6 +137,51 @@ impl Outline for Svg<'_> {
 
     fn close(&mut self) {
         self.out.push(b'z');
+    }
+}
+
+/// A clockwise quarter of radius `r` hundredths of a module ending (`sx`·r, `sy`·r) away, as
+/// the relative cubic the PNG draws for circle eyes ([`ROUND_EYE_K`]): exact on the
+/// hundredths grid, since the radii are whole or half modules.
+fn flattened_quarter(out: &mut Vec<u8>, r: i32, (sx, sy): (i32, i32)) {
+    let k = r * ROUND_EYE_K / 100;
+    debug_assert_eq!(
+        k * 100,
+        r * ROUND_EYE_K,
+        "control points on the hundredths grid"
+    );
+    // Clockwise (y down): a turn from a horizontal tangent when the step's signs agree, from a
+    // vertical one otherwise; control points along the tangents at the start and the end.
+    let (c1, c2) = if sx == sy {
+        ((sx * k, 0), (sx * r, sy * (r - k)))
+    } else {
+        ((0, sy * k), (sx * (r - k), sy * r))
+    };
+    out.push(b'c');
+    for (i, v) in [c1.0, c1.1, c2.0, c2.1, sx * r, sy * r]
+        .into_iter()
+        .enumerate()
+    {
+        if i > 0 && v >= 0 {
+            out.push(b' ');
+        }
+        hundredths(out, v);
+    }
+}
+
+/// `h` hundredths of a module as a decimal, trailing zeros left out.
+fn hundredths(out: &mut Vec<u8>, h: i32) {
+    if h < 0 {
+        out.push(b'-');
+    }
+    let a = h.unsigned_abs();
+    if a >= 100 || a == 0 {
+        num(out, a / 100);
+    }
+    match a % 100 {
+        0 => {}
+        f if f % 10 == 0 => out.extend_from_slice(&[b'.', b'0' + (f / 10) as u8]),
+        f => out.extend_from_slice(&[b'.', b'0' + (f / 10) as u8, b'0' + (f % 10) as u8]),
     }
 }
 
@@ -146,5 +194,29 @@ fn dots(out: &mut Vec<u8>, dots: &[RoundRect]) {
         halves(out, &[c.0 - at.0, c.1 - at.1]);
         out.extend_from_slice(b"h0");
         at = c;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_circle_eye_quarter_is_a_cubic_on_the_hundredths_grid() {
+        let mut out = Vec::new();
+        for s in [(1, 1), (-1, 1), (-1, -1), (1, -1)] {
+            flattened_quarter(&mut out, 350, s);
+        }
+        assert_eq!(
+            std::str::from_utf8(&out).unwrap(),
+            "c2.45 0 3.5 1.05 3.5 3.5c0 2.45-1.05 3.5-3.5 3.5\
+             c-2.45 0-3.5-1.05-3.5-3.5c0-2.45 1.05-3.5 3.5-3.5"
+        );
+        let mut out = Vec::new();
+        for h in [0, 5, 50, 105, -1234] {
+            hundredths(&mut out, h);
+            out.push(b' ');
+        }
+        assert_eq!(std::str::from_utf8(&out).unwrap(), "0 .05 .5 1.05 -12.34 ");
     }
 }

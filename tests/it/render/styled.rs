@@ -1,10 +1,10 @@
 //! Branded codes round trip: every shape × eye shape × logo (none, 0.1, 0.2, the largest this
 //! content allows) × ECC level, over versions 1..=40 and sizes 100..=2000, rendered as PNG and
 //! as SVG (rasterised with resvg), decodes back to the exact content with independent decoders:
-//! zxing-cpp and `rxing` (two implementations of ZXing, the decoder most phones' scanners
-//! descend from) on every image but their pinned misses, zbar (its own decoder, in many
-//! point-of-sale scanners and Linux apps) counted and printed, and `rqrr` (a port of quirc) too
-//! on square eyes, which are the only eyes it can locate. The logo is a real upload decoded and scaled by `crate::logo`.
+//! zbar (its own decoder, in many point-of-sale scanners and Linux apps), zxing-cpp and `rxing`
+//! (two implementations of ZXing, the decoder most phones' scanners descend from) on every
+//! image but their pinned misses, and `rqrr` (a port of quirc) too on
+//! square eyes, which are the only eyes it can locate. The logo is a real upload decoded and scaled by `crate::logo`.
 //!
 //! The full product is 144 style combinations × 40 versions × sizes; each combination is
 //! rendered at a version and size picked in turn from spread lists, so every version, every
@@ -139,7 +139,7 @@ fn assert_decoders(
         zbar::read_zbar(w, h, &luma, zbar::ZbarText::Binary).as_deref() == Some(content);
     let rxing_read = read_rxing(w, h, luma).as_deref() == Some(content);
     // Every image must be read by a ZXing (rqrr cannot locate round eyes); each reader's misses
-    // are counted ([`assert_reads`]).
+    // are counted and held to its pinned ones ([`assert_reads`]).
     READS.with(|r| {
         let r = &mut *r.borrow_mut();
         r.images += 1;
@@ -159,11 +159,17 @@ fn assert_decoders(
     found == vec![content.to_vec()]
 }
 
-/// rxing's misses in the matrix, pinned so that the test fails if the list grows: measured 3
-/// with optimal segments and the ECC boost (`PNG Dots/Circle/logo 0.267/L v28 1111px`, a miss at
-/// that one scale, and the PNG and SVG of `Dots/Circle/logo 0.100/M v19 800px`; zxing-cpp reads
-/// all three).
-const RXING_KNOWN_MISSES: usize = 3;
+/// rxing's misses in the matrix, pinned so that the test fails if the list grows: measured 2
+/// with round eyes as flattened rings (the PNG and SVG of `Rounded/Circle/no logo/Q v22 512px`;
+/// zxing-cpp and zbar read both), 3 with true circles.
+const RXING_KNOWN_MISSES: usize = 2;
+/// zbar's, each image read by a fresh scanner (`render_common::zbar`): measured 4, every one a
+/// logo over the centre alignment pattern of a version 10–13 symbol (`PNG Square/Circle/logo
+/// 0.276/Q v10 800px`, `PNG Rounded/Rounded/logo 0.200/H v13 800px`, `SVG Rounded/Circle/logo
+/// 0.100/Q v10 2000px` (its PNG reads), `PNG Dots/Rounded/logo 0.276/Q v10 800px`), square,
+/// rounded and circle eyes alike; zxing-cpp reads all but the v13 one, rxing all four. The 16
+/// other logos over such a pattern read. Without a logo zbar reads every image.
+const ZBAR_KNOWN_MISSES: usize = 4;
 /// zxing-cpp's: measured 1 (`PNG Rounded/Rounded/logo 0.200/H v13 800px`: the example logo's
 /// dark bar in a white disc, over the centre alignment pattern, looks like one; rxing reads it).
 const ZXING_KNOWN_MISSES: usize = 1;
@@ -184,11 +190,11 @@ thread_local! {
 }
 
 /// Asserts what [`assert_decoders`] recorded for this thread: a ZXing reads every image,
-/// zxing-cpp and rxing all but their pinned misses. Prints the read rates of all three. zbar's
-/// misses are printed, not failed: it misses some circle-eyed codes (measured: the
-/// transparent square-module code with red circle eyes, PNG and SVG; the issue reports four
-/// with a logo at 400–1000 px), whose fix or refusal is open; every plain code's image must be
-/// read by it (`render_common::assert_readers`).
+/// zbar, zxing-cpp and rxing all but their pinned misses. Prints the read rates of all three.
+///
+/// zbar reads round eyes because circle eyes are drawn as flattened rings (`ROUND_EYE_K` in
+/// `src/render/styled/canvas.rs`): with true circles, and one scanner for all images, it
+/// missed 8 to 12 of the 280 images here (the count moved with the order the images came in).
 fn assert_reads(what: &str) {
     let Reads {
         images,
@@ -204,7 +210,8 @@ fn assert_reads(what: &str) {
         rate(&zbar),
         rate(&rxing)
     );
-    eprintln!("zbar misses ({}): {zbar:#?}", zbar.len());
+    eprintln!("{what} misses: zxing-cpp {zxing:?}, zbar {zbar:?}, rxing {rxing:?}");
+    assert!(zbar.len() <= ZBAR_KNOWN_MISSES, "zbar missed {zbar:#?}");
     assert!(
         no_zxing.is_empty(),
         "neither zxing-cpp nor rxing read {no_zxing:#?}"

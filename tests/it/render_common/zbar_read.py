@@ -6,6 +6,11 @@ luma; MODE is "text" (zbar's default: the content converted to UTF-8 from the ch
 guesses or an ECI names, what an app built on zbar shows) or "binary" (ZBAR_CFG_BINARY: the
 segments' bytes unconverted). Answers each with one line: the first QR code's content in hex,
 or "-" when none is found.
+
+Each image gets a scanner of its own. zbar's QR reader seeds its random generator (the RANSAC
+that fits the finders' edges) once per scanner, so a scanner shared by several images reads
+each with a generator state the images before it left: a borderline image then reads or not by
+the order the tests ran in. A fresh scanner reads an image the same way every time.
 """
 import ctypes
 import sys
@@ -25,6 +30,7 @@ Z.zbar_symbol_get_data.restype = ctypes.c_void_p
 Z.zbar_symbol_get_data_length.argtypes = [ctypes.c_void_p]
 Z.zbar_symbol_get_data_length.restype = ctypes.c_uint
 Z.zbar_image_destroy.argtypes = [ctypes.c_void_p]
+Z.zbar_image_scanner_destroy.argtypes = [ctypes.c_void_p]
 
 ZBAR_NONE, ZBAR_QRCODE = 0, 64
 ZBAR_CFG_ENABLE, ZBAR_CFG_BINARY = 0, 4
@@ -39,8 +45,6 @@ def scanner(binary):
     return s
 
 
-SCANNERS = {"text": scanner(False), "binary": scanner(True)}
-
 inp, out = sys.stdin.buffer, sys.stdout
 while True:
     head = inp.readline()
@@ -54,10 +58,12 @@ while True:
     Z.zbar_image_set_size(img, width, height)
     Z.zbar_image_set_data(img, pixels, width * height, None)
     answer = "-"
-    if Z.zbar_scan_image(SCANNERS[mode.decode()], img) > 0:
+    s = scanner(mode == b"binary")
+    if Z.zbar_scan_image(s, img) > 0:
         sym = Z.zbar_image_first_symbol(img)
         n = Z.zbar_symbol_get_data_length(sym)
         answer = ctypes.string_at(Z.zbar_symbol_get_data(sym), n).hex()
     Z.zbar_image_destroy(img)
+    Z.zbar_image_scanner_destroy(s)
     out.write(answer + "\n")
     out.flush()
