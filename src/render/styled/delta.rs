@@ -298,7 +298,7 @@ mod tests {
             let mut height = 0;
             for y in 0..300 {
                 let many = y == 0 || rnd() % 16 == 0;
-                if let Some(old) = (rnd() % 8 == 0).then(|| history.len()).filter(|&h| h > 2) {
+                if let Some(old) = (rnd() % 8 == 0).then_some(history.len()).filter(|&h| h > 2) {
                     // an earlier row again
                     let old = history[old - 1 - (rnd() as usize) % 2].clone();
                     row.copy_from_slice(&old);
