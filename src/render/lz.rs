@@ -220,6 +220,14 @@ impl Matcher {
         self.row_at.push(self.pos - n);
     }
 
+    /// Takes the row in the `next_row` slot followed by `count - 1` copies of it as coded by
+    /// the caller (a writer that knows where the row differs from the one above): later rows
+    /// compare with it and copy from it, but it puts nothing in the hash table.
+    pub(crate) fn coded(&mut self, count: usize) {
+        self.pos += count * self.stride;
+        self.row_at.push(self.pos - self.stride);
+    }
+
     /// The best match for column `i` of row `cur`; nearer wins ties. `pending` is the distance
     /// of the copy the last token continues (0: none).
     fn longest(&self, cur: usize, i: usize, pending: usize) -> Best {

@@ -160,14 +160,21 @@ impl Adler {
     /// reduced per repeated row, and its 1 600 64-bit divisions per 800 px image dominated
     /// the writer (perf).
     pub(crate) fn rows(&mut self, row: &[u8], count: usize) {
-        let n = row.len() as u64;
         // u32 sums vectorise; 255 · Σ(n − i) < 2³² for rows up to 2¹² bytes.
         let (mut s, mut w) = (0u32, 0u32);
         for (i, &r) in row.iter().enumerate() {
             s += r as u32;
             w += (row.len() - i) as u32 * r as u32;
         }
-        let (s, w, k) = (s as u64 % ADLER_MOD, w as u64 % ADLER_MOD, count as u64);
+        self.sums(row.len(), u64::from(s), u64::from(w), count);
+    }
+
+    /// Feeds `count` copies of a row of `n` bytes from its sums (s and w of [`Adler::rows`]):
+    /// a writer that knows where a row differs from the one before keeps them up to date
+    /// without reading the row.
+    pub(crate) fn sums(&mut self, n: usize, s: u64, w: u64, count: usize) {
+        let n = n as u64;
+        let (s, w, k) = (s % ADLER_MOD, w % ADLER_MOD, count as u64);
         let tri = (k * k.saturating_sub(1) / 2) % ADLER_MOD;
         self.b =
             (self.b + (k * n % ADLER_MOD) * self.a + k * w + (n * s % ADLER_MOD) * tri) % ADLER_MOD;

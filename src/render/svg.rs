@@ -15,9 +15,9 @@ use super::raster::{Geometry, dark_runs};
 /// The path is one subpath per horizontal dark run, `h n v1 h-n` (the fill closes it). A row's
 /// first run starts with an absolute `M x y`; each next run moves from where the previous one
 /// ended (its start, one row down) with `m dx-1`. A row's text is written into a stack buffer
-/// by fixed-size stores of pre-formatted numbers ([`SMALL`]) and appended in one copy: the
-/// whole document costs a few instructions per byte instead of a `Vec::push` (capacity check
-/// and length update) per byte.
+/// by fixed-size stores of pre-formatted text ([`RUN`], [`MOVE`], [`SMALL`]) and appended in
+/// one copy: the whole document costs a few instructions per byte instead of a `Vec::push`
+/// (capacity check and length update) per byte.
 pub(crate) fn write(m: &QrMatrix, g: &Geometry, opts: &RenderOptions) -> Vec<u8> {
     let size = m.size();
     // Exact run count (a run starts at a dark module with a light one before it), so the one
@@ -46,17 +46,14 @@ pub(crate) fn write(m: &QrMatrix, g: &Geometry, opts: &RenderOptions) -> Vec<u8>
                     i = put_small(&mut buf, i + 1, y + b);
                 }
                 Some(prev) => {
-                    buf[i] = b'm';
-                    i = put_small(&mut buf, i + 1, x0 - prev);
-                    buf[i..i + 2].copy_from_slice(b"-1");
-                    i += 2;
+                    let text = &MOVE[(x0 - prev) & 255];
+                    buf[i..i + 8].copy_from_slice(text);
+                    i += text[7] as usize;
                 }
             }
-            let len = x1 - x0;
-            buf[i] = b'h';
-            i = put_small(&mut buf, i + 1, len);
-            buf[i..i + 4].copy_from_slice(b"v1h-");
-            i = put_small(&mut buf, i + 4, len);
+            let text = &RUN[(x1 - x0) & 255];
+            buf[i..i + 16].copy_from_slice(text);
+            i += text[15] as usize;
             last = Some(x0);
         }
         out.extend_from_slice(&buf[..i]);
@@ -65,6 +62,58 @@ pub(crate) fn write(m: &QrMatrix, g: &Geometry, opts: &RenderOptions) -> Vec<u8>
     out
 }
 
+/// Appends the decimal digits of `n` (< 1000) to `buf` at `at`; returns the end.
+const fn digits<const N: usize>(buf: &mut [u8; N], at: usize, n: usize) -> usize {
+    let mut at = at;
+    if n >= 100 {
+        buf[at] = b'0' + (n / 100) as u8;
+        at += 1;
+    }
+    if n >= 10 {
+        buf[at] = b'0' + (n / 10 % 10) as u8;
+        at += 1;
+    }
+    buf[at] = b'0' + (n % 10) as u8;
+    at + 1
+}
+
+/// The text of a run of every length n < 256, `hnv1h-n`, its byte count in the last byte: one
+/// 16-byte store writes a run (module counts fit: version 40 is 177 modules).
+static RUN: [[u8; 16]; 256] = {
+    let mut t = [[0u8; 16]; 256];
+    let mut n = 0;
+    while n < 256 {
+        let e = &mut t[n];
+        e[0] = b'h';
+        let mut at = digits(e, 1, n);
+        let mut k = 0;
+        while k < 4 {
+            e[at] = b"v1h-"[k];
+            at += 1;
+            k += 1;
+        }
+        e[15] = digits(e, at, n) as u8;
+        n += 1;
+    }
+    t
+};
+
+/// The move to the next run of a row, `mdx-1`, for every dx < 256; its byte count last.
+static MOVE: [[u8; 8]; 256] = {
+    let mut t = [[0u8; 8]; 256];
+    let mut n = 0;
+    while n < 256 {
+        let e = &mut t[n];
+        e[0] = b'm';
+        let at = digits(e, 1, n);
+        e[at] = b'-';
+        e[at + 1] = b'1';
+        e[7] = (at + 2) as u8;
+        n += 1;
+    }
+    t
+};
+
 /// Bytes of the document around the path, with room for the numbers and colours.
 const HEAD: usize = 256;
 /// Longest text of a run: `m` or `M`, three 3-digit numbers, `-1h` and `v1h-`.
@@ -72,8 +121,8 @@ const MAX_RUN: usize = 1 + 3 + 3 + 3 + 4 + 3;
 /// A row's absolute start `M x y` is at most this longer than a relative one.
 const MAX_ROW_START: usize = 4;
 /// Most text one row can need: 89 runs of version 40 (every other module dark), with room for
-/// the 4-byte stores past the end.
-const ROW_BUF: usize = 89 * MAX_RUN + MAX_ROW_START + 8;
+/// the 16-byte stores past the end.
+const ROW_BUF: usize = 89 * MAX_RUN + MAX_ROW_START + 16;
 
 /// Runs of dark modules in `line`.
 fn run_starts(line: &Line) -> usize {
@@ -264,6 +313,16 @@ mod tests {
                     }
                 }
             }
+        }
+    }
+
+    #[test]
+    fn run_and_move_texts() {
+        for n in 0..256 {
+            let run = &RUN[n];
+            assert_eq!(&run[..run[15] as usize], format!("h{n}v1h-{n}").as_bytes());
+            let mv = &MOVE[n];
+            assert_eq!(&mv[..mv[7] as usize], format!("m{n}-1").as_bytes());
         }
     }
 

@@ -20,6 +20,7 @@ use super::raster::Geometry;
 use super::{Format, RenderError, RenderOptions, Rendered, Shape};
 
 mod canvas;
+mod delta;
 pub(crate) mod frame;
 mod palette;
 mod png;

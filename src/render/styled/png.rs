@@ -17,9 +17,9 @@ use tiny_skia::{Pixmap, PremultipliedColorU8};
 
 use super::Plan;
 use super::canvas::{Canvas, Rows};
+use super::delta::RowCoder;
 use super::palette::Palette;
 use crate::render::deflate::Tokens;
-use crate::render::lz::Matcher;
 use crate::render::png::{Adler, chunk, data_and_end, signature_and_header};
 
 /// Most entries a PNG palette holds.
@@ -108,12 +108,12 @@ pub(crate) fn write_rows(
         }
     }
 
-    let mut matcher = Matcher::new(stride, size);
+    let mut coder = RowCoder::new(stride, size);
     let mut tokens = Tokens::with_capacity(size * 64);
     let mut adler = Adler::new();
     // The current row (filter byte 0 first) and how often it repeats: rewritten only where the
-    // canvas or the logo changes it, and handed to the matcher when the next distinct row
-    // starts, so a run of equal rows costs one row's matching.
+    // canvas or the logo changes it, and handed to the coder when the next distinct row
+    // starts, so a run of equal rows costs one row's coding.
     let mut row = vec![0u8; stride];
     let mut scratch = vec![0u8; size];
     let mut count = 0;
@@ -125,14 +125,15 @@ pub(crate) fn write_rows(
             continue;
         }
         if count > 0 {
-            flush(&mut matcher, &mut tokens, &mut adler, &row, count);
+            coder.row(&mut tokens, &mut adler, &row, count);
         }
         for &span in rows.spans().iter().chain(&logo) {
-            pixels.fill(rows.levels(), palette, y, span, &mut scratch, &mut row);
+            let (lo, hi) = pixels.fill(rows.levels(), palette, y, span, &mut scratch, &mut row);
+            coder.touched(lo, hi);
         }
         count = 1;
     }
-    flush(&mut matcher, &mut tokens, &mut adler, &row, count);
+    coder.row(&mut tokens, &mut adler, &row, count);
     data_and_end(&mut out, &mut tokens, &adler);
     out
 }
@@ -178,8 +179,8 @@ impl Pixels<'_> {
         }
     }
 
-    /// Rewrites pixels `lo..hi` of `row` (filter byte 0 first) for pixel row `y` of `levels`;
-    /// `scratch` holds one index per pixel.
+    /// Rewrites pixels `lo..hi` of `row` (filter byte 0 first) for pixel row `y` of `levels`,
+    /// and returns the byte columns it rewrote; `scratch` holds one index per pixel.
     fn fill(
         &self,
         levels: &[u8],
@@ -188,7 +189,7 @@ impl Pixels<'_> {
         (lo, hi): (usize, usize),
         scratch: &mut [u8],
         row: &mut [u8],
-    ) {
+    ) -> (usize, usize) {
         let size = levels.len();
         match self {
             Pixels::Indexed { entries, logo } => {
@@ -209,8 +210,10 @@ impl Pixels<'_> {
                 }
                 if packed {
                     pack_nibbles(&scratch[lo..hi], &mut row[1 + lo / 2..]);
+                    (1 + lo / 2, 1 + hi.div_ceil(2))
                 } else {
                     row[1 + lo..1 + hi].copy_from_slice(&scratch[lo..hi]);
+                    (1 + lo, 1 + hi)
                 }
             }
             &Pixels::Truecolour {
@@ -231,6 +234,7 @@ impl Pixels<'_> {
                         d.copy_from_slice(&over(src[x - first], ground)[..channels]);
                     }
                 }
+                (1 + lo * channels, 1 + hi * channels)
             }
         }
     }
@@ -359,25 +363,6 @@ fn over(s: PremultipliedColorU8, ground: [u8; 4]) -> [u8; 4] {
         out_a as u8,
     ]
 }
-
-fn flush(matcher: &mut Matcher, tokens: &mut Tokens, adler: &mut Adler, row: &[u8], count: usize) {
-    matcher.next_row().copy_from_slice(row);
-    if row.len() <= ADLER_ROW_MAX {
-        adler.rows(row, count);
-    } else {
-        // Truecolour rows of large images: the closed-form row update's u32 sums hold rows up
-        // to 4 KiB, so longer ones go through in pieces, once per repeat.
-        for _ in 0..count {
-            for piece in row.chunks(ADLER_ROW_MAX) {
-                adler.rows(piece, 1);
-            }
-        }
-    }
-    matcher.tokenize(tokens, count);
-}
-
-/// Longest row [`Adler::rows`] sums without overflow.
-const ADLER_ROW_MAX: usize = 1 << 12;
 
 /// Two indices per byte, high nibble first.
 fn pack_nibbles(indices: &[u8], out: &mut [u8]) {
