@@ -3,13 +3,12 @@
 //! A QR image of `size` px has only `total` (≤ 209) distinct pixel rows, each repeated ⌊s⌋ or
 //! ⌈s⌉ times. So: 1 bit per pixel (greyscale for black on white, else a 2-entry palette), filter
 //! None, and one deflate block whose matches come mostly from the structure: a new row copies
-//! the spans it shares with the few distinct rows above it (found by word-wide compares, as bit
-//! masks), runs of one byte copy the byte before, and a row's repeats copy the row (distance one
-//! row); only what those miss is looked up in a small hash table (`lz.rs`, the matcher the
-//! branded writer uses too). The block's Huffman codes are built for those few symbols
-//! (`deflate.rs`). The Adler-32 of a repeated row is a closed-form
-//! update from the row's byte sum and weighted sum, so the ~80 KB of pixel data behind an
-//! 800 px image is never materialised.
+//! the spans it shares with the row above, runs of one byte copy the byte before (both found
+//! per module boundary from the module rows), and a row's repeats copy the row (distance one
+//! row); only what those miss is looked up in a small hash table (`grid_lz.rs`). The block's
+//! Huffman codes are built for those few symbols (`deflate.rs`). The Adler-32 of a repeated
+//! row is a closed-form update from the row's byte sum and weighted sum, so the ~80 KB of
+//! pixel data behind an 800 px image is never materialised.
 //! See `PERFORMANCE.md` for the measurements.
 
 use super::deflate::{BitWriter, Tokens};
