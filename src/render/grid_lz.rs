@@ -293,7 +293,11 @@ impl GridLz {
             // a farther candidate must be longer to gain more: one byte rejects most
             if best.len < here.len() && src[best.len] == here[best.len] {
                 let len = common_prefix(here, src);
-                best.consider(len, d, LITERAL_BITS * len as isize - 6 - dist_extra_bits(d) as isize);
+                best.consider(
+                    len,
+                    d,
+                    LITERAL_BITS * len as isize - 6 - dist_extra_bits(d) as isize,
+                );
             }
             e = self.link[e as usize];
         }

@@ -192,7 +192,14 @@ mod tests {
         for (len, ecc) in [(10, Ecc::L), (33, Ecc::M), (180, Ecc::Q), (900, Ecc::L)] {
             let content: Vec<u8> = (0..len).map(|i| b'a' + (i * 7 % 26) as u8).collect();
             let m = encode(&content, ecc).unwrap();
-            for (border, size) in [(4, 100), (0, 211), (4, 333), (16, 801), (1, 1130), (4, 2000)] {
+            for (border, size) in [
+                (4, 100),
+                (0, 211),
+                (4, 333),
+                (16, 801),
+                (1, 1130),
+                (4, 2000),
+            ] {
                 let Ok(g) = Geometry::new(&m, border, size) else {
                     continue;
                 };
@@ -204,19 +211,23 @@ mod tests {
                 let (stride, starts) = (size.div_ceil(8) as usize, g.pixel_starts());
                 for my in 0..g.total as usize {
                     for y in [starts.at(my), starts.at(my + 1) - 1] {
-                    for mx in 0..g.total as usize {
-                        let dark = (border as usize..(border + g.modules) as usize)
-                            .contains(&mx)
-                            && (border as usize..(border + g.modules) as usize).contains(&my)
-                            && {
-                                let (x, y) = (mx - border as usize, my - border as usize);
-                                m.row(y)[x / 64] >> (x % 64) & 1 == 1
-                            };
-                        for x in [starts.at(mx), starts.at(mx + 1) - 1] {
-                            let bit = px[y * stride + x / 8] >> (7 - x % 8) & 1;
-                            assert_eq!(bit == 0, dark, "len {len} size {size} module {mx},{my}");
+                        for mx in 0..g.total as usize {
+                            let dark = (border as usize..(border + g.modules) as usize)
+                                .contains(&mx)
+                                && (border as usize..(border + g.modules) as usize).contains(&my)
+                                && {
+                                    let (x, y) = (mx - border as usize, my - border as usize);
+                                    m.row(y)[x / 64] >> (x % 64) & 1 == 1
+                                };
+                            for x in [starts.at(mx), starts.at(mx + 1) - 1] {
+                                let bit = px[y * stride + x / 8] >> (7 - x % 8) & 1;
+                                assert_eq!(
+                                    bit == 0,
+                                    dark,
+                                    "len {len} size {size} module {mx},{my}"
+                                );
+                            }
                         }
-                    }
                     }
                 }
             }
