@@ -82,9 +82,8 @@ impl GridLz {
         for m in 0..total {
             first_byte[m] = (1 + starts[m] / 8) as u16;
             after_byte[m] = (1 + starts[m].div_ceil(8)) as u16;
-            for b in after_byte[m] as usize..(1 + starts[m + 1].div_ceil(8)).min(n) {
-                module_of[b] = m as u8;
-            }
+            let bytes = after_byte[m] as usize..(1 + starts[m + 1].div_ceil(8)).min(n);
+            module_of[bytes].fill(m as u8);
         }
         // the padding after the last pixel is light: a change there if the last module is dark
         first_byte[total] = (1 + size / 8).min(n) as u16;
@@ -137,8 +136,8 @@ impl GridLz {
                 break;
             }
             let k = cur - 1 - r;
-            for w in 0..LINE_WORDS {
-                s.breaks[k][w] = line[w] ^ self.lines[r][w];
+            for ((b, &x), &y) in s.breaks[k].iter_mut().zip(line).zip(&self.lines[r]) {
+                *b = x ^ y;
             }
             s.dist[k] = d;
             s.cost[k] = 6 + dist_extra_bits(d) as isize;
@@ -147,9 +146,9 @@ impl GridLz {
         // The run: a copy of the byte before breaks at a colour change (module m unlike
         // m − 1; the padding after the last pixel is light).
         let mut carry = 0;
-        for w in 0..LINE_WORDS {
-            s.changes[w] = line[w] ^ (line[w] << 1 | carry);
-            carry = line[w] >> 63;
+        for (c, &x) in s.changes.iter_mut().zip(line) {
+            *c = x ^ (x << 1 | carry);
+            carry = x >> 63;
         }
         s.run = Span { from: 2, end: 2 };
         // The bytes holding colour changes: where other columns are worth looking up.
