@@ -47,7 +47,10 @@ impl Tokens {
 
     #[inline]
     pub fn literal(&mut self, b: u8) {
-        self.split_pending();
+        // most literals follow a literal: no call then
+        if self.pending.0 != 0 {
+            self.split_pending();
+        }
         self.toks.push(u32::from(b));
         self.lit[b as usize] += 1;
     }

@@ -24,6 +24,7 @@ use std::str::FromStr;
 
 mod codewords;
 mod deflate;
+mod grid_lz;
 mod lz;
 pub mod matrix;
 mod pdf;

@@ -3,17 +3,16 @@
 //! A QR image of `size` px has only `total` (≤ 209) distinct pixel rows, each repeated ⌊s⌋ or
 //! ⌈s⌉ times. So: 1 bit per pixel (greyscale for black on white, else a 2-entry palette), filter
 //! None, and one deflate block whose matches come mostly from the structure: a new row copies
-//! the spans it shares with the few distinct rows above it (found by word-wide compares, as bit
-//! masks), runs of one byte copy the byte before, and a row's repeats copy the row (distance one
-//! row); only what those miss is looked up in a small hash table (`lz.rs`, the matcher the
-//! branded writer uses too). The block's Huffman codes are built for those few symbols
-//! (`deflate.rs`). The Adler-32 of a repeated row is a closed-form
-//! update from the row's byte sum and weighted sum, so the ~80 KB of pixel data behind an
-//! 800 px image is never materialised.
+//! the spans it shares with the row above, runs of one byte copy the byte before (both found
+//! per module boundary from the module rows), and a row's repeats copy the row (distance one
+//! row); only what those miss is looked up in a small hash table (`grid_lz.rs`). The block's
+//! Huffman codes are built for those few symbols (`deflate.rs`). The Adler-32 of a repeated
+//! row is a closed-form update from the row's byte sum and weighted sum, so the ~80 KB of
+//! pixel data behind an 800 px image is never materialised.
 //! See `PERFORMANCE.md` for the measurements.
 
 use super::deflate::{BitWriter, Tokens};
-use super::lz::Matcher;
+use super::grid_lz::{GridLz, full_line};
 use super::matrix::{QrMatrix, WORDS};
 use super::raster::{Geometry, PixelStarts, dark_runs};
 use super::{RenderOptions, Rgb};
@@ -50,7 +49,8 @@ pub(crate) fn write(m: &QrMatrix, g: &Geometry, opts: &RenderOptions) -> Vec<u8>
     };
 
     let starts = g.pixel_starts();
-    let mut matcher = Matcher::new(stride, total);
+    let edges: Vec<usize> = (0..=total).map(|m| starts.at(m)).collect();
+    let mut matcher = GridLz::new(stride, size, &edges, total);
     let mut tokens = Tokens::with_capacity(total * (stride / 2 + 16));
     let mut adler = Adler::new();
     let mut y = 0;
@@ -66,7 +66,7 @@ pub(crate) fn write(m: &QrMatrix, g: &Geometry, opts: &RenderOptions) -> Vec<u8>
         let row = matcher.next_row();
         fill_row(row, line, &starts, border);
         adler.rows(row, count);
-        matcher.tokenize(&mut tokens, count);
+        matcher.tokenize(&mut tokens, &full_line(line, border), count);
         y = next;
     }
     data_and_end(&mut out, &mut tokens, &adler);
@@ -189,6 +189,57 @@ impl Adler {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::render::Ecc;
+    use crate::render::matrix::encode;
+
+    /// Every pixel decodes to its module's colour, over versions, pixel phases and quiet zones
+    /// (the tokenizer's copies are derived from module rows, so a wrong table shows here).
+    #[test]
+    fn pixels_decode_to_their_modules() {
+        for (len, ecc) in [(10, Ecc::L), (33, Ecc::M), (180, Ecc::Q), (900, Ecc::L)] {
+            let content: Vec<u8> = (0..len).map(|i| b'a' + (i * 7 % 26) as u8).collect();
+            let m = encode(&content, ecc).unwrap();
+            for (border, size) in [
+                (4, 100),
+                (0, 211),
+                (4, 333),
+                (16, 801),
+                (1, 1130),
+                (4, 2000),
+            ] {
+                let Ok(g) = Geometry::new(&m, border, size) else {
+                    continue;
+                };
+                let png = write(&m, &g, &RenderOptions::default());
+                let decoder = ::png::Decoder::new(std::io::Cursor::new(png));
+                let mut reader = decoder.read_info().expect("header");
+                let mut px = vec![0; reader.output_buffer_size().expect("fits")];
+                reader.next_frame(&mut px).expect("decodes");
+                let (stride, starts) = (size.div_ceil(8) as usize, g.pixel_starts());
+                for my in 0..g.total as usize {
+                    for y in [starts.at(my), starts.at(my + 1) - 1] {
+                        for mx in 0..g.total as usize {
+                            let dark = (border as usize..(border + g.modules) as usize)
+                                .contains(&mx)
+                                && (border as usize..(border + g.modules) as usize).contains(&my)
+                                && {
+                                    let (x, y) = (mx - border as usize, my - border as usize);
+                                    m.row(y)[x / 64] >> (x % 64) & 1 == 1
+                                };
+                            for x in [starts.at(mx), starts.at(mx + 1) - 1] {
+                                let bit = px[y * stride + x / 8] >> (7 - x % 8) & 1;
+                                assert_eq!(
+                                    bit == 0,
+                                    dark,
+                                    "len {len} size {size} module {mx},{my}"
+                                );
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
 
     #[test]
     fn clear_bits_spans() {

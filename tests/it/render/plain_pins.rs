@@ -27,7 +27,7 @@ fn plain_output_is_pinned() {
         (
             SHORT,
             d,
-            "8dc43a33dbbe46c677bcbdd7dc4f419911fa394cdfb2045d2d1b3d62abe230ff",
+            "5b0cad4858c64bf99e7f2d37487ec75879e6892328ac2be944ca66eb255f3212",
         ),
         (
             SHORT,
@@ -47,7 +47,7 @@ fn plain_output_is_pinned() {
                 light: Rgb(0xff, 0xf8, 0xe7),
                 ..d
             },
-            "f12935352c21989b00b5a8b2c50f1e4ba936f9bd9decfb7980a49f2f35ac5775",
+            "55a8e797f3f086909b57c77550254f595c3e7bfa1261e959934bb84bc84064e2",
         ),
         (
             LONG,
@@ -67,7 +67,7 @@ fn plain_output_is_pinned() {
                 border: 0,
                 ..d
             },
-            "0f39ab0b3151c2ffbbb06777fd0c81cf6b885775f123ddd23a09b8561fb7cf60",
+            "978eebdf0bc1bd084beb2ee5cc2ffcf9dbf98a2d6923d8e0eb46baa5a3d8a87b",
         ),
     ];
     let wrong: Vec<String> = cases

@@ -1,0 +1,403 @@
+//! LZ77 for the plain PNG writer, asked per module boundary instead of per byte.
+//!
+//! A pixel row of a plain code is a pure function of its module row (and the fixed pixel
+//! phase of each module), so whether a byte run copies a source is known from the module rows:
+//! a copy from the same column of an earlier row extends until the first module that differs
+//! there (one bit scan over the XOR of the two module rows), and a table maps that module to
+//! the byte holding its first pixel; a run of one byte (distance 1) extends until the next
+//! colour change the same way. Each source's answer holds for every byte up to that end, so it
+//! is cached and asked again only when the position passes it: a byte costs a compare per
+//! source, a module boundary a bit scan. Other columns (the same module sequence at the same
+//! pixel phase elsewhere) are found through a small hash table of the bytes at colour
+//! changes, looked up only where the sources above fall short.
+//! See `PERFORMANCE.md` ("The PNG writer") for the measurements.
+
+use super::deflate::{LITERAL_BITS, Tokens, WINDOW, common_prefix, dist_extra_bits};
+
+/// Bit words of a module row with its quiet zone: up to 177 + 2 · 16 modules.
+const LINE_WORDS: usize = 4;
+/// A module row with its quiet zone, bit m = module m is dark; bits past the row are 0.
+pub(crate) type FullLine = [u64; LINE_WORDS];
+const LINE_BITS: usize = LINE_WORDS * 64;
+
+/// Distinct rows just above a new row asked for same-column copies. One: over the 48 plain
+/// cases of `tests/it/render/png_size.rs` (ratio to `zopflipng -m`, with [`LEAD`] = 3) 1 row
+/// gives a median of 1.092×, 2 rows 1.100×, 3 rows 1.101×, 6 rows 1.106× (worst 1.194× each):
+/// a farther row's longer copy costs distance bits and leaves a short, costly tail, and each
+/// row asked costs a compare per token.
+const ABOVE: usize = 1;
+/// A match from the sources this long is taken without a hash lookup or a lazy look.
+const GOOD_MATCH: usize = 6;
+/// Bytes hashed per table entry (see `lz.rs`: far copies must be long to pay).
+const HASH_LEN: usize = 8;
+/// Chain entries tried per lookup.
+const CHAIN: usize = 8;
+/// Bytes before each colour change that are hashed and looked up too (a copy from another
+/// column often starts on the uniform bytes before the change). Measured (median / worst
+/// ratio to `zopflipng -m`, one row above): 0 → 1.111× / 1.243×, 1 → 1.209× worst,
+/// 3 → 1.092× / 1.194×, 5 → 1.090× / 1.193× for more hash inserts.
+const LEAD: usize = 3;
+const HASH_BITS: u32 = 10;
+const NONE: u32 = u32::MAX;
+
+/// What one source answers at the current position: no copy before `from`, a copy ending at
+/// `end` from there; asked again at `end`.
+#[derive(Clone, Copy, Default)]
+struct Span {
+    from: usize,
+    end: usize,
+}
+
+/// LZ77 over the distinct pixel rows of a plain code, each followed by its repeats.
+pub(crate) struct GridLz {
+    /// Bytes per row (filter byte + packed pixels).
+    n: usize,
+    /// Byte holding module m's first pixel; `n` for m ≥ total.
+    first_byte: [u16; LINE_BITS + 1],
+    /// First byte whose first pixel is at or after module m's first pixel.
+    after_byte: [u16; LINE_BITS + 1],
+    /// Module holding byte i's first pixel (byte 0, the filter byte, counts as module 0).
+    module_of: Vec<u8>,
+    /// Distinct rows back to back, 8 spare bytes after the last for the hash reads.
+    rows: Vec<u8>,
+    lines: Vec<FullLine>,
+    /// Stream offset of each finished row's last copy.
+    row_at: Vec<usize>,
+    /// Stream bytes before the row being tokenized.
+    pos: usize,
+    /// Newest entry per hash; entries are (row << 16 | column), `link` the previous one.
+    head: [u32; 1 << HASH_BITS],
+    entries: Vec<u32>,
+    link: Vec<u32>,
+}
+
+impl GridLz {
+    /// A matcher for rows of `n` bytes holding `size` pixels whose modules start at
+    /// `starts[0..=total]` (pixels), at most `rows` distinct rows.
+    pub(crate) fn new(n: usize, size: usize, starts: &[usize], rows: usize) -> GridLz {
+        let total = starts.len() - 1;
+        let mut first_byte = [n as u16; LINE_BITS + 1];
+        let mut after_byte = [n as u16; LINE_BITS + 1];
+        let mut module_of = vec![0u8; n];
+        for m in 0..total {
+            first_byte[m] = (1 + starts[m] / 8) as u16;
+            after_byte[m] = (1 + starts[m].div_ceil(8)) as u16;
+            let bytes = after_byte[m] as usize..(1 + starts[m + 1].div_ceil(8)).min(n);
+            module_of[bytes].fill(m as u8);
+        }
+        // the padding after the last pixel is light: a change there if the last module is dark
+        first_byte[total] = (1 + size / 8).min(n) as u16;
+        GridLz {
+            n,
+            first_byte,
+            after_byte,
+            module_of,
+            rows: Vec::with_capacity((rows + 1) * n + 8),
+            lines: Vec::with_capacity(rows),
+            row_at: Vec::with_capacity(rows),
+            pos: 0,
+            head: [NONE; 1 << HASH_BITS],
+            entries: Vec::with_capacity(rows * 16),
+            link: Vec::with_capacity(rows * 16),
+        }
+    }
+
+    /// The slot the caller fills with the pixel row of the next distinct module row.
+    pub(crate) fn next_row(&mut self) -> &mut [u8] {
+        let start = self.row_at.len() * self.n;
+        self.rows.resize(start + self.n + 8, 0);
+        &mut self.rows[start..start + self.n]
+    }
+
+    #[inline]
+    fn hash(&self, j: usize) -> usize {
+        let v = u64::from_le_bytes(self.rows[j..j + 8].try_into().expect("8 bytes"))
+            << (64 - 8 * HASH_LEN);
+        (v.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - HASH_BITS)) as usize
+    }
+
+    fn insert(&mut self, cur: usize, col: usize) {
+        let h = self.hash(cur * self.n + col);
+        self.link.push(self.head[h]);
+        self.head[h] = self.entries.len() as u32;
+        self.entries.push((cur as u32) << 16 | col as u32);
+    }
+
+    /// Tokenizes the row in the `next_row` slot, whose module row is `line`, followed by
+    /// `count - 1` copies of it. Greedy by estimated bits saved, one step lazy.
+    pub(crate) fn tokenize(&mut self, tokens: &mut Tokens, line: &FullLine, count: usize) {
+        let n = self.n;
+        let cur = self.row_at.len();
+        let mut s = Sources::default();
+        // The rows above: a copy breaks where a module differs.
+        for r in (cur.saturating_sub(ABOVE)..cur).rev() {
+            let d = self.pos - self.row_at[r];
+            if d > WINDOW {
+                break;
+            }
+            let k = cur - 1 - r;
+            for ((b, &x), &y) in s.breaks[k].iter_mut().zip(line).zip(&self.lines[r]) {
+                *b = x ^ y;
+            }
+            s.dist[k] = d;
+            s.cost[k] = 6 + dist_extra_bits(d) as isize;
+            s.span[k] = Span { from: 0, end: 0 };
+        }
+        // The run: a copy of the byte before breaks at a colour change (module m unlike
+        // m − 1; the padding after the last pixel is light).
+        let mut carry = 0;
+        for (c, &x) in s.changes.iter_mut().zip(line) {
+            *c = x ^ (x << 1 | carry);
+            carry = x >> 63;
+        }
+        s.run = Span { from: 2, end: 2 };
+        // The bytes holding colour changes: where other columns are worth looking up.
+        let mut at_change = [0u64; LINE_WORDS];
+        let mut m = first_set(&s.changes, 1);
+        while m < LINE_BITS {
+            let b = self.first_byte[m] as usize;
+            for b in b.saturating_sub(LEAD)..=b {
+                if b + HASH_LEN <= n {
+                    at_change[b / 64] |= 1 << (b % 64);
+                }
+            }
+            m = first_set(&s.changes, m + 1);
+        }
+        let mut unhashed = first_set(&at_change, 0); // next change column not in the table
+
+        let mut i = 0;
+        while i < n {
+            let mut best = self.best(&mut s, i, tokens.pending_distance());
+            if best.len < GOOD_MATCH && bit(&at_change, i) {
+                self.insert_below(cur, &at_change, &mut unhashed, i);
+                self.search(cur, i, &mut best);
+            }
+            if best.len == 0 {
+                tokens.literal(self.rows[cur * n + i]);
+                i += 1;
+                continue;
+            }
+            if best.len < GOOD_MATCH && i + 1 < n {
+                // Lazy: a literal here pays if the match one byte on gains more than it costs.
+                let mut next = self.best(&mut s, i + 1, 0);
+                if next.len < GOOD_MATCH && bit(&at_change, i + 1) {
+                    self.insert_below(cur, &at_change, &mut unhashed, i + 1);
+                    self.search(cur, i + 1, &mut next);
+                }
+                if next.gain > best.gain + LITERAL_BITS {
+                    tokens.literal(self.rows[cur * n + i]);
+                    best = next;
+                    i += 1;
+                }
+            }
+            tokens.copy(best.dist, best.len);
+            i += best.len;
+        }
+        self.insert_below(cur, &at_change, &mut unhashed, n);
+        if count > 1 {
+            // the repeats copy the row above; `Tokens` merges this with a copy from the row
+            // above that ended the row and one that starts the next row
+            tokens.copy(n, (count - 1) * n);
+        }
+        self.lines.push(*line);
+        self.pos += count * n;
+        self.row_at.push(self.pos - n);
+    }
+
+    /// The best copy at byte `i` from the sources, by estimated bits saved; nearer wins ties.
+    /// A source's span holds until `i` passes its end, so most calls only compare.
+    #[inline(always)]
+    fn best(&self, s: &mut Sources, i: usize, pending: usize) -> Best {
+        let mut best = Best::default();
+        if i >= s.run.end {
+            s.run = self.run_span(&s.changes, i);
+        }
+        if i >= s.run.from {
+            let len = s.run.end - i;
+            let cost = if pending == 1 { 0 } else { 6 };
+            best.consider(len, 1, LITERAL_BITS * len as isize - cost);
+        }
+        for k in 0..ABOVE {
+            if i >= s.span[k].end {
+                s.span[k] = self.copy_span(&s.breaks[k], i);
+            }
+            if i >= s.span[k].from {
+                let len = s.span[k].end - i;
+                let cost = if s.dist[k] == pending { 0 } else { s.cost[k] };
+                best.consider(len, s.dist[k], LITERAL_BITS * len as isize - cost);
+            }
+        }
+        best
+    }
+
+    /// A same-column copy at byte `i` from a row differing in the modules `diff`.
+    #[inline(always)]
+    fn copy_span(&self, diff: &FullLine, i: usize) -> Span {
+        let m = first_set(diff, self.module_of[i] as usize);
+        let end = self.first_byte[m] as usize;
+        if end > i {
+            return Span { from: i, end };
+        }
+        // byte i shows a differing module; the next copy starts past the differing ones
+        let from = (self.after_byte[first_clear(diff, m)] as usize).max(i + 1);
+        Span { from, end: from }
+    }
+
+    /// A run at byte `i` (a copy of the byte before) in a row whose colour changes are
+    /// `changes`.
+    #[inline(always)]
+    fn run_span(&self, changes: &FullLine, i: usize) -> Span {
+        if i < 2 {
+            return Span { from: 2, end: 2 };
+        }
+        // bytes i − 1 … end − 1 hold no change after byte i − 1's first pixel
+        let m = first_set(changes, self.module_of[i - 1] as usize + 1);
+        let end = self.first_byte[m] as usize;
+        if end > i {
+            return Span { from: i, end };
+        }
+        Span {
+            from: end + 1,
+            end: end + 1,
+        }
+    }
+
+    /// Hashes the colour-change columns of row `cur` below `to` not yet in the table.
+    #[inline(always)]
+    fn insert_below(&mut self, cur: usize, at_change: &FullLine, unhashed: &mut usize, to: usize) {
+        while *unhashed < to {
+            self.insert(cur, *unhashed);
+            *unhashed = first_set(at_change, *unhashed + 1);
+        }
+    }
+
+    /// Improves `best` at column `i` of row `cur` from the hash table (other columns).
+    fn search(&self, cur: usize, i: usize, best: &mut Best) {
+        let n = self.n;
+        let base = cur * n;
+        let here = &self.rows[base + i..base + n];
+        let mut e = self.head[self.hash(base + i)];
+        for _ in 0..CHAIN {
+            if e == NONE {
+                break;
+            }
+            let entry = self.entries[e as usize];
+            let (r, col) = ((entry >> 16) as usize, (entry & 0xFFFF) as usize);
+            let at = if r == cur { self.pos } else { self.row_at[r] } + col;
+            let d = self.pos + i - at;
+            if d > WINDOW {
+                break;
+            }
+            let src = &self.rows[r * n + col..];
+            // a farther candidate must be longer to gain more: one byte rejects most
+            if best.len < here.len() && src[best.len] == here[best.len] {
+                let len = common_prefix(here, src);
+                best.consider(
+                    len,
+                    d,
+                    LITERAL_BITS * len as isize - 6 - dist_extra_bits(d) as isize,
+                );
+            }
+            e = self.link[e as usize];
+        }
+    }
+}
+
+/// A chosen copy: `len` bytes from `dist` back, saving about `gain` bits (0: none).
+#[derive(Default, Clone, Copy)]
+struct Best {
+    len: usize,
+    dist: usize,
+    gain: isize,
+}
+
+impl Best {
+    /// Takes a copy that gains strictly more (so the one asked first wins ties). A copy of
+    /// fewer than 4 bytes never gains (a new match costs ≥ 6 bits) unless it continues the
+    /// pending one, which costs nothing.
+    #[inline(always)]
+    fn consider(&mut self, len: usize, dist: usize, gain: isize) {
+        if gain > self.gain {
+            *self = Best { len, dist, gain };
+        }
+    }
+}
+
+/// The sources of one row: per row above, the modules where a copy from it breaks, its
+/// distance, estimated cost in bits and current span; the colour changes and span of the run.
+struct Sources {
+    breaks: [FullLine; ABOVE],
+    dist: [usize; ABOVE],
+    cost: [isize; ABOVE],
+    span: [Span; ABOVE],
+    changes: FullLine,
+    run: Span,
+}
+
+impl Default for Sources {
+    /// No rows above: their spans never open (nor are asked again).
+    fn default() -> Sources {
+        let never = Span {
+            from: usize::MAX,
+            end: usize::MAX,
+        };
+        Sources {
+            breaks: [[0; LINE_WORDS]; ABOVE],
+            dist: [0; ABOVE],
+            cost: [0; ABOVE],
+            span: [never; ABOVE],
+            changes: [0; LINE_WORDS],
+            run: never,
+        }
+    }
+}
+
+/// `row` (a module row without its quiet zone) shifted past a quiet zone of `border` modules.
+pub(crate) fn full_line(row: &[u64], border: usize) -> FullLine {
+    let mut out = [0u64; LINE_WORDS];
+    let (words, bits) = (border / 64, border % 64);
+    for (w, &x) in row.iter().enumerate() {
+        if w + words < LINE_WORDS {
+            out[w + words] |= x << bits;
+        }
+        if bits > 0 && w + words + 1 < LINE_WORDS {
+            out[w + words + 1] |= x >> (64 - bits);
+        }
+    }
+    out
+}
+
+/// First set bit of `w` at or after `m`; `LINE_BITS` if none.
+#[inline(always)]
+fn first_set(w: &FullLine, m: usize) -> usize {
+    first_differing(w, m, 0)
+}
+
+/// First clear bit of `w` at or after `m`; `LINE_BITS` if none.
+#[inline(always)]
+fn first_clear(w: &FullLine, m: usize) -> usize {
+    first_differing(w, m, !0)
+}
+
+/// First bit of `w` at or after `m` unlike the bits of `skip` (all zeros or all ones).
+#[inline(always)]
+fn first_differing(w: &FullLine, m: usize, skip: u64) -> usize {
+    let mut k = m / 64;
+    if k >= LINE_WORDS {
+        return LINE_BITS;
+    }
+    let mut b = (w[k] ^ skip) & (!0u64 << (m % 64));
+    while b == 0 {
+        k += 1;
+        if k == LINE_WORDS {
+            return LINE_BITS;
+        }
+        b = w[k] ^ skip;
+    }
+    k * 64 + b.trailing_zeros() as usize
+}
+
+#[inline(always)]
+fn bit(m: &[u64], i: usize) -> bool {
+    m[i / 64] >> (i % 64) & 1 == 1
+}
