@@ -287,12 +287,12 @@ impl Rows<'_> {
 }
 
 /// Length of the common prefix of `a` and `b`.
-fn common_len(a: &[u8], b: &[u8]) -> usize {
+pub(super) fn common_len(a: &[u8], b: &[u8]) -> usize {
     a.iter().zip(b).take_while(|(x, y)| x == y).count()
 }
 
 /// Length of the common suffix of `a` and `b` (equal lengths).
-fn common_len_rev(a: &[u8], b: &[u8]) -> usize {
+pub(super) fn common_len_rev(a: &[u8], b: &[u8]) -> usize {
     a.iter()
         .rev()
         .zip(b.iter().rev())

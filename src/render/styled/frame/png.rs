@@ -15,7 +15,7 @@
 use tiny_skia::{FillRule, Mask, Path, Pixmap, Transform};
 
 use super::{Layout, plan};
-use crate::render::styled::canvas::{Canvas, Rows};
+use crate::render::styled::canvas::{Canvas, Rows, common_len, common_len_rev};
 use crate::render::styled::palette::Palette;
 use crate::render::styled::png::{LevelRows, write_rows};
 use crate::render::{Frame, RenderError, RenderOptions, Rgb};
@@ -254,20 +254,6 @@ fn coverage(path: &Path, size: usize, y0: usize, y1: usize) -> Vec<u8> {
         Transform::from_translate(0.0, -(y0 as f32)),
     );
     mask.data().to_vec()
-}
-
-/// Length of the common prefix of `a` and `b`.
-fn common_len(a: &[u8], b: &[u8]) -> usize {
-    a.iter().zip(b).take_while(|(x, y)| x == y).count()
-}
-
-/// Length of the common suffix of `a` and `b` (equal lengths).
-fn common_len_rev(a: &[u8], b: &[u8]) -> usize {
-    a.iter()
-        .rev()
-        .zip(b.iter().rev())
-        .take_while(|(x, y)| x == y)
-        .count()
 }
 
 #[cfg(test)]
