@@ -96,6 +96,14 @@ pub fn max_content_len(ecc: Ecc) -> usize {
     byte_capacity(MAX_VERSION, ecc)
 }
 
+/// Most bytes of content of `content`'s kind a QR symbol holds at `ecc` in one byte segment:
+/// [`max_content_len`], less the ECI designator that UTF-8 text beyond ASCII carries (2952,
+/// not 2953, at L). Digits and upper case fit more, in their own segments.
+pub fn max_len_like(content: &[u8], ecc: Ecc) -> usize {
+    let eci = segment::eci_bits(segment::needs_eci(content));
+    (data_bits(MAX_VERSION, ecc) - eci - 4 - count_bits(MAX_VERSION)) / 8
+}
+
 /// Data bits a `version` symbol holds at `ecc`.
 pub fn data_bits(version: u8, ecc: Ecc) -> usize {
     data_codewords(version, ecc) * 8
@@ -511,6 +519,14 @@ mod tests {
         assert_eq!(byte_capacity(9, Ecc::M), 180);
         assert_eq!(byte_capacity(10, Ecc::M), 213);
         assert_eq!(max_content_len(Ecc::L), 2953);
+        assert_eq!(max_len_like(&[b'a'; 3], Ecc::L), 2953);
+        // not UTF-8: no character set to name, no designator
+        assert_eq!(max_len_like(&[0xff; 3], Ecc::L), 2953);
+        let text = "ø".repeat(1476);
+        assert_eq!(max_len_like(text.as_bytes(), Ecc::L), 2952);
+        assert!(choose_version(text.as_bytes(), Ecc::L).is_some());
+        let longer = text + "a";
+        assert!(choose_version(longer.as_bytes(), Ecc::L).is_none());
         assert_eq!(max_content_len(Ecc::M), 2331);
         assert_eq!(max_content_len(Ecc::Q), 1663);
         assert_eq!(max_content_len(Ecc::H), 1273);

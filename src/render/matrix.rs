@@ -99,7 +99,7 @@ fn choose(content: &[u8], ecc: Ecc) -> Result<(u8, Segmentation), RenderError> {
     }
     codewords::choose_version(content, ecc).ok_or_else(|| RenderError::ContentTooLong {
         len: content.len(),
-        max: codewords::max_content_len(ecc),
+        max: codewords::max_len_like(content, ecc),
         ecc,
     })
 }

@@ -224,7 +224,7 @@ pub enum RenderError {
     EmptyContent,
     #[error(
         "content is {len} bytes and does not fit a QR code at ECC level {ecc:?}: at most {max} \
-         bytes of any kind fit (more of digits or upper-case letters)"
+         bytes of content like it fit (more of digits or upper-case letters)"
     )]
     ContentTooLong { len: usize, max: usize, ecc: Ecc },
     #[error("the QR code needs {modules} modules but {size} px cannot give each module a pixel")]

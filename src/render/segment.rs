@@ -208,7 +208,7 @@ pub fn needs_eci(content: &[u8]) -> bool {
 }
 
 /// Bits of the ECI designator: mode indicator `0111` and the 8-bit assignment number.
-fn eci_bits(eci: bool) -> usize {
+pub(crate) fn eci_bits(eci: bool) -> usize {
     if eci { 12 } else { 0 }
 }
 
