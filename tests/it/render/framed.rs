@@ -5,13 +5,13 @@
 //! three independent paths, no stored pictures.
 
 use qr_origin::render::{
-    self, Caption, Eyes, Format, Frame, RenderError, RenderOptions, Rgb, Shape, Style,
+    self, Caption, Ecc, Eyes, Format, Frame, RenderError, RenderOptions, Rgb, Shape, Style,
 };
 
 use crate::render_common::ocr::{edit_distance, pdf_luma, read_line};
 use crate::render_common::zbar::{ZbarText, read_zbar};
 use crate::render_common::zxing::read_zxing;
-use crate::render_common::{png_luma, rasterise_svg, read_qr, read_rxing};
+use crate::render_common::{assert_readers, png_luma, rasterise_svg, read_qr, read_rxing};
 
 const URL: &str = "https://qr.example.com/r/DI5bjNA0";
 
@@ -207,17 +207,34 @@ fn a_pdf_is_one_vector_page_of_size_points_under_20_kb() {
             "{size}"
         );
     }
-    // The largest symbol (version 40) still stays small: the runs are deflated.
-    let long = crate::render_common::text(2331, 7);
-    let opts = RenderOptions {
-        format: Format::Pdf,
-        size: 2000,
-        ..RenderOptions::default()
-    };
-    let pdf = render::render(&long, &opts).unwrap().bytes;
-    let (w, h, luma) = pdf_luma(&pdf);
-    assert_eq!(read_rxing(w, h, luma).as_deref(), Some(&long[..]));
-    eprintln!("version-40 PDF: {} bytes", pdf.len());
+}
+
+/// The largest plain symbol (version 40) at the largest size is under 20 000 bytes too (its
+/// runs stacked and sorted for the PDF's line coder), and still decodes once rasterised.
+#[test]
+fn a_version_40_pdf_at_2000_pt_is_under_20_000_bytes_and_decodes() {
+    let random = crate::render_common::text(2331, 7);
+    let xs = vec![b'x'; 2900];
+    for (content, ecc) in [(&random, Ecc::M), (&xs, Ecc::L)] {
+        let opts = RenderOptions {
+            format: Format::Pdf,
+            size: 2000,
+            ecc,
+            ..RenderOptions::default()
+        };
+        let width = render::symbol_width(content, &opts).unwrap();
+        assert_eq!(width, 177 + 8, "version 40");
+        let pdf = render::render(content, &opts).unwrap().bytes;
+        eprintln!(
+            "version-40 PDF at 2000 pt, ECC {ecc:?}: {} bytes",
+            pdf.len()
+        );
+        assert!(pdf.len() < 20_000, "{ecc:?}: {} bytes", pdf.len());
+        let (w, h, luma) = pdf_luma(&pdf);
+        assert_eq!((w, h), (2000, 2000));
+        assert_readers(w, h, &luma, content, "version-40 PDF");
+        assert_eq!(read_rxing(w, h, luma).as_deref(), Some(&content[..]));
+    }
 }
 
 #[test]
