@@ -15,8 +15,11 @@
 //! ~100 KB of text and 15 KB compressed (miniz at level 6: 22 KB); a version-10 one ~9 KB
 //! and 1.7 KB. Curved shapes go to miniz, which finds their repeats.
 //!
-//! A logo is the one raster the page may hold: the uploaded logo as scaled for the render,
-//! one RGB image XObject (Flate) with its alpha as a soft mask, placed over its module square.
+//! An SVG logo whose shapes are all plain fills comes as outlines ([`VectorLogo`]): paths in
+//! the content stream, clipped to the logo's box, so it prints as sharp as the modules. Any
+//! other logo is the one raster the page may hold: the uploaded logo as scaled for the
+//! render, one RGB image XObject (Flate) with its alpha as a soft mask, placed over its module
+//! square.
 
 use std::io::Write as _;
 
@@ -26,15 +29,16 @@ use super::deflate::{BitWriter, Tokens, WINDOW, common_prefix};
 use super::png::Adler;
 use super::styled::Plan;
 use super::styled::frame::{self, Hundredths, Layout};
+use super::styled::rules::LogoArea;
 use super::styled::shapes::{self, Dir, Outline, ROUND_EYE_K, RoundRect};
-use super::{Eyes, RenderError, RenderOptions, Rgb, Shape};
+use super::{Eyes, LogoArt, RenderError, RenderOptions, Rgb, Shape, VectorLogo};
 
-/// Renders `content` as a one-page PDF with `opts` (format ignored), `logo` already scaled to
-/// [`super::logo_side`] (drawn only when the style names a logo).
+/// Renders `content` as a one-page PDF with `opts` (format ignored), `logo` outlines or pixels
+/// already scaled to [`super::logo_side`] (drawn only when the style names a logo).
 pub(crate) fn render(
     content: &[u8],
     opts: &RenderOptions,
-    logo: Option<&Pixmap>,
+    logo: Option<LogoArt<'_>>,
 ) -> Result<Vec<u8>, RenderError> {
     opts.validate()?;
     let (plan, layout) = match &opts.style.frame {
@@ -54,7 +58,7 @@ fn write(
     plan: &Plan,
     opts: &RenderOptions,
     layout: Option<&Layout>,
-    logo: Option<&Pixmap>,
+    logo: Option<LogoArt<'_>>,
 ) -> Vec<u8> {
     let size = opts.size;
     let mut s = Vec::with_capacity(4096);
@@ -79,13 +83,7 @@ fn write(
         }
         None => (0, 0),
     };
-    code(
-        w,
-        plan,
-        opts,
-        (cx, cy),
-        logo.map(|l| (l.width(), l.height())),
-    );
+    code(w, plan, opts, (cx, cy), logo);
     if let Some(l) = layout
         && let Some(text) = l.caption()
     {
@@ -107,17 +105,21 @@ fn write(
     } else {
         miniz_oxide::deflate::compress_to_vec_zlib(&s, 6)
     };
-    document(size, stream, logo.map(image))
+    let pixels = match logo {
+        Some(LogoArt::Raster(p)) => Some(image(p)),
+        _ => None,
+    };
+    document(size, stream, pixels)
 }
 
 /// The modules and eyes in half modules, scaled into the code's square at (`cx`, `cy`), and
-/// the logo image (`/L`, `logo` its width and height in pixels) centred in its square.
+/// the logo centred in its square: its outlines, or its image (`/L`).
 fn code(
     w: &mut Vec<u8>,
     plan: &Plan,
     opts: &RenderOptions,
     (cx, cy): (u32, u32),
-    logo: Option<(u32, u32)>,
+    logo: Option<LogoArt<'_>>,
 ) {
     let g = &plan.geometry;
     // Square modules and eyes lie on whole modules: written in modules, their numbers are
@@ -144,12 +146,19 @@ fn code(
         // back to half modules, the logo square's unit
         writeln!(w, ".5 0 0 .5 0 0 cm").ok();
     }
-    if let (Some((lw, lh)), Some(area), Some(side_px)) = (logo, plan.logo, plan.logo_side()) {
+    let at = |area: LogoArea| (2 * (g.border + area.start)) as f32;
+    if let (Some(LogoArt::Vector(v)), Some(area)) = (logo, plan.logo) {
+        vector_logo(w, v, at(area), (2 * area.side) as f32);
+    }
+    if let (Some(LogoArt::Raster(p)), Some(area), Some(side_px)) =
+        (logo, plan.logo, plan.logo_side())
+    {
+        let (lw, lh) = (p.width(), p.height());
         // The pixmap fits the square's pixels (the PNG's geometry), aspect kept: the same
         // share of the square here, centred, its unit square flipped back upright.
         let per_px = (2 * area.side) as f32 / side_px as f32;
         let (iw, ih) = (lw as f32 * per_px, lh as f32 * per_px);
-        let at = (2 * (g.border + area.start)) as f32;
+        let at = at(area);
         let x = at + (side_px as f32 - lw as f32) / 2.0 * per_px;
         let y = at + (side_px as f32 - lh as f32) / 2.0 * per_px;
         let h = Hundredths;
@@ -164,6 +173,24 @@ fn code(
         .ok();
     }
     w.extend_from_slice(b"Q\n");
+}
+
+/// The outlines of `v` in its square at (`at`, `at`), `side` half modules: scaled to fit with
+/// their aspect kept, centred, clipped to their box as the SVG's viewport clips them (the
+/// caller's `q`…`Q` ends the clip), each filled in its colour.
+fn vector_logo(w: &mut Vec<u8>, v: &VectorLogo, at: f32, side: f32) {
+    let k = side / v.width.max(v.height);
+    let (iw, ih) = (v.width * k, v.height * k);
+    let (x, y) = (at + (side - iw) / 2.0, at + (side - ih) / 2.0);
+    let h = Hundredths;
+    writeln!(w, "{} {} {} {} re W n", h(x), h(y), h(iw), h(ih)).ok();
+    let k = Hundredths4(k);
+    writeln!(w, "{k} 0 0 {k} {} {} cm", h(x), h(y)).ok();
+    for f in &v.fills {
+        fill_colour(w, f.colour);
+        path(w, &f.path);
+        w.extend_from_slice(if f.even_odd { b"f*\n" } else { b"f\n" });
+    }
 }
 
 /// Every rectangle of `rects`: `re` for a square one (its numbers divided by `unit`, 2 when
@@ -616,7 +643,7 @@ mod tests {
         };
         let mut pixmap = Pixmap::new(40, 20).unwrap();
         pixmap.fill(tiny_skia::Color::from_rgba8(200, 0, 0, 128));
-        let pdf = render(SHORT, &opts(logo), Some(&pixmap)).unwrap();
+        let pdf = render(SHORT, &opts(logo), Some(LogoArt::Raster(&pixmap))).unwrap();
         assert!(
             find(
                 &pdf,
@@ -629,5 +656,50 @@ mod tests {
         // without the pixmap the square stays empty, as in the PNG and SVG
         let pdf = render(SHORT, &opts(logo), None).unwrap();
         assert!(find(&pdf, b"/Image").is_none());
+    }
+
+    /// An SVG logo's outlines are paths in the content stream, clipped to the logo's box in
+    /// its square, in their own colours; the page has no image.
+    #[test]
+    fn a_vector_logo_is_paths_clipped_to_its_box() {
+        let mut pb = tiny_skia::PathBuilder::new();
+        pb.push_rect(tiny_skia::Rect::from_xywh(0.0, 0.0, 1000.0, 500.0).unwrap());
+        let v = VectorLogo {
+            width: 1000.0,
+            height: 500.0,
+            fills: vec![crate::render::VectorFill {
+                path: pb.finish().unwrap(),
+                colour: Rgb(0xff, 0x5b, 0x24),
+                even_odd: true,
+            }],
+        };
+        let style = Style {
+            logo: Some(LogoRef {
+                id: [1; 32],
+                size_permille: 200,
+            }),
+            ..Style::default()
+        };
+        let pdf = render(SHORT, &opts(style), Some(LogoArt::Vector(&v))).unwrap();
+        assert!(find(&pdf, b"/Image").is_none());
+        assert!(find(&pdf, b"/Resources<<>>").is_some());
+        let text = String::from_utf8(content(&pdf)).unwrap();
+        let plan = Plan::new(SHORT, &opts(style)).unwrap();
+        let area = plan.logo.unwrap();
+        // in half modules: the square's side 2·side, the box half as high, centred
+        let (at, side) = (2 * (plan.geometry.border + area.start), 2 * area.side);
+        let clip = format!(
+            "{} {} {} {} re W n\n",
+            at,
+            Hundredths(at as f32 + side as f32 / 4.0),
+            side,
+            Hundredths(side as f32 / 2.0)
+        );
+        assert!(text.contains(&clip), "{clip} in\n{text}");
+        assert!(
+            text.contains("1 0.3569 0.1412 rg\n0 0 m\n1000 0 l\n"),
+            "{text}"
+        );
+        assert!(text.ends_with("h\nf*\nQ\n"), "{text}");
     }
 }
