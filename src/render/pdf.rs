@@ -13,7 +13,8 @@
 //! ([`stacked`]) so each `re` line differs from the one before in one number, and coded by
 //! [`deflate_lines`], whose one match is the line before. A version-40 code at 2000 pt is
 //! ~100 KB of text and 15 KB compressed (miniz at level 6: 22 KB); a version-10 one ~9 KB
-//! and 1.7 KB. Curved shapes go to miniz, which finds their repeats.
+//! and 1.7 KB. A page of curves (rounded or dot modules, or a caption that outweighs the
+//! modules) goes to miniz, which finds their repeats.
 //!
 //! An SVG logo whose shapes are all plain fills comes as outlines ([`VectorLogo`]): paths in
 //! the content stream, clipped to the logo's box, so it prints as sharp as the modules. Any
@@ -83,7 +84,7 @@ fn write(
         }
         None => (0, 0),
     };
-    code(w, plan, opts, (cx, cy), logo);
+    let squares = code(w, plan, opts, (cx, cy), logo);
     if let Some(l) = layout
         && let Some(text) = l.caption()
     {
@@ -99,8 +100,11 @@ fn write(
     // Square modules are `re` lines that differ in one number, which the line coder codes in
     // a few bits each (a version-40 page at 2000 pt: 15 414 bytes, against 22 385 from miniz
     // at level 6). Curves and dots repeat at distances no line-to-line copy finds: miniz's
-    // search keeps them smaller (a version-10 dots page: 46 939 bytes against 78 565).
-    let stream = if opts.style.shape == Shape::Square {
+    // search keeps them smaller (a version-10 dots page: 46 939 bytes against 78 565). So the
+    // line coder takes a page whose text is at least half square modules: a caption's curves
+    // outweigh a short link's modules (framed at 800 pt: 3 215 bytes from the line coder,
+    // 2 957 from miniz), not a version-10 code's (framed: 4 514 bytes from the line coder).
+    let stream = if 2 * squares >= s.len() {
         deflate_lines(&s)
     } else {
         miniz_oxide::deflate::compress_to_vec_zlib(&s, 6)
@@ -113,14 +117,15 @@ fn write(
 }
 
 /// The modules and eyes in half modules, scaled into the code's square at (`cx`, `cy`), and
-/// the logo centred in its square: its outlines, or its image (`/L`).
+/// the logo centred in its square: its outlines, or its image (`/L`). Returns the bytes of
+/// square modules' `re` lines written (0 for other shapes).
 fn code(
     w: &mut Vec<u8>,
     plan: &Plan,
     opts: &RenderOptions,
     (cx, cy): (u32, u32),
     logo: Option<LogoArt<'_>>,
-) {
+) -> usize {
     let g = &plan.geometry;
     // Square modules and eyes lie on whole modules: written in modules, their numbers are
     // half as large (a version-40 page at 2000 pt stays under 20 KB).
@@ -133,11 +138,14 @@ fn code(
     writeln!(w, "q {scale} 0 0 {scale} {cx} {cy} cm").ok();
     fill_colour(w, opts.dark);
     let modules = shapes::modules(plan, opts.style.shape);
-    if opts.style.shape == Shape::Square {
+    let before = w.len();
+    let squares = if opts.style.shape == Shape::Square {
         trace_all(w, &stacked(modules), unit);
+        w.len() - before
     } else {
         trace_all(w, &modules, unit);
-    }
+        0
+    };
     w.extend_from_slice(b"f\n");
     fill_colour(w, opts.style.eye_color.unwrap_or(opts.dark));
     trace_all(w, &shapes::eyes(plan, opts.style.eyes), unit);
@@ -173,6 +181,7 @@ fn code(
         .ok();
     }
     w.extend_from_slice(b"Q\n");
+    squares
 }
 
 /// The outlines of `v` in its square at (`at`, `at`), `side` half modules: scaled to fit with
