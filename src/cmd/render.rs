@@ -9,7 +9,7 @@ use super::look::LookArgs;
 use crate::logo;
 use crate::render::style::DEFAULT_LOGO_PERMILLE;
 use crate::render::{
-    self, Caption, Eyes, Format, Frame, LogoRef, RenderOptions, Rgb, Shape, Style,
+    self, Caption, Eyes, Format, Frame, LogoArt, LogoRef, RenderOptions, Rgb, Shape, Style,
 };
 use crate::store::LogoFormat;
 
@@ -132,12 +132,26 @@ pub fn run(args: RenderArgs) -> anyhow::Result<()> {
     };
     let content = args.url.as_bytes();
     let side = render::logo_side(content, &opts).context("cannot render")?;
-    let pixmap = match (side, &logo) {
-        (Some(side), Some(logo)) => logo.fit(side),
+    // A PDF draws an SVG logo's outlines when it has them, like the origin; pixels otherwise.
+    let outlines = logo
+        .as_ref()
+        .and_then(|l| l.outlines())
+        .filter(|_| opts.format == Format::Pdf);
+    let pixmap = match (side, &logo, outlines) {
+        (Some(side), Some(logo), None) => logo.fit(side),
         _ => None,
     };
-    let rendered =
-        render::render_with_logo(content, &opts, pixmap.as_ref()).context("cannot render")?;
+    let rendered = match opts.format {
+        Format::Pdf => {
+            let art = match outlines {
+                Some(v) => Some(LogoArt::Vector(v)),
+                None => pixmap.as_ref().map(LogoArt::Raster),
+            };
+            render::render_pdf(content, &opts, art)
+        }
+        _ => render::render_with_logo(content, &opts, pixmap.as_ref()),
+    }
+    .context("cannot render")?;
     if args.out.as_os_str() == "-" {
         // Only the image on stdout, so `render --out - > qr.png` and pipes get clean bytes.
         let mut out = std::io::stdout().lock();

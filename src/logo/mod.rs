@@ -15,16 +15,20 @@
 //! # Layout
 //! - [`svg_guard`]: the structural screen of an SVG before any renderer sees it.
 //! - this file: content types, limits, decoding, and scaling to the size a render needs.
+//! - [`outlines`]: an SVG's filled paths, which the PDF draws as vectors.
 
 use std::io::Cursor;
+use std::sync::Arc;
 
 use sha2::{Digest, Sha256};
 use tiny_skia::{FilterQuality, Pixmap, PixmapPaint, Transform};
 
 use resvg::usvg;
 
+use crate::render::VectorLogo;
 use crate::store::LogoFormat;
 
+mod outlines;
 pub mod svg_guard;
 
 /// Largest upload accepted, in bytes (as published in the API extension).
@@ -143,11 +147,15 @@ pub struct DecodedLogo {
 }
 
 /// What scaling starts from: pixels for a PNG, the parsed vector tree for an SVG (so it is
-/// rasterised crisply at whatever size a render needs).
+/// rasterised crisply at whatever size a render needs), with its outlines when every shape in
+/// it is a plain fill (what the PDF draws as paths).
 #[derive(Debug)]
 enum Source {
     Raster(Pixmap),
-    Vector(Box<usvg::Tree>),
+    Vector {
+        tree: Box<usvg::Tree>,
+        outlines: Option<Arc<VectorLogo>>,
+    },
 }
 
 /// Validates and decodes an upload of `format`. Never panics, whatever the bytes.
@@ -299,7 +307,10 @@ fn decode_svg(bytes: &[u8]) -> Result<DecodedLogo, LogoError> {
         format: LogoFormat::Svg,
         width,
         height,
-        source: Source::Vector(Box::new(tree)),
+        source: Source::Vector {
+            outlines: outlines::outlines(&tree),
+            tree: Box::new(tree),
+        },
         upload_len: bytes.len(),
     })
 }
@@ -334,7 +345,7 @@ impl DecodedLogo {
                     None,
                 );
             }
-            Source::Vector(tree) => {
+            Source::Vector { tree, .. } => {
                 let size = tree.size();
                 let t = Transform::from_scale(
                     out_w as f32 / size.width(),
@@ -346,12 +357,30 @@ impl DecodedLogo {
         Some(out)
     }
 
+    /// An SVG logo's filled outlines, for a PDF to draw as paths; `None` for a PNG, and for an
+    /// SVG with anything but plain fills (a stroke, a gradient, transparency, …), which the
+    /// PDF draws from [`DecodedLogo::fit`]'s pixels instead.
+    pub fn outlines(&self) -> Option<&Arc<VectorLogo>> {
+        match &self.source {
+            Source::Vector { outlines, .. } => outlines.as_ref(),
+            Source::Raster(_) => None,
+        }
+    }
+
     /// Bytes the decoded form holds in memory (for a byte-bounded cache's weigher): the pixels
-    /// of a PNG; for an SVG, an estimate from the upload size (its tree is a few times the text).
+    /// of a PNG; for an SVG, an estimate from the upload size (its tree is a few times the text)
+    /// plus its outlines' points.
     pub fn weight(&self) -> usize {
         match &self.source {
             Source::Raster(p) => p.data().len(),
-            Source::Vector(_) => self.upload_len.saturating_mul(8),
+            Source::Vector { outlines, .. } => {
+                let points: usize = outlines
+                    .iter()
+                    .flat_map(|o| &o.fills)
+                    .map(|f| f.path.points().len())
+                    .sum();
+                self.upload_len.saturating_mul(8).saturating_add(points * 8)
+            }
         }
     }
 }
@@ -427,6 +456,39 @@ mod tests {
         let blue = fit.pixel(50, 50).expect("in range");
         assert_eq!((blue.blue(), blue.alpha()), (255, 255));
         assert_eq!(fit.pixel(150, 50).expect("in range").alpha(), 0);
+    }
+
+    /// Plain fills become outlines in the SVG's box, in drawing order, with their colours and
+    /// fill rules; anything else leaves the logo to its pixels.
+    #[test]
+    fn plain_fills_are_outlines_and_the_rest_falls_back_to_pixels() {
+        let plain = r##"<svg xmlns="http://www.w3.org/2000/svg" width="40" height="20" viewBox="0 0 4 2"><g transform="translate(1 0)"><rect width="2" height="2" fill="#ff5b24"/></g><path d="M0 0h1v1H0z M0.25 0.25h.5v.5h-.5z" fill-rule="evenodd" fill="#1a3c8c"/><rect width="1" height="1" fill="none"/></svg>"##;
+        let logo = decode(LogoFormat::Svg, plain.as_bytes()).expect("valid SVG");
+        let v = logo.outlines().expect("plain fills");
+        assert_eq!((v.width, v.height), (1000.0, 500.0));
+        let fills: Vec<_> = v.fills.iter().map(|f| (f.colour, f.even_odd)).collect();
+        assert_eq!(
+            fills,
+            [
+                (crate::render::Rgb(0xff, 0x5b, 0x24), false),
+                (crate::render::Rgb(0x1a, 0x3c, 0x8c), true)
+            ]
+        );
+        // the viewBox and the group's translation applied: x 1..3 of 4 → 250..750
+        let b = v.fills[0].path.bounds();
+        assert_eq!((b.left(), b.right(), b.bottom()), (250.0, 750.0, 500.0));
+        assert!(logo.weight() > plain.len() * 8);
+
+        let stroked = r##"<svg xmlns="http://www.w3.org/2000/svg" width="4" height="2"><rect width="2" height="2" fill="red" stroke="blue"/></svg>"##;
+        let translucent = r##"<svg xmlns="http://www.w3.org/2000/svg" width="4" height="2"><g opacity="0.5"><rect width="2" height="2" fill="red"/></g></svg>"##;
+        // (`SVG`'s one-stop gradient is a solid colour to usvg, as the SVG spec says)
+        let gradient = r##"<svg xmlns="http://www.w3.org/2000/svg" width="4" height="2"><defs><linearGradient id="g"><stop offset="0" stop-color="#00f"/><stop offset="1" stop-color="#f00"/></linearGradient></defs><rect width="2" height="2" fill="url(#g)"/></svg>"##;
+        for svg in [gradient, stroked, translucent] {
+            let logo = decode(LogoFormat::Svg, svg.as_bytes()).expect("valid SVG");
+            assert!(logo.outlines().is_none(), "{svg}");
+        }
+        let png = decode(LogoFormat::Png, &png_bytes(4, 4)).expect("valid PNG");
+        assert!(png.outlines().is_none());
     }
 
     #[test]

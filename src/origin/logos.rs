@@ -5,6 +5,9 @@
 //! - scaled pixmaps by (id, square side in px): a viral QR's renders, and every QR of one
 //!   merchant at one size, reuse one scaled copy instead of resampling the logo each time.
 //!
+//! A PDF of an SVG logo takes its outlines instead ([`Logos::drawing`]), from the decoded logo:
+//! a vector needs no copy per size.
+//!
 //! A logo id names immutable bytes (their SHA-256), so a cached logo is never stale. A logo
 //! deleted through the API may still be drawn by an instance that holds it in memory, like the
 //! images a CDN already caches (the API documentation says so).
@@ -16,6 +19,7 @@ use moka::future::Cache;
 use tiny_skia::Pixmap;
 
 use crate::logo::{self, DecodedLogo, LogoFailure, LogoId};
+use crate::render::{Format, LogoArt, VectorLogo};
 use crate::store::{Store, StoreError};
 
 /// Bytes of decoded and scaled logos kept in memory. A decoded 2048² PNG is 16 MiB, a typical
@@ -75,6 +79,23 @@ impl Logos {
             .map_err(|e: Arc<LogoFailure>| LogoFailure::clone(&e))
     }
 
+    /// The logo `id` as a render of `format` draws it in a `side`×`side` square: a PDF takes
+    /// an SVG logo's outlines when it has them ([`DecodedLogo::outlines`]), everything else
+    /// the scaled pixels.
+    pub async fn drawing(
+        &self,
+        id: &str,
+        side: u32,
+        format: Format,
+    ) -> Result<LogoDrawing, LogoFailure> {
+        if format == Format::Pdf
+            && let Some(outlines) = self.decoded(id).await?.outlines()
+        {
+            return Ok(LogoDrawing::Outlines(Arc::clone(outlines)));
+        }
+        Ok(LogoDrawing::Pixels(self.scaled(id, side).await?))
+    }
+
     async fn decoded(&self, id: &str) -> Result<Arc<DecodedLogo>, LogoFailure> {
         let unknown = || LogoFailure::Unknown(id.to_owned());
         let undecodable = || LogoFailure::Undecodable(id.to_owned());
@@ -102,6 +123,32 @@ impl Logos {
             })
             .await
             .map_err(|e: Arc<LogoFailure>| LogoFailure::clone(&e))
+    }
+}
+
+/// A logo fetched for one render, owned so it can move to the render pool.
+#[derive(Debug, Clone)]
+pub enum LogoDrawing {
+    Pixels(Arc<Pixmap>),
+    Outlines(Arc<VectorLogo>),
+}
+
+impl LogoDrawing {
+    /// What the PDF writer takes.
+    pub fn art(&self) -> LogoArt<'_> {
+        match self {
+            LogoDrawing::Pixels(p) => LogoArt::Raster(p),
+            LogoDrawing::Outlines(v) => LogoArt::Vector(v),
+        }
+    }
+
+    /// What the PNG and SVG writers take (never outlines: [`Logos::drawing`] gives those to
+    /// a PDF only).
+    pub fn pixels(&self) -> Option<&Pixmap> {
+        match self {
+            LogoDrawing::Pixels(p) => Some(p),
+            LogoDrawing::Outlines(_) => None,
+        }
     }
 }
 

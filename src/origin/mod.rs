@@ -243,8 +243,8 @@ impl Origin {
     ///
     /// A style naming a logo first asks the renderer how large the logo is drawn (which also
     /// refuses a logo too large for the content, before any logo is read), then fetches the
-    /// logo scaled to that side from the logo cache. Only misses come here: a cache hit never
-    /// touches the logo store.
+    /// logo scaled to that side from the logo cache (for a PDF, an SVG logo's outlines). Only
+    /// misses come here: a cache hit never touches the logo store.
     async fn render(
         &self,
         metrics: &Metrics,
@@ -265,7 +265,7 @@ impl Origin {
                 match side {
                     Some(side) => Some(
                         self.logos
-                            .scaled(&logo.id_hex(), side)
+                            .drawing(&logo.id_hex(), side, key.opts().format)
                             .await
                             .map_err(RenderFailure::Logo)?,
                     ),
@@ -277,11 +277,17 @@ impl Origin {
         let (rendered, took) = self
             .on_pool(move || {
                 let start = Instant::now();
-                let r = render::render_with_logo(
-                    job_key.content().as_bytes(),
-                    job_key.opts(),
-                    logo.as_deref(),
-                );
+                let (content, opts) = (job_key.content().as_bytes(), job_key.opts());
+                let r = match opts.format {
+                    render::Format::Pdf => {
+                        render::render_pdf(content, opts, logo.as_ref().map(|l| l.art()))
+                    }
+                    _ => render::render_with_logo(
+                        content,
+                        opts,
+                        logo.as_ref().and_then(|l| l.pixels()),
+                    ),
+                };
                 (r, start.elapsed())
             })
             .await?;

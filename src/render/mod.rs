@@ -420,14 +420,55 @@ pub fn render_with_logo(
     logo: Option<&tiny_skia::Pixmap>,
 ) -> Result<Rendered, RenderError> {
     match opts.format {
-        Format::Pdf => Ok(Rendered {
-            bytes: pdf::render(content, opts, logo)?,
-            content_type: Format::Pdf.content_type(),
-        }),
+        Format::Pdf => render_pdf(content, opts, logo.map(LogoArt::Raster)),
         Format::Text => render(content, opts),
         _ if opts.style.is_plain() => render(content, opts),
         _ => styled::render(content, opts, logo),
     }
+}
+
+/// The PDF of `content` (`opts.format` ignored) with the style's logo drawn from `logo`: an
+/// SVG logo's outlines as vector paths, pixels as the page's one image. Without a logo in the
+/// style, `logo` is ignored.
+pub fn render_pdf(
+    content: &[u8],
+    opts: &RenderOptions,
+    logo: Option<LogoArt<'_>>,
+) -> Result<Rendered, RenderError> {
+    Ok(Rendered {
+        bytes: pdf::render(content, opts, logo)?,
+        content_type: Format::Pdf.content_type(),
+    })
+}
+
+/// A logo as a writer draws it. The PNG and SVG writers take pixels only; the PDF takes
+/// either, so a print shop gets an SVG logo as sharp as the modules around it.
+#[derive(Debug, Clone, Copy)]
+pub enum LogoArt<'a> {
+    /// The logo scaled to [`logo_side`] (premultiplied RGBA).
+    Raster(&'a tiny_skia::Pixmap),
+    /// An SVG logo's filled outlines.
+    Vector(&'a VectorLogo),
+}
+
+/// An SVG logo as filled outlines in one colour each, drawn in order: what the PDF writes as
+/// paths. `crate::logo` makes it from the SVG when every shape is a plain fill.
+#[derive(Debug, Clone)]
+pub struct VectorLogo {
+    /// The logo's box: outlines lie in `0..width` × `0..height` (y down), the aspect of the
+    /// SVG's own width and height.
+    pub width: f32,
+    pub height: f32,
+    pub fills: Vec<VectorFill>,
+}
+
+/// One filled outline of a [`VectorLogo`].
+#[derive(Debug, Clone)]
+pub struct VectorFill {
+    pub path: tiny_skia::Path,
+    pub colour: Rgb,
+    /// SVG's `fill-rule: evenodd` (PDF `f*`); non-zero otherwise.
+    pub even_odd: bool,
 }
 
 /// Most content bytes of any kind that fit a QR code at `ecc` (a version-40 symbol in byte

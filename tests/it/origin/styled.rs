@@ -188,5 +188,21 @@ async fn a_token_naming_a_stored_logo_renders_and_decodes() {
         assert_eq!(again.header("x-cache"), "HIT");
         assert_eq!(again.header("etag"), r.header("etag"));
     }
+    // A PDF draws an SVG logo's outlines (no image on the page); a PNG logo is its one image.
+    let svg = include_bytes!(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/docs/logo-example.svg"
+    ));
+    let r = api.upload_logo("image/svg+xml", svg).await;
+    assert_eq!(r.status, 201);
+    let svg_id = r.json()["id"].as_str().expect("id").to_owned();
+    for (logo, image) in [(&svg_id, false), (&id, true)] {
+        let claims = json!({"logo": logo, "logoSize": 0.2, "format": "application/pdf"});
+        let r = get(&srv.url(&image_path(&token(claims)))).await;
+        assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+        assert_eq!(r.header("content-type"), "application/pdf");
+        let text = String::from_utf8_lossy(&r.body);
+        assert_eq!(text.contains("/Subtype/Image"), image, "{logo}");
+    }
     srv.stop().await;
 }

@@ -139,6 +139,27 @@ fn writes_a_captioned_pdf_and_png_that_decode_and_read_back() {
         let text = render_common::ocr::read_line("nor", w, &luma, xs, ys);
         assert_eq!(text, "Skann meg", "{format}");
     }
+    // An SVG logo goes into the PDF as paths (no image), a PNG's pixels as the one image.
+    let svg_logo = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/logo-example.svg");
+    let out = temp_path("logo.pdf");
+    let o = qr_origin(&[
+        "--url",
+        url,
+        "--format",
+        "pdf",
+        "--logo",
+        svg_logo,
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let pdf = std::fs::read(&out).unwrap();
+    assert!(!String::from_utf8_lossy(&pdf).contains("/Image"));
+    let (w, h, luma) = render_common::ocr::pdf_luma(&pdf);
+    assert_eq!(
+        render_common::read_rxing(w, h, luma).as_deref(),
+        Some(url.as_bytes())
+    );
     // A caption the font cannot draw is an error naming the flag.
     let o = qr_origin(&[
         "--url",

@@ -5,13 +5,14 @@
 //! three independent paths, no stored pictures.
 
 use qr_origin::render::{
-    self, Caption, Eyes, Format, Frame, RenderError, RenderOptions, Rgb, Shape, Style,
+    self, Caption, Ecc, Eyes, Format, Frame, LogoArt, LogoRef, RenderError, RenderOptions, Rgb,
+    Shape, Style,
 };
 
-use crate::render_common::ocr::{edit_distance, pdf_luma, read_line};
+use crate::render_common::ocr::{edit_distance, pdf_luma, pdf_rgb, read_line};
 use crate::render_common::zbar::{ZbarText, read_zbar};
 use crate::render_common::zxing::read_zxing;
-use crate::render_common::{png_luma, rasterise_svg, read_qr, read_rxing};
+use crate::render_common::{assert_readers, png_luma, rasterise_svg, read_qr, read_rxing};
 
 const URL: &str = "https://qr.example.com/r/DI5bjNA0";
 
@@ -207,17 +208,102 @@ fn a_pdf_is_one_vector_page_of_size_points_under_20_kb() {
             "{size}"
         );
     }
-    // The largest symbol (version 40) still stays small: the runs are deflated.
-    let long = crate::render_common::text(2331, 7);
-    let opts = RenderOptions {
-        format: Format::Pdf,
-        size: 2000,
-        ..RenderOptions::default()
-    };
-    let pdf = render::render(&long, &opts).unwrap().bytes;
-    let (w, h, luma) = pdf_luma(&pdf);
-    assert_eq!(read_rxing(w, h, luma).as_deref(), Some(&long[..]));
-    eprintln!("version-40 PDF: {} bytes", pdf.len());
+}
+
+/// The largest plain symbol (version 40) at the largest size is under 20 000 bytes too (its
+/// runs stacked and sorted for the PDF's line coder), and still decodes once rasterised.
+#[test]
+fn a_version_40_pdf_at_2000_pt_is_under_20_000_bytes_and_decodes() {
+    let random = crate::render_common::text(2331, 7);
+    let xs = vec![b'x'; 2900];
+    for (content, ecc) in [(&random, Ecc::M), (&xs, Ecc::L)] {
+        let opts = RenderOptions {
+            format: Format::Pdf,
+            size: 2000,
+            ecc,
+            ..RenderOptions::default()
+        };
+        let width = render::symbol_width(content, &opts).unwrap();
+        assert_eq!(width, 177 + 8, "version 40");
+        let pdf = render::render(content, &opts).unwrap().bytes;
+        eprintln!(
+            "version-40 PDF at 2000 pt, ECC {ecc:?}: {} bytes",
+            pdf.len()
+        );
+        assert!(pdf.len() < 20_000, "{ecc:?}: {} bytes", pdf.len());
+        let (w, h, luma) = pdf_luma(&pdf);
+        assert_eq!((w, h), (2000, 2000));
+        assert_readers(w, h, &luma, content, "version-40 PDF");
+        assert_eq!(read_rxing(w, h, luma).as_deref(), Some(&content[..]));
+    }
+}
+
+/// An SVG logo in a PDF is vector paths, the page holds no image: rasterised by pdftoppm it
+/// still decodes with zxing-cpp and zbar, and the logo's pixels are its own colours.
+#[test]
+fn an_svg_logo_in_a_pdf_is_paths_in_its_colours() {
+    let logo = crate::render_common::example_logo();
+    let outlines = logo.outlines().expect("the example logo is plain fills");
+    for (shape, eyes) in [
+        (Shape::Square, Eyes::Square),
+        (Shape::Rounded, Eyes::Rounded),
+    ] {
+        let opts = RenderOptions {
+            format: Format::Pdf,
+            size: 800,
+            style: Style {
+                shape,
+                eyes,
+                logo: Some(LogoRef {
+                    id: [1; 32],
+                    size_permille: 200,
+                }),
+                ..Style::default()
+            },
+            ..RenderOptions::default()
+        };
+        let pdf = render::render_pdf(URL.as_bytes(), &opts, Some(LogoArt::Vector(outlines)))
+            .unwrap()
+            .bytes;
+        assert!(
+            !String::from_utf8_lossy(&pdf).contains("/Image"),
+            "{shape:?}"
+        );
+        eprintln!(
+            "PDF 800 {shape:?}/{eyes:?} SVG logo as paths: {} bytes",
+            pdf.len()
+        );
+        let (w, h, luma) = pdf_luma(&pdf);
+        let url = Some(URL.as_bytes());
+        assert_eq!(
+            read_zxing(w, h, &luma).as_deref(),
+            url,
+            "zxing-cpp, {shape:?}"
+        );
+        assert_eq!(
+            read_zbar(w, h, &luma, ZbarText::Binary).as_deref(),
+            url,
+            "zbar, {shape:?}"
+        );
+        // The 240×200 badge fills its square's width, centred on the page as the square is.
+        let (_, _, rgb) = pdf_rgb(&pdf);
+        let side = render::logo_side(URL.as_bytes(), &opts).unwrap().unwrap() as f32;
+        let k = side / 240.0;
+        let (x0, y0) = (400.0 - 120.0 * k, 400.0 - 100.0 * k);
+        let at = |x: f32, y: f32| rgb[(y0 + y * k) as usize * w as usize + (x0 + x * k) as usize];
+        for (x, y, want, what) in [
+            (30.0, 100.0, [0xff, 0x5b, 0x24], "orange badge"),
+            (120.0, 82.0, [0x1a, 0x3c, 0x8c], "blue bar"),
+            (120.0, 118.0, [0xff; 3], "white circle"),
+            (100.0, 159.0, [0xff; 3], "white line"),
+        ] {
+            let got = at(x, y);
+            assert!(
+                got.iter().zip(want).all(|(&g, w)| g.abs_diff(w) <= 6),
+                "{what}, {shape:?}: {got:?}, not {want:?}"
+            );
+        }
+    }
 }
 
 #[test]

@@ -9,19 +9,34 @@ use std::process::Command;
 /// Rasterises a one-page PDF with `pdftoppm` at 72 dpi (a page of `size` points becomes
 /// `size` pixels) to (width, height, luma).
 pub fn pdf_luma(pdf: &[u8]) -> (u32, u32, Vec<u8>) {
+    super::png_luma(&pdftoppm(pdf, "-gray"))
+}
+
+/// [`pdf_luma`] in colour: (width, height, RGB pixels row by row).
+pub fn pdf_rgb(pdf: &[u8]) -> (u32, u32, Vec<[u8; 3]>) {
+    let png = pdftoppm(pdf, "-png");
+    let img = image::load_from_memory_with_format(&png, image::ImageFormat::Png)
+        .expect("image crate decodes pdftoppm's PNG")
+        .to_rgb8();
+    let (w, h) = img.dimensions();
+    (w, h, img.pixels().map(|p| p.0).collect())
+}
+
+/// The PNG `pdftoppm` draws of a one-page PDF at 72 dpi; `colours`: `-gray`, or `-png` again
+/// for RGB.
+fn pdftoppm(pdf: &[u8], colours: &str) -> Vec<u8> {
     let dir = tempfile::tempdir().expect("temp dir");
     let input = dir.path().join("page.pdf");
     std::fs::write(&input, pdf).expect("write the PDF");
     let out = dir.path().join("page");
     let status = Command::new("pdftoppm")
-        .args(["-r", "72", "-gray", "-png", "-singlefile"])
+        .args(["-r", "72", colours, "-png", "-singlefile"])
         .arg(&input)
         .arg(&out)
         .status()
         .expect("pdftoppm runs (apt-get install poppler-utils)");
     assert!(status.success(), "pdftoppm failed on the PDF");
-    let png = std::fs::read(dir.path().join("page.png")).expect("pdftoppm wrote page.png");
-    super::png_luma(&png)
+    std::fs::read(dir.path().join("page.png")).expect("pdftoppm wrote page.png")
 }
 
 /// The text Tesseract reads, with the model of language `lang` (`eng`, `deu`, `fra`, `nor`,
