@@ -89,6 +89,19 @@ impl Matcher {
         &mut self.rows[start..start + self.stride]
     }
 
+    /// How many distinct rows the matcher holds (the index the next one gets).
+    pub(crate) fn rows_held(&self) -> usize {
+        self.row_at.len()
+    }
+
+    /// Distinct row `r` (< [`Matcher::rows_held`]): the stream distance from the start of the
+    /// next row back to its last copy, and its bytes. A writer that finds whole rows again
+    /// asks here instead of keeping rows of its own.
+    pub(crate) fn earlier_row(&self, r: usize) -> (usize, &[u8]) {
+        let n = self.stride;
+        (self.pos - self.row_at[r], &self.rows[r * n..r * n + n])
+    }
+
     fn mask(&self, slot: usize) -> &[u64] {
         &self.masks[slot * self.words..(slot + 1) * self.words]
     }

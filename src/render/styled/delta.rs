@@ -43,17 +43,12 @@ pub(crate) struct RowCoder {
     /// The bytes of the current row that differ from `prev`, as runs `[lo, hi)` joined across
     /// fewer than [`JOIN`] equal bytes.
     differ: Vec<(usize, usize)>,
-    first: bool,
     /// The Adler-32 sums of `prev` (s = Σ rᵢ, w = Σ (n − i)·rᵢ, see [`Adler::rows`]), kept up
     /// to date byte by byte as rows differ: the rows themselves are never summed.
     sum: u64,
     weighted: u64,
-    /// The distinct rows so far, back to back; each one's stream offset (of its last copy)
-    /// and the stream length so far.
-    history: Vec<u8>,
-    row_at: Vec<usize>,
-    pos: usize,
-    /// The newest distinct row per hash of its Adler-32 sums: (s, w, row).
+    /// The newest distinct row per hash of its Adler-32 sums: (s, w, row), the row as the
+    /// matcher numbers it (it holds the rows).
     by_sums: Vec<(u64, u64, u32)>,
     /// The newest run start of the current row per hash of the [`KEY`] bytes there, tagged
     /// with the row's `generation` (no clearing per row).
@@ -69,12 +64,8 @@ impl RowCoder {
             prev: vec![0; stride],
             touched: Vec::with_capacity(64),
             differ: Vec::with_capacity(64),
-            first: true,
             sum: 0,
             weighted: 0,
-            history: Vec::with_capacity(rows * stride),
-            row_at: Vec::with_capacity(rows),
-            pos: 0,
             by_sums: vec![(0, 0, NO_ROW); 1 << SUMS_BITS],
             starts: [(0, 0); 1 << STARTS_BITS],
             generation: 0,
@@ -104,6 +95,7 @@ impl RowCoder {
             self.prev == row
         );
         adler.sums(n, self.sum, self.weighted, count);
+        let r = self.matcher.rows_held();
         self.matcher.next_row().copy_from_slice(row);
         if let Some(d) = self.same_row(row) {
             // a whole earlier row: the lower half of a band of symmetric stamps (dots) mirrors
@@ -113,8 +105,8 @@ impl RowCoder {
             if count > 1 {
                 tokens.copy(n, (count - 1) * n);
             }
-        } else if self.first || differing > SEARCH_FROM {
-            self.first = false;
+        } else if r == 0 || differing > SEARCH_FROM {
+            // the first row has no row above to be coded against
             self.matcher.tokenize(tokens, count);
         } else {
             self.matcher.coded(count);
@@ -123,7 +115,9 @@ impl RowCoder {
                 tokens.copy(n, (count - 1) * n);
             }
         }
-        self.note_row(row, count);
+        // for `same_row` to find it again
+        let slot = self.sums_slot();
+        self.by_sums[slot] = (self.sum, self.weighted, r as u32);
         for &(lo, hi) in &self.touched {
             self.prev[lo..hi].copy_from_slice(&row[lo..hi]);
         }
@@ -133,29 +127,17 @@ impl RowCoder {
     /// The distance back to an earlier distinct row equal to `row` within the window, found
     /// by its Adler-32 sums (kept up to date anyway) and checked byte by byte.
     fn same_row(&self, row: &[u8]) -> Option<usize> {
-        let n = row.len();
         let (s, w, r) = self.by_sums[self.sums_slot()];
         if (s, w) != (self.sum, self.weighted) || r == NO_ROW {
             return None;
         }
-        let r = r as usize;
-        let d = self.pos - self.row_at[r];
-        (d <= WINDOW && self.history[r * n..(r + 1) * n] == *row).then_some(d)
+        let (d, earlier) = self.matcher.earlier_row(r as usize);
+        (d <= WINDOW && earlier == row).then_some(d)
     }
 
     fn sums_slot(&self) -> usize {
         let h = (self.sum ^ self.weighted.rotate_left(29)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
         (h >> (64 - SUMS_BITS)) as usize
-    }
-
-    /// Keeps `row` (followed by `count - 1` copies) for [`RowCoder::same_row`].
-    fn note_row(&mut self, row: &[u8], count: usize) {
-        let r = self.row_at.len();
-        self.pos += count * row.len();
-        self.row_at.push(self.pos - row.len());
-        self.history.extend_from_slice(row);
-        let slot = self.sums_slot();
-        self.by_sums[slot] = (self.sum, self.weighted, r as u32);
     }
 
     /// Codes `row` from its differing runs: the bytes between them copy the row above; a run
