@@ -35,16 +35,15 @@ const COPY: isize = 12;
 
 /// Rows in, tokens out; see the module doc.
 pub(crate) struct RowCoder {
+    /// Holds the rows handed over; the last one is the row above the next.
     matcher: Matcher,
-    /// The last row handed over (filter byte first).
-    prev: Vec<u8>,
-    /// Byte columns `[lo, hi)` rewritten since then, in any order.
+    /// Byte columns `[lo, hi)` rewritten since the last row handed over, in any order.
     touched: Vec<(usize, usize)>,
-    /// The bytes of the current row that differ from `prev`, as runs `[lo, hi)` joined across
-    /// fewer than [`JOIN`] equal bytes.
+    /// The bytes of the current row that differ from the row above, as runs `[lo, hi)` joined
+    /// across fewer than [`JOIN`] equal bytes.
     differ: Vec<(usize, usize)>,
-    /// The Adler-32 sums of `prev` (s = Σ rᵢ, w = Σ (n − i)·rᵢ, see [`Adler::rows`]), kept up
-    /// to date byte by byte as rows differ: the rows themselves are never summed.
+    /// The Adler-32 sums of the last row (s = Σ rᵢ, w = Σ (n − i)·rᵢ, see [`Adler::rows`]),
+    /// kept up to date byte by byte as rows differ: only the first row is summed whole.
     sum: u64,
     weighted: u64,
     /// The newest distinct row per hash of its Adler-32 sums: (s, w, row), the row as the
@@ -61,7 +60,6 @@ impl RowCoder {
     pub fn new(stride: usize, rows: usize) -> RowCoder {
         RowCoder {
             matcher: Matcher::new(stride, rows),
-            prev: vec![0; stride],
             touched: Vec::with_capacity(64),
             differ: Vec::with_capacity(64),
             sum: 0,
@@ -86,13 +84,9 @@ impl RowCoder {
         let differing = self.differ(row);
         debug_assert_eq!(
             (self.sum, self.weighted),
-            row.iter().enumerate().fold((0, 0), |(s, w), (i, &r)| (
-                s + u64::from(r),
-                w + (n - i) as u64 * u64::from(r)
-            )),
-            "touched {:?} prev==row {}",
-            self.touched,
-            self.prev == row
+            sums(row),
+            "touched {:?}",
+            self.touched
         );
         adler.sums(n, self.sum, self.weighted, count);
         let r = self.matcher.rows_held();
@@ -118,9 +112,6 @@ impl RowCoder {
         // for `same_row` to find it again
         let slot = self.sums_slot();
         self.by_sums[slot] = (self.sum, self.weighted, r as u32);
-        for &(lo, hi) in &self.touched {
-            self.prev[lo..hi].copy_from_slice(&row[lo..hi]);
-        }
         self.touched.clear();
     }
 
@@ -201,17 +192,24 @@ impl RowCoder {
         Some((a - p, KEY + common_prefix(&row[a + KEY..], &row[p + KEY..])))
     }
 
-    /// Fills `differ` with the runs of `row`'s touched bytes that differ from `prev`, brings
-    /// the row's Adler-32 sums up to date from them, and returns how many bytes they hold.
+    /// Fills `differ` with the runs of `row`'s touched bytes that differ from the row above,
+    /// brings the row's Adler-32 sums up to date from them, and returns how many bytes they
+    /// hold. The first row (no row above, and searched by the matcher) is summed whole.
     fn differ(&mut self, row: &[u8]) -> usize {
         self.differ.clear();
+        let held = self.matcher.rows_held();
+        if held == 0 {
+            (self.sum, self.weighted) = sums(row);
+            return row.len();
+        }
+        let (_, prev) = self.matcher.earlier_row(held - 1);
         let mut total = 0;
         let mut open: Option<(usize, usize)> = None;
         let mut from = 0;
         for &(lo, hi) in &self.touched {
             // touched spans may overlap (a packed byte shared by two pixel spans)
             for i in lo.max(from)..hi {
-                let (new, old) = (row[i], self.prev[i]);
+                let (new, old) = (row[i], prev[i]);
                 if new == old {
                     continue;
                 }
@@ -235,6 +233,14 @@ impl RowCoder {
         self.differ.extend(open);
         total
     }
+}
+
+/// The Adler-32 sums of `row`: s = Σ rᵢ, w = Σ (n − i)·rᵢ.
+fn sums(row: &[u8]) -> (u64, u64) {
+    let n = row.len();
+    row.iter().enumerate().fold((0, 0), |(s, w), (i, &r)| {
+        (s + u64::from(r), w + (n - i) as u64 * u64::from(r))
+    })
 }
 
 /// Columns `[from, to)` of `row` as a copy of the row above (distance one row): literals when
