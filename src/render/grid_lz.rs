@@ -9,10 +9,12 @@
 //! is cached and asked again only when the position passes it: a byte costs a compare per
 //! source, a module boundary a bit scan. Other columns (the same module sequence at the same
 //! pixel phase elsewhere) are found through a small hash table of the bytes at colour
-//! changes, looked up only where the sources above fall short.
+//! changes, looked up only where the sources above fall short: the rows and that table are the
+//! [`History`] the styled writer's matcher keeps too, so the chain walk is one piece of code.
 //! See `PERFORMANCE.md` ("The PNG writer") for the measurements.
 
-use super::deflate::{LITERAL_BITS, Tokens, WINDOW, common_prefix, dist_extra_bits};
+use super::deflate::{LITERAL_BITS, Tokens, WINDOW, dist_extra_bits};
+use super::lz::{HASH_LEN, History};
 
 /// Bit words of a module row with its quiet zone: up to 177 + 2 · 16 modules.
 const LINE_WORDS: usize = 4;
@@ -28,17 +30,11 @@ const LINE_BITS: usize = LINE_WORDS * 64;
 const ABOVE: usize = 1;
 /// A match from the sources this long is taken without a hash lookup or a lazy look.
 const GOOD_MATCH: usize = 6;
-/// Bytes hashed per table entry (see `lz.rs`: far copies must be long to pay).
-const HASH_LEN: usize = 8;
-/// Chain entries tried per lookup.
-const CHAIN: usize = 8;
 /// Bytes before each colour change that are hashed and looked up too (a copy from another
 /// column often starts on the uniform bytes before the change). Measured (median / worst
 /// ratio to `zopflipng -m`, one row above): 0 → 1.111× / 1.243×, 1 → 1.209× worst,
 /// 3 → 1.092× / 1.194×, 5 → 1.090× / 1.193× for more hash inserts.
 const LEAD: usize = 3;
-const HASH_BITS: u32 = 10;
-const NONE: u32 = u32::MAX;
 
 /// What one source answers at the current position: no copy before `from`, a copy ending at
 /// `end` from there; asked again at `end`.
@@ -58,17 +54,10 @@ pub(crate) struct GridLz {
     after_byte: [u16; LINE_BITS + 1],
     /// Module holding byte i's first pixel (byte 0, the filter byte, counts as module 0).
     module_of: Vec<u8>,
-    /// Distinct rows back to back, 8 spare bytes after the last for the hash reads.
-    rows: Vec<u8>,
+    /// The distinct pixel rows and the hash table of their colour-change columns.
+    history: History,
+    /// The module row of each distinct row.
     lines: Vec<FullLine>,
-    /// Stream offset of each finished row's last copy.
-    row_at: Vec<usize>,
-    /// Stream bytes before the row being tokenized.
-    pos: usize,
-    /// Newest entry per hash; entries are (row << 16 | column), `link` the previous one.
-    head: [u32; 1 << HASH_BITS],
-    entries: Vec<u32>,
-    link: Vec<u32>,
 }
 
 impl GridLz {
@@ -92,46 +81,25 @@ impl GridLz {
             first_byte,
             after_byte,
             module_of,
-            rows: Vec::with_capacity((rows + 1) * n + 8),
+            history: History::new(n, rows, rows * 16),
             lines: Vec::with_capacity(rows),
-            row_at: Vec::with_capacity(rows),
-            pos: 0,
-            head: [NONE; 1 << HASH_BITS],
-            entries: Vec::with_capacity(rows * 16),
-            link: Vec::with_capacity(rows * 16),
         }
     }
 
     /// The slot the caller fills with the pixel row of the next distinct module row.
     pub(crate) fn next_row(&mut self) -> &mut [u8] {
-        let start = self.row_at.len() * self.n;
-        self.rows.resize(start + self.n + 8, 0);
-        &mut self.rows[start..start + self.n]
-    }
-
-    #[inline]
-    fn hash(&self, j: usize) -> usize {
-        let v = u64::from_le_bytes(self.rows[j..j + 8].try_into().expect("8 bytes"))
-            << (64 - 8 * HASH_LEN);
-        (v.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - HASH_BITS)) as usize
-    }
-
-    fn insert(&mut self, cur: usize, col: usize) {
-        let h = self.hash(cur * self.n + col);
-        self.link.push(self.head[h]);
-        self.head[h] = self.entries.len() as u32;
-        self.entries.push((cur as u32) << 16 | col as u32);
+        self.history.next_row()
     }
 
     /// Tokenizes the row in the `next_row` slot, whose module row is `line`, followed by
     /// `count - 1` copies of it. Greedy by estimated bits saved, one step lazy.
     pub(crate) fn tokenize(&mut self, tokens: &mut Tokens, line: &FullLine, count: usize) {
         let n = self.n;
-        let cur = self.row_at.len();
+        let cur = self.history.rows_held();
         let mut s = Sources::default();
         // The rows above: a copy breaks where a module differs.
         for r in (cur.saturating_sub(ABOVE)..cur).rev() {
-            let d = self.pos - self.row_at[r];
+            let d = self.history.back_to(r);
             if d > WINDOW {
                 break;
             }
@@ -173,7 +141,7 @@ impl GridLz {
                 self.search(cur, i, &mut best);
             }
             if best.len == 0 {
-                tokens.literal(self.rows[cur * n + i]);
+                tokens.literal(self.history.byte(cur, i));
                 i += 1;
                 continue;
             }
@@ -185,7 +153,7 @@ impl GridLz {
                     self.search(cur, i + 1, &mut next);
                 }
                 if next.gain > best.gain + LITERAL_BITS {
-                    tokens.literal(self.rows[cur * n + i]);
+                    tokens.literal(self.history.byte(cur, i));
                     best = next;
                     i += 1;
                 }
@@ -200,8 +168,7 @@ impl GridLz {
             tokens.copy(n, (count - 1) * n);
         }
         self.lines.push(*line);
-        self.pos += count * n;
-        self.row_at.push(self.pos - n);
+        self.history.finish_row(count);
     }
 
     /// The best copy at byte `i` from the sources, by estimated bits saved; nearer wins ties.
@@ -266,40 +233,21 @@ impl GridLz {
     #[inline(always)]
     fn insert_below(&mut self, cur: usize, at_change: &FullLine, unhashed: &mut usize, to: usize) {
         while *unhashed < to {
-            self.insert(cur, *unhashed);
+            self.history.insert(cur, *unhashed);
             *unhashed = first_set(at_change, *unhashed + 1);
         }
     }
 
     /// Improves `best` at column `i` of row `cur` from the hash table (other columns).
     fn search(&self, cur: usize, i: usize, best: &mut Best) {
-        let n = self.n;
-        let base = cur * n;
-        let here = &self.rows[base + i..base + n];
-        let mut e = self.head[self.hash(base + i)];
-        for _ in 0..CHAIN {
-            if e == NONE {
-                break;
-            }
-            let entry = self.entries[e as usize];
-            let (r, col) = ((entry >> 16) as usize, (entry & 0xFFFF) as usize);
-            let at = if r == cur { self.pos } else { self.row_at[r] } + col;
-            let d = self.pos + i - at;
-            if d > WINDOW {
-                break;
-            }
-            let src = &self.rows[r * n + col..];
-            // a farther candidate must be longer to gain more: one byte rejects most
-            if best.len < here.len() && src[best.len] == here[best.len] {
-                let len = common_prefix(here, src);
-                best.consider(
-                    len,
-                    d,
-                    LITERAL_BITS * len as isize - 6 - dist_extra_bits(d) as isize,
-                );
-            }
-            e = self.link[e as usize];
-        }
+        self.history.search(cur, i, best.len, |len, d| {
+            best.consider(
+                len,
+                d,
+                LITERAL_BITS * len as isize - 6 - dist_extra_bits(d) as isize,
+            );
+            best.len
+        });
     }
 }
 

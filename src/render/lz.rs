@@ -1,5 +1,7 @@
-//! The row matcher both PNG writers share (plain and styled): LZ77 over an image given as its
-//! distinct pixel rows, each followed by its repeats.
+//! LZ77 over an image given as its distinct pixel rows, each followed by its repeats: the rows
+//! and hash table both PNG writers look back into ([`History`], with its one chain walk), and
+//! the byte matcher the styled writer runs on them ([`Matcher`]; the plain writer's own,
+//! asked per module boundary, is `grid_lz.rs`).
 //!
 //! Images drawn from a module grid repeat along rows and columns, so the matches worth having
 //! are known before any search: a row's repeats copy the row (distance one row, taken without
@@ -24,11 +26,12 @@ const GOOD_MATCH: usize = 6;
 /// / `FF FF FF` (a 32-entry walk cost 76 % of the plain writer, perf); 8 bytes and 8 entries
 /// give the same bytes within 2 %. A 4-byte hash gained ~2 % in the median plain case and lost
 /// 3 % in the worst, for 15 % more instructions.
-const HASH_LEN: usize = 8;
+pub(crate) const HASH_LEN: usize = 8;
 /// Chain entries tried per searched position (measured: 4 → worst plain case 1.198×
 /// zopflipng, 8 → 1.186×, 32 → 1.176×).
 const CHAIN: usize = 8;
-/// A small table: 4 KiB to reset per image. Only columns that do not start a run go in.
+/// A small table: 4 KiB to reset per image. Each tokenizer puts in only the columns worth
+/// finding (this one: those that do not start a run; `grid_lz.rs`: those at colour changes).
 const HASH_BITS: u32 = 10;
 const NONE: u32 = u32::MAX;
 /// Mask slots: bytes equal to the byte before, bytes hashed, then one per row above.
@@ -36,25 +39,19 @@ const SAME_PREV: usize = 0;
 const HASHED: usize = 1;
 const FIRST_ABOVE: usize = 2;
 
-/// LZ77 over distinct pixel rows. They are held back to back in `rows`; in the stream each is
-/// followed by its repeats, so a byte of row `r` is `row_at[r]` (its last copy) plus its
-/// column, and what follows a row's last copy is the next row's first: `rows` in order.
-pub(crate) struct Matcher {
+/// The distinct rows of an image and a hash table of some of their columns: what both row
+/// tokenizers (this file's [`Matcher`], the plain writer's `GridLz`) look back into. The rows
+/// are held back to back in `rows`; in the stream each is followed by its repeats, so a byte
+/// of row `r` is `row_at[r]` (its last copy) plus its column, and what follows a row's last
+/// copy is the next row's first: `rows` in order.
+pub(crate) struct History {
     stride: usize,
-    /// u64 words of one mask (one bit per byte of a row).
-    words: usize,
+    /// Distinct rows back to back, 8 spare bytes after the last for the hash reads.
     rows: Vec<u8>,
     /// Stream offset of each finished row's last copy.
     row_at: Vec<usize>,
     /// Stream bytes before the row being tokenized.
     pos: usize,
-    /// `FIRST_ABOVE + ABOVE` masks of `words` words for the current row: bit i of
-    /// `SAME_PREV` is column i equal to column i − 1, of `HASHED` column i goes into the hash
-    /// table, of `FIRST_ABOVE + k` column i equal to the k-th row above.
-    masks: Vec<u64>,
-    /// Distance of each row above (nearest first).
-    above: [usize; ABOVE],
-    n_above: usize,
     /// Newest entry per hash of [`HASH_LEN`] bytes; entries are (row << 16 | column) and
     /// `link` holds each entry's previous one with the same hash.
     head: [u32; 1 << HASH_BITS],
@@ -62,22 +59,17 @@ pub(crate) struct Matcher {
     link: Vec<u32>,
 }
 
-impl Matcher {
-    /// A matcher for rows of `stride` (< 2¹⁶) bytes, at most `rows` distinct ones.
-    pub(crate) fn new(stride: usize, rows: usize) -> Matcher {
-        let words = stride.div_ceil(64) + 1;
-        Matcher {
+impl History {
+    /// Room for `rows` distinct rows of `stride` (< 2¹⁶) bytes and `hashed` table entries.
+    pub(crate) fn new(stride: usize, rows: usize, hashed: usize) -> History {
+        History {
             stride,
-            words,
             rows: Vec::with_capacity((rows + 1) * stride + 8),
             row_at: Vec::with_capacity(rows),
             pos: 0,
-            masks: vec![0; (FIRST_ABOVE + ABOVE) * words],
-            above: [0; ABOVE],
-            n_above: 0,
             head: [NONE; 1 << HASH_BITS],
-            entries: Vec::with_capacity(rows * stride / 2),
-            link: Vec::with_capacity(rows * stride / 2),
+            entries: Vec::with_capacity(hashed),
+            link: Vec::with_capacity(hashed),
         }
     }
 
@@ -89,8 +81,37 @@ impl Matcher {
         &mut self.rows[start..start + self.stride]
     }
 
-    fn mask(&self, slot: usize) -> &[u64] {
-        &self.masks[slot * self.words..(slot + 1) * self.words]
+    /// How many distinct rows are finished (the index of the one in the `next_row` slot).
+    #[inline]
+    pub(crate) fn rows_held(&self) -> usize {
+        self.row_at.len()
+    }
+
+    /// Distinct row `r`: the finished ones and the one in the `next_row` slot.
+    #[inline]
+    pub(crate) fn row(&self, r: usize) -> &[u8] {
+        let n = self.stride;
+        &self.rows[r * n..r * n + n]
+    }
+
+    /// Byte `col` of distinct row `r` (one bounds check: a literal's cost in the token loops).
+    #[inline]
+    pub(crate) fn byte(&self, r: usize, col: usize) -> u8 {
+        self.rows[r * self.stride + col]
+    }
+
+    /// The stream distance from the start of the row in the `next_row` slot back to the last
+    /// copy of finished row `r`.
+    #[inline]
+    pub(crate) fn back_to(&self, r: usize) -> usize {
+        self.pos - self.row_at[r]
+    }
+
+    /// Finishes the row in the `next_row` slot, followed in the stream by `count - 1` copies.
+    #[inline]
+    pub(crate) fn finish_row(&mut self, count: usize) {
+        self.pos += count * self.stride;
+        self.row_at.push(self.pos - self.stride);
     }
 
     #[inline]
@@ -98,6 +119,108 @@ impl Matcher {
         let v = u64::from_le_bytes(self.rows[j..j + 8].try_into().expect("8 bytes"))
             << (64 - 8 * HASH_LEN);
         (v.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - HASH_BITS)) as usize
+    }
+
+    /// Puts column `col` of row `cur` (its [`HASH_LEN`] bytes) in the table.
+    #[inline(always)]
+    pub(crate) fn insert(&mut self, cur: usize, col: usize) {
+        let h = self.hash(cur * self.stride + col);
+        self.link.push(self.head[h]);
+        self.head[h] = self.entries.len() as u32;
+        self.entries.push((cur as u32) << 16 | col as u32);
+    }
+
+    /// Walks the table's chain for column `i` of row `cur` (newest, so nearest, first; at
+    /// most [`CHAIN`] entries, none beyond the window) for copies longer than `len` bytes:
+    /// `take(len, dist)` is told of each candidate that agrees one byte past `len` (a farther
+    /// candidate must be longer to gain more: that one byte rejects most) and answers the
+    /// length to beat from then on. Stops when that length reaches the row's end.
+    #[inline(always)]
+    pub(crate) fn search(
+        &self,
+        cur: usize,
+        i: usize,
+        mut len: usize,
+        mut take: impl FnMut(usize, usize) -> usize,
+    ) {
+        let n = self.stride;
+        let base = cur * n;
+        let here = &self.rows[base + i..base + n];
+        if len >= here.len() {
+            return;
+        }
+        let mut e = self.head[self.hash(base + i)];
+        for _ in 0..CHAIN {
+            if e == NONE {
+                break;
+            }
+            let entry = self.entries[e as usize];
+            let (r, col) = ((entry >> 16) as usize, (entry & 0xFFFF) as usize);
+            let at = if r == cur { self.pos } else { self.row_at[r] } + col;
+            let d = self.pos + i - at;
+            if d > WINDOW {
+                break;
+            }
+            let src = &self.rows[r * n + col..];
+            if src[len] == here[len] {
+                len = take(common_prefix(here, src), d);
+                if len >= here.len() {
+                    break;
+                }
+            }
+            e = self.link[e as usize];
+        }
+    }
+}
+
+/// LZ77 over distinct pixel rows (held in a [`History`]) by byte masks; see the module doc.
+pub(crate) struct Matcher {
+    stride: usize,
+    /// u64 words of one mask (one bit per byte of a row).
+    words: usize,
+    history: History,
+    /// `FIRST_ABOVE + ABOVE` masks of `words` words for the current row: bit i of
+    /// `SAME_PREV` is column i equal to column i − 1, of `HASHED` column i goes into the hash
+    /// table, of `FIRST_ABOVE + k` column i equal to the k-th row above.
+    masks: Vec<u64>,
+    /// Distance of each row above (nearest first).
+    above: [usize; ABOVE],
+    n_above: usize,
+}
+
+impl Matcher {
+    /// A matcher for rows of `stride` (< 2¹⁶) bytes, at most `rows` distinct ones.
+    pub(crate) fn new(stride: usize, rows: usize) -> Matcher {
+        let words = stride.div_ceil(64) + 1;
+        Matcher {
+            stride,
+            words,
+            history: History::new(stride, rows, rows * stride / 2),
+            masks: vec![0; (FIRST_ABOVE + ABOVE) * words],
+            above: [0; ABOVE],
+            n_above: 0,
+        }
+    }
+
+    /// The slot the caller fills with the next distinct row.
+    pub(crate) fn next_row(&mut self) -> &mut [u8] {
+        self.history.next_row()
+    }
+
+    /// How many distinct rows the matcher holds (the index the next one gets).
+    pub(crate) fn rows_held(&self) -> usize {
+        self.history.rows_held()
+    }
+
+    /// Distinct row `r` (< [`Matcher::rows_held`]): the stream distance from the start of the
+    /// next row back to its last copy, and its bytes. A writer that finds whole rows again
+    /// asks here instead of keeping rows of its own.
+    pub(crate) fn earlier_row(&self, r: usize) -> (usize, &[u8]) {
+        (self.history.back_to(r), self.history.row(r))
+    }
+
+    fn mask(&self, slot: usize) -> &[u64] {
+        &self.masks[slot * self.words..(slot + 1) * self.words]
     }
 
     /// Hashes the columns `[from, to)` of the current row that are in the `HASHED` mask.
@@ -116,10 +239,7 @@ impl Matcher {
             while bits != 0 {
                 let i = lo + bits.trailing_zeros() as usize;
                 bits &= bits - 1;
-                let h = self.hash(cur * self.stride + i);
-                self.link.push(self.head[h]);
-                self.head[h] = self.entries.len() as u32;
-                self.entries.push((cur as u32) << 16 | i as u32);
+                self.history.insert(cur, i);
             }
             w += 1;
         }
@@ -129,10 +249,9 @@ impl Matcher {
     /// by estimated bits saved, one step lazy.
     pub(crate) fn tokenize(&mut self, tokens: &mut Tokens, count: usize) {
         let (n, words) = (self.stride, self.words);
-        let cur = self.row_at.len();
-        let base = cur * n;
+        let cur = self.history.rows_held();
         {
-            let (row, masks) = (&self.rows[base..base + n], &mut self.masks);
+            let (row, masks) = (self.history.row(cur), &mut self.masks);
             // SAME_PREV: equal(row[1..], row[..n-1]) shifted up one column
             let m = &mut masks[SAME_PREV * words..(SAME_PREV + 1) * words];
             equal(m, &row[1..], &row[..n - 1]);
@@ -145,12 +264,12 @@ impl Matcher {
         }
         self.n_above = 0;
         for r in (cur.saturating_sub(ABOVE)..cur).rev() {
-            let d = self.pos - self.row_at[r];
+            let d = self.history.back_to(r);
             if d > WINDOW {
                 break;
             }
             let slot = FIRST_ABOVE + self.n_above;
-            let (row, src) = (&self.rows[base..base + n], &self.rows[r * n..r * n + n]);
+            let (row, src) = (self.history.row(cur), self.history.row(r));
             equal(&mut self.masks[slot * words..(slot + 1) * words], row, src);
             self.above[self.n_above] = d;
             self.n_above += 1;
@@ -195,7 +314,7 @@ impl Matcher {
                 next.gain > gain + LITERAL_BITS
             };
             if best == 0 || defer {
-                tokens.literal(self.rows[base + i]);
+                tokens.literal(self.history.byte(cur, i));
                 if !defer {
                     self.insert(cur, i, i + 1);
                 }
@@ -216,24 +335,20 @@ impl Matcher {
             // above that ended the row and one that starts the next row
             tokens.copy(n, (count - 1) * n);
         }
-        self.pos += count * n;
-        self.row_at.push(self.pos - n);
+        self.history.finish_row(count);
     }
 
     /// Takes the row in the `next_row` slot followed by `count - 1` copies of it as coded by
     /// the caller (a writer that knows where the row differs from the one above): later rows
     /// compare with it and copy from it, but it puts nothing in the hash table.
     pub(crate) fn coded(&mut self, count: usize) {
-        self.pos += count * self.stride;
-        self.row_at.push(self.pos - self.stride);
+        self.history.finish_row(count);
     }
 
     /// The best match for column `i` of row `cur`; nearer wins ties. `pending` is the distance
     /// of the copy the last token continues (0: none).
     fn longest(&self, cur: usize, i: usize, pending: usize) -> Best {
-        let n = self.stride;
-        let base = cur * n;
-        let left = n - i;
+        let left = self.stride - i;
         let mut best = Best {
             pending,
             ..Best::default()
@@ -245,29 +360,10 @@ impl Matcher {
         if best.len >= GOOD_MATCH || best.len == left || !bit(self.mask(HASHED), i) {
             return best;
         }
-        let here = &self.rows[base + i..base + n];
-        let mut e = self.head[self.hash(base + i)];
-        for _ in 0..CHAIN {
-            if e == NONE {
-                break;
-            }
-            let entry = self.entries[e as usize];
-            let (r, col) = ((entry >> 16) as usize, (entry & 0xFFFF) as usize);
-            let at = if r == cur { self.pos } else { self.row_at[r] } + col;
-            let d = self.pos + i - at;
-            if d > WINDOW {
-                break;
-            }
-            let src = &self.rows[r * n + col..];
-            // a farther candidate must be longer to gain more: one byte rejects most
-            if src[best.len] == here[best.len] {
-                best.consider(common_prefix(here, src), d);
-                if best.len == left {
-                    break;
-                }
-            }
-            e = self.link[e as usize];
-        }
+        self.history.search(cur, i, best.len, |len, d| {
+            best.consider(len, d);
+            best.len
+        });
         best
     }
 }

@@ -35,25 +35,19 @@ const COPY: isize = 12;
 
 /// Rows in, tokens out; see the module doc.
 pub(crate) struct RowCoder {
+    /// Holds the rows handed over; the last one is the row above the next.
     matcher: Matcher,
-    /// The last row handed over (filter byte first).
-    prev: Vec<u8>,
-    /// Byte columns `[lo, hi)` rewritten since then, in any order.
+    /// Byte columns `[lo, hi)` rewritten since the last row handed over, in any order.
     touched: Vec<(usize, usize)>,
-    /// The bytes of the current row that differ from `prev`, as runs `[lo, hi)` joined across
-    /// fewer than [`JOIN`] equal bytes.
+    /// The bytes of the current row that differ from the row above, as runs `[lo, hi)` joined
+    /// across fewer than [`JOIN`] equal bytes.
     differ: Vec<(usize, usize)>,
-    first: bool,
-    /// The Adler-32 sums of `prev` (s = Σ rᵢ, w = Σ (n − i)·rᵢ, see [`Adler::rows`]), kept up
-    /// to date byte by byte as rows differ: the rows themselves are never summed.
+    /// The Adler-32 sums of the last row (s = Σ rᵢ, w = Σ (n − i)·rᵢ, see [`Adler::rows`]),
+    /// kept up to date byte by byte as rows differ: only the first row is summed whole.
     sum: u64,
     weighted: u64,
-    /// The distinct rows so far, back to back; each one's stream offset (of its last copy)
-    /// and the stream length so far.
-    history: Vec<u8>,
-    row_at: Vec<usize>,
-    pos: usize,
-    /// The newest distinct row per hash of its Adler-32 sums: (s, w, row).
+    /// The newest distinct row per hash of its Adler-32 sums: (s, w, row), the row as the
+    /// matcher numbers it (it holds the rows).
     by_sums: Vec<(u64, u64, u32)>,
     /// The newest run start of the current row per hash of the [`KEY`] bytes there, tagged
     /// with the row's `generation` (no clearing per row).
@@ -66,15 +60,10 @@ impl RowCoder {
     pub fn new(stride: usize, rows: usize) -> RowCoder {
         RowCoder {
             matcher: Matcher::new(stride, rows),
-            prev: vec![0; stride],
             touched: Vec::with_capacity(64),
             differ: Vec::with_capacity(64),
-            first: true,
             sum: 0,
             weighted: 0,
-            history: Vec::with_capacity(rows * stride),
-            row_at: Vec::with_capacity(rows),
-            pos: 0,
             by_sums: vec![(0, 0, NO_ROW); 1 << SUMS_BITS],
             starts: [(0, 0); 1 << STARTS_BITS],
             generation: 0,
@@ -95,15 +84,12 @@ impl RowCoder {
         let differing = self.differ(row);
         debug_assert_eq!(
             (self.sum, self.weighted),
-            row.iter().enumerate().fold((0, 0), |(s, w), (i, &r)| (
-                s + u64::from(r),
-                w + (n - i) as u64 * u64::from(r)
-            )),
-            "touched {:?} prev==row {}",
-            self.touched,
-            self.prev == row
+            sums(row),
+            "touched {:?}",
+            self.touched
         );
         adler.sums(n, self.sum, self.weighted, count);
+        let r = self.matcher.rows_held();
         self.matcher.next_row().copy_from_slice(row);
         if let Some(d) = self.same_row(row) {
             // a whole earlier row: the lower half of a band of symmetric stamps (dots) mirrors
@@ -113,8 +99,8 @@ impl RowCoder {
             if count > 1 {
                 tokens.copy(n, (count - 1) * n);
             }
-        } else if self.first || differing > SEARCH_FROM {
-            self.first = false;
+        } else if r == 0 || differing > SEARCH_FROM {
+            // the first row has no row above to be coded against
             self.matcher.tokenize(tokens, count);
         } else {
             self.matcher.coded(count);
@@ -123,39 +109,26 @@ impl RowCoder {
                 tokens.copy(n, (count - 1) * n);
             }
         }
-        self.note_row(row, count);
-        for &(lo, hi) in &self.touched {
-            self.prev[lo..hi].copy_from_slice(&row[lo..hi]);
-        }
+        // for `same_row` to find it again
+        let slot = self.sums_slot();
+        self.by_sums[slot] = (self.sum, self.weighted, r as u32);
         self.touched.clear();
     }
 
     /// The distance back to an earlier distinct row equal to `row` within the window, found
     /// by its Adler-32 sums (kept up to date anyway) and checked byte by byte.
     fn same_row(&self, row: &[u8]) -> Option<usize> {
-        let n = row.len();
         let (s, w, r) = self.by_sums[self.sums_slot()];
         if (s, w) != (self.sum, self.weighted) || r == NO_ROW {
             return None;
         }
-        let r = r as usize;
-        let d = self.pos - self.row_at[r];
-        (d <= WINDOW && self.history[r * n..(r + 1) * n] == *row).then_some(d)
+        let (d, earlier) = self.matcher.earlier_row(r as usize);
+        (d <= WINDOW && earlier == row).then_some(d)
     }
 
     fn sums_slot(&self) -> usize {
         let h = (self.sum ^ self.weighted.rotate_left(29)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
         (h >> (64 - SUMS_BITS)) as usize
-    }
-
-    /// Keeps `row` (followed by `count - 1` copies) for [`RowCoder::same_row`].
-    fn note_row(&mut self, row: &[u8], count: usize) {
-        let r = self.row_at.len();
-        self.pos += count * row.len();
-        self.row_at.push(self.pos - row.len());
-        self.history.extend_from_slice(row);
-        let slot = self.sums_slot();
-        self.by_sums[slot] = (self.sum, self.weighted, r as u32);
     }
 
     /// Codes `row` from its differing runs: the bytes between them copy the row above; a run
@@ -219,17 +192,24 @@ impl RowCoder {
         Some((a - p, KEY + common_prefix(&row[a + KEY..], &row[p + KEY..])))
     }
 
-    /// Fills `differ` with the runs of `row`'s touched bytes that differ from `prev`, brings
-    /// the row's Adler-32 sums up to date from them, and returns how many bytes they hold.
+    /// Fills `differ` with the runs of `row`'s touched bytes that differ from the row above,
+    /// brings the row's Adler-32 sums up to date from them, and returns how many bytes they
+    /// hold. The first row (no row above, and searched by the matcher) is summed whole.
     fn differ(&mut self, row: &[u8]) -> usize {
         self.differ.clear();
+        let held = self.matcher.rows_held();
+        if held == 0 {
+            (self.sum, self.weighted) = sums(row);
+            return row.len();
+        }
+        let (_, prev) = self.matcher.earlier_row(held - 1);
         let mut total = 0;
         let mut open: Option<(usize, usize)> = None;
         let mut from = 0;
         for &(lo, hi) in &self.touched {
             // touched spans may overlap (a packed byte shared by two pixel spans)
             for i in lo.max(from)..hi {
-                let (new, old) = (row[i], self.prev[i]);
+                let (new, old) = (row[i], prev[i]);
                 if new == old {
                     continue;
                 }
@@ -253,6 +233,14 @@ impl RowCoder {
         self.differ.extend(open);
         total
     }
+}
+
+/// The Adler-32 sums of `row`: s = Σ rᵢ, w = Σ (n − i)·rᵢ.
+fn sums(row: &[u8]) -> (u64, u64) {
+    let n = row.len();
+    row.iter().enumerate().fold((0, 0), |(s, w), (i, &r)| {
+        (s + u64::from(r), w + (n - i) as u64 * u64::from(r))
+    })
 }
 
 /// Columns `[from, to)` of `row` as a copy of the row above (distance one row): literals when
