@@ -28,10 +28,10 @@ use tiny_skia::{Path, PathSegment, Pixmap, Point};
 
 use super::deflate::{BitWriter, Tokens, WINDOW, common_prefix};
 use super::png::Adler;
-use super::styled::Plan;
 use super::styled::frame::{self, Hundredths, Layout};
 use super::styled::rules::LogoArea;
 use super::styled::shapes::{self, Dir, Outline, ROUND_EYE_K, RoundRect};
+use super::styled::{Plan, window};
 use super::{Eyes, LogoArt, RenderError, RenderOptions, Rgb, Shape, VectorLogo};
 
 /// Renders `content` as a one-page PDF with `opts` (format ignored), `logo` outlines or pixels
@@ -150,11 +150,16 @@ fn code(
     fill_colour(w, opts.style.eye_color.unwrap_or(opts.dark));
     trace_all(w, &shapes::eyes(plan, opts.style.eyes), unit);
     w.extend_from_slice(b"f*\n");
-    if unit != 1 && logo.is_some() {
+    if unit != 1 && plan.logo.is_some() {
         // back to half modules, the logo square's unit
         writeln!(w, ".5 0 0 .5 0 0 cm").ok();
     }
     let at = |area: LogoArea| (2 * (g.border + area.start)) as f32;
+    // The logo in its own graphics state (its clip and placement end with it), so the
+    // alignment pattern it covers can be drawn back over it in half modules.
+    if plan.logo.is_some() {
+        w.extend_from_slice(b"q\n");
+    }
     if let (Some(LogoArt::Vector(v)), Some(area)) = (logo, plan.logo) {
         vector_logo(w, v, at(area), (2 * area.side) as f32);
     }
@@ -179,6 +184,17 @@ fn code(
             h(y + ih)
         )
         .ok();
+    }
+    if plan.logo.is_some() {
+        w.extend_from_slice(b"Q\n");
+    }
+    if let Some((plate, dark)) = window::rects(plan) {
+        fill_colour(w, opts.light);
+        trace_all(w, &[plate], 1);
+        w.extend_from_slice(b"f\n");
+        fill_colour(w, opts.dark);
+        trace_all(w, &dark, 1);
+        w.extend_from_slice(b"f*\n");
     }
     w.extend_from_slice(b"Q\n");
     squares
@@ -709,6 +725,7 @@ mod tests {
             text.contains("1 0.3569 0.1412 rg\n0 0 m\n1000 0 l\n"),
             "{text}"
         );
-        assert!(text.ends_with("h\nf*\nQ\n"), "{text}");
+        // the logo's own graphics state ends, then the code's
+        assert!(text.ends_with("h\nf*\nQ\nQ\n"), "{text}");
     }
 }

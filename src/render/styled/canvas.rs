@@ -81,7 +81,13 @@ impl Canvas {
         let n = m.size();
         let b = plan.geometry.border as usize;
         let total = plan.geometry.total as usize;
-        let removed = |x: usize, y: usize| plan.logo.is_some_and(|a| a.removes(x as u32, y as u32));
+        // The alignment pattern the logo covers is drawn (in its margin; the logo's pixels
+        // draw it over the logo itself, `super::window`).
+        let window = plan.covered_alignment();
+        let removed = |x: usize, y: usize| {
+            plan.logo.is_some_and(|a| a.removes(x as u32, y as u32))
+                && !window.is_some_and(|at| x.abs_diff(at) <= 2 && y.abs_diff(at) <= 2)
+        };
         // A neighbour counts when it is drawn as a data module: eyes and the logo's square are
         // not, so modules beside them round off.
         let dark = |x: usize, y: usize| {

@@ -28,6 +28,7 @@ pub(crate) mod rules;
 pub(crate) mod shapes;
 mod stamps;
 mod svg;
+pub(crate) mod window;
 
 /// Renders a styled code as PNG or SVG (`Text` draws the PNG, like [`super::render_matrix`]),
 /// `logo` already scaled to [`Plan::logo_side`]. Without a pixmap the logo's square stays
@@ -56,8 +57,9 @@ pub(crate) fn render(
         Format::Png | Format::Text | Format::Pdf => {
             let palette = palette::Palette::new(opts);
             let canvas = canvas::Canvas::paint(&plan, &opts.style, &palette);
+            let windowed = window::through(&plan, opts, logo);
             Rendered {
-                bytes: png::write(&plan, &canvas, &palette, logo),
+                bytes: png::write(&plan, &canvas, &palette, windowed.as_ref().or(logo)),
                 content_type: Format::Png.content_type(),
             }
         }
@@ -109,6 +111,12 @@ impl Plan {
     /// module's).
     pub fn logo_side(&self) -> Option<u32> {
         self.logo_box().map(|(_, _, side)| side as u32)
+    }
+
+    /// The centre module (x = y) of the alignment pattern the logo covers, if it covers one
+    /// ([`window`] draws it back).
+    pub fn covered_alignment(&self) -> Option<usize> {
+        rules::covered_alignment(self.matrix.version(), self.logo?)
     }
 
     /// The logo square in pixels: first column, first row and side (the same in x and y: one
@@ -239,5 +247,15 @@ mod tests {
         let area = plan.logo.unwrap();
         let c = plan.geometry.modules / 2;
         assert!(area.removes(c - 2, c - 2) && area.removes(c + 2, c + 2));
+        // ...and the writers draw it back: its centre, and the 5x5 square with its ring
+        assert_eq!(plan.covered_alignment(), Some(c as usize));
+        let (plate, dark) = window::rects(&plan).unwrap();
+        let b = 2 * plan.geometry.border as i32;
+        assert_eq!((plate.x, plate.w), (b + 2 * (c as i32 - 2), 10));
+        assert_eq!(dark.map(|r| r.w), [10, 6, 2]);
+        // a short link's symbol (below version 7) has no pattern there
+        let short = Plan::new(SHORT, &with_logo(100)).unwrap();
+        assert_eq!(short.covered_alignment(), None);
+        assert!(window::rects(&short).is_none());
     }
 }

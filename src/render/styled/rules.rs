@@ -119,9 +119,9 @@ pub(crate) struct Budget {
 }
 
 /// The alignment pattern nearest the centre (versions 7 and up), which may go under a logo:
-/// decoders locate only the one at the bottom-right (ZXing and quirc alike; zxing-cpp
-/// interpolates a missing one from its neighbours), and its modules carry no data. Every other
-/// function module stays, the bottom-right pattern of versions 2–6 included.
+/// its modules carry no data, and the writers draw it back over the logo ([`super::window`]:
+/// ZXing-family readers do without it, zbar does not). Every other function module stays, the
+/// bottom-right pattern of versions 2–6 included.
 #[derive(Debug, Clone, Copy)]
 struct AlignmentPattern {
     at: usize,
@@ -132,6 +132,17 @@ impl AlignmentPattern {
     fn holds(&self, x: usize, y: usize) -> bool {
         x.abs_diff(self.at) <= 2 && y.abs_diff(self.at) <= 2
     }
+}
+
+/// The centre module (x = y) of the alignment pattern the logo `area` of a `version` symbol
+/// covers, if it covers one: the pattern [`super::window`] draws back over the logo.
+pub(crate) fn covered_alignment(version: u8, area: LogoArea) -> Option<usize> {
+    let p = centre_alignment(version)?;
+    let modules = (p.at - 2..=p.at + 2).flat_map(|y| (p.at - 2..=p.at + 2).map(move |x| (x, y)));
+    modules
+        .into_iter()
+        .any(|(x, y)| area.removes(x as u32, y as u32))
+        .then_some(p.at)
 }
 
 fn centre_alignment(version: u8) -> Option<AlignmentPattern> {

@@ -14,6 +14,7 @@ use tiny_skia::Pixmap;
 
 use super::Plan;
 use super::shapes::{self, Dir, Outline, ROUND_EYE_K, RoundRect};
+use super::window;
 use crate::render::svg::{colour, num, open_svg};
 use crate::render::{RenderOptions, Shape};
 
@@ -59,6 +60,17 @@ pub(crate) fn write(plan: &Plan, opts: &RenderOptions, logo: Option<&Pixmap>) ->
         out.extend_from_slice(b"\" href=\"data:image/png;base64,");
         let b64 = base64::engine::general_purpose::STANDARD.encode(png);
         out.extend_from_slice(b64.as_bytes());
+        out.extend_from_slice(b"\"/>");
+    }
+    if let Some((plate, dark)) = window::rects(plan) {
+        out.extend_from_slice(b"<path fill=\"");
+        colour(&mut out, opts.light);
+        out.extend_from_slice(b"\" d=\"");
+        trace_all(&mut out, &[plate]);
+        out.extend_from_slice(b"\"/><path fill=\"");
+        colour(&mut out, opts.dark);
+        out.extend_from_slice(b"\" fill-rule=\"evenodd\" d=\"");
+        trace_all(&mut out, &dark);
         out.extend_from_slice(b"\"/>");
     }
     out.extend_from_slice(b"</svg>\n");

@@ -44,11 +44,12 @@ pub(crate) fn png(
             side,
         )
     });
+    let windowed = crate::render::styled::window::through(&plan, opts, logo);
     Ok(write_rows(
         opts.size as usize,
         &mut rows,
         &palette,
-        logo.zip(square),
+        windowed.as_ref().or(logo).zip(square),
     ))
 }
 
