@@ -77,11 +77,25 @@ impl Tokens {
 
     /// Emits the pending copy as matches of at most 258 bytes: a row's repeats are hundreds
     /// of identical 258-byte matches, pushed as one batch.
+    #[inline(always)]
     fn split_pending(&mut self) {
         let (len, dist) = std::mem::take(&mut self.pending);
         if len == 0 {
             return;
         }
+        if len <= MAX_MATCH {
+            // one match (most copies): a pending copy starts at 3 bytes and only grows
+            self.toks.push(MATCH | len as u32 | (dist as u32) << 9);
+            self.lit[257 + LEN_SYMBOL[len].0 as usize] += 1;
+            self.dist[dist_symbol(dist).0] += 1;
+            return;
+        }
+        self.split_long(len, dist);
+    }
+
+    /// [`Tokens::split_pending`] of a copy longer than one match.
+    #[inline(never)]
+    fn split_long(&mut self, len: usize, dist: usize) {
         let dsym = dist_symbol(dist).0;
         let (mut full, rem) = (len / MAX_MATCH, len % MAX_MATCH);
         // a last piece of 1 or 2 bytes cannot be a match: the one before gives it bytes
@@ -250,18 +264,23 @@ fn write_header(bits: &mut BitWriter, out: &mut Vec<u8>, lit_len: &[u8], dist_le
 /// counts of 1 and 2 give depth ≤ ⌈log₂ n⌉ + 1, within every limit deflate sets.
 fn code_lengths(freq: &[u32], limit: u8, out: &mut [u8]) {
     out.fill(0);
-    // (count, symbol); a Vec, not a 286-entry array: zeroing that per code cost more than
-    // building the code (callgrind)
-    let mut leaves: Vec<(u32, u16)> = freq
-        .iter()
-        .enumerate()
-        .filter(|&(_, &f)| f > 0)
-        .map(|(s, &f)| (f, s as u16))
-        .collect();
+    // count << 16 | symbol, so one integer sort orders by count then symbol; a Vec sized for
+    // every symbol, not a 286-entry array: zeroing that per code cost more than building the
+    // code (callgrind), and a collected iterator grew by reallocating
+    let mut leaves: Vec<u64> = Vec::with_capacity(freq.len());
+    for (s, &f) in freq.iter().enumerate() {
+        if f > 0 {
+            leaves.push(u64::from(f) << 16 | s as u64);
+        }
+    }
     let n = leaves.len();
     if n < 2 {
         // zero or one symbol: two one-bit codes (symbol 0 or 1 as the spare)
-        let used = if n == 1 { leaves[0].1 as usize } else { 0 };
+        let used = if n == 1 {
+            (leaves[0] & 0xFFFF) as usize
+        } else {
+            0
+        };
         out[used] = 1;
         out[usize::from(used == 0)] = 1;
         return;
@@ -272,46 +291,46 @@ fn code_lengths(freq: &[u32], limit: u8, out: &mut [u8]) {
             return;
         }
         for l in leaves.iter_mut() {
-            l.0 = (l.0 >> 1) + 1;
+            *l = ((*l >> 17) + 1) << 16 | (*l & 0xFFFF);
         }
     }
 }
 
-/// Two-queue Huffman construction over `leaves` sorted by count: internal nodes are made in
-/// non-decreasing weight order, so the two lightest nodes are always at the queue heads.
-/// Writes each leaf's depth to `out[symbol]`; false if some depth exceeds `limit`.
-fn huffman_depths(leaves: &[(u32, u16)], limit: u8, out: &mut [u8]) -> bool {
+/// Two-queue Huffman construction over `leaves` (count << 16 | symbol) sorted by count:
+/// internal nodes are made in non-decreasing weight order, so the two lightest nodes are
+/// always at the queue heads. Writes each leaf's depth to `out[symbol]`; false if some depth
+/// exceeds `limit`.
+fn huffman_depths(leaves: &[u64], limit: u8, out: &mut [u8]) -> bool {
     let n = leaves.len();
-    let mut weight = vec![0u64; 2 * n];
-    let mut parent = vec![0u16; 2 * n];
-    for (w, l) in weight.iter_mut().zip(leaves) {
-        *w = u64::from(l.0);
+    // per node: weight, then parent (the parent's index is above its children's: one
+    // downward pass gives every depth), then depth; one allocation
+    let mut node = vec![(0u64, 0u16, 0u8); 2 * n];
+    for (v, l) in node.iter_mut().zip(leaves) {
+        v.0 = l >> 16;
     }
-    let (mut leaf, mut node) = (0, n);
+    let (mut leaf, mut inner) = (0, n);
     for k in n..2 * n - 1 {
-        let mut pick = || {
-            if leaf < n && (node >= k || weight[leaf] <= weight[node]) {
+        let mut pick = |node: &[(u64, u16, u8)]| {
+            if leaf < n && (inner >= k || node[leaf].0 <= node[inner].0) {
                 leaf += 1;
                 leaf - 1
             } else {
-                node += 1;
-                node - 1
+                inner += 1;
+                inner - 1
             }
         };
-        let (a, b) = (pick(), pick());
-        weight[k] = weight[a] + weight[b];
-        parent[a] = k as u16;
-        parent[b] = k as u16;
+        let (a, b) = (pick(&node), pick(&node));
+        node[k].0 = node[a].0 + node[b].0;
+        node[a].1 = k as u16;
+        node[b].1 = k as u16;
     }
-    // A parent's index is above its children's: one downward pass gives every depth.
-    let mut depth = vec![0u8; 2 * n];
     for k in (0..2 * n - 2).rev() {
-        depth[k] = depth[parent[k] as usize] + 1;
+        node[k].2 = node[node[k].1 as usize].2 + 1;
     }
     let mut fits = true;
-    for (i, l) in leaves.iter().enumerate() {
-        out[l.1 as usize] = depth[i];
-        fits &= depth[i] <= limit;
+    for (v, &l) in node.iter().zip(leaves) {
+        out[(l & 0xFFFF) as usize] = v.2;
+        fits &= v.2 <= limit;
     }
     fits
 }

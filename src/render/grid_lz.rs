@@ -58,6 +58,9 @@ pub(crate) struct GridLz {
     history: History,
     /// The module row of each distinct row.
     lines: Vec<FullLine>,
+    /// The table slot of each change column of the row being tokenized (set before it is
+    /// read, so never cleared), computed once for its lookup and its insert.
+    slot: [u16; LINE_BITS],
 }
 
 impl GridLz {
@@ -83,6 +86,7 @@ impl GridLz {
             module_of,
             history: History::new(n, rows, rows * 16),
             lines: Vec::with_capacity(rows),
+            slot: [0; LINE_BITS],
         }
     }
 
@@ -121,23 +125,45 @@ impl GridLz {
         s.run = Span { from: 2, end: 2 };
         // The bytes holding colour changes: where other columns are worth looking up.
         let mut at_change = [0u64; LINE_WORDS];
-        let mut m = first_set(&s.changes, 1);
-        while m < LINE_BITS {
-            let b = self.first_byte[m] as usize;
-            for b in b.saturating_sub(LEAD)..=b {
-                if b + HASH_LEN <= n {
-                    at_change[b / 64] |= 1 << (b % 64);
-                }
+        for (k, &word) in s.changes.iter().enumerate() {
+            let mut bits = if k == 0 { word & !1 } else { word }; // from module 1 on
+            while bits != 0 {
+                let b = self.first_byte[k * 64 + bits.trailing_zeros() as usize] as usize;
+                at_change[b / 64] |= 1 << (b % 64);
+                bits &= bits - 1;
             }
-            m = first_set(&s.changes, m + 1);
         }
-        let mut unhashed = first_set(&at_change, 0); // next change column not in the table
+        // and the LEAD bytes before each, where HASH_LEN bytes of the row follow
+        for shift in [1, 2] {
+            debug_assert_eq!(LEAD, 3);
+            let w = at_change;
+            for k in 0..LINE_WORDS {
+                let above = if k + 1 < LINE_WORDS {
+                    w[k + 1] << (64 - shift)
+                } else {
+                    0
+                };
+                at_change[k] |= w[k] >> shift | above;
+            }
+        }
+        for (k, w) in at_change.iter_mut().enumerate() {
+            *w &= low_bits((n + 1).saturating_sub(HASH_LEN), k);
+        }
+        for (k, &word) in at_change.iter().enumerate() {
+            let mut bits = word;
+            while bits != 0 {
+                let col = k * 64 + bits.trailing_zeros() as usize;
+                self.slot[col] = self.history.hash_at(cur, col) as u16;
+                bits &= bits - 1;
+            }
+        }
+        let mut unhashed = at_change; // change columns not yet in the table
 
         let mut i = 0;
         while i < n {
             let mut best = self.best(&mut s, i, tokens.pending_distance());
             if best.len < GOOD_MATCH && bit(&at_change, i) {
-                self.insert_below(cur, &at_change, &mut unhashed, i);
+                self.insert_below(cur, &mut unhashed, i);
                 self.search(cur, i, &mut best);
             }
             if best.len == 0 {
@@ -149,7 +175,7 @@ impl GridLz {
                 // Lazy: a literal here pays if the match one byte on gains more than it costs.
                 let mut next = self.best(&mut s, i + 1, 0);
                 if next.len < GOOD_MATCH && bit(&at_change, i + 1) {
-                    self.insert_below(cur, &at_change, &mut unhashed, i + 1);
+                    self.insert_below(cur, &mut unhashed, i + 1);
                     self.search(cur, i + 1, &mut next);
                 }
                 if next.gain > best.gain + LITERAL_BITS {
@@ -161,7 +187,7 @@ impl GridLz {
             tokens.copy(best.dist, best.len);
             i += best.len;
         }
-        self.insert_below(cur, &at_change, &mut unhashed, n);
+        self.insert_below(cur, &mut unhashed, n);
         if count > 1 {
             // the repeats copy the row above; `Tokens` merges this with a copy from the row
             // above that ended the row and one that starts the next row
@@ -229,25 +255,33 @@ impl GridLz {
         }
     }
 
-    /// Hashes the colour-change columns of row `cur` below `to` not yet in the table.
+    /// Puts the colour-change columns of row `cur` below `to` not yet in the table there.
     #[inline(always)]
-    fn insert_below(&mut self, cur: usize, at_change: &FullLine, unhashed: &mut usize, to: usize) {
-        while *unhashed < to {
-            self.history.insert(cur, *unhashed);
-            *unhashed = first_set(at_change, *unhashed + 1);
+    fn insert_below(&mut self, cur: usize, unhashed: &mut FullLine, to: usize) {
+        for (k, word) in unhashed.iter_mut().enumerate().take(to.div_ceil(64)) {
+            let mut bits = *word & low_bits(to, k);
+            *word &= !bits;
+            while bits != 0 {
+                let col = k * 64 + bits.trailing_zeros() as usize;
+                self.history
+                    .insert_hashed(cur, col, self.slot[col] as usize);
+                bits &= bits - 1;
+            }
         }
     }
 
     /// Improves `best` at column `i` of row `cur` from the hash table (other columns).
+    #[inline(always)]
     fn search(&self, cur: usize, i: usize, best: &mut Best) {
-        self.history.search(cur, i, best.len, |len, d| {
-            best.consider(
-                len,
-                d,
-                LITERAL_BITS * len as isize - 6 - dist_extra_bits(d) as isize,
-            );
-            best.len
-        });
+        self.history
+            .search_hashed(cur, i, self.slot[i] as usize, best.len, |len, d| {
+                best.consider(
+                    len,
+                    d,
+                    LITERAL_BITS * len as isize - 6 - dist_extra_bits(d) as isize,
+                );
+                best.len
+            });
     }
 }
 
@@ -343,6 +377,16 @@ fn first_differing(w: &FullLine, m: usize, skip: u64) -> usize {
         b = w[k] ^ skip;
     }
     k * 64 + b.trailing_zeros() as usize
+}
+
+/// Word `k` of a mask whose bits below `len` are set.
+#[inline(always)]
+fn low_bits(len: usize, k: usize) -> u64 {
+    match len.saturating_sub(k * 64) {
+        0 => 0,
+        l if l >= 64 => !0,
+        l => (1u64 << l) - 1,
+    }
 }
 
 #[inline(always)]

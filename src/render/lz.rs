@@ -114,6 +114,12 @@ impl History {
         self.row_at.push(self.pos - self.stride);
     }
 
+    /// The table slot of the [`HASH_LEN`] bytes at column `col` of row `r`.
+    #[inline]
+    pub(crate) fn hash_at(&self, r: usize, col: usize) -> usize {
+        self.hash(r * self.stride + col)
+    }
+
     #[inline]
     fn hash(&self, j: usize) -> usize {
         let v = u64::from_le_bytes(self.rows[j..j + 8].try_into().expect("8 bytes"))
@@ -124,7 +130,12 @@ impl History {
     /// Puts column `col` of row `cur` (its [`HASH_LEN`] bytes) in the table.
     #[inline(always)]
     pub(crate) fn insert(&mut self, cur: usize, col: usize) {
-        let h = self.hash(cur * self.stride + col);
+        self.insert_hashed(cur, col, self.hash_at(cur, col));
+    }
+
+    /// [`History::insert`] with the slot given ([`History::hash_at`] of the same column).
+    #[inline(always)]
+    pub(crate) fn insert_hashed(&mut self, cur: usize, col: usize, h: usize) {
         self.link.push(self.head[h]);
         self.head[h] = self.entries.len() as u32;
         self.entries.push((cur as u32) << 16 | col as u32);
@@ -140,6 +151,19 @@ impl History {
         &self,
         cur: usize,
         i: usize,
+        len: usize,
+        take: impl FnMut(usize, usize) -> usize,
+    ) {
+        self.search_hashed(cur, i, self.hash_at(cur, i), len, take);
+    }
+
+    /// [`History::search`] with the slot given ([`History::hash_at`] of the same column).
+    #[inline(always)]
+    pub(crate) fn search_hashed(
+        &self,
+        cur: usize,
+        i: usize,
+        h: usize,
         mut len: usize,
         mut take: impl FnMut(usize, usize) -> usize,
     ) {
@@ -149,7 +173,7 @@ impl History {
         if len >= here.len() {
             return;
         }
-        let mut e = self.head[self.hash(base + i)];
+        let mut e = self.head[h];
         for _ in 0..CHAIN {
             if e == NONE {
                 break;

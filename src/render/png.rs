@@ -160,13 +160,8 @@ impl Adler {
     /// reduced per repeated row, and its 1 600 64-bit divisions per 800 px image dominated
     /// the writer (perf).
     pub(crate) fn rows(&mut self, row: &[u8], count: usize) {
-        // u32 sums vectorise; 255 · Σ(n − i) < 2³² for rows up to 2¹² bytes.
-        let (mut s, mut w) = (0u32, 0u32);
-        for (i, &r) in row.iter().enumerate() {
-            s += r as u32;
-            w += (row.len() - i) as u32 * r as u32;
-        }
-        self.sums(row.len(), u64::from(s), u64::from(w), count);
+        let (s, w) = row_sums(row);
+        self.sums(row.len(), s, w, count);
     }
 
     /// Feeds `count` copies of a row of `n` bytes from its sums (s and w of [`Adler::rows`]):
@@ -184,6 +179,36 @@ impl Adler {
     pub(crate) fn value(&self) -> u32 {
         ((self.b << 16) | self.a) as u32
     }
+}
+
+/// Σ rᵢ and Σ (n − i)·rᵢ over the n bytes of `row`, eight bytes per step: in 16-bit lanes, the
+/// even bytes e and odd bytes o of a word at offset j give its byte sum Σ(e + o) and
+/// Σ k·r = 2·Σ t·(e + o)ₜ + Σ o over lanes t, each a multiply that adds the lanes into the top
+/// one (no lane exceeds 16 bits). A byte at a time, the sums were 11 % of the plain writer's
+/// instructions (callgrind, short link at 800 px).
+fn row_sums(row: &[u8]) -> (u64, u64) {
+    const LANES: u64 = 0x00FF_00FF_00FF_00FF;
+    const ADD: u64 = 0x0001_0001_0001_0001; // lanes summed into the top lane
+    const RAMP: u64 = 0x0000_0001_0002_0003; // lane t weighted by t, summed into the top lane
+    let n = row.len() as u64;
+    let (mut s, mut w) = (0u64, 0u64);
+    let words = row.chunks_exact(8);
+    let tail = words.remainder();
+    for (j, x) in words.enumerate() {
+        let x = u64::from_le_bytes(x.try_into().expect("8 bytes"));
+        let (e, o) = (x & LANES, x >> 8 & LANES);
+        let p = e + o;
+        let sum = p.wrapping_mul(ADD) >> 48;
+        let ramp = 2 * (p.wrapping_mul(RAMP) >> 48) + (o.wrapping_mul(ADD) >> 48);
+        s += sum;
+        w += (n - 8 * j as u64) * sum - ramp;
+    }
+    let at = (row.len() - tail.len()) as u64;
+    for (k, &r) in tail.iter().enumerate() {
+        s += u64::from(r);
+        w += (n - at - k as u64) * u64::from(r);
+    }
+    (s, w)
 }
 
 #[cfg(test)]
@@ -252,6 +277,22 @@ mod tests {
         let mut px = [0xFFu8; 2];
         clear_bits(&mut px, 0, 16);
         assert_eq!(px, [0, 0]);
+    }
+
+    #[test]
+    fn row_sums_match_the_bytewise_sums() {
+        let row: Vec<u8> = (0..300u32).map(|i| (i * 151 % 256) as u8).collect();
+        for n in (0..40).chain([101, 251, 300]) {
+            let r = &row[300 - n..];
+            let s: u64 = r.iter().map(|&x| u64::from(x)).sum();
+            let w: u64 = r
+                .iter()
+                .enumerate()
+                .map(|(i, &x)| (n - i) as u64 * u64::from(x))
+                .sum();
+            assert_eq!(row_sums(r), (s, w), "{n} bytes");
+        }
+        assert_eq!(row_sums(&[0xFF; 251]).0, 255 * 251);
     }
 
     #[test]
