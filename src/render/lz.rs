@@ -52,11 +52,10 @@ pub(crate) struct History {
     row_at: Vec<usize>,
     /// Stream bytes before the row being tokenized.
     pos: usize,
-    /// Newest entry per hash of [`HASH_LEN`] bytes; entries are (row << 16 | column) and
-    /// `link` holds each entry's previous one with the same hash.
+    /// Newest entry per hash of [`HASH_LEN`] bytes; an entry is (row << 16 | column, the
+    /// index of the previous entry with the same hash): one push per insert.
     head: [u32; 1 << HASH_BITS],
-    entries: Vec<u32>,
-    link: Vec<u32>,
+    entries: Vec<(u32, u32)>,
 }
 
 impl History {
@@ -69,7 +68,6 @@ impl History {
             pos: 0,
             head: [NONE; 1 << HASH_BITS],
             entries: Vec::with_capacity(hashed),
-            link: Vec::with_capacity(hashed),
         }
     }
 
@@ -136,9 +134,9 @@ impl History {
     /// [`History::insert`] with the slot given ([`History::hash_at`] of the same column).
     #[inline(always)]
     pub(crate) fn insert_hashed(&mut self, cur: usize, col: usize, h: usize) {
-        self.link.push(self.head[h]);
-        self.head[h] = self.entries.len() as u32;
-        self.entries.push((cur as u32) << 16 | col as u32);
+        let previous = std::mem::replace(&mut self.head[h], self.entries.len() as u32);
+        self.entries
+            .push(((cur as u32) << 16 | col as u32, previous));
     }
 
     /// Walks the table's chain for column `i` of row `cur` (newest, so nearest, first; at
@@ -178,7 +176,7 @@ impl History {
             if e == NONE {
                 break;
             }
-            let entry = self.entries[e as usize];
+            let (entry, previous) = self.entries[e as usize];
             let (r, col) = ((entry >> 16) as usize, (entry & 0xFFFF) as usize);
             let at = if r == cur { self.pos } else { self.row_at[r] } + col;
             let d = self.pos + i - at;
@@ -192,7 +190,7 @@ impl History {
                     break;
                 }
             }
-            e = self.link[e as usize];
+            e = previous;
         }
     }
 }
