@@ -9,13 +9,14 @@
 //! Groups: `encode` (content → module matrix), `png` at 100/800/2000 px, `svg`, `png_writer`
 //! (our PNG writer against the `png` crate on the same 1-bit raster), `adversarial` (the longest
 //! content at the largest size) and `baseline` — what a Rust user would otherwise pick, the
-//! `qrcode` crate rendering through `image` to an 800 px PNG — measured in the same run, so the
-//! ratio holds on a noisy machine. Figures and history: `src/render/PERFORMANCE.md`.
+//! `qrcode` crate rendering through `image`, or `fast_qr` through its resvg stack, to an 800 px
+//! PNG — measured in the same run, so the ratio holds on a noisy machine. Figures and history: `src/render/PERFORMANCE.md`.
 
 use std::hint::black_box;
 use std::io::Cursor;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use fast_qr::convert::Builder as _;
 use qr_origin::render::matrix::{QrMatrix, encode};
 use qr_origin::render::{Ecc, Format, RenderOptions, max_content_len, render, render_matrix};
 
@@ -142,7 +143,8 @@ fn adversarial(c: &mut Criterion) {
     g.finish();
 }
 
-/// `qrcode` + `image`: encode, draw an ≥ 800 px luma image, write a PNG.
+/// The peers' PNG at 800 px: `qrcode` + `image` (encode, draw an ≥ 800 px luma image, write a
+/// PNG) and `fast_qr` (encode, draw square modules with its resvg stack, write a PNG).
 fn baseline(c: &mut Criterion) {
     let mut g = c.benchmark_group("baseline");
     for (name, content) in CONTENTS {
@@ -162,6 +164,20 @@ fn baseline(c: &mut Criterion) {
                 img.write_to(&mut out, image::ImageFormat::Png)
                     .expect("to a Vec");
                 out.into_inner()
+            })
+        });
+        // `fast_qr`'s own PNG path for square modules (its resvg stack at 800 px)
+        g.bench_function(BenchmarkId::new("fast_qr_png", name), |b| {
+            b.iter(|| {
+                let qr = fast_qr::qr::QRBuilder::new(black_box(content))
+                    .ecl(fast_qr::ECL::M)
+                    .build()
+                    .expect("fits");
+                fast_qr::convert::image::ImageBuilder::default()
+                    .shape(fast_qr::convert::Shape::Square)
+                    .fit_width(800)
+                    .to_bytes(&qr)
+                    .expect("renders")
             })
         });
     }
