@@ -136,9 +136,10 @@ impl GridLz {
                 bits &= bits - 1;
             }
         }
-        // and the LEAD bytes before each, where HASH_LEN bytes of the row follow
+        // and the LEAD bytes before each (shifts by 1 then 2 spread a bit over the 3 bytes
+        // before it), where HASH_LEN bytes of the row follow
+        const _: () = assert!(LEAD == 3, "the spread below covers 3 bytes");
         for shift in [1, 2] {
-            debug_assert_eq!(LEAD, 3);
             let w = at_change;
             for k in 0..LINE_WORDS {
                 let above = if k + 1 < LINE_WORDS {
