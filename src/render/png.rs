@@ -73,23 +73,38 @@ pub(crate) fn write(m: &QrMatrix, g: &Geometry, opts: &RenderOptions) -> Vec<u8>
     out
 }
 
+/// Pixel words of the widest row: 1 bit per pixel.
+const PIXEL_WORDS: usize = (super::MAX_SIZE as usize).div_ceil(64);
+
 /// One pixel row of the module row `line`: filter byte 0, then 1 bit per pixel, MSB first,
-/// 1 = light. Starts all light and clears each dark run's pixel span.
+/// 1 = light. Built in 64-pixel words (all light, each dark run's pixels cleared by one or
+/// two word masks) and stored as big-endian bytes: clearing the bytes between a run's edges
+/// with `fill` was a `memset` call per dark run, 3.5 % of the writer at version 40 (callgrind).
 fn fill_row(row: &mut [u8], line: &[u64; WORDS], starts: &PixelStarts, border: usize) {
-    row[0] = 0;
-    let px = &mut row[1..];
-    px.fill(0xFF);
+    let mut px = [!0u64; PIXEL_WORDS];
     for (a, b) in dark_runs(line) {
-        clear_bits(px, starts.at(a + border), starts.at(b + border));
+        clear_bits(&mut px, starts.at(a + border), starts.at(b + border));
+    }
+    row[0] = 0;
+    let whole = (row.len() - 1) / 8; // words stored whole; the rest is the last one's first bytes
+    let mut bytes = row[1..].chunks_exact_mut(8);
+    for (b, w) in (&mut bytes).zip(px) {
+        b.copy_from_slice(&w.to_be_bytes());
+    }
+    let rest = bytes.into_remainder();
+    let last = px[whole].to_be_bytes();
+    for (b, &x) in rest.iter_mut().zip(&last) {
+        *b = x;
     }
 }
 
-/// Clears bits `[start, end)` of an MSB-first bit string.
+/// Clears bits `[start, end)` of a bit string held MSB first in words (pixel p is bit
+/// 63 − p % 64 of word p / 64).
 #[inline]
-fn clear_bits(px: &mut [u8], start: usize, end: usize) {
-    let (first, last) = (start / 8, (end - 1) / 8);
-    let head = 0xFFu8 >> (start % 8); // bits at and after `start` in its byte
-    let tail = 0xFFu8 << (7 - (end - 1) % 8); // bits up to and including `end - 1`
+fn clear_bits(px: &mut [u64], start: usize, end: usize) {
+    let (first, last) = (start / 64, (end - 1) / 64);
+    let head = !0u64 >> (start % 64); // bits at and after `start` in its word
+    let tail = !0u64 << (63 - (end - 1) % 64); // bits up to and including `end - 1`
     if first == last {
         px[first] &= !(head & tail);
     } else {
@@ -268,14 +283,14 @@ mod tests {
 
     #[test]
     fn clear_bits_spans() {
-        let mut px = [0xFFu8; 4];
+        let mut px = [!0u64; 3];
         clear_bits(&mut px, 3, 5);
-        assert_eq!(px, [0b1110_0111, 0xFF, 0xFF, 0xFF]);
-        let mut px = [0xFFu8; 4];
-        clear_bits(&mut px, 6, 26);
-        assert_eq!(px, [0b1111_1100, 0, 0, 0b0011_1111]);
-        let mut px = [0xFFu8; 2];
-        clear_bits(&mut px, 0, 16);
+        assert_eq!(px, [!0 ^ (0b11 << 59), !0, !0]);
+        let mut px = [!0u64; 3];
+        clear_bits(&mut px, 62, 130);
+        assert_eq!(px, [!0 << 2, 0, !0 >> 2]);
+        let mut px = [!0u64; 2];
+        clear_bits(&mut px, 0, 128);
         assert_eq!(px, [0, 0]);
     }
 
