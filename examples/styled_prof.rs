@@ -48,6 +48,7 @@ fn main() {
         "long" => (LONG, Shape::Rounded, false, Format::Png),
         "dots" => (SHORT, Shape::Dots, false, Format::Png),
         "logo" => (SHORT, Shape::Rounded, true, Format::Png),
+        "llogo" => (LONG, Shape::Rounded, true, Format::Png),
         "svg" => (SHORT, Shape::Rounded, false, Format::Svg),
         "lsvg" => (LONG, Shape::Rounded, false, Format::Svg),
         _ => panic!(),

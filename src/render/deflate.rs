@@ -45,7 +45,7 @@ impl Tokens {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     pub fn literal(&mut self, b: u8) {
         // most literals follow a literal: no call then
         if self.pending.0 != 0 {

@@ -13,8 +13,8 @@
 //! [`History`] the styled writer's matcher keeps too, so the chain walk is one piece of code.
 //! See `PERFORMANCE.md` ("The PNG writer") for the measurements.
 
-use super::deflate::{LITERAL_BITS, Tokens, WINDOW, dist_extra_bits};
-use super::lz::{HASH_LEN, History};
+use super::deflate::{Tokens, WINDOW, dist_extra_bits};
+use super::lz::History;
 
 /// Bit words of a module row with its quiet zone: up to 177 + 2 · 16 modules.
 const LINE_WORDS: usize = 4;
@@ -28,13 +28,28 @@ const LINE_BITS: usize = LINE_WORDS * 64;
 /// a farther row's longer copy costs distance bits and leaves a short, costly tail, and each
 /// row asked costs a compare per token.
 const ABOVE: usize = 1;
-/// A match from the sources this long is taken without a hash lookup or a lazy look.
-const GOOD_MATCH: usize = 6;
-/// Bytes before each colour change that are hashed and looked up too (a copy from another
-/// column often starts on the uniform bytes before the change). Measured (median / worst
-/// ratio to `zopflipng -m`, one row above): 0 → 1.111× / 1.243×, 1 → 1.209× worst,
-/// 3 → 1.092× / 1.194×, 5 → 1.090× / 1.193× for more hash inserts.
+/// A match from the sources this long is taken without a hash lookup. 9 and no lazy step
+/// (a literal where the copy one byte on gains more): 1.098× median / 1.188× worst over the 48
+/// plain cases with 2 % fewer instructions than 6 with the lazy step (1.099× / 1.185×); 6
+/// without it went over the median target (1.100×).
+const GOOD_MATCH: usize = 9;
+/// Estimated bits of a literal, against ~6 of a match plus its distance's extra bits. 3, not
+/// the byte matcher's 2 ([`super::deflate::LITERAL_BITS`]): over the 48 plain cases of
+/// `tests/it/render/png_size.rs` (ratio to `zopflipng -m`) 2 gives 1.096× median / 1.194× worst,
+/// 3 gives 1.099× / 1.185× with 4 % fewer instructions (short link, 800 px) and 7 % fewer at
+/// version 40 (fewer, longer copies: a literal is most often an edge byte, which costs ~7 bits).
+const LITERAL_BITS: isize = 3;
+/// Bytes before each colour change that are looked up too (a copy from another column often
+/// starts on the uniform bytes before the change). Measured (median / worst ratio to
+/// `zopflipng -m`, one row above, each of these bytes hashed itself): 0 → 1.111× / 1.243×,
+/// 1 → 1.209× worst, 3 → 1.092× / 1.194×, 5 → 1.090× / 1.193×.
 const LEAD: usize = 3;
+/// Bytes hashed at each change column. The table holds the change columns alone, and a lookup
+/// up to [`LEAD`] bytes before a change uses that change's key, each entry tried as a source
+/// as many bytes before it: a quarter of the inserts of hashing every looked-up byte. With 8
+/// bytes the worst case went to 1.205×; the key must not be longer than the copies that start
+/// on the lead bytes and end a few bytes past the change (measured in `PERFORMANCE.md`).
+const KEY: usize = 7;
 
 /// What one source answers at the current position: no copy before `from`, a copy ending at
 /// `end` from there; asked again at `end`.
@@ -59,8 +74,10 @@ pub(crate) struct GridLz {
     /// The module row of each distinct row.
     lines: Vec<FullLine>,
     /// The table slot of each change column of the row being tokenized (set before it is
-    /// read, so never cleared), computed once for its lookup and its insert.
+    /// read, so never cleared), computed once for its lookups and its insert.
     slot: [u16; LINE_BITS],
+    /// The change columns of the row being tokenized that have a slot (a bit per byte).
+    keyed: FullLine,
 }
 
 impl GridLz {
@@ -90,6 +107,7 @@ impl GridLz {
             history: History::new(n, rows, rows * n),
             lines: Vec::with_capacity(rows),
             slot: [0; LINE_BITS],
+            keyed: [0; LINE_WORDS],
         }
     }
 
@@ -99,7 +117,7 @@ impl GridLz {
     }
 
     /// Tokenizes the row in the `next_row` slot, whose module row is `line`, followed by
-    /// `count - 1` copies of it. Greedy by estimated bits saved, one step lazy.
+    /// `count - 1` copies of it. Greedy by estimated bits saved.
     pub(crate) fn tokenize(&mut self, tokens: &mut Tokens, line: &FullLine, count: usize) {
         let n = self.n;
         let cur = self.history.rows_held();
@@ -136,8 +154,24 @@ impl GridLz {
                 bits &= bits - 1;
             }
         }
-        // and the LEAD bytes before each (shifts by 1 then 2 spread a bit over the 3 bytes
-        // before it), where HASH_LEN bytes of the row follow
+        // keyed where KEY bytes and one more of the row follow (keying the last column too
+        // measured 1.0971× median against 1.0958×, with a 2-bit literal)
+        let mut keyed = at_change;
+        for (k, w) in keyed.iter_mut().enumerate() {
+            *w &= low_bits(n.saturating_sub(KEY), k);
+        }
+        for (k, &word) in keyed.iter().enumerate() {
+            let mut bits = word;
+            while bits != 0 {
+                let col = k * 64 + bits.trailing_zeros() as usize;
+                self.slot[col] = self.history.hash_len_at(cur, col, KEY) as u16;
+                bits &= bits - 1;
+            }
+        }
+        self.keyed = keyed;
+        let mut unhashed = keyed; // change columns not yet in the table
+        // Looked up there and at the LEAD bytes before each (shifts by 1 then 2 spread a bit
+        // over the 3 bytes before it).
         const _: () = assert!(LEAD == 3, "the spread below covers 3 bytes");
         for shift in [1, 2] {
             let w = at_change;
@@ -150,18 +184,6 @@ impl GridLz {
                 at_change[k] |= w[k] >> shift | above;
             }
         }
-        for (k, w) in at_change.iter_mut().enumerate() {
-            *w &= low_bits((n + 1).saturating_sub(HASH_LEN), k);
-        }
-        for (k, &word) in at_change.iter().enumerate() {
-            let mut bits = word;
-            while bits != 0 {
-                let col = k * 64 + bits.trailing_zeros() as usize;
-                self.slot[col] = self.history.hash_at(cur, col) as u16;
-                bits &= bits - 1;
-            }
-        }
-        let mut unhashed = at_change; // change columns not yet in the table
 
         let mut i = 0;
         while i < n {
@@ -174,19 +196,6 @@ impl GridLz {
                 tokens.literal(self.history.byte(cur, i));
                 i += 1;
                 continue;
-            }
-            if best.len < GOOD_MATCH && i + 1 < n {
-                // Lazy: a literal here pays if the match one byte on gains more than it costs.
-                let mut next = self.best(&mut s, i + 1, 0);
-                if next.len < GOOD_MATCH && bit(&at_change, i + 1) {
-                    self.insert_below(cur, &mut unhashed, i + 1);
-                    self.search(cur, i + 1, &mut next);
-                }
-                if next.gain > best.gain + LITERAL_BITS {
-                    tokens.literal(self.history.byte(cur, i));
-                    best = next;
-                    i += 1;
-                }
             }
             tokens.copy(best.dist, best.len);
             i += best.len;
@@ -277,8 +286,13 @@ impl GridLz {
     /// Improves `best` at column `i` of row `cur` from the hash table (other columns).
     #[inline(always)]
     fn search(&self, cur: usize, i: usize, best: &mut Best) {
+        // the change column at or ≤ LEAD bytes after i (none past the last keyed one)
+        let c = first_set(&self.keyed, i);
+        if c >= LINE_BITS {
+            return;
+        }
         self.history
-            .search_hashed(cur, i, self.slot[i] as usize, best.len, |len, d| {
+            .search_hashed(cur, i, self.slot[c] as usize, c - i, best.len, |len, d| {
                 best.consider(
                     len,
                     d,
@@ -299,8 +313,8 @@ struct Best {
 
 impl Best {
     /// Takes a copy that gains strictly more (so the one asked first wins ties). A copy of
-    /// fewer than 4 bytes never gains (a new match costs ≥ 6 bits) unless it continues the
-    /// pending one, which costs nothing.
+    /// fewer than 3 bytes never gains (a new match costs ≥ 6 bits, two literals 6) unless it
+    /// continues the pending one, which costs nothing.
     #[inline(always)]
     fn consider(&mut self, len: usize, dist: usize, gain: isize) {
         if gain > self.gain {

@@ -115,13 +115,15 @@ impl History {
     /// The table slot of the [`HASH_LEN`] bytes at column `col` of row `r`.
     #[inline]
     pub(crate) fn hash_at(&self, r: usize, col: usize) -> usize {
-        self.hash(r * self.stride + col)
+        self.hash_len_at(r, col, HASH_LEN)
     }
 
+    /// The table slot of the `len` (1..=8) bytes at column `col` of row `r`.
     #[inline]
-    fn hash(&self, j: usize) -> usize {
-        let v = u64::from_le_bytes(self.rows[j..j + 8].try_into().expect("8 bytes"))
-            << (64 - 8 * HASH_LEN);
+    pub(crate) fn hash_len_at(&self, r: usize, col: usize, len: usize) -> usize {
+        let j = r * self.stride + col;
+        let v =
+            u64::from_le_bytes(self.rows[j..j + 8].try_into().expect("8 bytes")) << (64 - 8 * len);
         (v.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - HASH_BITS)) as usize
     }
 
@@ -152,16 +154,18 @@ impl History {
         len: usize,
         take: impl FnMut(usize, usize) -> usize,
     ) {
-        self.search_hashed(cur, i, self.hash_at(cur, i), len, take);
+        self.search_hashed(cur, i, self.hash_at(cur, i), 0, len, take);
     }
 
-    /// [`History::search`] with the slot given ([`History::hash_at`] of the same column).
+    /// [`History::search`] with the slot given: [`History::hash_at`] of column `i + back`, whose
+    /// entries are tried as sources `back` bytes before them.
     #[inline(always)]
     pub(crate) fn search_hashed(
         &self,
         cur: usize,
         i: usize,
         h: usize,
+        back: usize,
         mut len: usize,
         mut take: impl FnMut(usize, usize) -> usize,
     ) {
@@ -178,6 +182,10 @@ impl History {
             }
             let (entry, previous) = self.entries[e as usize];
             let (r, col) = ((entry >> 16) as usize, (entry & 0xFFFF) as usize);
+            e = previous;
+            let Some(col) = col.checked_sub(back) else {
+                continue;
+            };
             let at = if r == cur { self.pos } else { self.row_at[r] } + col;
             let d = self.pos + i - at;
             if d > WINDOW {
@@ -190,7 +198,6 @@ impl History {
                     break;
                 }
             }
-            e = previous;
         }
     }
 }

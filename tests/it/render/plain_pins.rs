@@ -1,8 +1,8 @@
 //! The plain square code keeps its exact bytes: SHA-256 digests of the plain PNG and SVG output.
 //! The SVG digests are those of the run-path writer of RENDERER_VERSION 4 (`M x y` per row,
 //! `m dx-1` between a row's runs, no `z`), checked module by module by `render::svg`'s unit
-//! tests; the PNG digests are those of the plain PNG writer of RENDERER_VERSION 3 (commit
-//! 6d7460c, which changed the plain PNG bytes on purpose). A styled change that reaches the
+//! tests; the PNG digests are those of the plain PNG writer of RENDERER_VERSION 8 (one table
+//! entry per colour change, no lazy step: the plain PNG bytes changed on purpose). A styled change that reaches the
 //! plain path fails here; a deliberate change to plain bytes updates these together with
 //! RENDERER_VERSION.
 
@@ -27,7 +27,7 @@ fn plain_output_is_pinned() {
         (
             SHORT,
             d,
-            "5b0cad4858c64bf99e7f2d37487ec75879e6892328ac2be944ca66eb255f3212",
+            "c20f2adfa07433bec59713fa183b695f7c1da8f7e7042a6d8cda0968e02a5759",
         ),
         (
             SHORT,
@@ -47,7 +47,7 @@ fn plain_output_is_pinned() {
                 light: Rgb(0xff, 0xf8, 0xe7),
                 ..d
             },
-            "55a8e797f3f086909b57c77550254f595c3e7bfa1261e959934bb84bc84064e2",
+            "4d57be02cd2e7afd7aea4818067a053105decb1cb8e5cb1c7ce12c8a5f0c0c63",
         ),
         (
             LONG,
@@ -67,7 +67,7 @@ fn plain_output_is_pinned() {
                 border: 0,
                 ..d
             },
-            "978eebdf0bc1bd084beb2ee5cc2ffcf9dbf98a2d6923d8e0eb46baa5a3d8a87b",
+            "07e6c6cf5d9ce83790117c822ff2fad867abaa81b408805bc529f8d3569f868d",
         ),
     ];
     let wrong: Vec<String> = cases
