@@ -19,7 +19,10 @@ const MIN_MATCH: usize = 3;
 /// Farthest back a match may reach.
 pub(crate) const WINDOW: usize = 32768;
 
-/// A match token has this bit set; its length is in the low 9 bits and its distance above.
+/// A match token has this bit set; below it, the symbols the block writer puts out, split
+/// when the match is counted: length symbol − 257 (bits 0–4) and its extra bits' value (5–9),
+/// distance symbol (10–14) and its extra bits' value (15–27). The writer then only looks up
+/// codes: deriving both symbols again per match was a quarter of its instructions (callgrind).
 const MATCH: u32 = 1 << 31;
 /// A token with this bit (and not `MATCH`) repeats the match before it as many more times as
 /// its low bits say: a row's repeats are hundreds of one 258-byte match, one token here.
@@ -85,18 +88,27 @@ impl Tokens {
         }
         if len <= MAX_MATCH {
             // one match (most copies): a pending copy starts at 3 bytes and only grows
-            self.toks.push(MATCH | len as u32 | (dist as u32) << 9);
-            self.lit[257 + LEN_SYMBOL[len].0 as usize] += 1;
-            self.dist[dist_symbol(dist).0] += 1;
+            self.push_match(len, dist_token(dist));
             return;
         }
         self.split_long(len, dist);
     }
 
+    /// Pushes a match of `len` (3..=258) bytes whose distance is `dist` ([`dist_token`]) and
+    /// counts its two symbols.
+    #[inline(always)]
+    fn push_match(&mut self, len: usize, dist: u32) {
+        let (sym, value) = LEN_SYMBOL[len];
+        self.toks
+            .push(MATCH | u32::from(sym) | u32::from(value) << 5 | dist);
+        self.lit[257 + sym as usize] += 1;
+        self.dist[(dist >> 10 & 31) as usize] += 1;
+    }
+
     /// [`Tokens::split_pending`] of a copy longer than one match.
     #[inline(never)]
     fn split_long(&mut self, len: usize, dist: usize) {
-        let dsym = dist_symbol(dist).0;
+        let dist = dist_token(dist);
         let (mut full, rem) = (len / MAX_MATCH, len % MAX_MATCH);
         // a last piece of 1 or 2 bytes cannot be a match: the one before gives it bytes
         let tail: &[usize] = match rem {
@@ -108,17 +120,15 @@ impl Tokens {
             _ => &[rem],
         };
         if full > 0 {
-            self.toks
-                .push(MATCH | MAX_MATCH as u32 | (dist as u32) << 9);
+            self.push_match(MAX_MATCH, dist);
             if full > 1 {
                 self.toks.push(REPEAT | (full - 1) as u32);
+                self.lit[257 + LEN_SYMBOL[MAX_MATCH].0 as usize] += full as u32 - 1;
+                self.dist[(dist >> 10 & 31) as usize] += full as u32 - 1;
             }
         }
-        self.lit[257 + LEN_SYMBOL[MAX_MATCH].0 as usize] += full as u32;
-        self.dist[dsym] += (full + tail.len()) as u32;
         for &piece in tail {
-            self.toks.push(MATCH | piece as u32 | (dist as u32) << 9);
-            self.lit[257 + LEN_SYMBOL[piece].0 as usize] += 1;
+            self.push_match(piece, dist);
         }
     }
 
@@ -135,8 +145,20 @@ impl Tokens {
 
         bits.put(out, u32::from(last) | 0b100, 3); // BFINAL, BTYPE = 10
         write_header(bits, out, &lit_len, &dist_len);
-        // the last match's codes, for the repeats that follow it
-        let (mut last, mut len_bits, mut dist_bits) = (0u32, (0, 0), (0, 0));
+        // Per length and distance symbol: its code, the code's bit count (where the extra
+        // bits go) and the bit count with them.
+        let mut len_code = [(0u32, 0u32, 0u32); 29];
+        for (sym, c) in len_code.iter_mut().enumerate() {
+            let n = u32::from(lit_len[257 + sym]);
+            *c = (lit_code[257 + sym], n, n + u32::from(LENGTH_EXTRA[sym]));
+        }
+        let mut dist_sym = [(0u32, 0u32, 0u32); DISTS];
+        for (d, c) in dist_sym.iter_mut().enumerate() {
+            let n = u32::from(dist_len[d]);
+            *c = (dist_code[d], n, n + DIST_EXTRA[d]);
+        }
+        // the last match's bits, for the repeats that follow it
+        let (mut len_bits, mut dist_bits) = ((0, 0), (0, 0));
         for &t in &self.toks {
             if t & MATCH == 0 {
                 if t & REPEAT == 0 {
@@ -155,19 +177,10 @@ impl Tokens {
                 }
                 continue;
             }
-            if t != last {
-                let len = (t & 0x1FF) as usize;
-                let dist = ((t & !MATCH) >> 9) as usize;
-                let (sym, extra) = LEN_SYMBOL[len];
-                let s = 257 + sym as usize;
-                let value = (len - LENGTH_BASE[sym as usize] as usize) as u32;
-                let n = u32::from(lit_len[s]);
-                len_bits = (lit_code[s] | value << n, n + u32::from(extra));
-                let (d, extra, value) = dist_symbol(dist);
-                let n = u32::from(dist_len[d]);
-                dist_bits = (dist_code[d] | value << n, n + extra);
-                last = t;
-            }
+            let (code, n, all) = len_code[(t & 31) as usize];
+            len_bits = (code | (t >> 5 & 31) << n, all);
+            let (code, n, all) = dist_sym[(t >> 10 & 31) as usize];
+            dist_bits = (code | (t >> 15 & 0x1FFF) << n, all);
             bits.put(out, len_bits.0, len_bits.1);
             bits.put(out, dist_bits.0, dist_bits.1);
         }
@@ -286,8 +299,18 @@ fn code_lengths(freq: &[u32], limit: u8, out: &mut [u8]) {
         return;
     }
     leaves.sort_unstable();
+    let mut depth = [0u32; LITLEN];
     loop {
-        if huffman_depths(&leaves, limit, out) {
+        let depth = &mut depth[..n];
+        for (d, &l) in depth.iter_mut().zip(&leaves) {
+            *d = (l >> 16) as u32;
+        }
+        huffman_depths(depth);
+        // the least frequent leaf is the deepest
+        if depth[0] <= u32::from(limit) {
+            for (&d, &l) in depth.iter().zip(&leaves) {
+                out[(l & 0xFFFF) as usize] = d as u8;
+            }
             return;
         }
         for l in leaves.iter_mut() {
@@ -296,52 +319,61 @@ fn code_lengths(freq: &[u32], limit: u8, out: &mut [u8]) {
     }
 }
 
-/// Two-queue Huffman construction over `leaves` (count << 16 | symbol) sorted by count:
-/// internal nodes are made in non-decreasing weight order, so the two lightest nodes are
-/// always at the queue heads. Writes each leaf's depth to `out[symbol]`; false if some depth
-/// exceeds `limit`.
-fn huffman_depths(leaves: &[u64], limit: u8, out: &mut [u8]) -> bool {
-    let n = leaves.len();
-    // per node: weight, then parent (the parent's index is above its children's: one
-    // downward pass gives every depth), then depth; one allocation
-    let mut node = vec![(0u64, 0u16, 0u8); 2 * n];
-    for (v, l) in node.iter_mut().zip(leaves) {
-        v.0 = l >> 16;
+/// Huffman depths in place (Moffat and Katajainen's method): `a` holds n ≥ 2 weights in
+/// non-decreasing order and ends holding each one's depth. Internal nodes are made in
+/// non-decreasing weight order into the front of `a` (two queues, a leaf taken on ties), each
+/// then holding its parent's index; one pass back down gives their depths, and a last pass
+/// hands the leaves the depths level by level, the deepest to the lightest. No allocation
+/// and no tree: the node array this replaced cost more than the rest of the block header
+/// (callgrind). 32-bit weights hold any sum: a block's symbol counts add up to its token count.
+fn huffman_depths(a: &mut [u32]) {
+    let n = a.len();
+    a[0] += a[1];
+    let (mut root, mut leaf) = (0, 2);
+    for next in 1..n - 1 {
+        if leaf >= n || a[root] < a[leaf] {
+            a[next] = a[root];
+            a[root] = next as u32;
+            root += 1;
+        } else {
+            a[next] = a[leaf];
+            leaf += 1;
+        }
+        if leaf >= n || (root < next && a[root] < a[leaf]) {
+            a[next] += a[root];
+            a[root] = next as u32;
+            root += 1;
+        } else {
+            a[next] += a[leaf];
+            leaf += 1;
+        }
     }
-    let (mut leaf, mut inner) = (0, n);
-    for k in n..2 * n - 1 {
-        let mut pick = |node: &[(u64, u16, u8)]| {
-            if leaf < n && (inner >= k || node[leaf].0 <= node[inner].0) {
-                leaf += 1;
-                leaf - 1
-            } else {
-                inner += 1;
-                inner - 1
-            }
-        };
-        let (a, b) = (pick(&node), pick(&node));
-        node[k].0 = node[a].0 + node[b].0;
-        node[a].1 = k as u16;
-        node[b].1 = k as u16;
+    a[n - 2] = 0;
+    for next in (0..n - 2).rev() {
+        a[next] = a[a[next] as usize] + 1;
     }
-    for k in (0..2 * n - 2).rev() {
-        node[k].2 = node[node[k].1 as usize].2 + 1;
+    let (mut avail, mut used, mut depth) = (1, 0, 0);
+    let (mut root, mut next) = (n as isize - 2, n - 1);
+    while avail > 0 {
+        while root >= 0 && a[root as usize] == depth {
+            used += 1;
+            root -= 1;
+        }
+        while avail > used {
+            a[next] = depth;
+            next = next.wrapping_sub(1);
+            avail -= 1;
+        }
+        avail = 2 * used;
+        depth += 1;
+        used = 0;
     }
-    let mut fits = true;
-    for (v, &l) in node.iter().zip(leaves) {
-        out[(l & 0xFFFF) as usize] = v.2;
-        fits &= v.2 <= limit;
-    }
-    fits
 }
 
 /// Canonical codes of `lens` (RFC 1951 §3.2.2), bit-reversed for the LSB-first stream.
 fn canonical<const N: usize>(lens: &[u8; N]) -> [u32; N] {
     let mut count = [0u32; 16];
-    for &l in lens {
-        count[l as usize] += 1;
-    }
-    count[0] = 0;
+    for_each_used(lens, |_, l| count[l as usize] += 1);
     let mut next = [0u32; 16];
     let mut code = 0;
     for bits in 1..16 {
@@ -349,13 +381,33 @@ fn canonical<const N: usize>(lens: &[u8; N]) -> [u32; N] {
         next[bits] = code;
     }
     let mut codes = [0u32; N];
-    for (c, &l) in codes.iter_mut().zip(lens) {
-        if l > 0 {
-            *c = next[l as usize].reverse_bits() >> (32 - u32::from(l));
-            next[l as usize] += 1;
+    for_each_used(lens, |s, l| {
+        codes[s] = next[l as usize].reverse_bits() >> (32 - u32::from(l));
+        next[l as usize] += 1;
+    });
+    codes
+}
+
+/// Calls `f(symbol, length)` for each non-zero length in `lens`, in symbol order, testing
+/// eight lengths per word: an image's codes use a few dozen of the 286 literal/length
+/// symbols, and a pass over each entry cost more than building the code (callgrind).
+#[inline(always)]
+fn for_each_used(lens: &[u8], mut f: impl FnMut(usize, u8)) {
+    let mut words = lens.chunks_exact(8);
+    for (k, w) in (&mut words).enumerate() {
+        let mut x = u64::from_le_bytes(w.try_into().expect("8 bytes"));
+        while x != 0 {
+            let b = x.trailing_zeros() / 8;
+            f(k * 8 + b as usize, (x >> (8 * b)) as u8);
+            x &= !(0xFF << (8 * b));
         }
     }
-    codes
+    let at = lens.len() - words.remainder().len();
+    for (i, &l) in words.remainder().iter().enumerate() {
+        if l > 0 {
+            f(at + i, l);
+        }
+    }
 }
 
 /// Base lengths of symbols 257..=285 (RFC 1951 §3.2.5).
@@ -372,8 +424,14 @@ const DIST_BASE: [u16; 30] = [
     2049, 3073, 4097, 6145, 8193, 12289, 16385, 24577,
 ];
 
-/// Match length → (length symbol − 257, extra bit count), a table: a scan of the bases per
-/// match cost a third of an earlier writer's time (perf).
+/// Extra bits of distance codes 0..=29.
+const DIST_EXTRA: [u32; 30] = [
+    0, 0, 0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7, 8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13,
+    13,
+];
+
+/// Match length → (length symbol − 257, its extra bits' value), a table: a scan of the bases
+/// per match cost a third of an earlier writer's time (perf).
 const LEN_SYMBOL: [(u8, u8); 259] = {
     let mut t = [(0u8, 0u8); 259];
     let mut len = MIN_MATCH;
@@ -382,11 +440,18 @@ const LEN_SYMBOL: [(u8, u8); 259] = {
         while LENGTH_BASE[i] as usize > len {
             i -= 1;
         }
-        t[len] = (i as u8, LENGTH_EXTRA[i]);
+        t[len] = (i as u8, (len - LENGTH_BASE[i] as usize) as u8);
         len += 1;
     }
     t
 };
+
+/// A distance's bits in a match token: its symbol at bit 10, its extra bits' value at bit 15.
+#[inline(always)]
+fn dist_token(dist: usize) -> u32 {
+    let (code, _, value) = dist_symbol(dist);
+    (code as u32) << 10 | value << 15
+}
 
 /// Distance → (code, extra bit count, extra bits value). Codes past 3 come in pairs per power
 /// of two: code 2·⌊log₂(d−1)⌋ + the next bit down of d − 1.
@@ -505,10 +570,6 @@ mod tests {
 
     #[test]
     fn distance_symbols_match_the_table() {
-        const DIST_EXTRA: [u32; 30] = [
-            0, 0, 0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7, 8, 8, 9, 9, 10, 10, 11, 11, 12,
-            12, 13, 13,
-        ];
         for dist in 1..=WINDOW {
             let i = DIST_BASE.iter().rposition(|&b| b as usize <= dist).unwrap();
             let want = (i, DIST_EXTRA[i], (dist - DIST_BASE[i] as usize) as u32);
@@ -518,15 +579,16 @@ mod tests {
 
     #[test]
     fn length_symbols_cover_their_ranges() {
-        for (len, &(sym, extra)) in LEN_SYMBOL.iter().enumerate().skip(MIN_MATCH) {
+        for (len, &(sym, value)) in LEN_SYMBOL.iter().enumerate().skip(MIN_MATCH) {
             let base = LENGTH_BASE[sym as usize] as usize;
+            assert_eq!(base + value as usize, len, "length {len}");
             assert!(
-                base <= len && len - base < 1 << extra || len == 258,
+                u32::from(value) < 1 << LENGTH_EXTRA[sym as usize],
                 "length {len}"
             );
         }
         assert_eq!(LEN_SYMBOL[258], (28, 0));
-        assert_eq!(LEN_SYMBOL[257], (27, 5));
+        assert_eq!(LEN_SYMBOL[257], (27, 30));
     }
 
     /// Kraft sum of `lens` in units of 2^-15: exactly 2^15 for a complete code.
