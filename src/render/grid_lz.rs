@@ -78,6 +78,18 @@ pub(crate) struct GridLz {
     slot: [u16; LINE_BITS],
     /// The change columns of the row being tokenized that have a slot (a bit per byte).
     keyed: FullLine,
+    /// Whether other columns are looked up in the table at all: not when every module starts
+    /// on a multiple of 4 pixels (4, 8, 12 … px per module, so a byte holds at most two
+    /// modules and the rows' bytes take at most four values, a literal ~2 bits). There the
+    /// table's copies cost more than the literals and nearer copies they displace: over the 48
+    /// plain cases of `tests/it/render/png_size.rs` (ratio to `zopflipng -m`) the six at 4 px
+    /// per module went from 1.066–1.157× with the table to 1.022–1.077× without it (median
+    /// 1.098× → 1.089×, no other case changed); with the table and a literal estimated at 2
+    /// bits they stayed at 1.066–1.145×. zopflipng codes those images almost all in
+    /// literals too, and a literal costs this loop more than a copy: writer alone (prof,
+    /// callgrind) short link at 148 px 170 689 → 129 680 instructions, long at 244 px 482 860 →
+    /// 326 847, but version 40 at 740 px 2 305 306 → 2 913 216 (its 8 884 tokens become 15 866).
+    table: bool,
 }
 
 impl GridLz {
@@ -96,18 +108,21 @@ impl GridLz {
         }
         // the padding after the last pixel is light: a change there if the last module is dark
         first_byte[total] = (1 + size / 8).min(n) as u16;
+        let table = !starts.iter().all(|&p| p % 4 == 0);
+        // Room for every entry the table can get, one per change column (≤ total + 1 a row),
+        // so it never grows: growing from a per-row guess copied it twice per image (12.5 k
+        // instructions a render under jemalloc, server callgrind profile).
+        let entries = if table { rows * (total + 1) } else { 0 };
         GridLz {
             n,
             first_byte,
             after_byte,
             module_of,
-            // room for a table entry at every byte: the short link at 800 px puts ~1 300 in
-            // (~35 per row), and growing from a per-row guess copied the table twice per
-            // image (12.5 k instructions a render under jemalloc, server callgrind profile)
-            history: History::new(n, rows, rows * n),
+            history: History::new(n, rows, entries),
             lines: Vec::with_capacity(rows),
             slot: [0; LINE_BITS],
             keyed: [0; LINE_WORDS],
+            table,
         }
     }
 
@@ -144,47 +159,12 @@ impl GridLz {
             carry = x >> 63;
         }
         s.run = Span { from: 2, end: 2 };
-        // The bytes holding colour changes: where other columns are worth looking up.
-        let mut at_change = [0u64; LINE_WORDS];
-        for (k, &word) in s.changes.iter().enumerate() {
-            let mut bits = if k == 0 { word & !1 } else { word }; // from module 1 on
-            while bits != 0 {
-                let b = self.first_byte[k * 64 + bits.trailing_zeros() as usize] as usize;
-                at_change[b / 64] |= 1 << (b % 64);
-                bits &= bits - 1;
-            }
-        }
-        // keyed where KEY bytes and one more of the row follow (keying the last column too
-        // measured 1.0971× median against 1.0958×, with a 2-bit literal)
-        let mut keyed = at_change;
-        for (k, w) in keyed.iter_mut().enumerate() {
-            *w &= low_bits(n.saturating_sub(KEY), k);
-        }
-        for (k, &word) in keyed.iter().enumerate() {
-            let mut bits = word;
-            while bits != 0 {
-                let col = k * 64 + bits.trailing_zeros() as usize;
-                self.slot[col] = self.history.hash_len_at(cur, col, KEY) as u16;
-                bits &= bits - 1;
-            }
-        }
-        self.keyed = keyed;
-        let mut unhashed = keyed; // change columns not yet in the table
-        // Looked up there and at the LEAD bytes before each (shifts by 1 then 2 spread a bit
-        // over the 3 bytes before it).
-        const _: () = assert!(LEAD == 3, "the spread below covers 3 bytes");
-        for shift in [1, 2] {
-            let w = at_change;
-            for k in 0..LINE_WORDS {
-                let above = if k + 1 < LINE_WORDS {
-                    w[k + 1] << (64 - shift)
-                } else {
-                    0
-                };
-                at_change[k] |= w[k] >> shift | above;
-            }
-        }
-
+        // Where other columns are looked up, and the change columns the table gets.
+        let (at_change, mut unhashed) = if self.table {
+            self.lookup_columns(&s.changes, cur)
+        } else {
+            ([0; LINE_WORDS], [0; LINE_WORDS])
+        };
         let mut i = 0;
         while i < n {
             let mut best = self.best(&mut s, i, tokens.pending_distance());
@@ -208,6 +188,53 @@ impl GridLz {
         }
         self.lines.push(*line);
         self.history.finish_row(count);
+    }
+
+    /// The bytes of row `cur` (colour changes `changes`) where other columns are looked up (each
+    /// byte holding a change and the [`LEAD`] bytes before it), and the change columns to put
+    /// in the table (each hashed here, once for its lookups and its insert).
+    fn lookup_columns(&mut self, changes: &FullLine, cur: usize) -> (FullLine, FullLine) {
+        let n = self.n;
+        // The bytes holding colour changes: where other columns are worth looking up.
+        let mut at_change = [0u64; LINE_WORDS];
+        for (k, &word) in changes.iter().enumerate() {
+            let mut bits = if k == 0 { word & !1 } else { word }; // from module 1 on
+            while bits != 0 {
+                let b = self.first_byte[k * 64 + bits.trailing_zeros() as usize] as usize;
+                at_change[b / 64] |= 1 << (b % 64);
+                bits &= bits - 1;
+            }
+        }
+        // keyed where KEY bytes and one more of the row follow (keying the last column too
+        // measured 1.0971× median against 1.0958×, with a 2-bit literal)
+        let mut keyed = at_change;
+        for (k, w) in keyed.iter_mut().enumerate() {
+            *w &= low_bits(n.saturating_sub(KEY), k);
+        }
+        for (k, &word) in keyed.iter().enumerate() {
+            let mut bits = word;
+            while bits != 0 {
+                let col = k * 64 + bits.trailing_zeros() as usize;
+                self.slot[col] = self.history.hash_len_at(cur, col, KEY) as u16;
+                bits &= bits - 1;
+            }
+        }
+        self.keyed = keyed;
+        // Looked up there and at the LEAD bytes before each (shifts by 1 then 2 spread a bit
+        // over the 3 bytes before it).
+        const _: () = assert!(LEAD == 3, "the spread below covers 3 bytes");
+        for shift in [1, 2] {
+            let w = at_change;
+            for k in 0..LINE_WORDS {
+                let above = if k + 1 < LINE_WORDS {
+                    w[k + 1] << (64 - shift)
+                } else {
+                    0
+                };
+                at_change[k] |= w[k] >> shift | above;
+            }
+        }
+        (at_change, keyed) // every keyed column is not yet in the table
     }
 
     /// The best copy at byte `i` from the sources, by estimated bits saved; nearer wins ties.
@@ -410,4 +437,26 @@ fn low_bits(len: usize, k: usize) -> u64 {
 #[inline(always)]
 fn bit(m: &[u64], i: usize) -> bool {
     m[i / 64] >> (i % 64) & 1 == 1
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The table is off exactly when every module starts on a multiple of 4 pixels.
+    #[test]
+    fn table_off_only_where_modules_start_on_half_bytes() {
+        for (total, size, table) in [
+            (37, 148, false), // 4 px per module
+            (37, 296, false), // 8
+            (185, 740, false),
+            (37, 111, true), // 3
+            (33, 198, true), // 6: every other module starts mid-half-byte
+            (37, 800, true), // 21.6
+        ] {
+            let starts: Vec<usize> = (0..=total).map(|m| m * size / total).collect();
+            let lz = GridLz::new(size.div_ceil(8) + 1, size, &starts, total);
+            assert_eq!(lz.table, table, "{total} modules at {size} px");
+        }
+    }
 }

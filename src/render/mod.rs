@@ -42,7 +42,7 @@ pub use text::{Caption, CaptionError};
 
 /// Bumped whenever the bytes produced for the same inputs change; part of every ETag, so a CDN
 /// never mixes images from two renderer versions under one validator.
-pub const RENDERER_VERSION: &str = "9";
+pub const RENDERER_VERSION: &str = "10";
 
 /// Smallest and largest image edge in pixels (as published for the QR API).
 pub const MIN_SIZE: u32 = 100;
