@@ -111,7 +111,9 @@ impl GridLz {
         let table = !starts.iter().all(|&p| p % 4 == 0);
         // Room for every entry the table can get, one per change column (≤ total + 1 a row),
         // so it never grows: growing from a per-row guess copied it twice per image (12.5 k
-        // instructions a render under jemalloc, server callgrind profile).
+        // instructions a render under jemalloc, server callgrind profile). Room for one entry
+        // per byte (30 KB for the short link at 800 px, not 11 KB) cost the gate's
+        // `render_image/short_png_800` 7.4 k instructions more in the allocator.
         let entries = if table { rows * (total + 1) } else { 0 };
         GridLz {
             n,
