@@ -14,7 +14,7 @@
 //! See `PERFORMANCE.md` ("The PNG writer") for the measurements.
 
 use super::deflate::{Tokens, WINDOW, dist_extra_bits};
-use super::lz::History;
+use super::lz::{History, equal};
 
 /// Bit words of a module row with its quiet zone: up to 177 + 2 · 16 modules.
 const LINE_WORDS: usize = 4;
@@ -86,9 +86,10 @@ pub(crate) struct GridLz {
     /// per module went from 1.066–1.157× with the table to 1.022–1.077× without it (median
     /// 1.098× → 1.089×, no other case changed); with the table and a literal estimated at 2
     /// bits they stayed at 1.066–1.145×. zopflipng codes those images almost all in
-    /// literals too, and a literal costs this loop more than a copy: writer alone (prof,
-    /// callgrind) short link at 148 px 170 689 → 129 680 instructions, long at 244 px 482 860 →
-    /// 326 847, but version 40 at 740 px 2 305 306 → 2 913 216 (its 8 884 tokens become 15 866).
+    /// literals too; with the bytes between copy starts put out without asking the sources
+    /// ([`GridLz::copy_starts`]), writer alone (prof, callgrind): short link at 148 px 170 689 →
+    /// 101 237 instructions, long at 244 px 482 860 → 212 939, version 40 at 740 px 2 305 306 →
+    /// 1 813 114 (asking at every byte, it took 2 913 216: 8 884 tokens became 15 866).
     table: bool,
 }
 
@@ -167,6 +168,13 @@ impl GridLz {
         } else {
             ([0; LINE_WORDS], [0; LINE_WORDS])
         };
+        // Without the table most bytes are literals (zopfli's choice too): where copies can
+        // start is found once per row, so the bytes between are not asked one by one.
+        let copy_starts = if self.table {
+            [0; LINE_WORDS]
+        } else {
+            self.copy_starts(cur)
+        };
         let mut i = 0;
         while i < n {
             let mut best = self.best(&mut s, i, tokens.pending_distance());
@@ -177,6 +185,15 @@ impl GridLz {
             if best.len == 0 {
                 tokens.literal(self.history.byte(cur, i));
                 i += 1;
+                if !self.table {
+                    // No copy is pending now, so up to the next byte a copy of 3 or more can
+                    // start at, every byte is a literal: put out without asking the sources.
+                    let next = first_set(&copy_starts, i).min(n);
+                    while i < next {
+                        tokens.literal(self.history.byte(cur, i));
+                        i += 1;
+                    }
+                }
                 continue;
             }
             tokens.copy(best.dist, best.len);
@@ -237,6 +254,28 @@ impl GridLz {
             }
         }
         (at_change, keyed) // every keyed column is not yet in the table
+    }
+
+    /// The bytes of row `cur` where a copy of at least 3 bytes from the sources can start: 3
+    /// bytes equal to the byte before each (a run) or to the row above. A superset of where
+    /// [`GridLz::best`] finds one with no copy pending (it needs 3 bytes even then).
+    fn copy_starts(&self, cur: usize) -> FullLine {
+        let (n, row) = (self.n, self.history.row(cur));
+        let mut same = [0; LINE_WORDS]; // bit i + 1: byte i + 1 equals byte i
+        equal(&mut same, &row[1..], &row[..n - 1]);
+        let mut carry = 0;
+        for w in &mut same {
+            (*w, carry) = (*w << 1 | carry, *w >> 63);
+        }
+        let mut starts = three_from(&same);
+        if cur > 0 && self.history.back_to(cur - 1) <= WINDOW {
+            let mut above = [0; LINE_WORDS];
+            equal(&mut above, row, self.history.row(cur - 1));
+            for (s, t) in starts.iter_mut().zip(three_from(&above)) {
+                *s |= t;
+            }
+        }
+        starts
     }
 
     /// The best copy at byte `i` from the sources, by estimated bits saved; nearer wins ties.
@@ -396,6 +435,22 @@ pub(crate) fn full_line(row: &[u64], border: usize) -> FullLine {
     out
 }
 
+/// Bit i set where bits i, i + 1 and i + 2 of `m` are.
+fn three_from(m: &FullLine) -> FullLine {
+    let mut out = *m;
+    for shift in [1, 2] {
+        for k in 0..LINE_WORDS {
+            let next = if k + 1 < LINE_WORDS {
+                m[k + 1] << (64 - shift)
+            } else {
+                0
+            };
+            out[k] &= m[k] >> shift | next;
+        }
+    }
+    out
+}
+
 /// First set bit of `w` at or after `m`; `LINE_BITS` if none.
 #[inline(always)]
 fn first_set(w: &FullLine, m: usize) -> usize {
@@ -460,5 +515,53 @@ mod tests {
             let lz = GridLz::new(size.div_ceil(8) + 1, size, &starts, total);
             assert_eq!(lz.table, table, "{total} modules at {size} px");
         }
+    }
+
+    /// The copy starts' word arithmetic against their byte-wise definition, over rows with
+    /// runs and with bytes shared with the row above.
+    #[test]
+    fn copy_starts_match_their_bytewise_definition() {
+        let (total, size) = (37, 148);
+        let starts: Vec<usize> = (0..=total).map(|m| m * size / total).collect();
+        let n = size.div_ceil(8) + 1;
+        let mut lz = GridLz::new(n, size, &starts, 16);
+        let (mut runs, mut ups) = (0, 0);
+        let mut seed = 0x2545_F491_4F6C_DD1Du64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed >> 32
+        };
+        let mut above: Vec<u8> = (0..n)
+            .map(|_| [0x00, 0x0F, 0xF0, 0xFF][next() as usize % 4])
+            .collect();
+        for r in 0..16 {
+            // each byte: the byte above (3 in 4), the byte before (half the rest), or new
+            let mut row = Vec::with_capacity(n);
+            for i in 0..n {
+                let b = match next() % 8 {
+                    0..6 => above[i],
+                    6 if i > 0 => row[i - 1],
+                    _ => [0x00, 0x0F, 0xF0, 0xFF][next() as usize % 4],
+                };
+                row.push(b);
+            }
+            lz.next_row().copy_from_slice(&row);
+            let got = lz.copy_starts(r);
+            for i in 0..n {
+                let run = i >= 1 && i + 3 <= n && row[i..i + 3].iter().all(|&b| b == row[i - 1]);
+                let up = r > 0 && i + 3 <= n && row[i..i + 3] == above[i..i + 3];
+                assert_eq!(bit(&got, i), run || up, "row {r}, byte {i}");
+                runs += usize::from(run);
+                ups += usize::from(up);
+            }
+            lz.history.finish_row(1);
+            above = row;
+        }
+        assert!(
+            runs > 20 && ups > 20,
+            "too easy: {runs} runs, {ups} copies from above"
+        );
     }
 }

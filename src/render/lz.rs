@@ -399,7 +399,7 @@ impl Matcher {
 
 /// Sets bit i of `m` to `a[i] == b[i]` for i < a.len() ≤ b.len(), clears the rest. Eight bytes
 /// at a time: the high bit of each nonzero byte of a ^ b, gathered into one byte by a multiply.
-fn equal(m: &mut [u64], a: &[u8], b: &[u8]) {
+pub(crate) fn equal(m: &mut [u64], a: &[u8], b: &[u8]) {
     const LOW7: u64 = 0x7F7F_7F7F_7F7F_7F7F;
     m.fill(0);
     let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
