@@ -88,8 +88,8 @@ pub(crate) struct GridLz {
     /// bits they stayed at 1.066–1.145×. zopflipng codes those images almost all in
     /// literals too; with the bytes between copy starts put out without asking the sources
     /// ([`GridLz::copy_starts`]), writer alone (prof, callgrind): short link at 148 px 170 689 →
-    /// 101 237 instructions, long at 244 px 482 860 → 212 939, version 40 at 740 px 2 305 306 →
-    /// 1 813 114 (asking at every byte, it took 2 913 216: 8 884 tokens became 15 866).
+    /// 99 681 instructions, long at 244 px 482 860 → 207 128, version 40 at 740 px 2 305 306 →
+    /// 1 720 446 (asking at every byte, it took 2 913 216: 8 884 tokens became 15 866).
     table: bool,
 }
 
@@ -162,44 +162,28 @@ impl GridLz {
             carry = x >> 63;
         }
         s.run = Span { from: 2, end: 2 };
-        // Where other columns are looked up, and the change columns the table gets.
-        let (at_change, mut unhashed) = if self.table {
-            self.lookup_columns(&s.changes, cur)
+        if !self.table {
+            self.without_table(tokens, s, cur);
         } else {
-            ([0; LINE_WORDS], [0; LINE_WORDS])
-        };
-        // Without the table most bytes are literals (zopfli's choice too): where copies can
-        // start is found once per row, so the bytes between are not asked one by one.
-        let copy_starts = if self.table {
-            [0; LINE_WORDS]
-        } else {
-            self.copy_starts(cur)
-        };
-        let mut i = 0;
-        while i < n {
-            let mut best = self.best(&mut s, i, tokens.pending_distance());
-            if best.len < GOOD_MATCH && bit(&at_change, i) {
-                self.insert_below(cur, &mut unhashed, i);
-                self.search(cur, i, &mut best);
-            }
-            if best.len == 0 {
-                tokens.literal(self.history.byte(cur, i));
-                i += 1;
-                if !self.table {
-                    // No copy is pending now, so up to the next byte a copy of 3 or more can
-                    // start at, every byte is a literal: put out without asking the sources.
-                    let next = first_set(&copy_starts, i).min(n);
-                    while i < next {
-                        tokens.literal(self.history.byte(cur, i));
-                        i += 1;
-                    }
+            // Where other columns are looked up, and the change columns the table gets.
+            let (at_change, mut unhashed) = self.lookup_columns(&s.changes, cur);
+            let mut i = 0;
+            while i < n {
+                let mut best = self.best(&mut s, i, tokens.pending_distance());
+                if best.len < GOOD_MATCH && bit(&at_change, i) {
+                    self.insert_below(cur, &mut unhashed, i);
+                    self.search(cur, i, &mut best);
                 }
-                continue;
+                if best.len == 0 {
+                    tokens.literal(self.history.byte(cur, i));
+                    i += 1;
+                    continue;
+                }
+                tokens.copy(best.dist, best.len);
+                i += best.len;
             }
-            tokens.copy(best.dist, best.len);
-            i += best.len;
+            self.insert_below(cur, &mut unhashed, n);
         }
-        self.insert_below(cur, &mut unhashed, n);
         if count > 1 {
             // the repeats copy the row above; `Tokens` merges this with a copy from the row
             // above that ended the row and one that starts the next row
@@ -254,6 +238,33 @@ impl GridLz {
             }
         }
         (at_change, keyed) // every keyed column is not yet in the table
+    }
+
+    /// The tokens of row `cur` where the table is off ([`GridLz::table`]): most bytes are
+    /// literals (zopfli's choice too), so where copies can start is found once per row
+    /// ([`GridLz::copy_starts`]) and the bytes between are put out without asking the sources.
+    /// Out of line: inlined, it took the plain renders that use the table up to 2.1 % more
+    /// instructions in the gate (fat LTO; out of line, up to 2.2 % at 100 px and 0.4 % at
+    /// 800 and 2000 px, the same tokens).
+    #[inline(never)]
+    fn without_table(&self, tokens: &mut Tokens, mut s: Sources, cur: usize) {
+        let n = self.n;
+        let copy_starts = self.copy_starts(cur);
+        let mut i = 0;
+        while i < n {
+            let best = self.best(&mut s, i, tokens.pending_distance());
+            if best.len > 0 {
+                tokens.copy(best.dist, best.len);
+                i += best.len;
+                continue;
+            }
+            // no copy is pending after a literal, so none starts before the next copy start
+            let next = first_set(&copy_starts, i + 1).min(n);
+            while i < next {
+                tokens.literal(self.history.byte(cur, i));
+                i += 1;
+            }
+        }
     }
 
     /// The bytes of row `cur` where a copy of at least 3 bytes from the sources can start: 3
